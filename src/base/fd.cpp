@@ -1,0 +1,98 @@
+#include "base/fd.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <random>
+
+namespace stacksnap {
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+Status UniqueFd::close() {
+  if (fd_ < 0) return {};
+  int fd = std::exchange(fd_, -1);
+  if (::close(fd) != 0 && errno != EINTR) return errno_error("close", errno);
+  return {};
+}
+
+Result<UniqueFd> open_file(const std::string& path, int flags, int mode) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return errno_error("open " + path, errno);
+  return UniqueFd(fd);
+}
+
+Result<size_t> FdReader::read(MutableBytes buf) {
+  for (;;) {
+    ssize_t n = ::read(fd_, buf.data(), buf.size());
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    return errno_error("read " + name_, errno);
+  }
+}
+
+Status write_all(int fd, Bytes data, std::string_view what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("write " + std::string(what), errno);
+    }
+    data = data.subspan(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+Status FdWriter::write(Bytes data) { return write_all(fd_, data, name_); }
+
+Status fsync_dir(const std::string& dir) {
+  auto fd = TRY(open_file(dir, O_RDONLY | O_DIRECTORY));
+  if (::fsync(fd.get()) != 0) return errno_error("fsync " + dir, errno);
+  return {};
+}
+
+Status write_file_atomic(const std::string& path, std::string_view content, int mode) {
+  namespace fs = std::filesystem;
+  fs::path p(path);
+  std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
+  std::random_device rd;
+  std::string tmp = dir + "/." + p.filename().string() + ".tmp" + std::to_string(rd());
+  {
+    auto fd = TRY(open_file(tmp, O_WRONLY | O_CREAT | O_EXCL, mode));
+    if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) {
+      int e = errno;
+      ::unlink(tmp.c_str());
+      return errno_error("chmod " + tmp, e);
+    }
+    Status st = write_all(fd.get(), as_bytes(content), tmp);
+    if (st.ok() && ::fsync(fd.get()) != 0) st = errno_error("fsync " + tmp, errno);
+    if (st.ok()) st = fd.close();
+    if (!st.ok()) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return errno_error("rename " + tmp + " to " + path, e);
+  }
+  return fsync_dir(dir);
+}
+
+Result<std::string> read_small_file(const std::string& path, size_t limit) {
+  auto fd = TRY(open_file(path, O_RDONLY));
+  FdReader r(fd.get(), path);
+  return TRY_CTX(read_all(r, limit), "read " + path);
+}
+
+}  // namespace stacksnap

@@ -1,0 +1,55 @@
+#include "base/stream.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace stacksnap {
+
+Status read_exact(Reader& r, MutableBytes buf) {
+  size_t done = 0;
+  while (done < buf.size()) {
+    size_t n = TRY(r.read(buf.subspan(done)));
+    if (n == 0) {
+      return data_loss("unexpected end of stream after " + std::to_string(done) + " of " +
+                       std::to_string(buf.size()) + " bytes");
+    }
+    done += n;
+  }
+  return {};
+}
+
+Result<std::string> read_all(Reader& r, size_t limit) {
+  std::string out;
+  char tmp[16384];
+  for (;;) {
+    size_t n = TRY(r.read(MutableBytes(reinterpret_cast<std::byte*>(tmp), sizeof tmp)));
+    if (n == 0) break;
+    if (out.size() + n > limit) {
+      return invalid_argument("stream is larger than the " + std::to_string(limit) + "-byte limit");
+    }
+    out.append(tmp, n);
+  }
+  return out;
+}
+
+Result<uint64_t> copy_stream(Reader& r, Writer& w, size_t buffer) {
+  std::vector<std::byte> buf(buffer);
+  uint64_t total = 0;
+  for (;;) {
+    size_t n = TRY(r.read(buf));
+    if (n == 0) break;
+    TRY(w.write(Bytes(buf.data(), n)));
+    total += n;
+  }
+  return total;
+}
+
+Result<size_t> MemoryReader::read(MutableBytes buf) {
+  size_t n = std::min(buf.size(), data_.size() - pos_);
+  if (n) std::memcpy(buf.data(), data_.data() + pos_, n);
+  pos_ += n;
+  return n;
+}
+
+}  // namespace stacksnap

@@ -1,0 +1,47 @@
+#include "cli/cli.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/exit_codes.h"
+#include "cli/globals.h"
+
+namespace stacksnap::cli {
+
+int main(int argc, char** argv) {
+  Globals g;
+  const char* env_dir = std::getenv("STACKSNAP_DATA_DIR");
+  g.data_dir = env_dir && *env_dir ? env_dir : "/var/lib/stacksnap";
+
+  CLI::App app{"StackSnap: consistent, encrypted backups and tested restores of Docker Compose stacks",
+               "stacksnap"};
+  app.set_version_flag("--version", std::string("stacksnap ") + STACKSNAP_VERSION);
+  app.add_option("--data-dir", g.data_dir, "State directory (env STACKSNAP_DATA_DIR)")
+      ->capture_default_str();
+  app.require_subcommand(0, 1);
+  app.fallthrough();
+
+  add_projects_command(app, g);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (!g.result) {
+    std::cout << app.help();
+    return kExitOk;
+  }
+  if (!g.result->ok()) {
+    std::fflush(stdout);
+    std::cerr << "stacksnap: " << g.result->error().message() << "\n";
+    return exit_code_for(g.result->error().code());
+  }
+  return kExitOk;
+}
+
+}  // namespace stacksnap::cli

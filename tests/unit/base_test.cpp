@@ -1,0 +1,63 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "base/error.h"
+#include "base/fd.h"
+#include "base/stream.h"
+#include "base/temp_dir.h"
+
+namespace stacksnap {
+namespace {
+
+Result<int> parse_positive(int x) {
+  if (x <= 0) return invalid_argument("not positive: " + std::to_string(x));
+  return x;
+}
+
+Result<int> doubled(int x) {
+  int v = TRY_CTX(parse_positive(x), "doubling");
+  return v * 2;
+}
+
+TEST(Result, TryPropagatesWithContext) {
+  auto ok = doubled(4);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, 8);
+  auto bad = doubled(-1);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(bad.error().message(), "doubling: not positive: -1");
+}
+
+TEST(Errno, MapsCodes) {
+  EXPECT_EQ(errno_error("open x", ENOENT).code(), Code::kNotFound);
+  EXPECT_EQ(errno_error("write x", ENOSPC).code(), Code::kResourceExhausted);
+  EXPECT_EQ(errno_error("connect", ECONNREFUSED).code(), Code::kUnavailable);
+  EXPECT_EQ(errno_error("open x", ENOENT).message(), "open x: No such file or directory");
+}
+
+TEST(Stream, ReadExactFailsOnShortInput) {
+  MemoryReader r("abc");
+  std::byte buf[4];
+  auto st = read_exact(r, buf);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), Code::kDataLoss);
+}
+
+TEST(Files, AtomicWriteAndTempDirCleanup) {
+  std::string path;
+  {
+    auto dir = TempDir::create("/tmp");
+    ASSERT_TRUE(dir.ok());
+    path = dir->path();
+    ASSERT_TRUE(write_file_atomic(path + "/f", "hello", 0600).ok());
+    auto back = read_small_file(path + "/f");
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, "hello");
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+}  // namespace
+}  // namespace stacksnap
