@@ -1,0 +1,386 @@
+#include "catalog/catalog.h"
+
+#include <signal.h>
+
+#include <cerrno>
+
+namespace stacksnap::catalog {
+
+namespace {
+
+// Each entry moves the schema from version i to i+1. Never edit a shipped entry.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE targets (
+  name TEXT PRIMARY KEY, kind TEXT NOT NULL, config TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE backups (
+  id TEXT PRIMARY KEY, project TEXT NOT NULL, created_at INTEGER NOT NULL,
+  plaintext_bytes INTEGER NOT NULL, stored_bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,
+  duration_ms INTEGER NOT NULL, summary TEXT NOT NULL,
+  verified_at INTEGER, verify_result TEXT NOT NULL DEFAULT '',
+  drill_at INTEGER, drill_result TEXT NOT NULL DEFAULT '', drill_details TEXT NOT NULL DEFAULT 'null');
+CREATE INDEX backups_project ON backups(project, created_at);
+CREATE TABLE backup_copies (
+  backup_id TEXT NOT NULL REFERENCES backups(id) ON DELETE CASCADE, target TEXT NOT NULL,
+  key TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, uploaded_at INTEGER NOT NULL,
+  PRIMARY KEY (backup_id, target));
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, project TEXT NOT NULL DEFAULT '',
+  backup_id TEXT NOT NULL DEFAULT '', state TEXT NOT NULL, created_at INTEGER NOT NULL,
+  started_at INTEGER NOT NULL DEFAULT 0, finished_at INTEGER NOT NULL DEFAULT 0,
+  error_code TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '', summary TEXT NOT NULL DEFAULT 'null',
+  params TEXT NOT NULL DEFAULT 'null', pid INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX jobs_project ON jobs(project, id);
+CREATE TABLE job_events (
+  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, seq INTEGER NOT NULL,
+  ts_ms INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (job_id, seq));
+CREATE TABLE paused_containers (
+  container_id TEXT PRIMARY KEY, name TEXT NOT NULL, project TEXT NOT NULL, job_id INTEGER NOT NULL,
+  pid INTEGER NOT NULL, paused_at INTEGER NOT NULL);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql",
+};
+
+Json parse_json(const std::string& s) {
+  if (s.empty()) return Json();
+  auto j = Json::parse(s, nullptr, /*allow_exceptions=*/false);
+  return j.is_discarded() ? Json() : j;
+}
+
+bool process_alive(int64_t pid) {
+  if (pid <= 0) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+JobRecord read_job(const Stmt& s) {
+  JobRecord j;
+  j.id = s.col_int(0);
+  j.kind = s.col_text(1);
+  j.project = s.col_text(2);
+  j.backup_id = s.col_text(3);
+  j.state = parse_job_state(s.col_text(4)).value_or(JobState::kFailed);
+  j.created_at = s.col_int(5);
+  j.started_at = s.col_int(6);
+  j.finished_at = s.col_int(7);
+  j.error_code = s.col_text(8);
+  j.error = s.col_text(9);
+  j.summary = parse_json(s.col_text(10));
+  j.params = parse_json(s.col_text(11));
+  j.pid = s.col_int(12);
+  return j;
+}
+constexpr const char* kJobColumns =
+    "id, kind, project, backup_id, state, created_at, started_at, finished_at, error_code, error, summary, params, pid";
+
+BackupRecord read_backup(const Stmt& s) {
+  BackupRecord b;
+  b.id = s.col_text(0);
+  b.project = s.col_text(1);
+  b.created_at = s.col_int(2);
+  b.plaintext_bytes = static_cast<uint64_t>(s.col_int(3));
+  b.stored_bytes = static_cast<uint64_t>(s.col_int(4));
+  b.sha256 = s.col_text(5);
+  b.duration_ms = s.col_int(6);
+  b.summary = parse_json(s.col_text(7));
+  if (!s.col_null(8)) b.verified_at = s.col_int(8);
+  b.verify_result = s.col_text(9);
+  if (!s.col_null(10)) b.drill_at = s.col_int(10);
+  b.drill_result = s.col_text(11);
+  b.drill_details = parse_json(s.col_text(12));
+  return b;
+}
+constexpr const char* kBackupColumns =
+    "id, project, created_at, plaintext_bytes, stored_bytes, sha256, duration_ms, summary, verified_at, "
+    "verify_result, drill_at, drill_result, drill_details";
+
+}  // namespace
+
+std::string_view job_state_name(JobState s) {
+  switch (s) {
+    case JobState::kQueued: return "queued";
+    case JobState::kRunning: return "running";
+    case JobState::kSucceeded: return "succeeded";
+    case JobState::kFailed: return "failed";
+    case JobState::kCancelled: return "cancelled";
+    case JobState::kInterrupted: return "interrupted";
+  }
+  return "failed";
+}
+
+std::optional<JobState> parse_job_state(std::string_view s) {
+  for (JobState st : {JobState::kQueued, JobState::kRunning, JobState::kSucceeded, JobState::kFailed,
+                      JobState::kCancelled, JobState::kInterrupted}) {
+    if (job_state_name(st) == s) return st;
+  }
+  return std::nullopt;
+}
+
+Result<std::unique_ptr<Catalog>> Catalog::open(const std::string& path) {
+  auto db = TRY(Db::open(path));
+  std::unique_ptr<Catalog> c(new Catalog(std::move(db)));
+  TRY(c->migrate());
+  return c;
+}
+
+Status Catalog::migrate() {
+  auto s = TRY(db_->prepare("PRAGMA user_version"));
+  TRY(s.step());
+  int64_t version = s.col_int(0);
+  constexpr int64_t kLatest = sizeof(kMigrations) / sizeof(kMigrations[0]);
+  if (version > kLatest) {
+    return failed_precondition("state database " + db_->path() + " has schema version " + std::to_string(version) +
+                               ", newer than this stacksnap understands (" + std::to_string(kLatest) + ")");
+  }
+  for (int64_t v = version; v < kLatest; ++v) {
+    auto tx = TRY(Transaction::begin(*db_));
+    TRY(db_->exec(kMigrations[v]));
+    TRY(db_->exec("PRAGMA user_version = " + std::to_string(v + 1)));
+    TRY(tx.commit());
+  }
+  return {};
+}
+
+// ---- targets -------------------------------------------------------------------
+
+Status Catalog::add_target(const TargetRecord& t) {
+  auto s = TRY(db_->prepare("INSERT INTO targets (name, kind, config, created_at) VALUES (?, ?, ?, ?)"));
+  s.bind(1, t.name).bind(2, t.kind).bind(3, t.config.dump()).bind(4, t.created_at);
+  auto st = s.exec();
+  if (!st.ok() && st.error().code() == Code::kAlreadyExists) return already_exists("a target named '" + t.name + "' already exists");
+  return st;
+}
+
+Status Catalog::update_target(const TargetRecord& t) {
+  auto s = TRY(db_->prepare("UPDATE targets SET kind = ?, config = ? WHERE name = ?"));
+  s.bind(1, t.kind).bind(2, t.config.dump()).bind(3, t.name);
+  TRY(s.exec());
+  if (db_->changes() == 0) return not_found("no target named '" + t.name + "'");
+  return {};
+}
+
+Result<TargetRecord> Catalog::get_target(const std::string& name) {
+  auto s = TRY(db_->prepare("SELECT name, kind, config, created_at FROM targets WHERE name = ?"));
+  s.bind(1, name);
+  if (!TRY(s.step())) {
+    auto all = TRY(list_targets());
+    std::string names;
+    for (const auto& t : all) names += (names.empty() ? "" : ", ") + t.name;
+    return not_found("no target named '" + name + "'" +
+                     (names.empty() ? "; add one with `stacksnap target add`" : "; targets: " + names));
+  }
+  return TargetRecord{s.col_text(0), s.col_text(1), parse_json(s.col_text(2)), s.col_int(3)};
+}
+
+Result<std::vector<TargetRecord>> Catalog::list_targets() {
+  auto s = TRY(db_->prepare("SELECT name, kind, config, created_at FROM targets ORDER BY name"));
+  std::vector<TargetRecord> out;
+  while (TRY(s.step())) out.push_back({s.col_text(0), s.col_text(1), parse_json(s.col_text(2)), s.col_int(3)});
+  return out;
+}
+
+Status Catalog::remove_target(const std::string& name) {
+  auto s = TRY(db_->prepare("DELETE FROM targets WHERE name = ?"));
+  s.bind(1, name);
+  TRY(s.exec());
+  if (db_->changes() == 0) return not_found("no target named '" + name + "'");
+  return {};
+}
+
+// ---- backups -------------------------------------------------------------------
+
+Status Catalog::put_backup(const BackupRecord& b) {
+  auto tx = TRY(Transaction::begin(*db_));
+  auto s = TRY(db_->prepare(std::string("INSERT OR REPLACE INTO backups (") + kBackupColumns +
+                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+  s.bind(1, b.id).bind(2, b.project).bind(3, b.created_at).bind(4, static_cast<int64_t>(b.plaintext_bytes));
+  s.bind(5, static_cast<int64_t>(b.stored_bytes)).bind(6, b.sha256).bind(7, b.duration_ms).bind(8, b.summary.dump());
+  s.bind(9, b.verified_at).bind(10, b.verify_result).bind(11, b.drill_at).bind(12, b.drill_result);
+  s.bind(13, b.drill_details.dump());
+  TRY(s.exec());
+  for (const auto& c : b.copies) TRY(add_copy(b.id, c));
+  return tx.commit();
+}
+
+Status Catalog::add_copy(const std::string& backup_id, const CopyRecord& c) {
+  auto s = TRY(db_->prepare(
+      "INSERT OR REPLACE INTO backup_copies (backup_id, target, key, size, sha256, uploaded_at) VALUES (?,?,?,?,?,?)"));
+  s.bind(1, backup_id).bind(2, c.target).bind(3, c.key).bind(4, static_cast<int64_t>(c.size)).bind(5, c.sha256);
+  s.bind(6, c.uploaded_at);
+  return s.exec();
+}
+
+Status Catalog::remove_copy(const std::string& backup_id, const std::string& target) {
+  auto s = TRY(db_->prepare("DELETE FROM backup_copies WHERE backup_id = ? AND target = ?"));
+  s.bind(1, backup_id).bind(2, target);
+  return s.exec();
+}
+
+Result<std::vector<CopyRecord>> Catalog::copies_of(const std::string& backup_id) {
+  auto s = TRY(db_->prepare(
+      "SELECT target, key, size, sha256, uploaded_at FROM backup_copies WHERE backup_id = ? ORDER BY target"));
+  s.bind(1, backup_id);
+  std::vector<CopyRecord> out;
+  while (TRY(s.step())) {
+    out.push_back({s.col_text(0), s.col_text(1), static_cast<uint64_t>(s.col_int(2)), s.col_text(3), s.col_int(4)});
+  }
+  return out;
+}
+
+Result<BackupRecord> Catalog::get_backup(const std::string& id) {
+  auto s = TRY(db_->prepare(std::string("SELECT ") + kBackupColumns + " FROM backups WHERE id = ?"));
+  s.bind(1, id);
+  if (!TRY(s.step())) return not_found("no backup with ID '" + id + "' (see `stacksnap backups`)");
+  BackupRecord b = read_backup(s);
+  b.copies = TRY(copies_of(b.id));
+  return b;
+}
+
+Result<std::vector<BackupRecord>> Catalog::list_backups(const BackupFilter& f) {
+  std::string sql = std::string("SELECT ") + kBackupColumns + " FROM backups WHERE (?1 = '' OR project = ?1)" +
+                    " AND (?2 = '' OR id IN (SELECT backup_id FROM backup_copies WHERE target = ?2))" +
+                    " ORDER BY created_at DESC, id DESC";
+  if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
+  auto s = TRY(db_->prepare(sql));
+  s.bind(1, f.project).bind(2, f.target);
+  std::vector<BackupRecord> out;
+  while (TRY(s.step())) out.push_back(read_backup(s));
+  for (auto& b : out) b.copies = TRY(copies_of(b.id));
+  return out;
+}
+
+Status Catalog::remove_backup(const std::string& id) {
+  auto s = TRY(db_->prepare("DELETE FROM backups WHERE id = ?"));
+  s.bind(1, id);
+  return s.exec();
+}
+
+Status Catalog::set_verify_result(const std::string& id, int64_t at, const std::string& result) {
+  auto s = TRY(db_->prepare("UPDATE backups SET verified_at = ?, verify_result = ? WHERE id = ?"));
+  s.bind(1, at).bind(2, result).bind(3, id);
+  return s.exec();
+}
+
+Status Catalog::set_drill_result(const std::string& id, int64_t at, const std::string& result, const Json& details) {
+  auto s = TRY(db_->prepare("UPDATE backups SET drill_at = ?, drill_result = ?, drill_details = ? WHERE id = ?"));
+  s.bind(1, at).bind(2, result).bind(3, details.dump()).bind(4, id);
+  return s.exec();
+}
+
+// ---- jobs ----------------------------------------------------------------------
+
+Result<int64_t> Catalog::create_job(const JobRecord& j) {
+  auto s = TRY(db_->prepare(
+      "INSERT INTO jobs (kind, project, backup_id, state, created_at, params) VALUES (?, ?, ?, ?, ?, ?)"));
+  s.bind(1, j.kind).bind(2, j.project).bind(3, j.backup_id).bind(4, job_state_name(j.state));
+  s.bind(5, j.created_at).bind(6, j.params.dump());
+  TRY(s.exec());
+  return db_->last_insert_id();
+}
+
+Status Catalog::start_job(int64_t id, int64_t pid, int64_t at) {
+  auto s = TRY(db_->prepare("UPDATE jobs SET state = 'running', pid = ?, started_at = ? WHERE id = ?"));
+  s.bind(1, pid).bind(2, at).bind(3, id);
+  return s.exec();
+}
+
+Status Catalog::finish_job(int64_t id, JobState state, int64_t at, const std::string& error_code,
+                           const std::string& error, const Json& summary) {
+  auto s = TRY(db_->prepare(
+      "UPDATE jobs SET state = ?, finished_at = ?, error_code = ?, error = ?, summary = ? WHERE id = ?"));
+  s.bind(1, job_state_name(state)).bind(2, at).bind(3, error_code).bind(4, error).bind(5, summary.dump()).bind(6, id);
+  return s.exec();
+}
+
+Result<JobRecord> Catalog::get_job(int64_t id) {
+  auto s = TRY(db_->prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?"));
+  s.bind(1, id);
+  if (!TRY(s.step())) return not_found("no job " + std::to_string(id));
+  return read_job(s);
+}
+
+Result<std::vector<JobRecord>> Catalog::list_jobs(int limit, const std::string& project) {
+  auto s = TRY(db_->prepare(std::string("SELECT ") + kJobColumns +
+                            " FROM jobs WHERE (?1 = '' OR project = ?1) ORDER BY id DESC LIMIT ?2"));
+  s.bind(1, project).bind(2, static_cast<int64_t>(limit));
+  std::vector<JobRecord> out;
+  while (TRY(s.step())) out.push_back(read_job(s));
+  return out;
+}
+
+Result<int64_t> Catalog::append_event(int64_t job_id, int64_t ts_ms, const std::string& type, const Json& data) {
+  auto s = TRY(db_->prepare(
+      "INSERT INTO job_events (job_id, seq, ts_ms, type, data) "
+      "VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_events WHERE job_id = ?1), ?2, ?3, ?4) RETURNING seq"));
+  s.bind(1, job_id).bind(2, ts_ms).bind(3, type).bind(4, data.dump());
+  if (!TRY(s.step())) return internal_error("append event: no seq returned");
+  int64_t seq = s.col_int(0);
+  TRY(s.exec());
+  return seq;
+}
+
+Result<std::vector<EventRecord>> Catalog::events_after(int64_t job_id, int64_t after_seq, int limit) {
+  auto s = TRY(db_->prepare(
+      "SELECT job_id, seq, ts_ms, type, data FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?"));
+  s.bind(1, job_id).bind(2, after_seq).bind(3, static_cast<int64_t>(limit));
+  std::vector<EventRecord> out;
+  while (TRY(s.step())) {
+    out.push_back({s.col_int(0), s.col_int(1), s.col_int(2), s.col_text(3), parse_json(s.col_text(4))});
+  }
+  return out;
+}
+
+Result<std::vector<int64_t>> Catalog::mark_interrupted_jobs(int64_t at) {
+  auto s = TRY(db_->prepare("SELECT id, pid FROM jobs WHERE state IN ('queued', 'running')"));
+  std::vector<int64_t> dead;
+  while (TRY(s.step())) {
+    if (!process_alive(s.col_int(1)) || s.col_int(1) == 0) dead.push_back(s.col_int(0));
+  }
+  for (int64_t id : dead) {
+    TRY(finish_job(id, JobState::kInterrupted, at, "Aborted",
+                   "interrupted: the StackSnap process running this job stopped before it finished", Json()));
+  }
+  return dead;
+}
+
+// ---- paused containers ------------------------------------------------------------
+
+Status Catalog::record_paused(const PausedContainer& p) {
+  auto s = TRY(db_->prepare(
+      "INSERT OR REPLACE INTO paused_containers (container_id, name, project, job_id, pid, paused_at) "
+      "VALUES (?,?,?,?,?,?)"));
+  s.bind(1, p.container_id).bind(2, p.name).bind(3, p.project).bind(4, p.job_id).bind(5, p.pid).bind(6, p.paused_at);
+  return s.exec();
+}
+
+Status Catalog::forget_paused(const std::string& container_id) {
+  auto s = TRY(db_->prepare("DELETE FROM paused_containers WHERE container_id = ?"));
+  s.bind(1, container_id);
+  return s.exec();
+}
+
+Result<std::vector<PausedContainer>> Catalog::list_paused() {
+  auto s = TRY(db_->prepare(
+      "SELECT container_id, name, project, job_id, pid, paused_at FROM paused_containers ORDER BY paused_at"));
+  std::vector<PausedContainer> out;
+  while (TRY(s.step())) {
+    out.push_back({s.col_text(0), s.col_text(1), s.col_text(2), s.col_int(3), s.col_int(4), s.col_int(5)});
+  }
+  return out;
+}
+
+// ---- settings ----------------------------------------------------------------------
+
+Status Catalog::set_setting(const std::string& key, const Json& value) {
+  auto s = TRY(db_->prepare("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)"));
+  s.bind(1, key).bind(2, value.dump());
+  return s.exec();
+}
+
+Result<std::optional<Json>> Catalog::get_setting(const std::string& key) {
+  auto s = TRY(db_->prepare("SELECT value FROM settings WHERE key = ?"));
+  s.bind(1, key);
+  if (!TRY(s.step())) return std::optional<Json>();
+  return std::optional<Json>(parse_json(s.col_text(0)));
+}
+
+}  // namespace stacksnap::catalog

@@ -1,0 +1,34 @@
+// A directory on this machine as a storage target.
+// Objects are files under root; uploads go to ".<name>.upload-XXXXXX" beside the final
+// name and become visible by fsync + rename + directory fsync.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "storage/target.h"
+
+namespace stacksnap::storage {
+
+class LocalTarget final : public Target {
+ public:
+  // Creates `root` (0700) when missing. InvalidArgument for a relative path.
+  static Result<std::unique_ptr<LocalTarget>> create(const std::string& root);
+
+  std::string describe() const override { return "local " + root_; }
+  Result<std::unique_ptr<Upload>> put(const std::string& key, uint64_t size_hint) override;
+  Result<std::unique_ptr<Reader>> get(const std::string& key, GetRange range) override;
+  Result<ObjectInfo> stat(const std::string& key) override;
+  Status list(const std::string& prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
+  Status remove(const std::string& key) override;
+  Result<int> cleanup_stale(std::chrono::seconds older_than) override;
+
+  const std::string& root() const { return root_; }
+  std::string path_of(const std::string& key) const { return root_ + "/" + key; }
+
+ private:
+  explicit LocalTarget(std::string root) : root_(std::move(root)) {}
+  std::string root_;
+};
+
+}  // namespace stacksnap::storage
