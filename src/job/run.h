@@ -1,0 +1,50 @@
+// Running one recorded job: a row in the jobs table, every event persisted with its
+// seq, forwarded to a live sink (terminal, --json, SSE), and a final summary event.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "base/error.h"
+#include "catalog/catalog.h"
+#include "job/context.h"
+#include "job/events.h"
+
+namespace stacksnap::job {
+
+struct JobSpec {
+  std::string kind;     // backup | restore | verify | drill | prune
+  std::string project;
+  std::string backup_id;
+  Json params;
+};
+
+// Persists events into the catalog (job_events). Errors writing events are counted,
+// not raised: a full state disk must not abort a restore halfway.
+class CatalogSink final : public EventSink {
+ public:
+  CatalogSink(catalog::Catalog& cat, int64_t job_id) : cat_(cat), job_id_(job_id) {}
+  void emit(Event e) override;
+  int failures() const { return failures_; }
+
+ private:
+  catalog::Catalog& cat_;
+  int64_t job_id_;
+  int failures_ = 0;
+};
+
+using JobBody = std::function<Result<Json>(Context& ctx, int64_t job_id)>;
+
+struct JobOutcome {
+  int64_t job_id = 0;
+  Result<Json> result = Json();  // the body's summary fields, or its error
+};
+
+// Creates the job (state running, this pid), runs `body`, and finishes it: the summary
+// event {"result": succeeded|failed|cancelled, "job_id", …body fields | "code","message"}
+// is always the last event. `live` receives every event after it is persisted.
+// `on_created` (optional) is called with the job id before the body runs.
+JobOutcome run_job(catalog::Catalog& cat, const JobSpec& spec, EventSink& live, StopToken stop,
+                   const JobBody& body, const std::function<void(int64_t)>& on_created = {});
+
+}  // namespace stacksnap::job
