@@ -36,6 +36,12 @@ Error&& Error::with_context(std::string_view context) && {
   return std::move(*this);
 }
 
+Error Error::with_context(std::string_view context) const& {
+  Error copy = *this;
+  copy.with_context(context);
+  return copy;
+}
+
 std::string Error::to_string() const {
   return std::string(code_name(code_)) + ": " + message_;
 }

@@ -47,6 +47,7 @@ class [[nodiscard]] Error {
   // Prefixes the message with "context: ". Returns *this for chaining.
   Error& with_context(std::string_view context) &;
   Error&& with_context(std::string_view context) &&;
+  Error with_context(std::string_view context) const&;
 
   // "NotFound: no such container: x"
   std::string to_string() const;
@@ -127,7 +128,7 @@ inline Status ok_status() { return {}; }
 
 namespace detail {
 template <class R>
-decltype(auto) take_value(R&& r) {
+auto take_value(R&& r) {
   if constexpr (std::is_void_v<decltype(r.value())>) return;
   else return std::move(r).value();
 }
@@ -138,17 +139,21 @@ decltype(auto) take_value(R&& r) {
 // TRY(expr): evaluate a Result; on error return the error from the enclosing
 // function, else yield the value. TRY_CTX adds context to the error on the way out.
 // (GNU statement expressions; g++ and clang both support them.)
-#define TRY(expr)                                                   \
-  ({                                                                \
-    auto&& stacksnap_try_r_ = (expr);                               \
-    if (!stacksnap_try_r_.ok()) return std::move(stacksnap_try_r_).error(); \
-    ::stacksnap::detail::take_value(std::move(stacksnap_try_r_));   \
+#define STACKSNAP_CONCAT_(a, b) a##b
+#define STACKSNAP_CONCAT(a, b) STACKSNAP_CONCAT_(a, b)
+
+#define TRY(expr) STACKSNAP_TRY_IMPL_(expr, STACKSNAP_CONCAT(stacksnap_try_r_, __COUNTER__))
+#define STACKSNAP_TRY_IMPL_(expr, var)                           \
+  ({                                                             \
+    auto&& var = (expr);                                         \
+    if (!var.ok()) return std::move(var).error();                \
+    ::stacksnap::detail::take_value(std::move(var));             \
   })
 
-#define TRY_CTX(expr, ctx)                                          \
-  ({                                                                \
-    auto&& stacksnap_try_r_ = (expr);                               \
-    if (!stacksnap_try_r_.ok())                                     \
-      return std::move(stacksnap_try_r_).error().with_context(ctx); \
-    ::stacksnap::detail::take_value(std::move(stacksnap_try_r_));   \
+#define TRY_CTX(expr, ctx) STACKSNAP_TRY_CTX_IMPL_(expr, ctx, STACKSNAP_CONCAT(stacksnap_try_r_, __COUNTER__))
+#define STACKSNAP_TRY_CTX_IMPL_(expr, ctx, var)                  \
+  ({                                                             \
+    auto&& var = (expr);                                         \
+    if (!var.ok()) return std::move(var).error().with_context(ctx); \
+    ::stacksnap::detail::take_value(std::move(var));             \
   })
