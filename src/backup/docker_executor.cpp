@@ -1,0 +1,58 @@
+#include "backup/docker_executor.h"
+
+#include <thread>
+
+#include "archive/tar_io.h"
+#include "base/pipe.h"
+
+namespace stacksnap::backup {
+
+Result<int> DockerExecutor::run(const engine::ExecRequest& req, Reader* in, Writer& out, Writer& err,
+                                const StopToken& stop) {
+  docker::ExecOptions o{.cmd = req.cmd, .env = req.env, .user = req.user};
+  return docker_.exec(id_, o, in, out, err, stop);
+}
+
+Status DockerContainerControl::stop(const StopToken&) { return docker_.stop_container(id_, 30); }
+Status DockerContainerControl::start(const StopToken&) { return docker_.start_container(id_); }
+
+Status DockerContainerControl::put_file(const std::string& dir, const std::string& name, Reader& content,
+                                        uint64_t size, int mode, int uid, int gid) {
+  // A one-entry tar, produced on a thread into a bounded pipe the upload reads from.
+  Pipe pipe(1 << 20);
+  Status produced;
+  std::thread producer([&] {
+    Pipe::WriterEnd w(pipe);
+    auto tar = archive::TarWriter::create(w);
+    if (!tar.ok()) {
+      produced = tar.error();
+      pipe.fail(tar.error());
+      return;
+    }
+    archive::EntryMeta meta{.path = name, .type = archive::EntryType::kFile, .mode = static_cast<uint32_t>(mode),
+                            .uid = static_cast<uint32_t>(uid), .gid = static_cast<uint32_t>(gid),
+                            .mtime_sec = std::time(nullptr), .size = size};
+    produced = archive::write_tar_entry(**tar, meta, &content);
+    if (produced.ok()) produced = (*tar)->finish();
+    if (produced.ok()) pipe.close_write();
+    else pipe.fail(produced.error());
+  });
+  Pipe::ReaderEnd r(pipe);
+  Status put = docker_.put_archive(id_, dir, r);
+  if (!put.ok()) pipe.fail(put.error());
+  producer.join();
+  if (!produced.ok()) return produced;
+  return put;
+}
+
+engine::ContainerFacts facts_from(const docker::ContainerInfo& info) {
+  engine::ContainerFacts f{.name = info.name, .cmd = info.cmd, .entrypoint = info.entrypoint, .labels = info.labels};
+  for (const auto& kv : info.env) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos) f.env[kv] = "";
+    else f.env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return f;
+}
+
+}  // namespace stacksnap::backup

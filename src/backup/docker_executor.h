@@ -1,0 +1,41 @@
+// engine::Executor and engine::ContainerControl over the Docker Engine API.
+#pragma once
+
+#include <string>
+
+#include "docker/client.h"
+#include "engine/engine.h"
+
+namespace stacksnap::backup {
+
+class DockerExecutor final : public engine::Executor {
+ public:
+  DockerExecutor(docker::Client& docker, std::string container_id, std::string name)
+      : docker_(docker), id_(std::move(container_id)), name_(std::move(name)) {}
+  Result<int> run(const engine::ExecRequest& req, Reader* in, Writer& out, Writer& err,
+                  const StopToken& stop) override;
+  std::string container_name() const override { return name_; }
+
+ private:
+  docker::Client& docker_;
+  std::string id_, name_;
+};
+
+class DockerContainerControl final : public engine::ContainerControl {
+ public:
+  DockerContainerControl(docker::Client& docker, std::string container_id)
+      : docker_(docker), id_(std::move(container_id)) {}
+  Status stop(const StopToken& stop) override;
+  Status start(const StopToken& stop) override;
+  Status put_file(const std::string& dir, const std::string& name, Reader& content, uint64_t size, int mode, int uid,
+                  int gid) override;
+
+ private:
+  docker::Client& docker_;
+  std::string id_;
+};
+
+// Facts an engine may use, from a container inspect.
+engine::ContainerFacts facts_from(const docker::ContainerInfo& info);
+
+}  // namespace stacksnap::backup
