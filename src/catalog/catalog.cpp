@@ -39,6 +39,28 @@ CREATE TABLE paused_containers (
   pid INTEGER NOT NULL, paused_at INTEGER NOT NULL);
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql",
+    // 2: the appliance server — users, sessions, API tokens, schedules, retention, notifications.
+    R"sql(
+CREATE TABLE users (
+  name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+  csrf_token TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, last_seen INTEGER NOT NULL);
+CREATE TABLE api_tokens (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, prefix TEXT NOT NULL,
+  created_at INTEGER NOT NULL, last_used INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE schedules (
+  project TEXT PRIMARY KEY, cron TEXT NOT NULL, timezone TEXT NOT NULL DEFAULT 'UTC', jitter_s INTEGER NOT NULL DEFAULT 0,
+  enabled INTEGER NOT NULL DEFAULT 1, safe_mode INTEGER NOT NULL DEFAULT 0, targets TEXT NOT NULL DEFAULT '[]',
+  drill_cron TEXT NOT NULL DEFAULT '', last_run INTEGER NOT NULL DEFAULT 0, last_drill INTEGER NOT NULL DEFAULT 0,
+  next_run INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE retention_policies (
+  project TEXT NOT NULL, target TEXT NOT NULL, policy TEXT NOT NULL, PRIMARY KEY (project, target));
+CREATE TABLE notifications (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, kind TEXT NOT NULL, url TEXT NOT NULL,
+  on_success INTEGER NOT NULL DEFAULT 0, on_failure INTEGER NOT NULL DEFAULT 1, enabled INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL);
+)sql",
 };
 
 Json parse_json(const std::string& s) {
