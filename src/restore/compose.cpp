@@ -1,0 +1,115 @@
+#include "restore/compose.h"
+
+#include <cstdlib>
+#include <regex>
+
+#include "base/subprocess.h"
+#include "engine/engine.h"
+
+namespace stacksnap::restore {
+
+std::string ComposeTool::describe() const {
+  std::string s;
+  for (const auto& a : argv0) s += (s.empty() ? "" : " ") + a;
+  return s + " " + version;
+}
+
+std::vector<std::string> compose_environment(const std::string& docker_host) {
+  std::vector<std::string> env;
+  for (const char* k : {"PATH", "HOME", "LANG", "TMPDIR", "DOCKER_CONFIG", "DOCKER_CONTEXT", "XDG_RUNTIME_DIR"}) {
+    const char* v = std::getenv(k);
+    if (v && *v) env.push_back(std::string(k) + "=" + v);
+  }
+  bool has_path = false;
+  for (const auto& e : env) has_path |= e.rfind("PATH=", 0) == 0;
+  if (!has_path) env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  std::string host = docker_host;
+  if (host.empty()) {
+    const char* v = std::getenv("DOCKER_HOST");
+    if (v && *v) host = v;
+  }
+  if (!host.empty()) env.push_back("DOCKER_HOST=" + host);
+  return env;
+}
+
+Result<ComposeTool> find_compose() {
+  static const std::regex kVersion(R"((\d+\.\d+\.\d+))");
+  auto env = compose_environment({});
+  std::string tried;
+  for (auto argv0 : {std::vector<std::string>{"docker", "compose"}, std::vector<std::string>{"docker-compose"}}) {
+    std::vector<std::string> argv = argv0;
+    argv.push_back("version");
+    auto r = run_subprocess({.argv = argv, .env = env, .timeout = std::chrono::seconds(30)});
+    if (r.ok() && r->exit_code == 0) {
+      std::smatch m;
+      std::string out = r->out + r->err;
+      ComposeTool t{.argv0 = argv0};
+      if (std::regex_search(out, m, kVersion)) t.version = m[1];
+      t.v2 = argv0.size() == 2 || (!t.version.empty() && t.version[0] >= '2');
+      return t;
+    }
+    tried += (tried.empty() ? "" : "; ") + argv[0] + (argv0.size() == 2 ? " compose" : "") + ": " +
+             (r.ok() ? engine::stderr_tail(r->err.empty() ? r->out : r->err) : r.error().message());
+  }
+  return not_found("Docker Compose is not installed (" + tried + ")");
+}
+
+Result<std::string> Compose::run(const std::vector<std::string>& args, const StopToken& stop, const std::string& what) {
+  std::vector<std::string> argv = tool_.argv0;
+  argv.push_back("-p");
+  argv.push_back(project_.name);
+  argv.push_back("--project-directory");
+  argv.push_back(project_.working_dir);
+  for (const auto& f : project_.files) {
+    argv.push_back("-f");
+    argv.push_back(f);
+  }
+  if (!project_.env_file.empty()) {
+    argv.push_back("--env-file");
+    argv.push_back(project_.env_file);
+  }
+  for (const auto& a : args) argv.push_back(a);
+  auto r = run_subprocess({.argv = argv,
+                           .env = compose_environment(docker_host_),
+                           .cwd = project_.working_dir,
+                           .timeout = std::chrono::seconds(900),
+                           .on_line = [this](bool, const std::string& line) {
+                             if (sink_ && !line.empty()) sink_(line);
+                           }},
+                          stop);
+  if (!r.ok()) return std::move(r).error().with_context(what);
+  if (r->exit_code != 0) {
+    return internal_error(what + ": " + tool_.describe() + " exited " + std::to_string(r->exit_code) + ": " +
+                          engine::stderr_tail(r->err.empty() ? r->out : r->err));
+  }
+  return std::move(r->out);
+}
+
+Status Compose::up(const std::vector<std::string>& services, bool no_deps, const StopToken& stop) {
+  std::vector<std::string> args = {"up", "-d"};
+  if (no_deps) args.push_back("--no-deps");
+  for (const auto& s : services) args.push_back(s);
+  TRY(run(args, stop, "compose up " + project_.name));
+  return {};
+}
+
+Status Compose::down(const StopToken& stop) {
+  TRY(run({"down", "--remove-orphans"}, stop, "compose down " + project_.name));
+  return {};
+}
+
+Status Compose::down_with_volumes(const StopToken& stop) {
+  TRY(run({"down", "-v", "--remove-orphans"}, stop, "compose down -v " + project_.name));
+  return {};
+}
+
+Status Compose::stop_services(const std::vector<std::string>& services, const StopToken& stop) {
+  std::vector<std::string> args = {"stop"};
+  for (const auto& s : services) args.push_back(s);
+  TRY(run(args, stop, "compose stop " + project_.name));
+  return {};
+}
+
+Result<std::string> Compose::config(const StopToken& stop) { return run({"config"}, stop, "compose config " + project_.name); }
+
+}  // namespace stacksnap::restore

@@ -1,0 +1,67 @@
+// Driving Docker Compose for restores and drills, identically for `docker compose`
+// (v2, preferred when present) and Debian's `docker-compose` (v1), with the invocation
+// ../shared/compose-notes.md §5 recommends: process cwd = the project's working dir,
+// stdin /dev/null (a v2.32+ recreate prompt answers "no"), a minimal environment (no
+// COMPOSE_* or application variables), `-p <label value>`, `--project-directory`,
+// absolute `-f` files in their original order, never `-y`.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/cancel.h"
+#include "base/error.h"
+
+namespace stacksnap::restore {
+
+struct ComposeTool {
+  std::vector<std::string> argv0;  // {"docker", "compose"} or {"docker-compose"}
+  std::string version;             // "2.29.1" / "1.29.2"
+  bool v2 = false;
+  std::string describe() const;    // "docker compose 2.29.1"
+};
+
+// Finds Compose: `docker compose version` first, then `docker-compose version`.
+// NotFound naming both when neither works.
+Result<ComposeTool> find_compose();
+
+struct ComposeProject {
+  std::string name;                       // -p
+  std::string working_dir;                // --project-directory and cwd
+  std::vector<std::string> files;         // -f, absolute, in order
+  std::string env_file;                   // --env-file when the project used one
+};
+
+class Compose {
+ public:
+  Compose(ComposeTool tool, ComposeProject project, std::string docker_host = {})
+      : tool_(std::move(tool)), project_(std::move(project)), docker_host_(std::move(docker_host)) {}
+
+  // `up -d [--no-deps] SERVICES…` (all services when empty).
+  Status up(const std::vector<std::string>& services, bool no_deps, const StopToken& stop);
+  // `down` without -v (volumes are never removed here) [--remove-orphans].
+  Status down(const StopToken& stop);
+  // `down -v --remove-orphans`: only for drill sandboxes.
+  Status down_with_volumes(const StopToken& stop);
+  // `stop SERVICES…`
+  Status stop_services(const std::vector<std::string>& services, const StopToken& stop);
+  // `config` (fully resolved, interpolated YAML) — contains secrets: handle with care.
+  Result<std::string> config(const StopToken& stop);
+
+  const ComposeTool& tool() const { return tool_; }
+  // Output lines of the last command go here (job log).
+  void set_line_sink(std::function<void(const std::string&)> sink) { sink_ = std::move(sink); }
+
+ private:
+  Result<std::string> run(const std::vector<std::string>& args, const StopToken& stop, const std::string& what);
+  ComposeTool tool_;
+  ComposeProject project_;
+  std::string docker_host_;
+  std::function<void(const std::string&)> sink_;
+};
+
+// The minimal environment Compose runs with.
+std::vector<std::string> compose_environment(const std::string& docker_host);
+
+}  // namespace stacksnap::restore
