@@ -15,17 +15,31 @@ std::tm utc(int64_t t) {
   return tm;
 }
 
-std::string fmt(const char* f, const std::tm& tm) {
+// Period keys; equal keys mean the same period. Literal formats only (-Wformat=2).
+std::string day_key(int64_t t) {
+  auto tm = utc(t);
   char buf[32];
-  std::strftime(buf, sizeof buf, f, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
   return buf;
 }
-
-// Period keys; equal keys mean the same period.
-std::string day_key(int64_t t) { return fmt("%Y-%m-%d", utc(t)); }
-std::string week_key(int64_t t) { return fmt("%G-W%V", utc(t)); }  // ISO 8601 week
-std::string month_key(int64_t t) { return fmt("%Y-%m", utc(t)); }
-std::string year_key(int64_t t) { return fmt("%Y", utc(t)); }
+std::string week_key(int64_t t) {  // ISO 8601 week
+  auto tm = utc(t);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%G-W%V", &tm);
+  return buf;
+}
+std::string month_key(int64_t t) {
+  auto tm = utc(t);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m", &tm);
+  return buf;
+}
+std::string year_key(int64_t t) {
+  auto tm = utc(t);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y", &tm);
+  return buf;
+}
 
 }  // namespace
 
