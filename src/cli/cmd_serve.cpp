@@ -1,0 +1,137 @@
+// stacksnap serve [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE] [--allow-insecure-listen]
+// The appliance server: REST API, live events (SSE) and the dashboard. `stacksnap` with
+// no subcommand runs it with the defaults. Runs until SIGINT or SIGTERM, then stops
+// gracefully (in-flight requests finish, event streams close).
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "base/clock.h"
+#include "base/scope.h"
+#include "catalog/catalog.h"
+#include "cli/globals.h"
+#include "http/auth.h"
+#include "http/core_routes.h"
+#include "http/job_stream.h"
+#include "http/rate_limit.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "http/sse.h"
+
+namespace stacksnap::cli {
+namespace {
+
+struct ServeFlags {
+  std::string listen = "127.0.0.1:8080";
+  std::string tls_cert;
+  std::string tls_key;
+  bool allow_insecure = false;
+};
+
+// What resource routes get to work with. Grows as the composition root wires in the job
+// manager, targets and pipelines.
+struct ServeContext {
+  catalog::Catalog& catalog;
+  http::SseHub& hub;
+  http::AuthService& auth;
+};
+
+// EXTENSION POINT for the resource routes (projects, targets, backups, jobs, schedules,
+// settings…): the composition root replaces this body with
+//   app::register_api_routes(router, services);
+// Routes registered here get auth, CSRF, security headers and the error table for free;
+// the auth matrix test covers them through Router::routes().
+void register_resource_routes(http::Router& router, ServeContext& ctx) {
+  // Live job events with Last-Event-ID replay from the catalog (http/job_stream.h).
+  router.sse("/api/jobs/{id}/events", http::job_events_handler(ctx.catalog));
+}
+
+Status ensure_data_dir(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return {};
+  std::filesystem::path p(dir);
+  if (p.has_parent_path()) {
+    std::filesystem::create_directories(p.parent_path(), ec);
+    if (ec) return errno_error("create " + p.parent_path().string(), ec.value());
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("create data directory " + dir, errno);
+  return {};
+}
+
+Status run_serve(const Globals& g, const ServeFlags& flags) {
+  // SIGINT/SIGTERM are blocked before any thread starts (every thread inherits the mask)
+  // and taken below with sigwait: no handler ever runs inside the server.
+  sigset_t signals, previous;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, &previous);
+  auto restore = on_scope_exit([&] { pthread_sigmask(SIG_SETMASK, &previous, nullptr); });
+
+  TRY(ensure_data_dir(g.data_dir));
+  const std::string db_path = g.data_dir + "/state.db";
+  auto cat = TRY_CTX(catalog::Catalog::open(db_path), "open the state database");
+  // Authentication gets its own connection: a long catalog query never delays a login
+  // check on an io thread (SQLite serializes calls per connection).
+  auto auth_db = TRY_CTX(catalog::Db::open(db_path), "open the state database");
+
+  SystemClock clock;
+  http::AuthService auth(*auth_db, clock);
+  http::LoginRateLimiter limiter(clock);
+  http::SseHub hub;
+  http::Router router(&auth);
+  http::Server server(router, hub);
+
+  http::register_core_routes(router, {.auth = auth, .limiter = limiter, .hub = hub,
+                                      .metrics = [&server] { return server.metrics_text(); }});
+  ServeContext ctx{*cat, hub, auth};
+  register_resource_routes(router, ctx);
+
+  http::ServerOptions options{.listen = flags.listen,
+                              .tls_cert = flags.tls_cert,
+                              .tls_key = flags.tls_key,
+                              .insecure = flags.allow_insecure ? http::InsecureListen::kAllow
+                                                               : http::InsecureListen::kRefuse};
+  TRY(server.start(options));
+  auto addr = http::parse_listen(flags.listen);
+  std::string host = addr.ok() ? addr->display() : flags.listen;
+  host = host.substr(0, host.rfind(':')) + ":" + std::to_string(server.port());
+  std::cout << "StackSnap " << STACKSNAP_VERSION << " listening on " << (server.tls() ? "https://" : "http://") << host
+            << " (data dir " << g.data_dir << ")" << std::endl;
+  auto needs_setup = auth.needs_setup();
+  if (needs_setup.ok() && *needs_setup) {
+    std::cout << "No admin password yet: open the dashboard to set it." << std::endl;
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::cout << "Stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")…" << std::endl;
+  server.stop();
+  return {};
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& root, Globals& g) {
+  auto flags = std::make_shared<ServeFlags>();
+  auto* cmd = root.add_subcommand("serve", "Run the server: REST API, live events and the dashboard (the default)");
+  cmd->add_option("--listen", flags->listen, "Address and port to listen on")->capture_default_str();
+  auto* cert = cmd->add_option("--tls-cert", flags->tls_cert, "TLS certificate chain (PEM)")->check(CLI::ExistingFile);
+  auto* key = cmd->add_option("--tls-key", flags->tls_key, "TLS private key (PEM)")->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
+  cmd->add_flag("--allow-insecure-listen", flags->allow_insecure,
+                "Allow a non-loopback address without TLS (passwords and tokens travel in clear text)");
+  cmd->callback([&g, flags] { g.result = run_serve(g, *flags); });
+}
+
+Status serve_with_defaults(Globals& g) { return run_serve(g, ServeFlags{}); }
+
+}  // namespace stacksnap::cli
