@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   add_projects_command(app, g);
+  add_key_commands(app, g);
+  add_archive_commands(app, g);
+  add_serve_command(app, g);
 
   try {
     app.parse(argc, argv);
@@ -32,10 +35,7 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
   }
-  if (!g.result) {
-    std::cout << app.help();
-    return kExitOk;
-  }
+  if (!g.result) g.result = serve_with_defaults(g);  // no subcommand: run the server
   if (!g.result->ok()) {
     std::fflush(stdout);
     std::cerr << "stacksnap: " << g.result->error().message() << "\n";

@@ -21,5 +21,10 @@ struct Globals {
 // One function per subcommand file (cli/cmd_*.cpp): adds the subcommand and its
 // options to `root`; its callback stores its Status into g.result.
 void add_projects_command(CLI::App& root, Globals& g);
+void add_key_commands(CLI::App& root, Globals& g);      // key init, key show
+void add_archive_commands(CLI::App& root, Globals& g);  // verify, extract, inspect (+ hidden pack)
+void add_serve_command(CLI::App& root, Globals& g);     // serve (cmd_serve.cpp)
+// `stacksnap` without a subcommand: the server with its default options.
+Status serve_with_defaults(Globals& g);
 
 }  // namespace stacksnap::cli

@@ -1,0 +1,161 @@
+#include "test_env.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <sys/wait.h>
+
+namespace stacksnap::it {
+
+docker::Client* engine() {
+  static std::once_flag once;
+  static std::unique_ptr<docker::Client> client;
+  static std::string failure;
+  std::call_once(once, [] {
+    auto c = docker::Client::connect();
+    if (!c.ok()) {
+      failure = c.error().message();
+      return;
+    }
+    client = std::move(*c);
+    remove_leftovers(*client);
+  });
+  if (!client) {
+    ADD_FAILURE() << "Docker Engine unreachable: " << failure
+                  << "\n(integration tests need a running dockerd: scripts/ensure-dockerd.sh)";
+    return nullptr;
+  }
+  return client.get();
+}
+
+ScriptResult run_script(const std::string& command) {
+  ScriptResult r;
+  std::string cmd = command + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string source_path(std::string_view relative) { return std::string(STACKSNAP_SOURCE_DIR) + "/" + std::string(relative); }
+
+Status ensure_fixture_images() {
+  static std::once_flag once;
+  static Status result;
+  std::call_once(once, [] {
+    auto* d = engine();
+    if (!d) {
+      result = unavailable("no engine");
+      return;
+    }
+    bool have = true;
+    for (const char* role : {"postgres", "mariadb", "redis", "app"}) {
+      have = have && d->inspect_image(std::string("stacksnap-fixture/") + role + ":test").ok();
+    }
+    if (have) return;
+    auto r = run_script(source_path("tests/fixtures/images/build.sh"));
+    if (r.exit_code != 0) result = internal_error("tests/fixtures/images/build.sh failed:\n" + r.output);
+  });
+  return result;
+}
+
+Status ensure_sample_stacks() {
+  static std::once_flag once;
+  static Status result;
+  std::call_once(once, [] {
+    auto* d = engine();
+    if (!d) {
+      result = unavailable("no engine");
+      return;
+    }
+    if (auto st = ensure_fixture_images(); !st.ok()) {
+      result = st;
+      return;
+    }
+    for (const char* stack : {"shop", "wiki", "files"}) {
+      auto list = d->list_containers({.all = true, .labels = {std::string("com.docker.compose.project=") + stack}});
+      bool running = list.ok() && !list->empty() &&
+                     std::all_of(list->begin(), list->end(), [](const auto& c) { return c.state == "running"; });
+      if (running) continue;
+      auto r = run_script(source_path("tests/fixtures/stacks/up.sh") + " " + stack);
+      if (r.exit_code != 0) {
+        result = internal_error(std::string("tests/fixtures/stacks/up.sh ") + stack + " failed:\n" + r.output);
+        return;
+      }
+    }
+  });
+  return result;
+}
+
+std::string unique_name(std::string_view what) {
+  static std::atomic<int> n{0};
+  return "stacksnap-it-" + std::to_string(::getpid()) + "-" + std::to_string(++n) + "-" + std::string(what);
+}
+
+Result<std::unique_ptr<Throwaway>> Throwaway::create(docker::Client& docker, std::string_view what,
+                                                     docker::CreateContainerOptions options, bool start) {
+  TRY(ensure_fixture_images());
+  if (options.image.empty()) options.image = kFixtureApp;
+  if (options.name.empty()) options.name = unique_name(what);
+  options.labels[kTestLabel] = std::to_string(::getpid());
+  auto id = TRY(docker.create_container(options));
+  std::unique_ptr<Throwaway> t(new Throwaway(docker, id, options.name));
+  if (start) TRY(docker.start_container(id));
+  return t;
+}
+
+Throwaway::~Throwaway() { (void)docker_.remove_container(id_, {.force = true, .remove_volumes = true}); }
+
+// Only leftovers of test processes that are gone: another test binary may be running.
+static bool owner_gone(const docker::Labels& labels) {
+  auto it = labels.find(kTestLabel);
+  if (it == labels.end()) return false;
+  int pid = std::atoi(it->second.c_str());
+  return pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH);
+}
+
+void remove_leftovers(docker::Client& docker) {
+  auto list = docker.list_containers({.all = true, .labels = {kTestLabel}});
+  if (list.ok()) {
+    for (const auto& c : *list) {
+      if (owner_gone(c.labels)) (void)docker.remove_container(c.id, {.force = true, .remove_volumes = true});
+    }
+  }
+  auto vols = docker.list_volumes({kTestLabel});
+  if (vols.ok()) {
+    for (const auto& v : *vols) {
+      if (owner_gone(v.labels)) (void)docker.remove_volume(v.name, true);
+    }
+  }
+}
+
+uint64_t peak_rss_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+bool reset_peak_rss() {
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+  f.flush();
+  return static_cast<bool>(f);
+}
+
+}  // namespace stacksnap::it
