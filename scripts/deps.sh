@@ -9,7 +9,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 build=(g++ cmake ninja-build make pkg-config libarchive-dev libzstd-dev libssl-dev libsodium-dev
        libcurl4-openssl-dev libboost-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
        libsqlite3-dev libyaml-dev libgtest-dev libgmock-dev libbenchmark-dev
-       libhowardhinnant-date-dev tzdata libpugixml-dev)
+       libhowardhinnant-date-dev tzdata libpugixml-dev ccache)
 test=(docker.io docker-compose debootstrap zstd clang libclang-rt-14-dev awscli curl openssl
       sqlite3 time procps iproute2)
 bench=(gnupg hyperfine)

@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
+#include <span>
 
 #include "archive/reader.h"
 #include "base/fd.h"
@@ -18,6 +19,16 @@
 namespace stacksnap::archive {
 
 namespace {
+
+constexpr size_t kHoleBlock = 64 * 1024;
+
+bool all_zero(std::span<const std::byte> d) {
+  for (std::byte b : d) {
+    if (b != std::byte{0}) return false;
+  }
+  return true;
+}
+
 
 mode_t filetype_for(EntryType t) {
   switch (t) {
@@ -106,8 +117,17 @@ class DiskWriter {
       for (;;) {
         ContentBlock b = TRY(r.read_block());
         if (b.data.empty()) break;
-        la_ssize_t n = archive_write_data_block(a_, b.data.data(), b.data.size(), static_cast<la_int64_t>(b.offset));
-        if (n < ARCHIVE_WARN) return error("write " + m.path);
+        // Runs of zeros become holes (the Engine's tar of a sparse file carries no sparse
+        // map, so this is how sparse files come back sparse); the file's size is set at
+        // the end of the entry.
+        for (size_t off = 0; off < b.data.size(); off += kHoleBlock) {
+          size_t len = std::min(kHoleBlock, b.data.size() - off);
+          auto piece = b.data.subspan(off, len);
+          if (!entry.is_stream && len == kHoleBlock && all_zero(piece)) continue;
+          la_ssize_t n = archive_write_data_block(a_, piece.data(), piece.size(),
+                                                  static_cast<la_int64_t>(b.offset + off));
+          if (n < ARCHIVE_WARN) return error("write " + m.path);
+        }
         sum.bytes += b.data.size();
       }
       ++sum.files;

@@ -58,6 +58,11 @@ struct VerifyArgs {
 };
 
 Status run_verify(const Globals& g, const VerifyArgs& a) {
+  // Not a file but a backup ID from the catalog: verify the stored copy.
+  if (::access(a.file.c_str(), F_OK) != 0 && a.file.find('/') == std::string::npos &&
+      ::access((g.data_dir + "/state.db").c_str(), F_OK) == 0) {
+    return verify_backup_id(g, a.file, a.shallow, a.key.key_file);
+  }
   archive::VerifyOptions o;
   o.depth = a.shallow ? archive::VerifyDepth::kShallow : archive::VerifyDepth::kDeep;
   if (!a.expect_sha256.empty()) o.expected_sha256 = a.expect_sha256;
@@ -223,7 +228,7 @@ void add_key_option(CLI::App* cmd, KeyArgs& k) {
 void add_archive_commands(CLI::App& root, Globals& g) {
   auto va = std::make_shared<VerifyArgs>();
   auto* verify = root.add_subcommand("verify", "Check that an archive is complete and untampered (exit 3 if not)");
-  verify->add_option("FILE", va->file, "Archive file")->required();
+  verify->add_option("FILE_OR_ID", va->file, "Archive file, or the ID of a catalogued backup")->required();
   verify->add_flag("--shallow", va->shallow, "Only the stored size and SHA-256 (no key needed)");
   verify->add_option("--expect-sha256", va->expect_sha256, "SHA-256 the file must have (default: FILE.sha256)");
   verify->add_option("--expect-size", va->expect_size, "Size in bytes the file must have");

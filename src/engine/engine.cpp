@@ -70,12 +70,12 @@ Result<std::optional<std::string>> env_or_file(Executor& ex, const ContainerFact
     if (f != facts.env.end() && !f->second.empty()) {
       std::string v = TRY(run_checked(ex, {.cmd = {"cat", f->second}}, "read " + n + "_FILE in " + facts.name, ctx));
       while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
-      ctx.add_secret(v);
+      if (n.find("PASSWORD") != std::string::npos) ctx.add_secret(v);  // user and database names are not secret
       return std::optional<std::string>(v);
     }
     auto it = facts.env.find(n);
     if (it != facts.env.end()) {
-      ctx.add_secret(it->second);
+      if (n.find("PASSWORD") != std::string::npos) ctx.add_secret(it->second);
       return std::optional<std::string>(it->second);
     }
   }

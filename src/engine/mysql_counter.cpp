@@ -60,10 +60,13 @@ void MysqlRowCounter::on_line_head() {
       depth_ = 0;
       in_string_ = escape_ = quote_pending_ = values_started_ = false;
       // Re-scan what the head already holds past the table name.
-      size_t v = head_.find(" VALUES ", pos);
+      size_t v = head_.find(" VALUES", pos);
       if (v != std::string::npos) {
         values_started_ = true;
-        for (size_t i = v + 8; i < head_.size(); ++i) scan_values(head_[i]);
+        for (size_t i = v + 7; i < head_.size() && in_insert_; ++i) {
+          scan_values(head_[i]);
+          if (head_[i] == ';' && !in_string_ && !quote_pending_ && depth_ == 0) in_insert_ = false;
+        }
       }
     }
   }
@@ -98,27 +101,27 @@ void MysqlRowCounter::scan_values(char c) {
   }
 }
 
+// Statements, not lines: mariadb-dump ≥ 10.11 writes "INSERT INTO `t` VALUES" and then
+// one tuple per line; older dumps put the whole INSERT on one line. An INSERT ends at
+// a ';' outside strings and parentheses.
 Status MysqlRowCounter::write(Bytes data) {
   for (std::byte b : data) {
     char c = static_cast<char>(b);
-    if (c == '\n' && !(in_insert_ && in_string_ && !quote_pending_)) {
+    if (in_insert_ && head_done_) {
+      scan_values(c);
+      if (c == ';' && !in_string_ && !quote_pending_ && depth_ == 0) in_insert_ = false;  // rest of line ignored
+      continue;
+    }
+    if (c == '\n') {
       if (!head_done_) on_line_head();
+      if (in_insert_) continue;  // the statement goes on on the next line
       head_.clear();
       head_done_ = false;
-      in_insert_ = false;
       continue;
     }
     if (!head_done_) {
       head_ += c;
       if (head_.size() >= kHeadMax) on_line_head();
-      continue;
-    }
-    if (in_insert_) {
-      if (!values_started_) {
-        // Not reached in practice: the head holds " VALUES " for any sane table name.
-        continue;
-      }
-      scan_values(c);
     }
   }
   return {};

@@ -50,6 +50,23 @@ TEST(MysqlRowCounter, CountsTuplesPerTableIgnoringSystemSchemas) {
   }
 }
 
+// mariadb-dump 10.11 as it really writes: "VALUES" alone, then one tuple per line.
+TEST(MysqlRowCounter, TuplesOnTheirOwnLines) {
+  std::string dump =
+      "USE `wiki`;\nCREATE TABLE `accounts` (\n  `id` int\n);\nLOCK TABLES `accounts` WRITE;\n"
+      "INSERT INTO `accounts` VALUES\n(1,'owner-1',1000),\n(2,'multi\nline;(',1000),\n(3,'x',NULL);\n"
+      "UNLOCK TABLES;\nCREATE TABLE `pages` (`id` int);\nINSERT INTO `pages` VALUES\n(1),\n(2);\n"
+      "INSERT INTO `pages` VALUES (3);\n";
+  for (size_t chunk : {size_t{1}, size_t{5}, dump.size()}) {
+    MysqlRowCounter c;
+    for (size_t i = 0; i < dump.size(); i += chunk) {
+      ASSERT_TRUE(c.write(as_bytes(std::string_view(dump).substr(i, chunk))).ok());
+    }
+    std::vector<TableCount> want = {{"wiki", "accounts", 3}, {"wiki", "pages", 3}};
+    EXPECT_EQ(c.counts(), want) << "chunk " << chunk;
+  }
+}
+
 TEST(MysqlRowCounter, LongInsertLinesStayBounded) {
   MysqlRowCounter c;
   std::string line = "USE `big`;\nINSERT INTO `t` VALUES ";

@@ -1,0 +1,45 @@
+// The data-moving steps of a backup, each writing into one ArchiveWriter:
+// database dumps (engine inside the container, streamed through a bounded pipe),
+// volume and bind-mount captures (Engine archive endpoint through a never-started
+// helper container), hooks (exec with a timeout).
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "archive/writer.h"
+#include "backup/plan.h"
+#include "docker/client.h"
+#include "engine/engine.h"
+#include "job/context.h"
+
+namespace stacksnap::backup {
+
+// Label on every helper container StackSnap creates, with the creating process's pid.
+inline constexpr const char* kHelperLabel = "stacksnap.helper";
+inline constexpr const char* kHelperPidLabel = "stacksnap.helper.pid";
+
+// Dumps one database service into dumps/<service>/ and records its DumpInfo in the
+// manifest. Returns the engine's DumpInfo.
+Result<engine::DumpInfo> capture_dump(docker::Client& docker, archive::ArchiveWriter& writer, const DumpTask& task,
+                                      job::Context& ctx, const std::string& step);
+
+// Captures a named volume (type kVolume) or a bind mount (kBind) through a helper
+// container created from `image` (never started, no network, read-only mount, NoCopy)
+// into `archive_dir` (contents directly below it; a bind of a single file becomes the
+// file `archive_dir` itself). `estimate` sizes the progress bar (0: unknown).
+Status capture_mount(docker::Client& docker, archive::ArchiveWriter& writer, const std::string& image,
+                     docker::MountSpec::Type type, const std::string& source, const std::string& archive_dir,
+                     uint64_t estimate, job::Context& ctx, const std::string& step);
+
+// Runs a hook command with `sh -c` in its container. Non-zero exit, timeout or exec
+// failure → error naming the hook and its output's tail.
+Status run_hook(docker::Client& docker, const HookTask& hook, job::Context& ctx);
+
+// Removes helper containers left behind by processes that no longer run.
+Result<int> remove_orphan_helpers(docker::Client& docker);
+
+// Bytes below a host directory (best effort, 0 when unreadable): the free-space estimate.
+uint64_t disk_usage(const std::string& path);
+
+}  // namespace stacksnap::backup

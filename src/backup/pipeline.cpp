@@ -1,0 +1,427 @@
+#include "backup/pipeline.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "archive/fs_source.h"
+#include "archive/verify.h"
+#include "archive/writer.h"
+#include "backup/capture.h"
+#include "backup/project_lock.h"
+#include "backup/quiesce.h"
+#include "base/clock.h"
+#include "base/fd.h"
+#include "base/scope.h"
+#include "repo/repo.h"
+#include "stack/discovery.h"
+
+namespace stacksnap::backup {
+
+using Json = nlohmann::json;
+
+namespace {
+
+constexpr uint64_t kSpoolMargin = 64ull << 20;  // headroom kept free beyond the estimate
+constexpr size_t kUploadBuffer = 1 << 20;
+
+std::string hex8() {
+  unsigned char b[4];
+  RAND_bytes(b, sizeof b);
+  static const char* k = "0123456789abcdef";
+  std::string s;
+  for (unsigned char c : b) {
+    s += k[c >> 4];
+    s += k[c & 15];
+  }
+  return s;
+}
+
+std::string spool_dir(const std::string& data_dir) { return data_dir + "/spool"; }
+
+// Removes *.partial spool files no running process holds (their owner died).
+int clean_spool(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return 0;
+  int removed = 0;
+  while (auto* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.size() < 9 || name.substr(name.size() - 8) != ".partial") continue;
+    std::string path = dir + "/" + name;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      ::unlink(path.c_str());
+      ++removed;
+    }
+    ::close(fd);
+  }
+  ::closedir(d);
+  return removed;
+}
+
+struct Estimate {
+  uint64_t bytes = 0;
+  std::map<std::string, uint64_t> per_item;  // volume name / bind host path → bytes
+};
+
+Estimate estimate_size(docker::Client& docker, const BackupPlan& plan) {
+  Estimate e;
+  for (const auto& v : plan.volumes) {
+    auto info = docker.inspect_volume(v.name);
+    if (!info.ok() || info->mountpoint.empty()) continue;
+    uint64_t n = disk_usage(info->mountpoint);  // readable when the Engine runs on this host
+    e.per_item[v.name] = n;
+    e.bytes += n;
+  }
+  for (const auto& b : plan.binds) {
+    uint64_t n = disk_usage(b.host_path);
+    e.per_item[b.host_path] = n;
+    e.bytes += n;
+  }
+  return e;
+}
+
+Status check_free_space(const std::string& dir, uint64_t need) {
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return errno_error("statvfs " + dir, errno);
+  uint64_t free_bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  if (need + kSpoolMargin > free_bytes) {
+    return resource_exhausted("not enough free space in " + dir + " for the backup spool: about " +
+                              archive::human_bytes(need) + " of volumes and bind mounts to capture (before compression) plus " +
+                              archive::human_bytes(kSpoolMargin) + " headroom, but only " + archive::human_bytes(free_bytes) +
+                              " free");
+  }
+  return {};
+}
+
+// Reads a file from the start, for uploads and verification.
+class SpoolReader final : public Reader {
+ public:
+  explicit SpoolReader(int fd) : fd_(fd) {}
+  Result<size_t> read(MutableBytes buf) override {
+    for (;;) {
+      ssize_t n = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(off_));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_error("read spool", errno);
+      off_ += static_cast<uint64_t>(n);
+      return static_cast<size_t>(n);
+    }
+  }
+
+ private:
+  int fd_;
+  uint64_t off_ = 0;
+};
+
+struct TargetCopy {
+  catalog::TargetRecord rec;
+  std::unique_ptr<storage::Target> target;
+};
+
+// Uploads the spool as the blob; the sidecar is written by the caller after.
+Result<catalog::CopyRecord> upload_blob(storage::Target& target, int spool_fd, const std::string& id, uint64_t size,
+                                        const std::string& sha256, job::Context& ctx, const std::string& step) {
+  const std::string key = repo::blob_key(id);
+  auto up = TRY(target.put(key, size));
+  SpoolReader in(spool_fd);
+  job::Progress progress(ctx, step, size);
+  std::vector<std::byte> buf(kUploadBuffer);
+  for (;;) {
+    TRY(ctx.check_cancel("upload"));
+    size_t n = TRY(in.read(MutableBytes(buf.data(), buf.size())));
+    if (n == 0) break;
+    TRY(up->write(Bytes(buf.data(), n)));
+    progress.add(n);
+  }
+  progress.finish();
+  if (up->bytes_written() != size) return internal_error("upload wrote " + std::to_string(up->bytes_written()) + " bytes of " + std::to_string(size));
+  TRY(up->commit());
+  auto st = TRY_CTX(target.stat(key), "check uploaded blob");
+  if (st.size != size) {
+    (void)target.remove(key);
+    return data_loss("uploaded blob has " + std::to_string(st.size) + " bytes, expected " + std::to_string(size));
+  }
+  return catalog::CopyRecord{.target = "", .key = key, .size = size, .sha256 = sha256,
+                             .uploaded_at = unix_seconds(std::chrono::system_clock::now())};
+}
+
+}  // namespace
+
+std::string new_backup_id() { return format_compact_utc(std::chrono::system_clock::now()) + "-" + hex8(); }
+
+Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Context& ctx, int64_t job_id) {
+  const double t0 = monotonic_seconds();
+  auto& docker = env.docker;
+  auto& cat = env.cat;
+
+  // Targets first: a typo fails before anything is touched.
+  std::vector<TargetCopy> targets;
+  {
+    std::vector<std::string> names = req.targets;
+    if (names.empty()) {
+      for (auto& t : TRY(cat.list_targets())) names.push_back(t.name);
+    }
+    if (names.empty()) {
+      return failed_precondition("no storage target is configured; add one with `stacksnap target add local NAME --path DIR`");
+    }
+    for (const auto& n : names) {
+      auto rec = cat.get_target(n);
+      if (!rec.ok()) return not_found("unknown storage target \"" + n + "\"");
+      targets.push_back({std::move(*rec), nullptr});
+    }
+  }
+
+  auto lock = TRY(ProjectLock::acquire(env.data_dir, req.project, "backup"));
+
+  // Repair what a crashed run may have left.
+  {
+    auto resumed = repair_paused(docker, cat, [&](const std::string& w) { ctx.warn(w); });
+    if (resumed.ok() && *resumed > 0) ctx.warn("resumed " + std::to_string(*resumed) + " container(s) left paused by an interrupted backup");
+    auto helpers = remove_orphan_helpers(docker);
+    if (helpers.ok() && *helpers > 0) ctx.info("removed " + std::to_string(*helpers) + " helper container(s) left by an interrupted run");
+    ::mkdir(spool_dir(env.data_dir).c_str(), 0700);
+    int cleaned = clean_spool(spool_dir(env.data_dir));
+    if (cleaned > 0) ctx.info("removed " + std::to_string(cleaned) + " partial spool file(s) of an interrupted run");
+  }
+
+  // Discover and plan.
+  BackupPlan plan;
+  {
+    job::StepTimer step(ctx, "plan", "Discover " + req.project + " and plan the backup");
+    auto project = stack::discover_project(docker, req.project);
+    if (!project.ok()) {
+      step.end(false, project.error().message());
+      return std::move(project).error();
+    }
+    auto p = make_plan(*project, req.options);
+    step.end_with(p, "");
+    plan = TRY(std::move(p));
+    for (const auto& w : plan.warnings) ctx.warn(w, "plan");
+    for (const auto& s : plan.skipped) ctx.info("skipped " + s.what + ": " + s.reason, "plan");
+    ctx.info(std::to_string(plan.dumps.size()) + " database dump(s), " + std::to_string(plan.volumes.size()) +
+                 " volume(s), " + std::to_string(plan.binds.size()) + " bind mount(s), " +
+                 std::to_string(plan.configs.size()) + " config file(s)" + (req.options.safe_mode ? ", Safe Mode on" : ""),
+             "plan");
+  }
+  TRY(ctx.check_cancel("backup"));
+
+  const std::string id = new_backup_id();
+  const auto created_tp = std::chrono::system_clock::now();
+  const std::string created = format_rfc3339(created_tp);
+
+  // Free space, estimated from what will be captured.
+  Estimate est = estimate_size(docker, plan);
+  TRY(check_free_space(spool_dir(env.data_dir), est.bytes));
+
+  // The spool: encrypted from the first byte, locked while we own it, always removed.
+  const std::string spool_path = spool_dir(env.data_dir) + "/" + id + ".partial";
+  auto spool = TRY(open_file(spool_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  auto remove_spool = on_scope_exit([&] { ::unlink(spool_path.c_str()); });
+  if (::flock(spool.get(), LOCK_EX | LOCK_NB) != 0) return errno_error("lock " + spool_path, errno);
+
+  FdWriter spool_out(spool.get(), spool_path);
+  auto writer = TRY(archive::ArchiveWriter::create(spool_out, env.key));
+  TRY(writer->add_plan(plan.to_json(id, created)));
+
+  // Hooks: pre-backup before anything is read; post-backup always, once.
+  bool post_hooks_done = false;
+  auto run_post_hooks = [&] {
+    if (post_hooks_done) return;
+    post_hooks_done = true;
+    for (const auto& h : plan.hooks) {
+      if (h.phase != "post-backup") continue;
+      job::StepTimer step(ctx, "hook.post." + h.service, "Post-backup hook in " + h.container_name);
+      auto st = run_hook(docker, h, ctx);
+      step.end(st.ok(), st.ok() ? "" : st.error().message());
+      if (!st.ok()) ctx.warn(ctx.redact(st.error().message()));
+    }
+  };
+  auto post_guard = on_scope_exit(run_post_hooks);
+  for (const auto& h : plan.hooks) {
+    if (h.phase != "pre-backup") continue;
+    job::StepTimer step(ctx, "hook.pre." + h.service, "Pre-backup hook in " + h.container_name);
+    auto st = run_hook(docker, h, ctx);
+    step.end(st.ok(), st.ok() ? "" : st.error().message());
+    if (!st.ok()) return std::move(st).error().with_context("pre-backup hook failed");
+  }
+
+  // Database dumps, streamed.
+  Json dumps_summary = Json::object();
+  for (const auto& d : plan.dumps) {
+    TRY(ctx.check_cancel("backup"));
+    const std::string step_id = "dump." + d.service;
+    job::StepTimer step(ctx, step_id, "Dump " + d.engine + " (" + d.service + ")");
+    auto info = capture_dump(docker, *writer, d, ctx, step_id);
+    if (!info.ok()) {
+      step.end(false, ctx.redact(info.error().message()));
+      return std::move(info).error();
+    }
+    uint64_t bytes = 0;
+    for (const auto& f : info->files) bytes += f.bytes;
+    step.end(true, std::to_string(info->databases.size()) + " database(s), " + archive::human_bytes(bytes));
+  }
+
+  // Volumes and bind mounts, Safe Mode around them only.
+  int64_t pause_ms = 0;
+  {
+    std::optional<QuiesceGuard> quiesce;
+    if (req.options.safe_mode && !plan.pause.empty()) {
+      job::StepTimer step(ctx, "pause", "Safe Mode: pause " + std::to_string(plan.pause.size()) + " app container(s)");
+      auto g = QuiesceGuard::pause(docker, cat, job_id, plan.project, plan.pause, ctx);
+      step.end_with(g, "");
+      quiesce.emplace(TRY(std::move(g)));
+    }
+    for (const auto& v : plan.volumes) {
+      TRY(ctx.check_cancel("backup"));
+      const std::string step_id = "volume." + v.name;
+      job::StepTimer step(ctx, step_id, "Capture volume " + v.name);
+      uint64_t e = est.per_item.count(v.name) ? est.per_item[v.name] : 0;
+      auto st = capture_mount(docker, *writer, v.helper_image, docker::MountSpec::Type::kVolume, v.name, v.archive_dir,
+                              e, ctx, step_id);
+      step.end(st.ok(), st.ok() ? "" : st.error().message());
+      TRY(std::move(st));
+    }
+    for (const auto& b : plan.binds) {
+      TRY(ctx.check_cancel("backup"));
+      const std::string step_id = "bind." + std::to_string(b.index);
+      job::StepTimer step(ctx, step_id, "Capture bind mount " + b.host_path);
+      uint64_t e = est.per_item.count(b.host_path) ? est.per_item[b.host_path] : 0;
+      auto st = capture_mount(docker, *writer, b.helper_image, docker::MountSpec::Type::kBind, b.host_path,
+                              b.archive_dir, e, ctx, step_id);
+      step.end(st.ok(), st.ok() ? "" : st.error().message());
+      TRY(std::move(st));
+    }
+    if (quiesce) {
+      job::StepTimer step(ctx, "resume", "Safe Mode: resume app containers");
+      auto st = quiesce->resume();
+      pause_ms = quiesce->window_ms();
+      step.end(st.ok(), st.ok() ? "paused for " + std::to_string(pause_ms) + " ms" : st.error().message());
+      ctx.emit("pause_window", {{"ms", pause_ms}, {"containers", quiesce->paused_count()}});
+      TRY(std::move(st));
+    }
+  }
+  post_guard.dismiss();
+  run_post_hooks();
+
+  // Compose files, .env and env files, with their original paths.
+  {
+    job::StepTimer step(ctx, "config", "Compose files and environment files");
+    for (const auto& c : plan.configs) {
+      auto meta = archive::stat_entry(c.path, c.archive_path);
+      if (!meta.ok()) {
+        step.end(false, meta.error().message());
+        return std::move(meta).error().with_context("config file " + c.path);
+      }
+      auto fd = TRY_CTX(open_file(c.path, O_RDONLY | O_CLOEXEC), "config file " + c.path);
+      FdReader in(fd.get(), c.path);
+      TRY_CTX(writer->add_file(*meta, in), "config file " + c.path);
+    }
+    step.end(true, std::to_string(plan.configs.size()) + " file(s)");
+  }
+
+  archive::WriteSummary written;
+  {
+    job::StepTimer step(ctx, "seal", "Finish the sealed archive");
+    auto s = writer->finish();
+    step.end_with(s, "");
+    written = TRY(std::move(s));
+    if (::fsync(spool.get()) != 0) return errno_error("fsync " + spool_path, errno);
+  }
+
+  // Deep verification of the spool before anything becomes visible.
+  archive::VerifyReport report;
+  {
+    job::StepTimer step(ctx, "verify", "Verify the archive (authenticate, decompress, hash every entry)");
+    auto clone = TRY(env.key.clone());
+    auto keys = seal::KeySource::from_key(std::move(clone));
+    SpoolReader in(spool.get());
+    auto r = archive::verify_archive(in, &keys, {.depth = archive::VerifyDepth::kDeep, .stop = ctx.stop()});
+    if (r.ok() && r->sealed_sha256 != written.sealed_sha256) {
+      r = data_loss("the spool's SHA-256 differs from what was written");
+    }
+    step.end_with(r, std::to_string(written.files) + " files, " + archive::human_bytes(written.content_bytes) + " → " +
+                         archive::human_bytes(written.sealed_bytes) + " sealed");
+    report = TRY(std::move(r));
+  }
+
+  // The catalog record (also sealed into every sidecar).
+  catalog::BackupRecord rec;
+  rec.id = id;
+  rec.project = plan.project;
+  rec.created_at = unix_seconds(created_tp);
+  rec.plaintext_bytes = written.tar_bytes;
+  rec.stored_bytes = written.sealed_bytes;
+  rec.sha256 = written.sealed_sha256;
+  rec.summary = {{"reason", req.reason},
+                 {"safe_mode", req.options.safe_mode},
+                 {"pause_ms", pause_ms},
+                 {"services", plan.services},
+                 {"dumps", report.manifest.dumps},
+                 {"volumes", report.manifest.volumes},
+                 {"binds", report.manifest.binds},
+                 {"files", written.files},
+                 {"content_bytes", written.content_bytes},
+                 {"key_fingerprint", written.key_fingerprint},
+                 {"working_dir", plan.working_dir},
+                 {"warnings", plan.warnings}};
+  rec.verified_at = unix_seconds(std::chrono::system_clock::now());
+  rec.verify_result = "ok";
+
+  // Promote to every target: blob, then sidecar (the commit point on storage).
+  Json failed = Json::array();
+  Json ok_targets = Json::array();
+  for (auto& t : targets) {
+    TRY(ctx.check_cancel("backup"));
+    const std::string step_id = "upload." + t.rec.name;
+    job::StepTimer step(ctx, step_id, "Store on " + t.rec.name);
+    auto attempt = [&]() -> Result<catalog::CopyRecord> {
+      auto target = TRY(repo::open_target(t.rec));
+      auto copy = TRY(upload_blob(*target, spool.get(), id, written.sealed_bytes, written.sealed_sha256, ctx, step_id));
+      copy.target = t.rec.name;
+      auto sidecar = TRY(repo::make_sidecar(rec, copy, env.key));
+      auto st = storage::put_small(*target, repo::sidecar_key(id), sidecar);
+      if (!st.ok()) {
+        (void)target->remove(copy.key);
+        return std::move(st).error().with_context("write sidecar");
+      }
+      return copy;
+    };
+    auto copy = attempt();
+    step.end(copy.ok(), copy.ok() ? "" : copy.error().message());
+    if (!copy.ok()) {
+      if (copy.error().code() == Code::kCancelled) return std::move(copy).error();
+      ctx.warn("storing on " + t.rec.name + " failed: " + copy.error().message(), step_id);
+      failed.push_back({{"target", t.rec.name}, {"code", std::string(code_name(copy.error().code()))},
+                        {"message", copy.error().message()}});
+      continue;
+    }
+    rec.copies.push_back(*copy);
+    ok_targets.push_back(t.rec.name);
+  }
+  if (rec.copies.empty()) {
+    std::string why;
+    for (const auto& f : failed) why += (why.empty() ? "" : "; ") + f["target"].get<std::string>() + ": " + f["message"].get<std::string>();
+    return unavailable("the backup could not be stored on any target: " + why);
+  }
+  rec.duration_ms = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
+  TRY_CTX(cat.put_backup(rec), "record backup " + id);
+
+  return Json{{"backup_id", id},
+              {"project", plan.project},
+              {"stored_bytes", written.sealed_bytes},
+              {"plaintext_bytes", written.tar_bytes},
+              {"content_bytes", written.content_bytes},
+              {"files", written.files},
+              {"duration_ms", rec.duration_ms},
+              {"pause_ms", pause_ms},
+              {"targets", ok_targets},
+              {"failed_targets", failed}};
+}
+
+}  // namespace stacksnap::backup

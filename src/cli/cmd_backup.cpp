@@ -1,0 +1,376 @@
+// stacksnap target add local NAME --path DIR | target add s3 NAME … | target list |
+//           target test NAME | target remove NAME
+// stacksnap backup PROJECT [--target NAME]... [--safe-mode] [--include-db-volumes] [--json]
+// stacksnap backups [--project P] [--json]
+// (verify ID lives beside verify FILE in cmd_archive.cpp and calls verify_backup_id)
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "archive/verify.h"
+#include "backup/pipeline.h"
+#include "base/clock.h"
+#include "base/fd.h"
+#include "base/scope.h"
+#include "cli/event_printer.h"
+#include "cli/globals.h"
+#include "cli/job_runner.h"
+#include "docker/client.h"
+#include "repo/repo.h"
+#include "storage/s3/credentials.h"
+
+namespace stacksnap::cli {
+
+using Json = nlohmann::json;
+
+namespace {
+
+int64_t now_s() { return unix_seconds(std::chrono::system_clock::now()); }
+
+Status valid_name(const std::string& what, const std::string& n) {
+  if (n.empty() || n.size() > 64) return invalid_argument(what + " name must be 1 to 64 characters");
+  for (char c : n) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      return invalid_argument(what + " name \"" + n + "\" may only contain letters, digits, '-', '_' and '.'");
+    }
+  }
+  return {};
+}
+
+// ---- targets ------------------------------------------------------------------------
+
+struct TargetArgs {
+  std::string name, path;
+  std::string endpoint, bucket, region, prefix, addressing = "auto", access_key, access_key_file, secret_key_file,
+      ca_file;
+  bool readable_names = false;
+};
+
+Status add_local_target(const Globals& g, const TargetArgs& a) {
+  TRY(valid_name("target", a.name));
+  if (a.path.empty() || a.path[0] != '/') return invalid_argument("--path must be an absolute directory path");
+  std::error_code ec;
+  std::filesystem::create_directories(a.path, ec);
+  if (ec) return errno_error("create " + a.path, ec.value());
+  auto cat = TRY(open_state(g));
+  catalog::TargetRecord rec{.name = a.name, .kind = "local", .config = {{"path", a.path}}, .created_at = now_s()};
+  TRY(repo::open_target(rec));
+  TRY(cat->add_target(rec));
+  if (g.json) std::cout << Json{{"name", a.name}, {"kind", "local"}, {"path", a.path}}.dump() << "\n";
+  else std::cout << "target " << a.name << " added: local " << a.path << "\n";
+  return {};
+}
+
+Status add_s3_target(const Globals& g, const TargetArgs& a) {
+  TRY(valid_name("target", a.name));
+  if (a.bucket.empty()) return invalid_argument("--bucket is required");
+  if (a.addressing != "auto" && a.addressing != "path" && a.addressing != "virtual") {
+    return invalid_argument("--addressing must be auto, path or virtual");
+  }
+  auto cat = TRY(open_state(g));
+  Json cfg = {{"endpoint", a.endpoint}, {"bucket", a.bucket}, {"prefix", a.prefix}, {"addressing", a.addressing},
+              {"readable_names", a.readable_names}};
+  if (!a.region.empty()) cfg["region"] = a.region;
+  if (!a.ca_file.empty()) cfg["ca_file"] = a.ca_file;
+  // Credentials: the access key is not secret; the secret key is copied into a root-only
+  // file under the data dir so that the source file may go away.
+  storage::s3::CredentialFlags flags{.access_key = a.access_key, .access_key_file = a.access_key_file,
+                                     .secret_key_file = a.secret_key_file, .region = a.region};
+  auto creds = TRY(storage::s3::resolve_credentials(flags));
+  std::string dir = g.data_dir + "/secrets";
+  ::mkdir(dir.c_str(), 0700);
+  std::string secret_path = dir + "/target-" + a.name + ".secret";
+  TRY(storage::s3::store_secret_file(secret_path, creds.secret_key));
+  cfg["access_key"] = creds.access_key;
+  cfg["secret_key_file"] = secret_path;
+  if (a.region.empty()) cfg["region"] = creds.region;
+  catalog::TargetRecord rec{.name = a.name, .kind = "s3", .config = cfg, .created_at = now_s()};
+  TRY(repo::open_target(rec));
+  auto st = cat->add_target(rec);
+  if (!st.ok()) {
+    ::unlink(secret_path.c_str());
+    return st;
+  }
+  if (g.json) std::cout << Json{{"name", a.name}, {"kind", "s3"}, {"credentials", creds.describe()}}.dump() << "\n";
+  else std::cout << "target " << a.name << " added: s3 " << a.endpoint << " bucket " << a.bucket << " (" << creds.describe() << ")\n";
+  return {};
+}
+
+Json public_config(const catalog::TargetRecord& t) {
+  Json c = t.config;
+  c.erase("secret_key_file");
+  return c;
+}
+
+Status list_targets(const Globals& g) {
+  auto cat = TRY(open_state(g));
+  auto targets = TRY(cat->list_targets());
+  if (g.json) {
+    Json arr = Json::array();
+    for (const auto& t : targets) arr.push_back({{"name", t.name}, {"kind", t.kind}, {"config", public_config(t)}});
+    std::cout << arr.dump() << "\n";
+    return {};
+  }
+  if (targets.empty()) {
+    std::cout << "no targets; add one with: stacksnap target add local NAME --path DIR\n";
+    return {};
+  }
+  for (const auto& t : targets) {
+    auto target = repo::open_target(t);
+    std::cout << t.name << "  " << (target.ok() ? (*target)->describe() : t.kind + " (" + target.error().message() + ")")
+              << "\n";
+  }
+  return {};
+}
+
+// Writes, reads back, lists and deletes a probe object; reports each step's latency.
+Status test_target(const Globals& g, const std::string& name) {
+  auto cat = TRY(open_state(g));
+  auto rec = TRY(cat->get_target(name));
+  auto target = TRY(repo::open_target(rec));
+  const std::string key = "stacksnap-probe/" + backup::new_backup_id();
+  const std::string body = "stacksnap probe " + key + "\n";
+  Json steps = Json::array();
+  auto timed = [&](const std::string& what, const std::function<Status()>& fn) -> Status {
+    double t = monotonic_seconds();
+    auto st = fn();
+    int64_t ms = static_cast<int64_t>((monotonic_seconds() - t) * 1000);
+    steps.push_back({{"step", what}, {"ok", st.ok()}, {"ms", ms}});
+    if (!g.json) std::cout << "  " << what << ": " << (st.ok() ? "ok" : "FAILED") << " (" << ms << " ms)\n";
+    if (!st.ok()) return std::move(st).error().with_context("target " + name + ": " + what);
+    return {};
+  };
+  if (!g.json) std::cout << "testing " << target->describe() << "\n";
+  auto cleanup = on_scope_exit([&] { (void)target->remove(key); });
+  TRY(timed("write", [&]() -> Status { return storage::put_small(*target, key, body); }));
+  TRY(timed("read", [&]() -> Status {
+    auto got = TRY(storage::get_small(*target, key));
+    if (got != body) return data_loss("the probe read back differs from what was written");
+    return {};
+  }));
+  TRY(timed("list", [&]() -> Status {
+    bool seen = false;
+    TRY(target->list("stacksnap-probe/", [&](const storage::ObjectInfo& o) -> Status {
+      if (o.key == key) seen = true;
+      return {};
+    }));
+    if (!seen) return failed_precondition("the probe object is missing from the listing");
+    return {};
+  }));
+  TRY(timed("delete", [&]() -> Status { return target->remove(key); }));
+  cleanup.dismiss();
+  if (g.json) std::cout << Json{{"target", name}, {"ok", true}, {"steps", steps}}.dump() << "\n";
+  else std::cout << "target " << name << " works\n";
+  return {};
+}
+
+Status remove_target(const Globals& g, const std::string& name) {
+  auto cat = TRY(open_state(g));
+  TRY(cat->get_target(name));
+  TRY(cat->remove_target(name));
+  std::cout << "target " << name << " removed from the catalog (stored backups were not deleted)\n";
+  return {};
+}
+
+// ---- backup -------------------------------------------------------------------------
+
+struct BackupArgs {
+  std::string project;
+  std::vector<std::string> targets;
+  bool safe_mode = false;
+  bool include_db_volumes = false;
+  int hook_timeout = 60;
+  std::string key_file;
+};
+
+Status run_backup_cmd(const Globals& g, const BackupArgs& a) {
+  auto cat = TRY(open_state(g));
+  auto key = TRY(sealing_key(g, a.key_file));
+  auto docker = TRY(docker::Client::connect());
+  backup::BackupRequest req{.project = a.project, .targets = a.targets,
+                            .options = {.safe_mode = a.safe_mode, .include_db_volumes = a.include_db_volumes,
+                                        .hook_timeout = std::chrono::seconds(a.hook_timeout)}};
+  backup::BackupEnv env{.data_dir = g.data_dir, .cat = *cat, .docker = *docker, .key = key};
+  job::JobSpec spec{.kind = "backup", .project = a.project,
+                    .params = {{"safe_mode", a.safe_mode}, {"targets", a.targets}}};
+  return run_cli_job(
+      g, *cat, spec,
+      [&](job::Context& ctx, int64_t job_id) { return backup::run_backup(env, req, ctx, job_id); },
+      [](const Json& s) {
+        std::string line = "backup " + s.value("backup_id", "") + " done: " +
+                           human_bytes(s.value("content_bytes", uint64_t{0})) + " in " +
+                           std::to_string(s.value("files", uint64_t{0})) + " files → " +
+                           human_bytes(s.value("stored_bytes", uint64_t{0})) + " sealed, " +
+                           human_duration_ms(s.value("duration_ms", int64_t{0}));
+        if (s.value("pause_ms", int64_t{0}) > 0) line += ", apps paused " + human_duration_ms(s["pause_ms"].get<int64_t>());
+        if (s.contains("failed_targets") && !s["failed_targets"].empty()) {
+          line += "\nWARNING: not stored on";
+          for (const auto& f : s["failed_targets"]) line += " " + f.value("target", "") + " (" + f.value("message", "") + ")";
+        }
+        return line;
+      });
+}
+
+// ---- backups --------------------------------------------------------------------------
+
+Json backup_json(const catalog::BackupRecord& b) {
+  Json copies = Json::array();
+  for (const auto& c : b.copies) copies.push_back({{"target", c.target}, {"key", c.key}, {"size", c.size}});
+  return {{"id", b.id},
+          {"project", b.project},
+          {"created", format_rfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(b.created_at)))},
+          {"stored_bytes", b.stored_bytes},
+          {"plaintext_bytes", b.plaintext_bytes},
+          {"sha256", b.sha256},
+          {"duration_ms", b.duration_ms},
+          {"verify_result", b.verify_result},
+          {"drill_result", b.drill_result},
+          {"copies", copies},
+          {"summary", b.summary}};
+}
+
+Status list_backups(const Globals& g, const std::string& project) {
+  auto cat = TRY(open_state(g));
+  auto list = TRY(cat->list_backups({.project = project}));
+  if (g.json) {
+    Json arr = Json::array();
+    for (const auto& b : list) arr.push_back(backup_json(b));
+    std::cout << arr.dump() << "\n";
+    return {};
+  }
+  if (list.empty()) {
+    std::cout << "no backups" << (project.empty() ? "" : " of " + project) << "\n";
+    return {};
+  }
+  for (const auto& b : list) {
+    std::string targets;
+    for (const auto& c : b.copies) targets += (targets.empty() ? "" : ",") + c.target;
+    std::cout << b.id << "  " << b.project << "  "
+              << format_rfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(b.created_at))) << "  "
+              << human_bytes(b.stored_bytes) << "  verify:" << (b.verify_result.empty() ? "-" : b.verify_result)
+              << "  drill:" << (b.drill_result.empty() ? "-" : b.drill_result) << "  [" << targets << "]\n";
+  }
+  return {};
+}
+
+}  // namespace
+
+// verify ID: shallow streams the stored blob and checks size + SHA-256 without the key;
+// deep fetches it into the spool and authenticates everything. Records the result.
+Status verify_backup_id(const Globals& g, const std::string& id, bool shallow, const std::string& key_file) {
+  auto cat = TRY(open_state(g));
+  auto b = TRY(cat->get_backup(id));
+  double t0 = monotonic_seconds();
+  Status verdict;
+  Json detail;
+  if (shallow) {
+    verdict = data_loss("no stored copy of " + id);
+    for (const auto& copy : b.copies) {
+      auto rec = cat->get_target(copy.target);
+      if (!rec.ok()) continue;
+      auto check = [&]() -> Status {
+        auto target = TRY(repo::open_target(*rec));
+        auto in = TRY(target->get(copy.key));
+        archive::VerifyOptions o{.depth = archive::VerifyDepth::kShallow, .expected_size = copy.size,
+                                 .expected_sha256 = copy.sha256};
+        auto rep = TRY(archive::verify_archive(*in, nullptr, o));
+        detail[copy.target] = {{"size", rep.sealed_bytes}, {"sha256", rep.sealed_sha256}};
+        return {};
+      };
+      auto st = check();
+      if (!g.json) std::cout << "  " << copy.target << ": " << (st.ok() ? "ok" : st.error().message()) << "\n";
+      if (!st.ok()) {
+        verdict = std::move(st).error().with_context("copy on " + copy.target);
+        break;
+      }
+      verdict = Status{};
+    }
+  } else {
+    auto keys = TRY(reading_keys(g, key_file));
+    std::string dir = g.data_dir + "/spool";
+    ::mkdir(dir.c_str(), 0700);
+    std::string path = dir + "/verify-" + id + ".stsnap";
+    auto cleanup = on_scope_exit([&] { ::unlink(path.c_str()); });
+    auto from = repo::fetch_blob(*cat, id, path, {});
+    if (!from.ok()) {
+      verdict = from.error();
+    } else {
+      StringWriter text;
+      archive::VerifyReport rep;
+      verdict = archive::verify_archive_file(path, &keys, text, {.depth = archive::VerifyDepth::kDeep}, &rep);
+      if (!g.json) std::cout << text.str();
+      detail = {{"target", *from}, {"files", rep.files}, {"bytes", rep.content_bytes}};
+    }
+  }
+  std::string result = verdict.ok() ? "ok" : "failed: " + verdict.error().message();
+  if (!shallow || !verdict.ok()) (void)cat->set_verify_result(id, now_s(), result);
+  int64_t ms = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
+  if (g.json) {
+    std::cout << Json{{"backup_id", id}, {"ok", verdict.ok()}, {"deep", !shallow}, {"result", result},
+                      {"duration_ms", ms}, {"detail", detail}}
+                     .dump()
+              << "\n";
+  } else if (verdict.ok()) {
+    std::cout << "backup " << id << ": " << (shallow ? "stored copies intact" : "verified") << " ("
+              << human_duration_ms(ms) << ")\n";
+  }
+  return verdict;
+}
+
+void add_backup_commands(CLI::App& root, Globals& g) {
+  auto* target = root.add_subcommand("target", "Manage storage targets");
+  target->require_subcommand(1);
+  auto* add = target->add_subcommand("add", "Add a storage target");
+  add->require_subcommand(1);
+  auto ta = std::make_shared<TargetArgs>();
+  auto* local = add->add_subcommand("local", "A directory on this machine (or a mounted share)");
+  local->add_option("NAME", ta->name, "Target name")->required();
+  local->add_option("--path", ta->path, "Directory for the archives")->required();
+  local->callback([&g, ta] { g.result = add_local_target(g, *ta); });
+  auto* s3 = add->add_subcommand("s3", "An S3-compatible bucket (AWS, MinIO, Backblaze B2, Wasabi…)");
+  s3->add_option("NAME", ta->name, "Target name")->required();
+  s3->add_option("--endpoint", ta->endpoint, "Endpoint URL (empty: AWS for the region)");
+  s3->add_option("--bucket", ta->bucket, "Bucket")->required();
+  s3->add_option("--region", ta->region, "Region (default from AWS_REGION or us-east-1)");
+  s3->add_option("--prefix", ta->prefix, "Key prefix inside the bucket");
+  s3->add_option("--addressing", ta->addressing, "auto | path | virtual");
+  s3->add_option("--access-key", ta->access_key, "Access key ID (or AWS_ACCESS_KEY_ID)");
+  s3->add_option("--access-key-file", ta->access_key_file, "File holding the access key ID");
+  s3->add_option("--secret-key-file", ta->secret_key_file, "File (mode 0600) holding the secret key (or AWS_SECRET_ACCESS_KEY)");
+  s3->add_option("--ca-file", ta->ca_file, "PEM bundle of CAs to trust instead of the system's");
+  s3->add_flag("--readable-names", ta->readable_names, "Let object names reveal project names");
+  s3->callback([&g, ta] { g.result = add_s3_target(g, *ta); });
+  target->add_subcommand("list", "List storage targets")->callback([&g] { g.result = list_targets(g); });
+  auto tname = std::make_shared<std::string>();
+  auto* test = target->add_subcommand("test", "Write, read, list and delete a probe object");
+  test->add_option("NAME", *tname, "Target name")->required();
+  test->callback([&g, tname] { g.result = test_target(g, *tname); });
+  auto* rm = target->add_subcommand("remove", "Forget a target (its stored backups stay)");
+  rm->add_option("NAME", *tname, "Target name")->required();
+  rm->callback([&g, tname] { g.result = remove_target(g, *tname); });
+
+  auto ba = std::make_shared<BackupArgs>();
+  auto* backup = root.add_subcommand("backup", "Back up one Compose project (dumps, volumes, bind mounts, config)");
+  backup->add_option("PROJECT", ba->project, "Compose project name")->required();
+  backup->add_option("--target", ba->targets, "Target name (repeatable; default: every target)");
+  backup->add_flag("--safe-mode", ba->safe_mode, "Pause app containers while their volumes are read");
+  backup->add_flag("--include-db-volumes", ba->include_db_volumes, "Also copy the raw data volumes of dumped databases");
+  backup->add_option("--hook-timeout", ba->hook_timeout, "Seconds a hook may run")->capture_default_str();
+  backup->add_option("--key-file", ba->key_file, "Key file (default: <data-dir>/key)");
+  backup->add_flag("--json", g.json, "One JSON event per line");
+  backup->callback([&g, ba] { g.result = run_backup_cmd(g, *ba); });
+
+  auto project = std::make_shared<std::string>();
+  auto* backups = root.add_subcommand("backups", "List backups in the catalog");
+  backups->add_option("--project", *project, "Only this project");
+  backups->add_flag("--json", g.json, "JSON output");
+  backups->callback([&g, project] { g.result = list_backups(g, *project); });
+}
+
+}  // namespace stacksnap::cli

@@ -1,0 +1,88 @@
+#include "cli/job_runner.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "base/scope.h"
+#include "cli/event_printer.h"
+#include "seal/passphrase.h"
+
+namespace stacksnap::cli {
+
+Result<std::unique_ptr<catalog::Catalog>> open_state(const Globals& g) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(g.data_dir, ec)) {
+    std::filesystem::path p(g.data_dir);
+    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
+    if (::mkdir(g.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return errno_error("create data directory " + g.data_dir, errno);
+    }
+  }
+  return TRY_CTX(catalog::Catalog::open(g.data_dir + "/state.db"), "open the state database");
+}
+
+namespace {
+seal::KeyFlags key_flags(const Globals& g, const std::string& key_file, bool check) {
+  seal::KeyFlags f{.key_file = key_file, .data_dir = g.data_dir, .check_record = check};
+  f.prompt = [](std::string_view prompt) { return seal::prompt_passphrase(prompt); };
+  return f;
+}
+}  // namespace
+
+Result<seal::MasterKey> sealing_key(const Globals& g, const std::string& key_file) {
+  auto src = TRY(seal::resolve_key_source(key_flags(g, key_file, true)));
+  const seal::MasterKey* k = TRY(src.key_for_writing());
+  return k->clone();
+}
+
+Result<seal::KeySource> reading_keys(const Globals& g, const std::string& key_file) {
+  return seal::resolve_key_source(key_flags(g, key_file, false));
+}
+
+Status run_cli_job(const Globals& g, catalog::Catalog& cat, const job::JobSpec& spec, const job::JobBody& body,
+                   const std::function<std::string(const nlohmann::json&)>& render_ok) {
+  // Signals become a stop request: blocked in every thread, taken by one waiter thread.
+  sigset_t signals, previous;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, &previous);
+  auto restore_mask = on_scope_exit([&] { pthread_sigmask(SIG_SETMASK, &previous, nullptr); });
+  StopSource stop;
+  std::atomic<bool> done{false};
+  std::thread waiter([&] {
+    while (!done) {
+      timespec ts{0, 200 * 1000 * 1000};
+      int sig = sigtimedwait(&signals, nullptr, &ts);
+      if (sig == SIGINT || sig == SIGTERM) {
+        if (!g.json) std::fprintf(stderr, "\nstacksnap: %s received, cancelling (cleaning up)…\n",
+                                  sig == SIGINT ? "interrupt" : "terminate");
+        stop.request_stop();
+      }
+    }
+  });
+  auto join = on_scope_exit([&] {
+    done = true;
+    waiter.join();
+  });
+
+  JsonLinesPrinter json_printer;
+  TerminalPrinter term_printer;
+  job::EventSink& live = g.json ? static_cast<job::EventSink&>(json_printer) : term_printer;
+  auto outcome = job::run_job(cat, spec, live, stop.get_token(), body);
+  if (!outcome.result.ok()) return outcome.result.error();
+  if (!g.json) {
+    std::string line = render_ok ? render_ok(*outcome.result) : std::string();
+    if (!line.empty()) std::cout << line << std::endl;
+  }
+  return {};
+}
+
+}  // namespace stacksnap::cli

@@ -1,0 +1,31 @@
+// Running a recorded job from the command line: the state database, the sealing key,
+// SIGINT/SIGTERM → cancel, events to the terminal printer or --json lines, the job's
+// result as the command's Status.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "catalog/catalog.h"
+#include "cli/globals.h"
+#include "job/run.h"
+#include "seal/key.h"
+
+namespace stacksnap::cli {
+
+// Creates the data dir (0700) when missing and opens <data>/state.db.
+Result<std::unique_ptr<catalog::Catalog>> open_state(const Globals& g);
+
+// The key new archives are sealed with (key file, or passphrase checked against key.json).
+Result<seal::MasterKey> sealing_key(const Globals& g, const std::string& key_file = {});
+// Keys for reading archives.
+Result<seal::KeySource> reading_keys(const Globals& g, const std::string& key_file = {});
+
+// Runs `body` as a job. SIGINT/SIGTERM request a stop (a second signal does too; the
+// body decides how fast it can unwind). --json: every event as a line on stdout, the
+// summary last. Terminal: step lines, progress bar, and a final line rendered by
+// `render_ok` from the summary fields.
+Status run_cli_job(const Globals& g, catalog::Catalog& cat, const job::JobSpec& spec, const job::JobBody& body,
+                   const std::function<std::string(const nlohmann::json&)>& render_ok = {});
+
+}  // namespace stacksnap::cli

@@ -1,0 +1,249 @@
+#include "repo/repo.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+
+#include <sys/stat.h>
+
+#include <array>
+#include <vector>
+
+#include "base/fd.h"
+#include "base/stream.h"
+#include "seal/stream.h"
+#include "storage/local/local_target.h"
+#include "storage/s3/credentials.h"
+#include "storage/s3/s3_target.h"
+
+namespace stacksnap::repo {
+
+using Json = nlohmann::json;
+
+std::string blob_key(const std::string& backup_id) { return kBackupsPrefix + backup_id + ".stsnap"; }
+std::string sidecar_key(const std::string& backup_id) { return kBackupsPrefix + backup_id + ".json"; }
+
+namespace {
+
+std::string b64_encode(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+Result<std::string> b64_decode(std::string_view in) {
+  if (in.size() % 4 != 0) return data_loss("sidecar: sealed metadata is not valid base64");
+  std::string out(3 * (in.size() / 4), '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  if (n < 0) return data_loss("sidecar: sealed metadata is not valid base64");
+  size_t pad = 0;
+  if (!in.empty() && in.back() == '=') ++pad;
+  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+Json record_to_json(const catalog::BackupRecord& b) {
+  return {{"id", b.id},
+          {"project", b.project},
+          {"created_at", b.created_at},
+          {"plaintext_bytes", b.plaintext_bytes},
+          {"stored_bytes", b.stored_bytes},
+          {"sha256", b.sha256},
+          {"duration_ms", b.duration_ms},
+          {"summary", b.summary}};
+}
+
+Result<catalog::BackupRecord> record_from_json(const Json& j) {
+  try {
+    catalog::BackupRecord b;
+    b.id = j.at("id").get<std::string>();
+    b.project = j.at("project").get<std::string>();
+    b.created_at = j.at("created_at").get<int64_t>();
+    b.plaintext_bytes = j.value("plaintext_bytes", uint64_t{0});
+    b.stored_bytes = j.at("stored_bytes").get<uint64_t>();
+    b.sha256 = j.at("sha256").get<std::string>();
+    b.duration_ms = j.value("duration_ms", int64_t{0});
+    b.summary = j.value("summary", Json::object());
+    return b;
+  } catch (const std::exception& e) {
+    return data_loss(std::string("sidecar metadata is malformed: ") + e.what());
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<storage::Target>> open_target(const catalog::TargetRecord& rec) {
+  const Json& c = rec.config;
+  try {
+    if (rec.kind == "local") {
+      auto t = TRY_CTX(storage::LocalTarget::create(c.at("path").get<std::string>()), "target " + rec.name);
+      return std::unique_ptr<storage::Target>(std::move(t));
+    }
+    if (rec.kind == "s3") {
+      storage::s3::S3Config cfg;
+      cfg.endpoint = c.value("endpoint", "");
+      cfg.bucket = c.at("bucket").get<std::string>();
+      cfg.prefix = c.value("prefix", "");
+      std::string addressing = c.value("addressing", "auto");
+      cfg.addressing = addressing == "path"      ? storage::s3::AddressingStyle::kPath
+                       : addressing == "virtual" ? storage::s3::AddressingStyle::kVirtualHosted
+                                                 : storage::s3::AddressingStyle::kAuto;
+      cfg.ca_file = c.value("ca_file", "");
+      if (c.contains("part_size")) cfg.part_size = c["part_size"].get<uint64_t>();
+      if (c.contains("parallel_parts")) cfg.parallel_parts = c["parallel_parts"].get<int>();
+      storage::s3::CredentialFlags flags;
+      flags.access_key = c.value("access_key", "");
+      flags.access_key_file = c.value("access_key_file", "");
+      flags.secret_key_file = c.value("secret_key_file", "");
+      flags.session_token_file = c.value("session_token_file", "");
+      flags.region = c.value("region", "");
+      auto creds = TRY_CTX(storage::s3::resolve_credentials(flags), "target " + rec.name);
+      cfg.access_key = creds.access_key;
+      cfg.secret_key = creds.secret_key;
+      cfg.session_token = creds.session_token;
+      cfg.region = creds.region;
+      auto t = TRY_CTX(storage::s3::S3Target::create(std::move(cfg)), "target " + rec.name);
+      return std::unique_ptr<storage::Target>(std::move(t));
+    }
+  } catch (const std::exception& e) {
+    return invalid_argument("target " + rec.name + ": bad configuration: " + e.what());
+  }
+  return invalid_argument("target " + rec.name + ": unknown kind \"" + rec.kind + "\"");
+}
+
+Result<std::string> make_sidecar(const catalog::BackupRecord& b, const catalog::CopyRecord& copy,
+                                 const seal::MasterKey& key) {
+  std::string plain = record_to_json(b).dump();
+  StringWriter sealed;
+  auto sw = TRY(seal::SealWriter::create(sealed, key));
+  TRY(sw->write(as_bytes(plain)));
+  TRY(sw->close());
+  Json j = {{"format", "stacksnap.sidecar/v1"},
+            {"archive_format", 1},
+            {"id", b.id},
+            {"blob", copy.key},
+            {"size", copy.size},
+            {"sha256", copy.sha256},
+            {"created", b.created_at},
+            {"meta", b64_encode(sealed.str())}};
+  return j.dump(2) + "\n";
+}
+
+Result<Sidecar> parse_sidecar(std::string_view text) {
+  try {
+    Json j = Json::parse(text);
+    if (j.value("format", "") != "stacksnap.sidecar/v1") return data_loss("not a StackSnap sidecar (format)");
+    Sidecar s;
+    s.id = j.at("id").get<std::string>();
+    s.blob = j.at("blob").get<std::string>();
+    s.size = j.at("size").get<uint64_t>();
+    s.sha256 = j.at("sha256").get<std::string>();
+    s.created = j.value("created", int64_t{0});
+    s.sealed_meta = j.at("meta").get<std::string>();
+    return s;
+  } catch (const std::exception& e) {
+    return data_loss(std::string("sidecar is malformed: ") + e.what());
+  }
+}
+
+Result<catalog::BackupRecord> open_sidecar_meta(const Sidecar& s, const seal::KeySource& keys) {
+  std::string sealed = TRY(b64_decode(s.sealed_meta));
+  MemoryReader in(sealed);
+  auto sr = TRY_CTX(seal::SealReader::open(in, keys), "sidecar " + s.id);
+  std::string plain = TRY_CTX(read_all(*sr, 16 << 20), "sidecar " + s.id);
+  Json j;
+  try {
+    j = Json::parse(plain);
+  } catch (const std::exception&) {
+    return data_loss("sidecar " + s.id + ": metadata is not JSON");
+  }
+  auto rec = TRY(record_from_json(j));
+  if (rec.id != s.id) return data_loss("sidecar " + s.id + ": sealed metadata names another backup (" + rec.id + ")");
+  return rec;
+}
+
+namespace {
+
+class HashingWriter final : public Writer {
+ public:
+  explicit HashingWriter(Writer& inner) : inner_(inner), ctx_(EVP_MD_CTX_new()) {
+    EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+  }
+  ~HashingWriter() override { EVP_MD_CTX_free(ctx_); }
+  HashingWriter(const HashingWriter&) = delete;
+  HashingWriter& operator=(const HashingWriter&) = delete;
+  Status write(Bytes data) override {
+    EVP_DigestUpdate(ctx_, data.data(), data.size());
+    n_ += data.size();
+    return inner_.write(data);
+  }
+  Status close() override { return inner_.close(); }
+  std::string hex() {
+    std::array<unsigned char, 32> d{};
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_, d.data(), &len);
+    static const char* k = "0123456789abcdef";
+    std::string s;
+    for (unsigned char c : d) {
+      s += k[c >> 4];
+      s += k[c & 15];
+    }
+    return s;
+  }
+  uint64_t n() const { return n_; }
+
+ private:
+  Writer& inner_;
+  EVP_MD_CTX* ctx_;
+  uint64_t n_ = 0;
+};
+
+}  // namespace
+
+Result<std::string> fetch_blob(catalog::Catalog& cat, const std::string& backup_id, const std::string& dest_path,
+                               const StopToken& stop) {
+  auto b = TRY(cat.get_backup(backup_id));
+  if (b.copies.empty()) return not_found("backup " + backup_id + " has no stored copy");
+  std::string problems;
+  for (const auto& copy : b.copies) {
+    TRY(check_cancel(stop, "fetch"));
+    auto rec = cat.get_target(copy.target);
+    if (!rec.ok()) {
+      problems += "; " + copy.target + ": " + rec.error().message();
+      continue;
+    }
+    auto attempt = [&]() -> Status {
+      auto target = TRY(open_target(*rec));
+      auto in = TRY(target->get(copy.key));
+      ::unlink(dest_path.c_str());
+      auto fd = TRY(open_file(dest_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      FdWriter fw(fd.get());
+      HashingWriter hw(fw);
+      std::vector<std::byte> buf(1 << 20);
+      for (;;) {
+        TRY(check_cancel(stop, "fetch"));
+        size_t n = TRY(in->read(MutableBytes(buf.data(), buf.size())));
+        if (n == 0) break;
+        TRY(hw.write(Bytes(buf.data(), n)));
+      }
+      if (::fsync(fd.get()) != 0) return errno_error("fsync " + dest_path, errno);
+      if (hw.n() != copy.size) {
+        return data_loss("stored copy on " + copy.target + " has " + std::to_string(hw.n()) + " bytes, expected " +
+                         std::to_string(copy.size));
+      }
+      if (hw.hex() != copy.sha256) return data_loss("stored copy on " + copy.target + " fails its SHA-256 check");
+      return {};
+    };
+    auto st = attempt();
+    if (st.ok()) return copy.target;
+    ::unlink(dest_path.c_str());
+    if (st.error().code() == Code::kCancelled) return st.error();
+    problems += "; " + copy.target + ": " + st.error().message();
+  }
+  return unavailable("no stored copy of " + backup_id + " could be fetched" + problems);
+}
+
+}  // namespace stacksnap::repo

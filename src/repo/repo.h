@@ -1,0 +1,57 @@
+// The backup repository on storage targets: object names, sidecars, opening targets
+// from catalog records, fetching a backup's sealed blob.
+//
+// Layout on a target (docs/FORMAT.md §Storage):
+//   backups/<id>.stsnap   the sealed archive (opaque ciphertext)
+//   backups/<id>.json     the sidecar, written last: {"format":"stacksnap.sidecar/v1",
+//                         "archive_format":1, "id", "blob", "size", "sha256",
+//                         "created", "meta": base64(sealed JSON of the catalog record)}
+// With readable names the id is prefixed by the project: backups/<project>/<id>.*
+// A blob without a sidecar is an unfinished upload and never listed.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/cancel.h"
+#include "base/error.h"
+#include "catalog/catalog.h"
+#include "seal/key.h"
+#include "storage/target.h"
+
+namespace stacksnap::repo {
+
+inline constexpr const char* kBackupsPrefix = "backups/";
+
+std::string blob_key(const std::string& backup_id);
+std::string sidecar_key(const std::string& backup_id);
+
+// Opens a target from its catalog record (local: config.path; s3: endpoint, bucket,
+// region, prefix, addressing, credentials from config / secret files).
+Result<std::unique_ptr<storage::Target>> open_target(const catalog::TargetRecord& rec);
+
+// Sidecar: public facts + the catalog record sealed with `key` (AES-256-GCM via the
+// archive seal), so `backups --target` can rebuild the catalog with only the key.
+Result<std::string> make_sidecar(const catalog::BackupRecord& b, const catalog::CopyRecord& copy,
+                                 const seal::MasterKey& key);
+struct Sidecar {
+  std::string id;
+  std::string blob;
+  uint64_t size = 0;
+  std::string sha256;
+  int64_t created = 0;
+  std::string sealed_meta;  // base64
+};
+Result<Sidecar> parse_sidecar(std::string_view text);
+// Opens the sealed metadata (Unauthenticated for a wrong key, DataLoss when tampered).
+Result<catalog::BackupRecord> open_sidecar_meta(const Sidecar& s, const seal::KeySource& keys);
+
+// Copies the sealed blob of `backup_id` from the first target that has it into
+// `dest_path` (created 0600, fsynced), checking size and SHA-256 against the catalog.
+// Returns the target name used. NotFound when no copy is reachable.
+Result<std::string> fetch_blob(catalog::Catalog& cat, const std::string& backup_id, const std::string& dest_path,
+                               const StopToken& stop);
+
+}  // namespace stacksnap::repo

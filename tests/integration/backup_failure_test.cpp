@@ -1,0 +1,227 @@
+// Safe Mode and failure paths of backups against the "busy" sample stack: torn-free
+// captures with a short pause window, wrong password, database killed mid-dump, a
+// full spool, and kill -9 of stacksnap followed by a clean next run.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "backup_support.h"
+
+namespace stacksnap::it {
+namespace {
+
+Status ensure_busy() {
+  auto r = run_script("test \"$(docker inspect -f '{{.State.Running}}' busy_db_1 2>/dev/null)\" = true && "
+                      "test \"$(docker inspect -f '{{.State.Status}}' busy_writer_1 2>/dev/null)\" = running && "
+                      "test \"$(docker inspect -f '{{.State.Running}}' busy_bulk_1 2>/dev/null)\" = true || " +
+                      source_path("tests/fixtures/stacks/up.sh") + " busy");
+  if (r.exit_code != 0) return internal_error("up.sh busy: " + r.output);
+  return {};
+}
+
+std::string state_of(const std::string& container) {
+  auto r = run_script("docker inspect -f '{{.State.Status}}' " + container);
+  std::string s = r.output;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+// Runs the CLI in the background with --json, calling `on_line` for each line; the
+// callback may kill things. Returns the exit status and all lines.
+struct Watched {
+  int status = -1;
+  std::string out;
+  nlohmann::json summary;
+};
+Watched watch_backup(const BackupBed& bed, const std::string& args,
+                     const std::function<void(const nlohmann::json&, pid_t)>& on_event) {
+  Watched w;
+  int fds[2];
+  if (::pipe(fds) != 0) return w;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fds[1], 1);
+    ::dup2(fds[1], 2);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    std::string dd = bed.data_dir();
+    std::vector<std::string> argv = {STACKSNAP_BINARY, "--data-dir", dd};
+    std::istringstream in(args);
+    std::string a;
+    while (in >> a) argv.push_back(a);
+    std::vector<char*> cargv;
+    for (auto& s : argv) cargv.push_back(s.data());
+    cargv.push_back(nullptr);
+    ::execv(STACKSNAP_BINARY, cargv.data());
+    _exit(127);
+  }
+  ::close(fds[1]);
+  FILE* f = ::fdopen(fds[0], "r");
+  char* line = nullptr;
+  size_t cap = 0;
+  while (::getline(&line, &cap, f) > 0) {
+    w.out += line;
+    if (line[0] != '{') continue;
+    try {
+      auto j = nlohmann::json::parse(line);
+      if (j.value("type", "") == "summary") w.summary = j;
+      on_event(j, pid);
+    } catch (...) {
+    }
+  }
+  ::free(line);
+  ::fclose(f);
+  ::waitpid(pid, &w.status, 0);
+  return w;
+}
+
+
+std::string dir_listing(const std::string& dir) {
+  return run_script("if [ -d " + dir + " ]; then ls -A " + dir + "; fi").output;
+}
+
+TEST(SafeMode, CapturedFileIsNeverTornAndThePauseIsShort) {
+  STACKSNAP_REQUIRE_ENGINE(d);
+  ASSERT_TRUE(ensure_busy().ok());
+  auto bed = BackupBed::create();
+  ASSERT_TRUE(bed.ok());
+  int64_t since = static_cast<int64_t>(::time(nullptr)) - 1;
+  auto r = (*bed)->backup("busy", "--safe-mode");
+  int64_t until = static_cast<int64_t>(::time(nullptr)) + 1;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(state_of("busy_writer_1"), "running") << "unpaused after the backup";
+  EXPECT_EQ(state_of("busy_bulk_1"), "running");
+  EXPECT_EQ(state_of("busy_db_1"), "running") << "the database is never paused";
+
+  // Every captured line is whole.
+  auto dir = (*bed)->extract(r.summary["backup_id"]);
+  ASSERT_TRUE(dir.ok());
+  std::string log = read_text(*dir + "/volumes/busy_log/lines.txt");
+  ASSERT_GT(log.size(), 2000u);
+  EXPECT_EQ(log.size() % 200, 0u) << "a torn last line";
+  size_t bad = 0;
+  for (size_t off = 0; off + 200 <= log.size(); off += 200) {
+    if (log[off + 199] != '\n' || log[off + 8] != ' ') ++bad;
+  }
+  EXPECT_EQ(bad, 0u);
+
+  // The pause window, measured from the Engine's own events, is much shorter than the backup.
+  int64_t pause_ns = 0, unpause_ns = 0;
+  auto st = d->events({{"type", {"container"}}, {"event", {"pause", "unpause"}}, {"label", {"com.docker.compose.project=busy"}}},
+                      since, until, [&](const docker::Event& e) -> Result<bool> {
+                        if (e.action == "pause" && pause_ns == 0) pause_ns = e.time_nano;
+                        if (e.action == "unpause") unpause_ns = e.time_nano;
+                        return true;
+                      });
+  ASSERT_TRUE(st.ok()) << st.error().message();
+  ASSERT_GT(pause_ns, 0);
+  ASSERT_GT(unpause_ns, pause_ns);
+  double window_ms = static_cast<double>(unpause_ns - pause_ns) / 1e6;
+  int64_t total_ms = r.summary.value("duration_ms", 0);
+  std::printf("safe mode: paused %.0f ms of a %lld ms backup (reported %lld ms)\n", window_ms,
+              static_cast<long long>(total_ms), static_cast<long long>(r.summary.value("pause_ms", 0)));
+  EXPECT_LT(window_ms, 0.6 * static_cast<double>(total_ms));
+}
+
+TEST(BackupFailure, WrongDatabasePasswordFailsWithTheDatabasesMessage) {
+  STACKSNAP_REQUIRE_ENGINE(d);
+  ASSERT_TRUE(ensure_busy().ok());
+  auto bed = BackupBed::create();
+  ASSERT_TRUE(bed.ok());
+  auto alter = run_script("docker exec busy_db_1 psql -U busy -d busy -c \"ALTER USER busy PASSWORD 'changed-pw'\"");
+  ASSERT_EQ(alter.exit_code, 0) << alter.output;
+  auto r = (*bed)->backup("busy");
+  run_script("docker exec busy_db_1 psql -U busy -d busy -c \"ALTER USER busy PASSWORD 'busy-secret-pw-2468'\"");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.out, "password authentication failed")) << r.out;
+  EXPECT_FALSE(contains(r.out, "busy-secret-pw-2468"));
+  EXPECT_EQ(dir_listing((*bed)->store_dir() + "/backups-root/backups"), "") << "nothing promoted";
+  EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "");
+  EXPECT_EQ((*bed)->run("backups --json").out, "[]\n");
+}
+
+TEST(BackupFailure, DatabaseKilledMidDumpFailsAndLeavesAppsRunning) {
+  STACKSNAP_REQUIRE_ENGINE(d);
+  ASSERT_TRUE(ensure_busy().ok());
+  auto bed = BackupBed::create();
+  ASSERT_TRUE(bed.ok());
+  bool killed = false;
+  auto w = watch_backup(**bed, "backup busy --safe-mode --json", [&](const nlohmann::json& e, pid_t) {
+    if (!killed && (e.value("type", "") == "progress") && e.value("step", "") == "dump.db") {
+      killed = true;
+      run_script("docker kill busy_db_1 >/dev/null");
+    }
+  });
+  ASSERT_TRUE(killed) << w.out;
+  EXPECT_NE(WEXITSTATUS(w.status), 0) << w.out;
+  EXPECT_EQ(w.summary.value("result", ""), "failed") << w.out;
+  EXPECT_EQ(state_of("busy_writer_1"), "running");
+  EXPECT_EQ(dir_listing((*bed)->store_dir() + "/backups-root/backups"), "");
+  EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "");
+  run_script("docker start busy_db_1 >/dev/null");
+  ASSERT_TRUE(ensure_busy().ok());
+  run_script("for i in $(seq 1 120); do docker exec busy_db_1 psql -U busy -d busy -c 'select 1' >/dev/null 2>&1 && exit 0; sleep 0.5; done");
+}
+
+TEST(BackupFailure, FullSpoolFailsEarlyAndLeavesNothing) {
+  STACKSNAP_REQUIRE_ENGINE(d);
+  ASSERT_TRUE(ensure_busy().ok());
+  std::string mnt = "/var/tmp/stacksnap-it-tmpfs-" + std::to_string(::getpid());
+  ::mkdir(mnt.c_str(), 0700);
+  ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=96m"), 0) << "mount tmpfs: " << std::strerror(errno);
+  {
+    auto bed = BackupBed::create(mnt);
+    ASSERT_TRUE(bed.ok());
+    auto r = (*bed)->backup("busy");
+    EXPECT_EQ(r.exit_code, 1) << r.out;  // ResourceExhausted: docs/CLI.md
+    EXPECT_TRUE(contains(r.out, "not enough free space")) << r.out;
+    EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "");
+    EXPECT_EQ(dir_listing((*bed)->store_dir() + "/backups-root/backups"), "");
+  }
+  ::umount2(mnt.c_str(), MNT_DETACH);
+  ::rmdir(mnt.c_str());
+}
+
+TEST(BackupFailure, KillNineThenNextRunRepairsAndSucceeds) {
+  STACKSNAP_REQUIRE_ENGINE(d);
+  ASSERT_TRUE(ensure_busy().ok());
+  auto bed = BackupBed::create();
+  ASSERT_TRUE(bed.ok());
+  bool killed = false;
+  auto w = watch_backup(**bed, "backup busy --safe-mode --json", [&](const nlohmann::json& e, pid_t pid) {
+    if (!killed && e.value("type", "") == "progress" && e.value("step", "") == "volume.busy_bulk") {
+      killed = true;
+      ::kill(pid, SIGKILL);
+    }
+  });
+  ASSERT_TRUE(killed) << w.out;
+  EXPECT_TRUE(WIFSIGNALED(w.status));
+  EXPECT_EQ(state_of("busy_writer_1"), "paused") << "left paused by the killed run";
+  EXPECT_NE(dir_listing((*bed)->data_dir() + "/spool"), "") << "a partial spool file is left";
+  auto helpers = run_script("docker ps -aq --filter label=stacksnap.helper");
+  EXPECT_NE(helpers.output, "");
+
+  auto r = (*bed)->backup("busy", "--safe-mode");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "left paused by an interrupted backup")) << r.out;
+  EXPECT_EQ(state_of("busy_writer_1"), "running");
+  EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "");
+  EXPECT_EQ(run_script("docker ps -aq --filter label=stacksnap.helper").output, "");
+  auto list = nlohmann::json::parse((*bed)->run("backups --json").out);
+  EXPECT_EQ(list.size(), 1u);
+  auto jobs = run_script("sqlite3 " + (*bed)->data_dir() + "/state.db \"SELECT state FROM jobs ORDER BY id\"");
+  EXPECT_TRUE(contains(jobs.output, "succeeded")) << jobs.output;
+}
+
+}  // namespace
+}  // namespace stacksnap::it

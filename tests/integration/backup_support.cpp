@@ -1,0 +1,69 @@
+#include "backup_support.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace stacksnap::it {
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+Result<std::unique_ptr<BackupBed>> BackupBed::create(const std::string& parent) {
+  auto data = TRY(TempDir::create(parent, "stacksnap-it-data-"));
+  auto store = TRY(TempDir::create("/var/tmp", "stacksnap-it-store-"));
+  std::unique_ptr<BackupBed> bed(new BackupBed(std::move(data), std::move(store)));
+  auto r = bed->run("key init");
+  if (r.exit_code != 0) return internal_error("key init failed: " + r.out);
+  r = bed->run("target add local local --path " + bed->store_dir() + "/backups-root");
+  if (r.exit_code != 0) return internal_error("target add failed: " + r.out);
+  return bed;
+}
+
+CliRun BackupBed::run(const std::string& args, std::string* err) const {
+  std::string errfile = data_.path() + "/.stderr";
+  auto sr = run_script(std::string(STACKSNAP_BINARY) + " --data-dir " + data_.path() + " " + args + " 2>" + errfile);
+  CliRun r;
+  r.exit_code = sr.exit_code;
+  r.out = sr.output;
+  std::string e = read_text(errfile);
+  if (err) *err = e;
+  else r.out += e;
+  std::istringstream lines(sr.output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] != '{') continue;
+    try {
+      auto j = nlohmann::json::parse(line);
+      r.events.push_back(j);
+      if (j.value("type", "") == "summary") r.summary = j;
+    } catch (...) {
+    }
+  }
+  return r;
+}
+
+CliRun BackupBed::backup(const std::string& project, const std::string& extra) const {
+  std::string err;
+  auto r = run("backup " + project + " --json " + extra, &err);
+  r.out += err;
+  return r;
+}
+
+std::string BackupBed::blob_path(const std::string& backup_id) const {
+  return store_dir() + "/backups-root/backups/" + backup_id + ".stsnap";
+}
+
+Result<std::string> BackupBed::extract(const std::string& backup_id) const {
+  std::string out = data_.path() + "/extract-" + std::to_string(++extracts_);
+  auto r = run("extract " + blob_path(backup_id) + " --out " + out);
+  if (r.exit_code != 0) return internal_error("extract failed: " + r.out);
+  return out;
+}
+
+}  // namespace stacksnap::it

@@ -1,0 +1,44 @@
+// A StackSnap data dir with a key and a local target, and the CLI run against it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/temp_dir.h"
+#include "test_env.h"
+
+namespace stacksnap::it {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;                   // stdout (and stderr when merged)
+  std::vector<nlohmann::json> events;  // parsed JSON lines of stdout
+  nlohmann::json summary;            // the last "summary" event, or null
+};
+
+class BackupBed {
+ public:
+  // data dir under `parent` (default /var/tmp), `stacksnap key init`, a local target "local".
+  static Result<std::unique_ptr<BackupBed>> create(const std::string& parent = "/var/tmp");
+  const std::string& data_dir() const { return data_.path(); }
+  std::string store_dir() const { return store_.path(); }
+  // Runs `stacksnap --data-dir D <args>`; stderr is kept separately in `err`.
+  CliRun run(const std::string& args, std::string* err = nullptr) const;
+  // `backup PROJECT --json <extra>`: events parsed.
+  CliRun backup(const std::string& project, const std::string& extra = "") const;
+  // Extracts a backup's blob (from the local target) into a new directory; returns it.
+  Result<std::string> extract(const std::string& backup_id) const;
+  std::string blob_path(const std::string& backup_id) const;
+
+ private:
+  BackupBed(TempDir data, TempDir store) : data_(std::move(data)), store_(std::move(store)) {}
+  TempDir data_, store_;
+  mutable int extracts_ = 0;
+};
+
+std::string read_text(const std::string& path);
+bool contains(const std::string& hay, const std::string& needle);
+
+}  // namespace stacksnap::it
