@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   add_key_commands(app, g);
   add_archive_commands(app, g);
   add_serve_command(app, g);
+  add_backup_commands(app, g);
+  add_restore_command(app, g);
+  add_drill_command(app, g);
 
   try {
     app.parse(argc, argv);

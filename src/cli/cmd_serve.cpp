@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/appliance.h"
 #include "base/clock.h"
 #include "base/scope.h"
 #include "catalog/catalog.h"
@@ -21,6 +22,7 @@
 #include "http/core_routes.h"
 #include "http/job_stream.h"
 #include "http/rate_limit.h"
+#include "http/resource_routes.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/sse.h"
@@ -41,16 +43,16 @@ struct ServeContext {
   catalog::Catalog& catalog;
   http::SseHub& hub;
   http::AuthService& auth;
+  app::Appliance& app;
 };
 
-// EXTENSION POINT for the resource routes (projects, targets, backups, jobs, schedules,
-// settings…): the composition root replaces this body with
-//   app::register_api_routes(router, services);
-// Routes registered here get auth, CSRF, security headers and the error table for free;
-// the auth matrix test covers them through Router::routes().
+// The resource routes (projects, targets, backups, jobs incl. /api/jobs/{id}/events,
+// schedules, retention, notifications, settings, key): http/resource_routes.h over the
+// appliance (app/appliance.h). Routes registered here get auth, CSRF, security headers
+// and the error table for free; the auth matrix test covers them through
+// Router::routes(). tests/integration/api_support.h composes the same way.
 void register_resource_routes(http::Router& router, ServeContext& ctx) {
-  // Live job events with Last-Event-ID replay from the catalog (http/job_stream.h).
-  router.sse("/api/jobs/{id}/events", http::job_events_handler(ctx.catalog));
+  http::register_resource_routes(router, ctx.app);
 }
 
 Status ensure_data_dir(const std::string& dir) {
@@ -86,13 +88,17 @@ Status run_serve(const Globals& g, const ServeFlags& flags) {
   http::AuthService auth(*auth_db, clock);
   http::LoginRateLimiter limiter(clock);
   http::SseHub hub;
+  // Declared before the router and server: handlers use it until the server stopped.
+  app::Appliance appliance(*cat, hub, clock, {.data_dir = g.data_dir});
   http::Router router(&auth);
   http::Server server(router, hub);
 
-  http::register_core_routes(router, {.auth = auth, .limiter = limiter, .hub = hub,
-                                      .metrics = [&server] { return server.metrics_text(); }});
-  ServeContext ctx{*cat, hub, auth};
+  http::register_core_routes(router, {.auth = auth, .limiter = limiter, .hub = hub, .metrics = [&server, &appliance] {
+                                        return server.metrics_text() + appliance.metrics_text();
+                                      }});
+  ServeContext ctx{*cat, hub, auth, appliance};
   register_resource_routes(router, ctx);
+  TRY(appliance.start());
 
   http::ServerOptions options{.listen = flags.listen,
                               .tls_cert = flags.tls_cert,
@@ -114,6 +120,7 @@ Status run_serve(const Globals& g, const ServeFlags& flags) {
   sigwait(&signals, &sig);
   std::cout << "Stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")…" << std::endl;
   server.stop();
+  appliance.stop();  // running jobs are cancelled and awaited
   return {};
 }
 

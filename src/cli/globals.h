@@ -24,6 +24,11 @@ void add_projects_command(CLI::App& root, Globals& g);
 void add_key_commands(CLI::App& root, Globals& g);      // key init, key show
 void add_archive_commands(CLI::App& root, Globals& g);  // verify, extract, inspect (+ hidden pack)
 void add_serve_command(CLI::App& root, Globals& g);     // serve (cmd_serve.cpp)
+void add_backup_commands(CLI::App& root, Globals& g);   // target …, backup, backups (cmd_backup.cpp)
+void add_restore_command(CLI::App& root, Globals& g);  // restore ID (cmd_restore.cpp)
+void add_drill_command(CLI::App& root, Globals& g);    // drill ID (cmd_drill.cpp)
+// verify ID (cmd_backup.cpp): a catalogued backup, fetched from its target.
+Status verify_backup_id(const Globals& g, const std::string& id, bool shallow, const std::string& key_file);
 // `stacksnap` without a subcommand: the server with its default options.
 Status serve_with_defaults(Globals& g);
 

@@ -3,10 +3,17 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "catalog/catalog_admin.h"
 
 namespace stacksnap::job {
 
 void CatalogSink::emit(Event e) {
+  // Stored under the hub's seq, so the SSE id of a live event and of its replay agree
+  // even when an earlier insert failed.
+  if (e.seq > 0) {
+    if (!catalog::append_event_seq(cat_, job_id_, e.seq, e.ts_ms, e.type, e.data).ok()) ++failures_;
+    return;
+  }
   auto r = cat_.append_event(job_id_, e.ts_ms, e.type, e.data);
   if (!r.ok()) ++failures_;
 }
@@ -21,18 +28,28 @@ JobOutcome run_job(catalog::Catalog& cat, const JobSpec& spec, EventSink& live, 
     out.result = std::move(id).error().with_context("record job");
     return out;
   }
-  out.job_id = *id;
   (void)cat.start_job(*id, ::getpid(), now);
   if (on_created) on_created(*id);
+  return run_recorded_job(cat, *id, spec, live, std::move(stop), body);
+}
 
-  CatalogSink persist(cat, *id);
+JobOutcome run_recorded_job(catalog::Catalog& cat, int64_t job_id, const JobSpec& spec, EventSink& live,
+                            StopToken stop, const JobBody& body) {
+  JobOutcome out;
+  out.job_id = job_id;
+  auto job = cat.get_job(job_id);
+  if (!job.ok() || job->state != catalog::JobState::kRunning) {
+    (void)cat.start_job(job_id, ::getpid(), unix_seconds(std::chrono::system_clock::now()));
+  }
+
+  CatalogSink persist(cat, job_id);
   EventHub hub;
   hub.add(&persist);
   hub.add(&live);
   Context ctx(hub, std::move(stop));
 
   double started = monotonic_seconds();
-  Result<Json> r = body(ctx, *id);
+  Result<Json> r = body(ctx, job_id);
   int64_t duration_ms = static_cast<int64_t>((monotonic_seconds() - started) * 1000);
 
   Json summary = Json::object();
@@ -51,12 +68,12 @@ JobOutcome run_job(catalog::Catalog& cat, const JobSpec& spec, EventSink& live, 
     summary["code"] = code;
     summary["message"] = message;
   }
-  summary["job_id"] = *id;
+  summary["job_id"] = job_id;
   summary["kind"] = spec.kind;
   if (!spec.project.empty()) summary["project"] = spec.project;
   summary["duration_ms"] = duration_ms;
   ctx.summary(summary);
-  (void)cat.finish_job(*id, state, unix_seconds(std::chrono::system_clock::now()), code, message, summary);
+  (void)cat.finish_job(job_id, state, unix_seconds(std::chrono::system_clock::now()), code, message, summary);
   out.result = std::move(r);
   return out;
 }

@@ -47,4 +47,9 @@ struct JobOutcome {
 JobOutcome run_job(catalog::Catalog& cat, const JobSpec& spec, EventSink& live, StopToken stop,
                    const JobBody& body, const std::function<void(int64_t)>& on_created = {});
 
+// As run_job for a job already recorded (state queued, e.g. by the server's job
+// manager): marks it running with this pid, runs `body`, finishes it.
+JobOutcome run_recorded_job(catalog::Catalog& cat, int64_t job_id, const JobSpec& spec, EventSink& live,
+                            StopToken stop, const JobBody& body);
+
 }  // namespace stacksnap::job

@@ -1,0 +1,113 @@
+// The composition root of `stacksnap serve`: every long-lived service of the appliance
+// and their wiring. cmd_serve.cpp (and the API tests) create one Appliance, start it,
+// register the resource routes over it (http/resource_routes.h), and stop it.
+//
+//   start(): key → startup repair (interrupted jobs now; paused containers, stale
+//            uploads and spool orphans on a background thread) → settings → job runners →
+//            job manager → scheduler.
+//   stop():  scheduler, job manager (running jobs are cancelled and awaited), notifier.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "app/backup_ops.h"
+#include "app/job_manager.h"
+#include "app/key_store.h"
+#include "app/scheduler.h"
+#include "base/clock.h"
+#include "catalog/catalog.h"
+#include "catalog/catalog_admin.h"
+#include "docker/client.h"
+#include "http/sse.h"
+#include "notify/notifier.h"
+
+namespace stacksnap::app {
+
+// The Docker client, connected on first use; a failed connect is retried on the next
+// call (the Engine may start after StackSnap). Thread-safe.
+class DockerProvider {
+ public:
+  explicit DockerProvider(std::string docker_host = {}) : host_(std::move(docker_host)) {}
+  // Unavailable "cannot reach the Docker Engine …" while it is down.
+  Result<docker::Client*> get();
+
+ private:
+  std::mutex mu_;
+  std::string host_;
+  std::unique_ptr<docker::Client> client_;
+};
+
+struct ApplianceOptions {
+  std::string data_dir;
+  std::string docker_host;  // empty: DOCKER_HOST or the default socket
+  bool run_scheduler = true;
+  std::chrono::milliseconds scheduler_period{15'000};
+  int job_threads = 8;
+  TargetOpener open_target;          // empty: repo::open_target
+  notify::Poster notify_post;        // empty: libcurl
+  notify::RetryPolicy notify_retry;  // 3 attempts, 1 s / 4 s
+  std::function<void(const std::string&)> warn;  // empty: "stacksnap: warning: …" on stderr
+};
+
+inline constexpr int kDefaultMaxConcurrentJobs = 2;
+inline constexpr int kMaxConcurrentJobsLimit = 8;
+
+class Appliance {
+ public:
+  Appliance(catalog::Catalog& cat, http::SseHub& hub, const Clock& clock, ApplianceOptions options);
+  ~Appliance();  // stop()
+  Appliance(const Appliance&) = delete;
+  Appliance& operator=(const Appliance&) = delete;
+
+  Status start();
+  void stop();
+
+  // {"max_concurrent_jobs","server_name"}
+  Result<nlohmann::json> settings();
+  // Validates and stores a subset; returns the full settings.
+  Result<nlohmann::json> update_settings(const nlohmann::json& patch);
+
+  // Application metrics in Prometheus text (docs/API.md, "Application metrics").
+  std::string metrics_text();
+
+  // Sends a test notification through one channel, synchronously.
+  notify::Delivery test_notification(const catalog::NotificationRecord& n);
+
+  // A dashboard "settings_changed" event.
+  void changed(const std::string& what);
+
+  // Where S3 secrets given through the API are kept (0600 files).
+  std::string secrets_dir() const { return options_.data_dir + "/secrets"; }
+  const std::string& data_dir() const { return options_.data_dir; }
+  const TargetOpener& open_target() const { return options_.open_target; }
+  void warn(const std::string& message) const { options_.warn(message); }
+
+  catalog::Catalog& cat;
+  http::SseHub& hub;
+  const Clock& clock;
+  DockerProvider docker;
+  KeyStore keys;
+  JobManager jobs;
+  Scheduler scheduler;
+
+ private:
+  void register_runners();
+  void wire_notifications();
+  void repair_in_background();
+  notify::Message message_for(const catalog::JobRecord& job, const std::string& event);
+
+  ApplianceOptions options_;
+  notify::Dispatcher notifier_;
+  std::thread repair_thread_;
+  StopSource repair_stop_;
+  bool started_ = false;
+};
+
+}  // namespace stacksnap::app

@@ -1,0 +1,40 @@
+// Operations on stored backups shared by routes and job runners: deleting a backup (or
+// one copy of it) from storage and the catalog, and applying retention policies.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.h"
+#include "catalog/catalog.h"
+#include "job/context.h"
+#include "storage/target.h"
+
+namespace stacksnap::app {
+
+// Opens a target from its record (repo::open_target in production; fakes in tests).
+using TargetOpener = std::function<Result<std::unique_ptr<storage::Target>>(const catalog::TargetRecord&)>;
+TargetOpener default_target_opener();
+
+// The sidecar's key for a copy's blob key ("backups/x.stsnap" → "backups/x.json").
+std::string sidecar_for_blob(const std::string& blob_key);
+
+// Removes the backup's copy on `target` ("*": every copy): sidecar first (the backup
+// stops being listed), then the blob; then the copy record, and the backup record once
+// no copy is left. A target that cannot be reached fails the call and keeps its copy.
+Status delete_backup(catalog::Catalog& cat, const std::string& backup_id, const std::string& target,
+                     const TargetOpener& open);
+
+// Applies the project's stored retention policies. Returns {"pruned":[ids], "kept":n,
+// "policies":n}. Failures to delete one backup are warned into ctx and skipped.
+Result<nlohmann::json> apply_retention(catalog::Catalog& cat, const std::string& project, job::Context& ctx,
+                                       const TargetOpener& open);
+
+// Dry run of a policy for (project, target): the decisions, newest first, as JSON.
+Result<nlohmann::json> preview_retention(catalog::Catalog& cat, const std::string& project,
+                                         const std::string& target, const nlohmann::json& policy);
+
+}  // namespace stacksnap::app

@@ -1,0 +1,119 @@
+// The job runners the appliance registers, by kind. Each turns a JobRequest into a call
+// of a pipeline with the appliance's key, Docker client and catalog.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app/appliance.h"
+#include "archive/verify.h"
+#include "backup/pipeline.h"
+#include "base/scope.h"
+#include "repo/repo.h"
+
+namespace stacksnap::app {
+namespace {
+
+std::vector<std::string> string_list(const Json& params, const char* key) {
+  std::vector<std::string> out;
+  if (params.is_object() && params.contains(key) && params[key].is_array()) {
+    for (const auto& v : params[key]) {
+      if (v.is_string()) out.push_back(v.get<std::string>());
+    }
+  }
+  return out;
+}
+
+bool flag(const Json& params, const char* key) {
+  return params.is_object() && params.contains(key) && params[key].is_boolean() && params[key].get<bool>();
+}
+
+int64_t now_s() { return unix_seconds(std::chrono::system_clock::now()); }
+
+}  // namespace
+
+void Appliance::register_runners() {
+  jobs.register_runner("backup", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
+    auto key = TRY(keys.key());
+    auto* client = TRY(docker.get());
+    backup::BackupRequest req{
+        .project = r.project,
+        .targets = string_list(r.params, "targets"),
+        .options = {.safe_mode = flag(r.params, "safe_mode"), .include_db_volumes = flag(r.params, "include_db_volumes")},
+        .reason = r.params.value("reason", std::string("manual"))};
+    backup::BackupEnv env{options_.data_dir, cat, *client, *key};
+    Json out = TRY(backup::run_backup(env, req, ctx, id));
+    if (req.reason == "schedule") {
+      // Retention after each successful scheduled backup, in the same job (the project
+      // is still ours). A retention problem does not fail the backup.
+      job::StepTimer step(ctx, "retention", "Apply retention policies");
+      auto pruned = apply_retention(cat, r.project, ctx, options_.open_target);
+      if (pruned.ok()) {
+        out["pruned"] = (*pruned)["pruned"];
+        step.end(true, std::to_string((*pruned)["pruned"].size()) + " deleted");
+      } else {
+        ctx.warn("retention not applied: " + pruned.error().message(), "retention");
+        step.end(false, pruned.error().message());
+      }
+    }
+    return out;
+  });
+
+  jobs.register_runner("verify", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
+    auto key = TRY(keys.key());
+    auto b = TRY(cat.get_backup(r.backup_id));
+    std::string dir = options_.data_dir + "/spool";
+    ::mkdir(dir.c_str(), 0700);
+    std::string path = dir + "/verify-" + std::to_string(id) + "-" + b.id + ".stsnap";
+    auto cleanup = on_scope_exit([&] { ::unlink(path.c_str()); });
+
+    job::StepTimer fetch_step(ctx, "fetch", "Fetch the sealed archive");
+    auto from = repo::fetch_blob(cat, b.id, path, ctx.stop());
+    fetch_step.end_with(from, from.ok() ? "from " + *from : "");
+    if (!from.ok()) {
+      // An unreadable copy whose bytes do not match is the archive's fault; an
+      // unreachable target is not.
+      if (from.error().code() == Code::kDataLoss) {
+        (void)cat.set_verify_result(b.id, now_s(), "failed: " + from.error().message());
+      }
+      return std::move(from).error();
+    }
+    TRY(ctx.check_cancel("verify"));
+
+    job::StepTimer verify_step(ctx, "verify", "Authenticate, decompress and hash every entry");
+    auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
+    NullWriter text;
+    archive::VerifyReport rep;
+    Status verdict = archive::verify_archive_file(
+        path, &keysrc, text,
+        {.depth = archive::VerifyDepth::kDeep, .expected_size = b.stored_bytes, .expected_sha256 = b.sha256,
+         .stop = ctx.stop()},
+        &rep);
+    verify_step.end(verdict.ok(), verdict.ok() ? std::to_string(rep.files) + " files" : verdict.error().message());
+    if (!verdict.ok() && verdict.error().code() == Code::kCancelled) return std::move(verdict).error();
+    (void)cat.set_verify_result(b.id, now_s(), verdict.ok() ? "ok" : "failed: " + verdict.error().message());
+    TRY(verdict);
+    return Json{{"backup_id", b.id},          {"target", *from},      {"files", rep.files},
+                {"entries", rep.entries},     {"content_bytes", rep.content_bytes},
+                {"sealed_bytes", rep.sealed_bytes}, {"key_fingerprint", rep.key_fingerprint}};
+  });
+
+  jobs.register_runner("prune", [this](const JobRequest& r, job::Context& ctx, int64_t) -> Result<Json> {
+    job::StepTimer step(ctx, "retention", "Apply retention policies");
+    auto out = apply_retention(cat, r.project, ctx, options_.open_target);
+    step.end_with(out, out.ok() ? std::to_string((*out)["pruned"].size()) + " deleted" : "");
+    return out;
+  });
+
+  // REGISTRATION POINT — restore (src/restore/restore.h, by the restore helper):
+  //   jobs.register_runner("restore", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
+  //     auto key = TRY(keys.key());
+  //     auto* client = TRY(docker.get());
+  //     restore::RestoreRequest req{.backup_id = r.backup_id,
+  //                                 .project = r.params.value("project", r.project)};
+  //     return restore::run_restore({options_.data_dir, cat, *client, *key}, req, ctx, id);
+  //   });
+  // REGISTRATION POINT — drill (src/restore/drill.h): same shape, kind "drill", with
+  //   restore::run_drill(...); it records cat.set_drill_result(...) itself.
+  // Until then POST /api/backups/{id}/restore|drill answer 501 Unimplemented (no runner).
+}
+
+}  // namespace stacksnap::app

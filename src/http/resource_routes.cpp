@@ -1,0 +1,105 @@
+#include "http/resource_routes.h"
+
+#include <cctype>
+
+#include "app/appliance.h"
+#include "http/job_stream.h"
+#include "http/resource_routes_util.h"
+
+namespace stacksnap::http {
+
+namespace resource {
+
+Json backup_json(const catalog::BackupRecord& b, bool detail) {
+  Json copies = Json::array();
+  for (const auto& c : b.copies) {
+    copies.push_back({{"target", c.target}, {"key", c.key}, {"size", c.size}, {"uploaded_at", c.uploaded_at}});
+  }
+  Json j{{"id", b.id},
+         {"project", b.project},
+         {"created_at", b.created_at},
+         {"plaintext_bytes", b.plaintext_bytes},
+         {"stored_bytes", b.stored_bytes},
+         {"sha256", b.sha256},
+         {"duration_ms", b.duration_ms},
+         {"verified_at", b.verified_at ? Json(*b.verified_at) : Json()},
+         {"verify_result", b.verify_result},
+         {"drill_at", b.drill_at ? Json(*b.drill_at) : Json()},
+         {"drill_result", b.drill_result},
+         {"copies", copies}};
+  if (detail) {
+    j["summary"] = b.summary;
+    j["drill_details"] = b.drill_details;
+  }
+  return j;
+}
+
+Json job_json(const catalog::JobRecord& r) {
+  return Json{{"id", r.id},
+              {"kind", r.kind},
+              {"project", r.project},
+              {"backup_id", r.backup_id},
+              {"state", std::string(catalog::job_state_name(r.state))},
+              {"created_at", r.created_at},
+              {"started_at", r.started_at},
+              {"finished_at", r.finished_at},
+              {"error_code", r.error_code},
+              {"error", r.error},
+              {"summary", r.summary},
+              {"params", r.params}};
+}
+
+Response accepted(const catalog::JobRecord& j) { return Response::json(202, Json{{"job_id", j.id}, {"job", job_json(j)}}); }
+
+Result<int64_t> id_param(const Request& req, const char* name) {
+  std::string v = req.param(name);
+  if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
+    return invalid_argument(std::string(name) + " must be a positive integer");
+  }
+  int64_t n = std::stoll(v);
+  if (n <= 0) return invalid_argument(std::string(name) + " must be a positive integer");
+  return n;
+}
+
+Result<int64_t> int_query(const Request& req, const char* name, int64_t def, int64_t lo, int64_t hi) {
+  auto v = req.query_param(name);
+  if (!v || v->empty()) return def;
+  if (v->size() > 18 || v->find_first_not_of("0123456789") != std::string::npos) {
+    return invalid_argument(std::string(name) + " must be an integer");
+  }
+  int64_t n = std::stoll(*v);
+  if (n < lo || n > hi) {
+    return invalid_argument(std::string(name) + " must be from " + std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  return n;
+}
+
+Status check_name(const std::string& what, const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 63 && std::isalnum(static_cast<unsigned char>(name[0]));
+  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
+  if (!ok) return invalid_argument(what + " names are 1-63 characters: letters, digits, '.', '_', '-'");
+  return {};
+}
+
+Result<bool> opt_bool(const Json& body, const char* key, bool def) {
+  if (!body.contains(key) || body[key].is_null()) return def;
+  if (!body[key].is_boolean()) return invalid_argument(std::string("'") + key + "' must be true or false");
+  return body[key].get<bool>();
+}
+
+Result<std::string> opt_string(const Json& body, const char* key, const std::string& def, size_t max_len) {
+  if (!body.contains(key) || body[key].is_null()) return def;
+  return json_string(body, key, max_len);
+}
+
+}  // namespace resource
+
+void register_resource_routes(Router& router, app::Appliance& app) {
+  router.sse("/api/jobs/{id}/events", job_events_handler(app.cat));
+  register_admin_routes(router, app);
+  register_project_routes(router, app);
+  register_target_routes(router, app);
+  register_backup_routes(router, app);
+}
+
+}  // namespace stacksnap::http

@@ -1,0 +1,189 @@
+// Backups and jobs (docs/API.md, "Backups", "Jobs").
+#include "app/appliance.h"
+#include "http/job_stream.h"
+#include "http/resource_routes.h"
+#include "http/resource_routes_util.h"
+#include "stack/discovery.h"
+
+namespace stacksnap::http {
+namespace {
+
+using namespace resource;
+
+// Streams a stored object while keeping its target open.
+class OwningReader final : public Reader {
+ public:
+  OwningReader(std::unique_ptr<storage::Target> t, std::unique_ptr<Reader> r)
+      : target_(std::move(t)), reader_(std::move(r)) {}
+  Result<size_t> read(MutableBytes buf) override { return reader_->read(buf); }
+
+ private:
+  std::unique_ptr<storage::Target> target_;
+  std::unique_ptr<Reader> reader_;
+};
+
+Status require_free(app::Appliance& app, const std::string& project) {
+  if (auto a = app.jobs.active_for(project)) {
+    return failed_precondition("a " + a->kind + " of " + project + " is already " +
+                               (a->running ? "running" : "queued") + " (job " + std::to_string(a->id) + ")");
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> string_array(const Json& body, const char* key) {
+  std::vector<std::string> out;
+  if (!body.contains(key) || body[key].is_null()) return out;
+  if (!body[key].is_array()) return invalid_argument(std::string("'") + key + "' must be an array of names");
+  for (const auto& v : body[key]) {
+    if (!v.is_string()) return invalid_argument(std::string("'") + key + "' must be an array of names");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+void register_backup_routes(Router& router, app::Appliance& app) {
+  // ---- backups ----
+  router.get("/api/backups",
+             [&app](Request& req) -> Result<Response> {
+               catalog::BackupFilter f{.project = req.query_param("project").value_or(""),
+                                       .target = req.query_param("target").value_or(""),
+                                       .limit = static_cast<int>(TRY(int_query(req, "limit", 0, 0, 100000)))};
+               Json list = Json::array();
+               for (const auto& b : TRY(app.cat.list_backups(f))) list.push_back(backup_json(b));
+               return Response::json(200, Json{{"backups", list}});
+             },
+             kBlocking);
+
+  router.post("/api/backups",
+              [&app](Request& req) -> Result<Response> {
+                Json body = TRY(req.json_body());
+                std::string project = TRY(json_string(body, "project", 255));
+                auto targets = TRY(string_array(body, "targets"));
+                bool safe_mode = TRY(opt_bool(body, "safe_mode", false));
+                bool include_db = TRY(opt_bool(body, "include_db_volumes", false));
+                TRY(app.keys.key());
+                auto all = TRY(app.cat.list_targets());
+                if (all.empty()) return failed_precondition("no storage target yet: add one first (POST /api/targets)");
+                for (const auto& t : targets) TRY(app.cat.get_target(t));
+                auto* docker = TRY(app.docker.get());
+                TRY(stack::discover_project(*docker, project, {.detect_by_process = false, .read_compose_files = false}));
+                auto job = TRY(app.jobs.submit({.kind = "backup", .project = project,
+                                                .params = Json{{"targets", targets}, {"safe_mode", safe_mode},
+                                                               {"include_db_volumes", include_db},
+                                                               {"reason", "manual"}}}));
+                return accepted(job);
+              },
+              kBlocking);
+
+  router.get("/api/backups/{id}",
+             [&app](Request& req) -> Result<Response> {
+               return Response::json(200, backup_json(TRY(app.cat.get_backup(req.param("id"))), true));
+             },
+             kBlocking);
+
+  router.post("/api/backups/{id}/verify",
+              [&app](Request& req) -> Result<Response> {
+                auto b = TRY(app.cat.get_backup(req.param("id")));
+                TRY(app.keys.key());
+                auto job = TRY(app.jobs.submit({.kind = "verify", .project = b.project, .backup_id = b.id}));
+                return accepted(job);
+              },
+              kBlocking);
+
+  router.post("/api/backups/{id}/restore",
+              [&app](Request& req) -> Result<Response> {
+                auto b = TRY(app.cat.get_backup(req.param("id")));
+                Json body = req.body.empty() ? Json::object() : TRY(req.json_body());
+                std::string project = TRY(opt_string(body, "project", b.project, 255));
+                if (!app.jobs.has_runner("restore")) return unimplemented("restore is not available in this server build");
+                TRY(app.keys.key());
+                Json params = body;
+                params["project"] = project;
+                auto job = TRY(app.jobs.submit({.kind = "restore", .project = project, .backup_id = b.id,
+                                                .params = params}));
+                return accepted(job);
+              },
+              kBlocking);
+
+  router.post("/api/backups/{id}/drill",
+              [&app](Request& req) -> Result<Response> {
+                auto b = TRY(app.cat.get_backup(req.param("id")));
+                if (!app.jobs.has_runner("drill")) return unimplemented("drills are not available in this server build");
+                TRY(app.keys.key());
+                auto job = TRY(app.jobs.submit({.kind = "drill", .project = b.project, .backup_id = b.id,
+                                                .params = Json{{"reason", "manual"}}}));
+                return accepted(job);
+              },
+              kBlocking);
+
+  router.del("/api/backups/{id}",
+             [&app](Request& req) -> Result<Response> {
+               auto b = TRY(app.cat.get_backup(req.param("id")));
+               TRY(require_free(app, b.project));
+               TRY(app::delete_backup(app.cat, b.id, "*", app.open_target()));
+               publish_dashboard(app.hub, "backup_deleted", Json{{"backup_id", b.id}, {"project", b.project}});
+               return Response::no_content();
+             },
+             kBlocking);
+
+  router.get("/api/backups/{id}/download",
+             [&app](Request& req) -> Result<Response> {
+               auto b = TRY(app.cat.get_backup(req.param("id")));
+               std::string want = req.query_param("target").value_or("");
+               std::optional<Error> last;
+               for (const auto& copy : b.copies) {
+                 if (!want.empty() && copy.target != want) continue;
+                 auto rec = app.cat.get_target(copy.target);
+                 if (!rec.ok()) continue;
+                 auto target = app.open_target()(*rec);
+                 if (!target.ok()) {
+                   last = target.error();
+                   continue;
+                 }
+                 auto in = (*target)->get(copy.key);
+                 if (!in.ok()) {
+                   last = in.error();
+                   continue;
+                 }
+                 auto reader = std::make_unique<OwningReader>(std::move(*target), std::move(*in));
+                 return Response::streaming(std::move(reader), "application/octet-stream", copy.size)
+                     .with_header("Content-Disposition", "attachment; filename=\"" + b.id + ".stsnap\"");
+               }
+               if (last) return std::move(*last).with_context("download " + b.id);
+               return not_found("backup " + b.id + " has no copy" + (want.empty() ? "" : " on target '" + want + "'"));
+             },
+             kBlocking);
+
+  // ---- jobs ----
+  router.get("/api/jobs",
+             [&app](Request& req) -> Result<Response> {
+               catalog::JobFilter f{.project = req.query_param("project").value_or(""),
+                                    .kind = req.query_param("kind").value_or(""),
+                                    .state = req.query_param("state").value_or(""),
+                                    .limit = static_cast<int>(TRY(int_query(req, "limit", 100, 1, 1000)))};
+               if (!f.state.empty() && !catalog::parse_job_state(f.state)) {
+                 return invalid_argument("state must be queued, running, succeeded, failed, cancelled or interrupted");
+               }
+               Json list = Json::array();
+               for (const auto& j : TRY(catalog::find_jobs(app.cat, f))) list.push_back(job_json(j));
+               return Response::json(200, Json{{"jobs", list}});
+             },
+             kBlocking);
+
+  router.get("/api/jobs/{id}",
+             [&app](Request& req) -> Result<Response> {
+               return Response::json(200, job_json(TRY(app.cat.get_job(TRY(id_param(req, "id"))))));
+             },
+             kBlocking);
+
+  router.post("/api/jobs/{id}/cancel",
+              [&app](Request& req) -> Result<Response> {
+                auto j = TRY(app.jobs.cancel(TRY(id_param(req, "id"))));
+                return Response::json(202, job_json(j));
+              },
+              kBlocking);
+}
+
+}  // namespace stacksnap::http

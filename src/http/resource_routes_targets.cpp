@@ -1,0 +1,231 @@
+// Storage targets: CRUD and the connection test (docs/API.md, "Storage targets").
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "app/appliance.h"
+#include "base/scope.h"
+#include "http/resource_routes.h"
+#include "http/resource_routes_util.h"
+#include "seal/crypto.h"
+
+namespace stacksnap::http {
+namespace {
+
+using namespace resource;
+
+Json target_json(const catalog::TargetRecord& t, std::optional<int64_t> backups = std::nullopt) {
+  Json cfg = t.config.is_object() ? t.config : Json::object();
+  bool secret = cfg.contains("secret_key_file") || cfg.contains("secret_key");
+  cfg.erase("secret_key");
+  Json j{{"name", t.name}, {"kind", t.kind}, {"config", cfg}, {"created_at", t.created_at}};
+  if (t.kind == "s3") j["config"]["secret_key_set"] = secret;
+  if (backups) j["backups"] = *backups;
+  return j;
+}
+
+Status check_config(const std::string& kind, const Json& cfg) {
+  if (!cfg.is_object()) return invalid_argument("config must be an object");
+  for (auto it = cfg.begin(); it != cfg.end(); ++it) {
+    if (!it.value().is_string() && !it.value().is_number_integer()) {
+      return invalid_argument("config field '" + it.key() + "' must be a string");
+    }
+  }
+  if (kind == "local") {
+    if (!cfg.contains("path") || !cfg["path"].is_string() || !cfg["path"].get<std::string>().starts_with("/")) {
+      return invalid_argument("a local target needs config.path, an absolute directory");
+    }
+    return {};
+  }
+  if (kind == "s3") {
+    if (!cfg.contains("bucket") || !cfg["bucket"].is_string() || cfg["bucket"].get<std::string>().empty()) {
+      return invalid_argument("an s3 target needs config.bucket");
+    }
+    if (cfg.contains("addressing")) {
+      std::string a = cfg["addressing"].is_string() ? cfg["addressing"].get<std::string>() : "";
+      if (a != "auto" && a != "path" && a != "virtual") {
+        return invalid_argument("config.addressing must be auto, path or virtual");
+      }
+    }
+    return {};
+  }
+  return invalid_argument("kind must be local or s3");
+}
+
+Status write_secret(const std::string& path, const std::string& secret) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  ::chmod(std::filesystem::path(path).parent_path().c_str(), 0700);
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return errno_error("write " + tmp, errno);
+  bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) && ::fsync(fd) == 0;
+  int err = errno;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return errno_error("write " + path, ok ? errno : err);
+  }
+  return {};
+}
+
+// An inline secret_key in the request becomes a 0600 file referenced by
+// secret_key_file (repo::open_target reads secrets from files only).
+Status store_secret(app::Appliance& app, const std::string& file_stem, Json& cfg) {
+  if (!cfg.contains("secret_key")) return {};
+  if (!cfg["secret_key"].is_string()) return invalid_argument("config.secret_key must be a string");
+  std::string path = app.secrets_dir() + "/" + file_stem + ".secret";
+  TRY(write_secret(path, cfg["secret_key"].get<std::string>()));
+  cfg.erase("secret_key");
+  cfg["secret_key_file"] = path;
+  return {};
+}
+
+std::string random_hex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  (void)seal::random_bytes(seal::byte_view_mut(raw.data(), raw.size()));
+  return seal::hex_encode(as_bytes(raw));
+}
+
+// Write, read back, delete a probe object; timings per step.
+Json probe(app::Appliance& app, const catalog::TargetRecord& rec) {
+  Json steps = Json::array();
+  auto fail = [&](const std::string& step, const Error& e) {
+    return Json{{"ok", false}, {"step", step}, {"code", std::string(code_name(e.code()))}, {"message", e.message()},
+                {"steps", steps}};
+  };
+  double t0 = monotonic_seconds();
+  auto target = app.open_target()(rec);
+  if (!target.ok()) return fail("open", target.error());
+  std::string key = "stacksnap-probe/" + random_hex(8);
+  std::string content = "stacksnap connection test " + random_hex(16);
+  auto timed = [&](const std::string& step, const std::function<Status()>& fn) -> Status {
+    double s = monotonic_seconds();
+    Status st = fn();
+    steps.push_back({{"step", step}, {"ok", st.ok()}, {"ms", static_cast<int64_t>((monotonic_seconds() - s) * 1000)}});
+    return st;
+  };
+  if (auto st = timed("write", [&] { return storage::put_small(**target, key, content); }); !st.ok()) {
+    return fail("write", st.error());
+  }
+  auto cleanup = on_scope_exit([&] { (void)(*target)->remove(key); });
+  auto read = timed("read", [&]() -> Status {
+    auto got = TRY(storage::get_small(**target, key, 4096));
+    if (got != content) return data_loss("the probe read back differs from what was written");
+    return {};
+  });
+  if (!read.ok()) return fail("read", read.error());
+  if (auto st = timed("delete", [&] { return (*target)->remove(key); }); !st.ok()) return fail("delete", st.error());
+  cleanup.dismiss();
+  return Json{{"ok", true}, {"latency_ms", static_cast<int64_t>((monotonic_seconds() - t0) * 1000)},
+              {"steps", steps}, {"describe", (*target)->describe()}};
+}
+
+}  // namespace
+
+void register_target_routes(Router& router, app::Appliance& app) {
+  router.get("/api/targets",
+             [&app](Request&) -> Result<Response> {
+               auto counts = TRY(catalog::copies_per_target(app.cat));
+               Json list = Json::array();
+               for (const auto& t : TRY(app.cat.list_targets())) {
+                 list.push_back(target_json(t, counts.count(t.name) ? counts[t.name] : 0));
+               }
+               return Response::json(200, Json{{"targets", list}});
+             },
+             kBlocking);
+
+  router.get("/api/targets/{name}",
+             [&app](Request& req) -> Result<Response> {
+               auto t = TRY(app.cat.get_target(req.param("name")));
+               auto counts = TRY(catalog::copies_per_target(app.cat));
+               return Response::json(200, target_json(t, counts.count(t.name) ? counts[t.name] : 0));
+             },
+             kBlocking);
+
+  router.post("/api/targets",
+              [&app](Request& req) -> Result<Response> {
+                Json body = TRY(req.json_body());
+                catalog::TargetRecord t;
+                t.name = TRY(json_string(body, "name", 63));
+                TRY(check_name("target", t.name));
+                t.kind = TRY(json_string(body, "kind", 16));
+                t.config = body.contains("config") ? body["config"] : Json::object();
+                TRY(check_config(t.kind, t.config));
+                if (app.cat.get_target(t.name).ok()) return already_exists("a target named '" + t.name + "' already exists");
+                TRY(store_secret(app, "target-" + t.name, t.config));
+                t.created_at = unix_seconds(app.clock.now());
+                TRY(app.cat.add_target(t));
+                app.changed("targets");
+                return Response::json(201, target_json(t, 0));
+              },
+              kBlocking);
+
+  router.put("/api/targets/{name}",
+             [&app](Request& req) -> Result<Response> {
+               Json body = TRY(req.json_body());
+               auto t = TRY(app.cat.get_target(req.param("name")));
+               Json old = t.config;
+               if (body.contains("kind")) t.kind = TRY(json_string(body, "kind", 16));
+               if (!body.contains("config")) return invalid_argument("config is required");
+               t.config = body["config"];
+               TRY(check_config(t.kind, t.config));
+               TRY(store_secret(app, "target-" + t.name, t.config));
+               if (t.kind == "s3" && !t.config.contains("secret_key_file") && old.is_object() &&
+                   old.contains("secret_key_file")) {
+                 t.config["secret_key_file"] = old["secret_key_file"];
+               }
+               TRY(app.cat.update_target(t));
+               app.changed("targets");
+               return Response::json(200, target_json(t));
+             },
+             kBlocking);
+
+  router.del("/api/targets/{name}",
+             [&app](Request& req) -> Result<Response> {
+               auto t = TRY(app.cat.get_target(req.param("name")));
+               auto counts = TRY(catalog::copies_per_target(app.cat));
+               bool force = req.query_param("force").value_or("") == "true";
+               if (counts[t.name] > 0 && !force) {
+                 return failed_precondition("target '" + t.name + "' holds " + std::to_string(counts[t.name]) +
+                                            " backup(s); delete them first, or pass ?force=true to forget them "
+                                            "(the files on storage are left alone)");
+               }
+               if (counts[t.name] > 0) TRY(catalog::forget_copies_on(app.cat, t.name));
+               TRY(app.cat.remove_target(t.name));
+               std::error_code ec;
+               std::filesystem::remove(app.secrets_dir() + "/target-" + t.name + ".secret", ec);
+               app.changed("targets");
+               return Response::no_content();
+             },
+             kBlocking);
+
+  router.post("/api/targets/{name}/test",
+              [&app](Request& req) -> Result<Response> {
+                auto t = TRY(app.cat.get_target(req.param("name")));
+                return Response::json(200, probe(app, t));
+              },
+              kBlocking);
+
+  router.post("/api/targets/test",
+              [&app](Request& req) -> Result<Response> {
+                Json body = TRY(req.json_body());
+                catalog::TargetRecord t;
+                t.name = "unsaved";
+                t.kind = TRY(json_string(body, "kind", 16));
+                t.config = body.contains("config") ? body["config"] : Json::object();
+                TRY(check_config(t.kind, t.config));
+                std::string stem = "probe-" + random_hex(8);
+                TRY(store_secret(app, stem, t.config));
+                auto cleanup = on_scope_exit([&] {
+                  std::error_code ec;
+                  std::filesystem::remove(app.secrets_dir() + "/" + stem + ".secret", ec);
+                });
+                return Response::json(200, probe(app, t));
+              },
+              kBlocking);
+}
+
+}  // namespace stacksnap::http

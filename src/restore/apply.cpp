@@ -1,0 +1,496 @@
+#include "restore/apply.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <filesystem>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "archive/extract.h"
+#include "archive/reader.h"
+#include "archive/tar_io.h"
+#include "backup/capture.h"
+#include "base/fd.h"
+#include "base/pipe.h"
+#include "base/scope.h"
+#include "seal/crypto.h"
+
+namespace stacksnap::restore {
+
+namespace fs = std::filesystem;
+using archive::EntryType;
+
+// ---- TreeDigest ---------------------------------------------------------------------
+
+void TreeDigest::add(const std::string& rel_path, const std::string& sha256_hex, uint64_t size, uint32_t mode,
+                     uint32_t uid, uint32_t gid) {
+  ++files;
+  bytes += size;
+  seal::Sha256 h;
+  h.update(rel_path);
+  h.update(std::string_view("\0", 1));
+  h.update(sha256_hex);
+  h.update(" " + std::to_string(size) + " " + std::to_string(mode & 07777) + " " + std::to_string(uid) + " " +
+           std::to_string(gid));
+  auto d = h.finish();
+  for (size_t i = 0; i < x.size(); ++i) x[i] ^= d[i];
+}
+
+std::string TreeDigest::hex() const { return seal::hex_encode(x); }
+
+namespace {
+
+constexpr size_t kPutPipeBuffer = 4 << 20;  // between the archive pass and the PUT upload
+
+class Utf8Locale {
+ public:
+  Utf8Locale() {
+    static locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+    if (loc != static_cast<locale_t>(nullptr)) old_ = uselocale(loc);
+  }
+  ~Utf8Locale() {
+    if (old_ != static_cast<locale_t>(nullptr)) uselocale(old_);
+  }
+  Utf8Locale(const Utf8Locale&) = delete;
+  Utf8Locale& operator=(const Utf8Locale&) = delete;
+
+ private:
+  locale_t old_ = static_cast<locale_t>(nullptr);
+};
+
+mode_t filetype_for(EntryType t) {
+  switch (t) {
+    case EntryType::kDirectory: return AE_IFDIR;
+    case EntryType::kSymlink: return AE_IFLNK;
+    case EntryType::kFifo: return AE_IFIFO;
+    case EntryType::kCharDevice: return AE_IFCHR;
+    case EntryType::kBlockDevice: return AE_IFBLK;
+    default: return AE_IFREG;
+  }
+}
+
+// Writes entries to absolute host paths with libarchive's disk writer (ownership when
+// running as root, modes, mtimes, xattrs, sparse regions, no ".." anywhere).
+class HostWriter {
+ public:
+  HostWriter() {
+    a_ = archive_write_disk_new();
+    e_ = archive_entry_new();
+    int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+    if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
+    archive_write_disk_set_options(a_, flags);
+  }
+  ~HostWriter() {
+    if (e_) archive_entry_free(e_);
+    if (a_) archive_write_free(a_);
+  }
+  HostWriter(const HostWriter&) = delete;
+  HostWriter& operator=(const HostWriter&) = delete;
+
+  // `m.path` (and a hardlink's `m.link`) are absolute host paths here.
+  Status write(const archive::EntryMeta& m, archive::ArchiveReader* r, bool is_stream, uint64_t& bytes) {
+    Utf8Locale loc;
+    archive_entry_clear(e_);
+    archive_entry_copy_pathname(e_, m.path.c_str());
+    archive_entry_set_filetype(e_, filetype_for(m.type));
+    archive_entry_set_perm(e_, m.mode & 07777);
+    archive_entry_set_uid(e_, m.uid);
+    archive_entry_set_gid(e_, m.gid);
+    archive_entry_set_mtime(e_, m.mtime_sec, m.mtime_nsec);
+    if (m.type == EntryType::kSymlink) archive_entry_copy_symlink(e_, m.link.c_str());
+    if (m.type == EntryType::kHardlink) {
+      archive_entry_set_filetype(e_, AE_IFREG);
+      archive_entry_copy_hardlink(e_, m.link.c_str());
+    }
+    if (m.type == EntryType::kCharDevice || m.type == EntryType::kBlockDevice) {
+      archive_entry_set_rdevmajor(e_, m.dev_major);
+      archive_entry_set_rdevminor(e_, m.dev_minor);
+    }
+    if (m.type == EntryType::kFile && !is_stream) archive_entry_set_size(e_, static_cast<la_int64_t>(m.size));
+    else if (m.type == EntryType::kFile) archive_entry_unset_size(e_);
+    else archive_entry_set_size(e_, 0);
+    for (const auto& x : m.xattrs) archive_entry_xattr_add_entry(e_, x.name.c_str(), x.value.data(), x.value.size());
+    TRY(check(archive_write_header(a_, e_), m.path));
+    if (m.type == EntryType::kFile && r != nullptr) {
+      for (;;) {
+        archive::ContentBlock b = TRY(r->read_block());
+        if (b.data.empty()) break;
+        la_ssize_t n = archive_write_data_block(a_, b.data.data(), b.data.size(), static_cast<la_int64_t>(b.offset));
+        if (n < ARCHIVE_WARN) return error("write " + m.path);
+        bytes += b.data.size();
+      }
+    }
+    return check(archive_write_finish_entry(a_), m.path);
+  }
+
+  Status close() {
+    Utf8Locale loc;
+    return check(archive_write_close(a_), "directory metadata");
+  }
+  std::vector<std::string>& warnings() { return warnings_; }
+
+ private:
+  Error error(const std::string& what) {
+    const char* msg = archive_error_string(a_);
+    int err = archive_errno(a_);
+    std::string text = what + ": " + (msg ? msg : "libarchive error");
+    if (err == ENOSPC || err == EDQUOT) return resource_exhausted(text);
+    if (err == EACCES || err == EPERM) return permission_denied(text);
+    return internal_error(text);
+  }
+  Status check(int rc, const std::string& what) {
+    if (rc == ARCHIVE_OK) return {};
+    if (rc == ARCHIVE_WARN) {
+      const char* msg = archive_error_string(a_);
+      if (warnings_.size() < 20) warnings_.push_back(what + ": " + (msg ? msg : "warning"));
+      return {};
+    }
+    return error("restore " + what);
+  }
+
+  struct archive* a_ = nullptr;
+  struct archive_entry* e_ = nullptr;
+  std::vector<std::string> warnings_;
+};
+
+// Hashes what passes through (volume files, for the TreeDigest).
+class HashingReader final : public Reader {
+ public:
+  explicit HashingReader(Reader& in) : in_(in) {}
+  Result<size_t> read(MutableBytes buf) override {
+    size_t n = TRY(in_.read(buf));
+    hash_.update(Bytes(buf.data(), n));
+    return n;
+  }
+  std::string hex() { return seal::hex_encode(hash_.finish()); }
+
+ private:
+  Reader& in_;
+  seal::Sha256 hash_;
+};
+
+// "volumes/x/a/b" → {"volumes/x", "a/b"}; "volumes/x" → {"volumes/x", ""}.
+std::pair<std::string, std::string> split_top(const std::string& path) {
+  size_t first = path.find('/');
+  if (first == std::string::npos) return {path, ""};
+  size_t second = path.find('/', first + 1);
+  if (second == std::string::npos) return {path, ""};
+  return {path.substr(0, second), path.substr(second + 1)};
+}
+
+bool starts_with(const std::string& s, std::string_view p) { return s.compare(0, p.size(), p) == 0; }
+
+std::string random_hex(size_t n) {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  static const char* kHex = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s.push_back(kHex[rng() % 16]);
+  return s;
+}
+
+// A never-started helper container mounting every target volume; removed on scope exit.
+class Helper {
+ public:
+  static Result<std::unique_ptr<Helper>> create(docker::Client& docker, const Placement& p, const std::string& image,
+                                               bool read_only) {
+    docker::CreateContainerOptions o;
+    o.name = "stacksnap-restore-" + p.project + "-" + random_hex(8);
+    o.image = image;
+    o.cmd = {"/stacksnap-helper-never-started"};
+    o.entrypoint = std::vector<std::string>{};
+    o.labels = {{backup::kHelperLabel, "restore"}, {backup::kHelperPidLabel, std::to_string(::getpid())}};
+    o.network_mode = "none";
+    for (size_t i = 0; i < p.volumes.size(); ++i) {
+      o.mounts.push_back({.type = docker::MountSpec::Type::kVolume,
+                          .source = p.volumes[i].name,
+                          .target = std::string(kHelperMountRoot) + "/" + std::to_string(i),
+                          .read_only = read_only,
+                          .no_copy = true});
+    }
+    auto id = TRY_CTX(docker.create_container(o), "create the restore helper container from " + image);
+    return std::unique_ptr<Helper>(new Helper(docker, std::move(id)));
+  }
+  ~Helper() {
+    if (!removed_) (void)docker_.remove_container(id_, {.force = true});
+  }
+  Status remove() {
+    auto st = docker_.remove_container(id_, {.force = true});
+    if (st.ok()) removed_ = true;
+    return st;
+  }
+  const std::string& id() const { return id_; }
+
+ private:
+  Helper(docker::Client& d, std::string id) : docker_(d), id_(std::move(id)) {}
+  docker::Client& docker_;
+  std::string id_;
+  bool removed_ = false;
+};
+
+Result<TreeDigest> read_back(docker::Client& docker, const std::string& container, const std::string& path,
+                             const StopToken& stop) {
+  auto stream = TRY(docker.open_archive(container, path + "/.", stop));
+  auto tar = TRY(archive::TarReader::open(*stream));
+  TreeDigest d;
+  archive::EntryMeta m;
+  for (;;) {
+    bool more = TRY(tar->next(m));
+    if (!more) break;
+    if (m.type != EntryType::kFile) continue;
+    auto rel = archive::normalize_archive_path(m.path);
+    if (!rel.ok()) return data_loss("read back " + path + ": odd path " + m.path);
+    archive::TarEntryReader content(*tar, m.size);
+    seal::Sha256 h;
+    std::vector<std::byte> buf(kCopyBuffer);
+    for (;;) {
+      size_t n = TRY(content.read(buf));
+      if (n == 0) break;
+      h.update(Bytes(buf.data(), n));
+    }
+    d.add(*rel, seal::hex_encode(h.finish()), m.size, m.mode, m.uid, m.gid);
+  }
+  return d;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> prepare_volumes(docker::Client& docker, const Placement& placement,
+                                                 const std::string& compose_version, job::Context& ctx) {
+  std::vector<std::string> created;
+  for (const auto& v : placement.volumes) {
+    auto existing = docker.inspect_volume(v.name);
+    if (existing.ok()) {
+      auto st = docker.remove_volume(v.name);
+      if (!st.ok()) {
+        return failed_precondition("volume " + v.name + " exists and cannot be replaced (still used by a container?): " +
+                                   st.error().message());
+      }
+      ctx.info("removed the existing volume " + v.name, "volumes");
+    } else if (existing.error().code() != Code::kNotFound) {
+      return std::move(existing).error();
+    }
+    docker::CreateVolumeOptions o{.name = v.name, .driver = v.driver, .driver_opts = v.driver_opts, .labels = v.labels};
+    if (!v.external) {
+      o.labels["com.docker.compose.project"] = placement.project;
+      o.labels["com.docker.compose.volume"] = v.key;
+      if (!compose_version.empty()) o.labels["com.docker.compose.version"] = compose_version;
+    }
+    TRY_CTX(docker.create_volume(o), "create volume " + v.name);
+    created.push_back(v.name);
+  }
+  return created;
+}
+
+Result<std::vector<std::string>> prepare_binds(const Placement& placement, job::Context& ctx) {
+  std::vector<std::string> moved;
+  for (const auto& b : placement.binds) {
+    std::error_code ec;
+    auto st = fs::symlink_status(b.host_path, ec);
+    if (ec || !fs::exists(st)) continue;
+    bool empty_dir = fs::is_directory(st) && fs::is_empty(b.host_path, ec) && !ec;
+    if (empty_dir) continue;
+    char stamp[32];
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    std::string aside = b.host_path + ".pre-restore-" + stamp;
+    if (::rename(b.host_path.c_str(), aside.c_str()) != 0) {
+      return errno_error("move the existing " + b.host_path + " aside to " + aside, errno);
+    }
+    ctx.warn("moved the existing contents of " + b.host_path + " aside to " + aside, "binds");
+    moved.push_back(aside);
+  }
+  return moved;
+}
+
+Result<ApplySummary> apply_files(docker::Client& docker, const std::string& archive_path,
+                                 const seal::KeySource& keys, const Placement& placement,
+                                 const ApplyOptions& options, job::Context& ctx) {
+  ApplySummary sum;
+  auto fd = TRY(open_file(archive_path, O_RDONLY));
+  FdReader in(fd.get(), archive_path);
+  auto reader = TRY(archive::ArchiveReader::open(in, keys));
+
+  std::unique_ptr<Helper> helper;
+  Pipe pipe(kPutPipeBuffer);
+  Pipe::WriterEnd pipe_out(pipe);
+  Pipe::ReaderEnd pipe_in(pipe);
+  std::unique_ptr<archive::TarWriter> tw;
+  std::thread uploader;
+  Status upload_status;
+  auto join = on_scope_exit([&] {
+    if (uploader.joinable()) {
+      pipe.fail(cancelled("restore pass ended"));
+      uploader.join();
+    }
+  });
+  if (!placement.volumes.empty()) {
+    if (options.helper_image.empty()) return failed_precondition("no image to create the restore helper from");
+    helper = TRY(Helper::create(docker, placement, options.helper_image, /*read_only=*/false));
+    tw = TRY(archive::TarWriter::create(pipe_out));
+    uploader = std::thread([&] {
+      upload_status = docker.put_archive(helper->id(), "/", pipe_in, docker::Client::Overwrite::kAllow, ctx.stop());
+      if (!upload_status.ok()) pipe.fail(upload_status.error());
+      else pipe.close_read();
+    });
+  }
+
+  std::map<std::string, size_t> volume_index;
+  for (size_t i = 0; i < placement.volumes.size(); ++i) volume_index[placement.volumes[i].archive_dir] = i;
+  archive::ExtractGuard guard;
+  HostWriter host;
+  std::set<std::string> warned;
+  job::Progress progress(ctx, "files", std::nullopt);
+
+  auto fail = [&](Error e) -> Error {
+    pipe.fail(e);
+    return e;
+  };
+
+  for (;;) {
+    if (auto st = ctx.check_cancel("restore"); !st.ok()) return fail(std::move(st).error());
+    auto next = reader->next();
+    if (!next.ok()) return fail(std::move(next).error());
+    const archive::Entry* e = *next;
+    if (e == nullptr) break;
+    const std::string& path = e->meta.path;
+
+    if (starts_with(path, "volumes/")) {
+      auto [dir, rel] = split_top(path);
+      auto it = volume_index.find(dir);
+      if (it == volume_index.end()) {
+        if (warned.insert(dir).second) sum.warnings.push_back(dir + " is in the archive but not restored");
+        continue;
+      }
+      const std::string root = std::string(kHelperMountRoot + 1) + "/" + std::to_string(it->second);
+      archive::EntryMeta m = e->meta;
+      m.path = rel.empty() ? root : root + "/" + rel;
+      if (m.type == EntryType::kHardlink) {
+        auto [ldir, lrel] = split_top(m.link);
+        if (ldir != dir || lrel.empty()) return fail(data_loss("hardlink " + path + " points outside its volume"));
+        m.link = root + "/" + lrel;
+      }
+      Status st;
+      if (m.type == EntryType::kFile) {
+        HashingReader hr(reader->content());
+        st = archive::write_tar_entry(*tw, m, &hr);
+        if (st.ok()) {
+          sum.volume_digests[placement.volumes[it->second].name].add(rel, hr.hex(), m.size, m.mode, m.uid, m.gid);
+          sum.volume_bytes += m.size;
+          progress.add(m.size);
+        }
+      } else {
+        st = archive::write_tar_entry(*tw, m, nullptr);
+      }
+      if (!st.ok()) {
+        // The uploader's error (the Engine's answer) explains a broken pipe better.
+        if (uploader.joinable()) {
+          pipe.fail(st.error());
+          uploader.join();
+          if (!upload_status.ok()) return std::move(upload_status).error().with_context("fill volumes");
+        }
+        return std::move(st).error().with_context("fill volumes");
+      }
+      ++sum.volume_entries;
+    } else if (starts_with(path, "binds/")) {
+      auto [dir, rel] = split_top(path);
+      const BindTarget* b = placement.bind_for_dir(dir);
+      if (b == nullptr) {
+        if (warned.insert(dir).second) sum.warnings.push_back(dir + " is in the archive but not restored");
+        continue;
+      }
+      if (auto st = guard.check(e->meta); !st.ok()) return fail(std::move(st).error());
+      archive::EntryMeta m = e->meta;
+      m.path = rel.empty() ? b->host_path : b->host_path + "/" + rel;
+      if (m.type == EntryType::kHardlink) {
+        auto [ldir, lrel] = split_top(m.link);
+        if (ldir != dir) return fail(data_loss("hardlink " + path + " points outside its bind mount"));
+        m.link = lrel.empty() ? b->host_path : b->host_path + "/" + lrel;
+      }
+      if (rel.empty()) {
+        std::error_code ec;
+        fs::create_directories(fs::path(b->host_path).parent_path(), ec);
+      }
+      uint64_t bytes = 0;
+      if (auto st = host.write(m, reader.get(), e->is_stream, bytes); !st.ok()) {
+        return fail(std::move(st).error().with_context("restore bind mount " + b->host_path));
+      }
+      ++sum.bind_entries;
+      sum.bind_bytes += bytes;
+      progress.add(bytes);
+    } else if (starts_with(path, "config/")) {
+      if (e->meta.type == EntryType::kDirectory) continue;  // never chmod /var, /etc…
+      const ConfigTarget* c = placement.config_for(path);
+      if (c == nullptr || e->meta.type != EntryType::kFile) {
+        sum.warnings.push_back(path + " is not a planned config file; not restored");
+        continue;
+      }
+      std::error_code ec;
+      fs::create_directories(fs::path(c->host_path).parent_path(), ec);
+      if (ec) return fail(errno_error("create the directory of " + c->host_path, ec.value()));
+      archive::EntryMeta m = e->meta;
+      m.path = c->host_path;
+      uint64_t bytes = 0;
+      if (auto st = host.write(m, reader.get(), false, bytes); !st.ok()) {
+        return fail(std::move(st).error().with_context("restore config file " + c->host_path));
+      }
+      ++sum.config_files;
+    }
+    // dumps/…: replayed by the engines later.
+  }
+  TRY(host.close());
+  for (auto& w : host.warnings()) sum.warnings.push_back(std::move(w));
+  if (tw) {
+    if (auto st = tw->finish(); !st.ok()) return fail(std::move(st).error().with_context("fill volumes"));
+    pipe.close_write();
+    uploader.join();
+    TRY_CTX(upload_status, "fill volumes through the Engine");
+    if (options.check_volumes) {
+      for (size_t i = 0; i < placement.volumes.size(); ++i) {
+        const auto& v = placement.volumes[i];
+        sum.volume_readback[v.name] = TRY_CTX(
+            read_back(docker, helper->id(), std::string(kHelperMountRoot) + "/" + std::to_string(i), ctx.stop()),
+            "read back volume " + v.name);
+      }
+    }
+    TRY_CTX(helper->remove(), "remove the restore helper container");
+  }
+  progress.finish();
+  return sum;
+}
+
+Result<HostCount> count_host_files(const std::string& path) {
+  HostCount c;
+  std::error_code ec;
+  auto st = fs::symlink_status(path, ec);
+  if (ec) return errno_error("stat " + path, ec.value());
+  std::set<std::pair<dev_t, ino_t>> seen;
+  auto count = [&](const std::string& p) {
+    struct stat sb;
+    if (::lstat(p.c_str(), &sb) != 0 || !S_ISREG(sb.st_mode)) return;
+    if (sb.st_nlink > 1 && !seen.insert({sb.st_dev, sb.st_ino}).second) return;
+    ++c.files;
+    c.bytes += static_cast<uint64_t>(sb.st_size);
+  };
+  if (fs::is_regular_file(st)) {
+    count(path);
+    return c;
+  }
+  for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::none, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    count(it->path().string());
+  }
+  if (ec) return errno_error("walk " + path, ec.value());
+  return c;
+}
+
+}  // namespace stacksnap::restore

@@ -1,0 +1,125 @@
+#include "restore/drill.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <random>
+
+#include "base/clock.h"
+#include "base/temp_dir.h"
+#include "restore/compose.h"
+
+namespace stacksnap::restore {
+
+namespace fs = std::filesystem;
+
+std::string drill_project_name(const std::string& project) {
+  std::string clean;
+  for (char c : project) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') clean.push_back(c);
+  }
+  if (clean.size() > 26) clean.resize(26);
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  static const char* kHex = "0123456789abcdef";
+  std::string suffix;
+  for (int i = 0; i < 6; ++i) suffix.push_back(kHex[rng() % 16]);
+  return "drill-" + (clean.empty() ? std::string("project") : clean) + "-" + suffix;
+}
+
+namespace {
+
+// Removes everything of the drill project: compose down -v with the sandbox file, then
+// whatever still carries the project label. Returns what it did (and what failed).
+Json tear_down(docker::Client& docker, const std::string& project, const std::string& working_dir,
+               job::Context& ctx) {
+  Json log = Json::array();
+  const std::string file = sandbox_compose_path(working_dir);
+  if (fs::exists(file)) {
+    auto tool = find_compose();
+    if (tool.ok()) {
+      Compose c(*tool, {.name = project, .working_dir = working_dir, .files = {file}});
+      c.set_line_sink([&ctx](const std::string& line) { ctx.log(job::Level::kDebug, line, "teardown"); });
+      auto st = c.down_with_volumes(StopToken{});  // teardown runs even when the job was cancelled
+      log.push_back(st.ok() ? "compose down -v" : "compose down -v failed: " + st.error().message());
+    }
+  }
+  const std::string label = "com.docker.compose.project=" + project;
+  if (auto cs = docker.list_containers({.all = true, .labels = {label}}); cs.ok()) {
+    for (const auto& c : *cs) {
+      auto st = docker.remove_container(c.id, {.force = true, .remove_volumes = true});
+      log.push_back(st.ok() ? "removed container " + c.name : "remove container " + c.name + ": " + st.error().message());
+    }
+  }
+  if (auto vs = docker.list_volumes({label}); vs.ok()) {
+    for (const auto& v : *vs) {
+      auto st = docker.remove_volume(v.name, true);
+      log.push_back(st.ok() ? "removed volume " + v.name : "remove volume " + v.name + ": " + st.error().message());
+    }
+  }
+  return log;
+}
+
+}  // namespace
+
+Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Context& ctx, int64_t job_id) {
+  const double t0 = monotonic_seconds();
+  auto rec = TRY(env.cat.get_backup(req.backup_id));
+  const std::string name = drill_project_name(rec.project);
+  const std::string drills = env.data_dir + "/drills";
+  if (::mkdir(drills.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("create " + drills, errno);
+  auto tmp = TRY(TempDir::create(drills, name + "-"));
+  const std::string working_dir = tmp.path() + "/project";
+  ctx.info("drill of " + req.backup_id + " as project " + name + " in " + working_dir);
+
+  Json details = {{"backup_id", req.backup_id}, {"project", rec.project}, {"drill_project", name}};
+  std::optional<Error> failure;
+  Json summary;
+  {
+    auto fa = fetch_and_verify(env, req.backup_id, ctx);
+    if (!fa.ok()) {
+      failure = std::move(fa).error();
+    } else {
+      ApplyRequest ar{.mode = Mode::kDrill,
+                      .project = name,
+                      .working_dir = working_dir,
+                      .force = false,
+                      .safety_backup = false,
+                      .strip_ports = true,
+                      .check_volumes = true};
+      std::vector<std::string> applied;
+      auto r = apply_backup(env, *fa, req.backup_id, ar, ctx, job_id, applied);
+      if (!r.ok()) failure = std::move(r).error();
+      else summary = std::move(*r);
+    }
+  }
+  {
+    job::StepTimer t(ctx, "teardown", "Tear down " + name);
+    details["teardown"] = tear_down(env.docker, name, working_dir, ctx);
+    auto st = tmp.remove();
+    if (!st.ok()) details["teardown"].push_back("remove " + tmp.path() + ": " + st.error().message());
+    t.end(true);
+  }
+
+  Json problems = summary.is_object() && summary.contains("problems") ? summary["problems"] : Json::array();
+  if (failure) problems.push_back(failure->message());
+  const bool passed = problems.empty();
+  for (const char* k : {"databases", "volumes", "binds", "compose"}) {
+    if (summary.is_object() && summary.contains(k)) details[k] = summary[k];
+  }
+  details["problems"] = problems;
+  details["result"] = passed ? "passed" : "failed";
+  details["duration_ms"] = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
+  auto recorded = env.cat.set_drill_result(req.backup_id, unix_seconds(std::chrono::system_clock::now()), passed ? "passed" : "failed",
+                                           details);
+  if (!recorded.ok()) ctx.warn("could not record the drill result: " + recorded.error().message());
+  ctx.emit("drill_result", details);
+  if (!passed) {
+    std::string msg = "drill of " + req.backup_id + " failed: ";
+    for (size_t i = 0; i < problems.size() && i < 5; ++i) msg += (i ? "; " : "") + problems[i].get<std::string>();
+    return Error(failure ? failure->code() : Code::kDataLoss, msg);
+  }
+  return details;
+}
+
+}  // namespace stacksnap::restore

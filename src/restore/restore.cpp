@@ -1,0 +1,418 @@
+#include "restore/restore.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "archive/verify.h"
+#include "backup/pipeline.h"
+#include "base/clock.h"
+#include "base/fd.h"
+#include "repo/repo.h"
+#include "restore/apply.h"
+#include "restore/compose.h"
+#include "restore/databases.h"
+#include "stack/discovery.h"
+#include "stack/yaml.h"
+
+namespace stacksnap::restore {
+
+namespace fs = std::filesystem;
+
+std::string sandbox_compose_path(const std::string& working_dir) {
+  return working_dir + "/docker-compose.stacksnap.yml";
+}
+
+// ---- fetch + verify -------------------------------------------------------------------
+
+FetchedArchive::FetchedArchive(FetchedArchive&& o) noexcept
+    : path_(std::exchange(o.path_, {})),
+      target_(std::move(o.target_)),
+      plan_(std::move(o.plan_)),
+      manifest_(std::move(o.manifest_)) {}
+
+FetchedArchive::~FetchedArchive() {
+  if (!path_.empty()) ::unlink(path_.c_str());
+}
+
+Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string& backup_id, job::Context& ctx) {
+  auto rec = TRY(env.cat.get_backup(backup_id));
+  const std::string spool = env.data_dir + "/spool";
+  if (::mkdir(spool.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("create " + spool, errno);
+  FetchedArchive fa;
+  fa.path_ = spool + "/restore-" + backup_id + "-" + std::to_string(::getpid()) + ".stsnap";
+  ::unlink(fa.path_.c_str());
+  {
+    job::StepTimer t(ctx, "fetch", "Fetch backup " + backup_id);
+    auto target = repo::fetch_blob(env.cat, backup_id, fa.path_, ctx.stop());
+    t.end_with(target);
+    if (!target.ok()) {
+      return std::move(target).error().with_context("fetch backup " + backup_id + " (nothing was changed)");
+    }
+    fa.target_ = *target;
+    ctx.info("fetched " + archive::human_bytes(rec.stored_bytes) + " from target " + fa.target_, "fetch");
+  }
+  {
+    job::StepTimer t(ctx, "verify", "Authenticate and check the whole archive");
+    StringWriter text;
+    archive::VerifyReport rep;
+    archive::VerifyOptions o{.depth = archive::VerifyDepth::kDeep, .stop = ctx.stop()};
+    auto st = archive::verify_archive_file(fa.path_, &env.keys, text, o, &rep);
+    t.end_with(st, std::to_string(rep.entries) + " entries, " + archive::human_bytes(rep.content_bytes));
+    if (!st.ok()) {
+      return std::move(st).error().with_context("backup " + backup_id +
+                                                " failed verification; nothing was changed on this host");
+    }
+    fa.plan_ = std::move(rep.plan);
+    fa.manifest_ = std::move(rep.manifest);
+  }
+  return fa;
+}
+
+// ---- apply --------------------------------------------------------------------------
+
+namespace {
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+// The failure of a step after the host was changed: says what was applied.
+Error after_changes(Error e, const std::vector<std::string>& applied, job::Context& ctx) {
+  if (applied.empty()) return std::move(e).with_context("nothing was changed on this host");
+  ctx.emit("restore_applied", {{"applied", applied}});
+  std::string msg = e.message() + " — applied before the failure: " + join(applied, "; ");
+  return Error(e.code(), msg);
+}
+
+struct ImageNeed {
+  std::string image;
+  std::string service;
+};
+
+Status ensure_images(docker::Client& docker, const Json& plan, job::Context& ctx, std::string& helper_image) {
+  std::vector<ImageNeed> needs;
+  std::set<std::string> seen;
+  if (plan.contains("services") && plan["services"].is_object()) {
+    for (const auto& [name, s] : plan["services"].items()) {
+      std::string image = s.is_object() ? s.value("image", "") : "";
+      if (image.empty() || !seen.insert(image).second) continue;
+      needs.push_back({image, name});
+    }
+  }
+  for (const auto& n : needs) {
+    auto have = docker.inspect_image(n.image);
+    if (have.ok()) {
+      if (helper_image.empty()) helper_image = n.image;
+      continue;
+    }
+    if (have.error().code() != Code::kNotFound) return std::move(have).error();
+    ctx.info("pulling " + n.image + " (service " + n.service + ")", "images");
+    auto st = docker.pull_image(n.image, {}, ctx.stop());
+    if (!st.ok()) {
+      return failed_precondition("image " + n.image + " of service " + n.service +
+                                 " is not on this host and could not be pulled: " + st.error().message());
+    }
+    if (helper_image.empty()) helper_image = n.image;
+  }
+  return {};
+}
+
+struct Existing {
+  std::vector<docker::ContainerSummary> containers;
+  std::vector<std::string> volumes;
+  bool any() const { return !containers.empty() || !volumes.empty(); }
+};
+
+Result<Existing> find_existing(docker::Client& docker, const Placement& p) {
+  Existing ex;
+  ex.containers = TRY(docker.list_containers({.all = true, .labels = {"com.docker.compose.project=" + p.project}}));
+  for (const auto& v : p.volumes) {
+    auto info = docker.inspect_volume(v.name);
+    if (info.ok()) ex.volumes.push_back(v.name);
+    else if (info.error().code() != Code::kNotFound) return std::move(info).error();
+  }
+  return ex;
+}
+
+// compose down of the existing project with its own files when they are still there;
+// otherwise its containers are removed through the Engine.
+Status take_down(docker::Client& docker, const ComposeTool& tool, const Placement& p, const Existing& ex,
+                 job::Context& ctx) {
+  auto proj = stack::discover_project(docker, p.project);
+  bool files_ok = proj.ok() && !proj->config_files.empty();
+  if (files_ok) {
+    for (const auto& f : proj->config_files) files_ok = files_ok && fs::exists(f);
+  }
+  if (files_ok) {
+    Compose c(tool, {.name = p.project,
+                     .working_dir = proj->working_dir,
+                     .files = proj->config_files,
+                     .env_file = proj->environment_file});
+    c.set_line_sink([&ctx](const std::string& line) { ctx.log(job::Level::kDebug, line, "stop"); });
+    auto st = c.down(ctx.stop());
+    if (st.ok()) return {};
+    ctx.warn("compose down failed (" + st.error().message() + "); removing the containers through the Engine", "stop");
+  }
+  for (const auto& c : ex.containers) {
+    TRY_CTX(docker.remove_container(c.id, {.force = true}), "remove container " + c.name);
+  }
+  return {};
+}
+
+Json tree_json(const std::string& name, const TreeDigest& d) {
+  return {{"name", name}, {"files", d.files}, {"bytes", d.bytes}, {"digest", d.hex()}};
+}
+
+}  // namespace
+
+Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const std::string& backup_id,
+                          const ApplyRequest& req, job::Context& ctx, int64_t job_id,
+                          std::vector<std::string>& applied) {
+  const double t0 = monotonic_seconds();
+  auto p = TRY(make_placement(fa.plan(), req.mode, req.project, req.working_dir));
+  for (const auto& w : p.warnings) ctx.warn(w);
+  auto tool = TRY_CTX(find_compose(), "nothing was changed on this host");
+  ctx.info("using " + tool.describe() + " for project " + p.project);
+
+  // Preconditions: nothing changes before all of them hold.
+  std::string helper_image;
+  {
+    job::StepTimer t(ctx, "images", "Check the images");
+    auto st = ensure_images(env.docker, fa.plan(), ctx, helper_image);
+    t.end_with(st);
+    TRY_CTX(st, "nothing was changed on this host");
+  }
+  auto existing = TRY(find_existing(env.docker, p));
+  if (existing.any() && !req.force) {
+    std::string what = std::to_string(existing.containers.size()) + " container(s)";
+    if (!existing.volumes.empty()) what += ", volume(s) " + join(existing.volumes, ", ");
+    return already_exists("project " + p.project + " already exists on this host (" + what +
+                          "); restore over it with --force (a safety backup is taken first) or beside it with "
+                          "--as NEWNAME. Nothing was changed.");
+  }
+  if (req.mode == Mode::kCopy && !req.force) {
+    std::error_code ec;
+    if (fs::exists(p.working_dir, ec) && !fs::is_empty(p.working_dir, ec)) {
+      return already_exists("directory " + p.working_dir + " is not empty; choose another with --to or use --force. "
+                            "Nothing was changed.");
+    }
+  }
+  Json summary = {{"backup_id", backup_id}, {"project", p.project}, {"source_project", p.source_project},
+                  {"mode", mode_name(p.mode)}, {"working_dir", p.working_dir}, {"compose", tool.describe()},
+                  {"target", fa.target()}};
+  if (existing.any() && req.safety_backup && !existing.containers.empty()) {
+    job::StepTimer t(ctx, "safety-backup", "Safety backup of " + p.project + " before it is replaced");
+    auto key = env.keys.key_for_writing();
+    if (!key.ok()) {
+      t.end(false, key.error().message());
+      return std::move(key).error().with_context("safety backup of " + p.project + " (nothing was changed)");
+    }
+    backup::BackupEnv benv{.data_dir = env.data_dir, .cat = env.cat, .docker = env.docker, .key = **key};
+    auto b = backup::run_backup(benv, {.project = p.project, .reason = "safety"}, ctx, job_id);
+    t.end_with(b);
+    if (!b.ok()) {
+      return std::move(b).error().with_context("safety backup of " + p.project +
+                                               " failed; nothing was changed (--no-safety-backup skips it)");
+    }
+    summary["safety_backup_id"] = b->value("backup_id", "");
+  }
+
+  // From here on the host changes; every failure says what was applied.
+  auto step = [&](const std::string& id, const std::string& title, auto&& fn) -> Status {
+    job::StepTimer t(ctx, id, title);
+    Status st = fn();
+    t.end_with(st);
+    if (!st.ok()) return after_changes(std::move(st).error(), applied, ctx);
+    return {};
+  };
+
+  if (!existing.containers.empty()) {
+    TRY(step("stop", "Stop and remove the containers of " + p.project, [&]() -> Status {
+      TRY(take_down(env.docker, tool, p, existing, ctx));
+      applied.push_back("removed the containers of " + p.project + " (compose down, volumes kept)");
+      return {};
+    }));
+  }
+  TRY(step("prepare", "Prepare volumes and bind-mount paths", [&]() -> Status {
+    auto moved = TRY(prepare_binds(p, ctx));
+    for (const auto& m : moved) applied.push_back("moved existing bind-mount contents aside to " + m);
+    auto created = prepare_volumes(env.docker, p, tool.version, ctx);
+    if (!created.ok()) return std::move(created).error();
+    if (!created->empty()) applied.push_back("created empty volumes " + join(*created, ", "));
+    return {};
+  }));
+
+  ApplySummary files;
+  TRY(step("files", "Restore config files, bind mounts and volumes", [&]() -> Status {
+    auto r = apply_files(env.docker, fa.path(), env.keys, p,
+                         {.helper_image = helper_image, .check_volumes = req.check_volumes}, ctx);
+    if (!r.ok()) {
+      applied.push_back("restored files partially (config files, bind mounts, volumes may be incomplete)");
+      return std::move(r).error();
+    }
+    files = std::move(*r);
+    applied.push_back("restored " + std::to_string(files.config_files) + " config file(s), " +
+                      std::to_string(p.binds.size()) + " bind mount(s), " + std::to_string(p.volumes.size()) +
+                      " volume(s)");
+    return {};
+  }));
+  for (const auto& w : files.warnings) ctx.warn(w, "files");
+
+  // The Compose invocation for the restored project.
+  ComposeProject cp{.name = p.project, .working_dir = p.working_dir, .files = p.compose_files, .env_file = p.env_file};
+  if (cp.files.empty()) return after_changes(data_loss("plan.json names no compose files"), applied, ctx);
+  if (p.mode != Mode::kInPlace) {
+    TRY(step("compose", "Write the compose file of " + p.project, [&]() -> Status {
+      Compose original(tool, cp);
+      auto text = TRY(original.config(ctx.stop()));
+      auto doc = TRY(stack::parse_yaml(text));
+      auto sandboxed = TRY(sandbox_compose(std::move(doc), p, req.strip_ports));
+      const std::string out = sandbox_compose_path(p.working_dir);
+      TRY(write_file_atomic(out, sandboxed.dump(2) + "\n", 0600));
+      applied.push_back("wrote " + out);
+      cp.files = {out};
+      cp.env_file.clear();
+      return {};
+    }));
+  }
+  Compose compose(tool, cp);
+  compose.set_line_sink([&ctx](const std::string& line) { ctx.log(job::Level::kDebug, line, "compose"); });
+  summary["compose_files"] = cp.files;
+
+  auto dumps_r = dumps_from_manifest(fa.manifest());
+  if (!dumps_r.ok()) return after_changes(std::move(dumps_r).error(), applied, ctx);
+  auto dumps = std::move(*dumps_r);
+  if (!dumps.empty()) {
+    std::vector<std::string> services;
+    for (const auto& d : dumps) services.push_back(d.service);
+    TRY(step("start-db", "Start the database services " + join(services, ", "), [&]() -> Status {
+      TRY(compose.up(services, /*no_deps=*/true, ctx.stop()));
+      applied.push_back("started " + join(services, ", "));
+      return {};
+    }));
+    for (const auto& d : dumps) {
+      TRY(step("replay:" + d.service, "Replay the " + d.info.engine + " dump of " + d.service, [&]() -> Status {
+        TRY(replay_dump(env.docker, p.project, d, fa.path(), env.keys, ctx));
+        applied.push_back("replayed the dump of " + d.service);
+        return {};
+      }));
+    }
+  }
+  TRY(step("start", "Start project " + p.project, [&]() -> Status {
+    TRY(compose.up({}, /*no_deps=*/false, ctx.stop()));
+    applied.push_back("started project " + p.project);
+    return {};
+  }));
+
+  // Checks.
+  Json problems = Json::array();
+  Json dbs = Json::array();
+  size_t row_diffs = 0;
+  for (const auto& d : dumps) {
+    job::StepTimer t(ctx, "rows:" + d.service, "Compare row counts of " + d.service);
+    auto o = check_rows(env.docker, p.project, d, ctx);
+    if (!o.ok()) {
+      t.end(false, o.error().message());
+      problems.push_back("row counts of " + d.service + ": " + o.error().message());
+      dbs.push_back({{"service", d.service}, {"engine", d.info.engine}, {"error", o.error().message()}});
+      continue;
+    }
+    row_diffs += o->differences.size();
+    for (const auto& line : o->differences) {
+      ctx.warn(d.service + ": " + line, "rows:" + d.service);
+      problems.push_back("rows of " + d.service + ": " + line);
+    }
+    t.end(o->differences.empty(), o->differences.empty()
+                                      ? std::to_string(o->tables) + " table(s) match"
+                                      : std::to_string(o->differences.size()) + " difference(s)");
+    dbs.push_back(to_json(*o));
+  }
+  Json vols = Json::array();
+  for (const auto& v : p.volumes) {
+    Json j = tree_json(v.name, files.volume_digests[v.name]);
+    auto m = fa.manifest().volumes.find(v.source_name);
+    if (m != fa.manifest().volumes.end()) {
+      uint64_t want_files = m->second.value("files", uint64_t{0}), want_bytes = m->second.value("bytes", uint64_t{0});
+      j["manifest_files"] = want_files;
+      if (want_files != files.volume_digests[v.name].files || want_bytes != files.volume_digests[v.name].bytes) {
+        problems.push_back("volume " + v.name + ": " + std::to_string(files.volume_digests[v.name].files) +
+                           " files restored, manifest says " + std::to_string(want_files));
+      }
+    }
+    if (req.check_volumes) {
+      const auto& back = files.volume_readback[v.name];
+      j["readback_files"] = back.files;
+      j["readback_digest"] = back.hex();
+      j["matches"] = back == files.volume_digests[v.name];
+      if (!(back == files.volume_digests[v.name])) {
+        problems.push_back("volume " + v.name + ": read back " + std::to_string(back.files) + " files / " +
+                           std::to_string(back.bytes) + " bytes, digest " + back.hex().substr(0, 16) +
+                           " != archive " + files.volume_digests[v.name].hex().substr(0, 16));
+      }
+    }
+    vols.push_back(j);
+  }
+  Json binds = Json::array();
+  for (const auto& b : p.binds) {
+    Json j = {{"index", b.index}, {"host_path", b.host_path}};
+    if (req.check_volumes) {
+      auto c = count_host_files(b.host_path);
+      auto m = fa.manifest().binds.find(std::to_string(b.index));
+      if (c.ok()) {
+        j["files"] = c->files;
+        if (m != fa.manifest().binds.end() && m->second.value("files", uint64_t{0}) != c->files) {
+          problems.push_back("bind " + b.host_path + ": " + std::to_string(c->files) + " files, manifest says " +
+                             std::to_string(m->second.value("files", uint64_t{0})));
+        }
+      } else {
+        problems.push_back("bind " + b.host_path + ": " + c.error().message());
+      }
+    }
+    binds.push_back(j);
+  }
+  summary["volumes"] = vols;
+  summary["binds"] = binds;
+  summary["config_files"] = files.config_files;
+  summary["databases"] = dbs;
+  summary["row_count_differences"] = row_diffs;
+  summary["problems"] = problems;
+  summary["warnings"] = files.warnings;
+  summary["applied"] = applied;
+  summary["duration_ms"] = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
+  return summary;
+}
+
+Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::Context& ctx, int64_t job_id) {
+  const double t0 = monotonic_seconds();
+  auto rec = TRY(env.cat.get_backup(req.backup_id));
+  ApplyRequest ar;
+  if (!req.as_name.empty() && req.as_name != rec.project) {
+    TRY(check_project_name(req.as_name));
+    ar.mode = Mode::kCopy;
+    ar.project = req.as_name;
+    ar.working_dir = req.to_dir.empty() ? env.data_dir + "/restores/" + req.as_name : req.to_dir;
+  } else {
+    ar.mode = Mode::kInPlace;
+    ar.project = rec.project;
+    ar.working_dir = req.to_dir;
+  }
+  if (!ar.working_dir.empty()) {
+    std::error_code ec;
+    ar.working_dir = fs::absolute(ar.working_dir, ec).lexically_normal().string();
+    while (ar.working_dir.size() > 1 && ar.working_dir.back() == '/') ar.working_dir.pop_back();
+  }
+  ar.force = req.force;
+  ar.safety_backup = !req.no_safety_backup;
+  auto fa = TRY(fetch_and_verify(env, req.backup_id, ctx));
+  std::vector<std::string> applied;
+  auto summary = TRY(apply_backup(env, fa, req.backup_id, ar, ctx, job_id, applied));
+  summary["duration_ms"] = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
+  return summary;
+}
+
+}  // namespace stacksnap::restore

@@ -1,0 +1,94 @@
+// The restore job: one backup → a running Compose project on this host.
+//
+//   fetch (<data>/spool/restore-<id>.stsnap) → authenticate and check the WHOLE archive
+//   → pull missing images → [existing project: refuse without --force; safety backup;
+//   compose down (no -v)] → create volumes with Compose's labels → one pass: config
+//   files, bind mounts, volumes (helper container, PUT archive) → compose up the
+//   database services → wait until ready → replay dumps → compose up everything →
+//   row counts vs the manifest → summary.
+//
+// Nothing on the host changes before the archive verified to its last segment, the
+// images are present and the safety backup (when one is due) succeeded. A failure after
+// that is returned with the list of what was already applied in its message (and as a
+// "restore_applied" event), so the user knows the state the host is in.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "archive/manifest.h"
+#include "catalog/catalog.h"
+#include "docker/client.h"
+#include "job/context.h"
+#include "restore/placement.h"
+#include "seal/key.h"
+
+namespace stacksnap::restore {
+
+struct RestoreEnv {
+  std::string data_dir;
+  catalog::Catalog& cat;
+  docker::Client& docker;
+  const seal::KeySource& keys;
+};
+
+struct RestoreRequest {
+  std::string backup_id;
+  std::string as_name;   // --as: restore beside the original under this project name
+  std::string to_dir;    // --to: working dir for config files (and binds under it)
+  bool force = false;    // overwrite an existing project (after a safety backup)
+  bool no_safety_backup = false;
+};
+
+// Summary fields: {backup_id, project, source_project, mode, working_dir, compose,
+// compose_files, safety_backup_id?, volumes:[{name, files, bytes}], binds, config_files,
+// databases:[{service, engine, rows_match, differences}], row_count_differences,
+// warnings, duration_ms}.
+Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::Context& ctx, int64_t job_id);
+
+// ---- shared with drills ------------------------------------------------------------
+
+// The backup's sealed archive fetched into the spool and verified; the file is removed
+// when this goes away.
+class FetchedArchive {
+ public:
+  FetchedArchive(FetchedArchive&&) noexcept;
+  FetchedArchive& operator=(FetchedArchive&&) = delete;
+  ~FetchedArchive();
+  const std::string& path() const { return path_; }
+  const Json& plan() const { return plan_; }
+  const archive::Manifest& manifest() const { return manifest_; }
+  const std::string& target() const { return target_; }
+
+ private:
+  friend Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string& backup_id,
+                                                 job::Context& ctx);
+  FetchedArchive() = default;
+  std::string path_, target_;
+  Json plan_;
+  archive::Manifest manifest_;
+};
+Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string& backup_id, job::Context& ctx);
+
+struct ApplyRequest {
+  Mode mode = Mode::kInPlace;
+  std::string project;      // target project name
+  std::string working_dir;  // "" = original (in place)
+  bool force = false;
+  bool safety_backup = true;
+  bool strip_ports = false;  // drills
+  bool check_volumes = false;
+  bool fail_on_row_differences = false;
+};
+
+// Everything after fetch_and_verify. `applied` collects what was changed on the host
+// (also filled when an error is returned).
+Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const std::string& backup_id,
+                          const ApplyRequest& req, job::Context& ctx, int64_t job_id,
+                          std::vector<std::string>& applied);
+
+// The generated compose file of a copy or drill ("<working dir>/docker-compose.stacksnap.yml").
+std::string sandbox_compose_path(const std::string& working_dir);
+
+}  // namespace stacksnap::restore

@@ -1,0 +1,79 @@
+// The full flow over real HTTP with a real dockerd and the shop fixture stack:
+// setup → key → target → backup → follow SSE → verify → download → delete.
+#include <gtest/gtest.h>
+
+#include "integration/api_support.h"
+#include "integration/test_env.h"
+
+namespace stacksnap::http::testing {
+namespace {
+
+TEST(ApiFlow, BackupFollowVerifyDownloadDelete) {
+  STACKSNAP_REQUIRE_ENGINE(docker);
+  ASSERT_TRUE(it::ensure_sample_stacks().ok());
+  ApiServer api;
+  ASSERT_EQ(api.req("POST", "/api/key", {{"mode", "generate"}}).status, 201);
+  std::string root = api.ts.dir->path() + "/storage";
+  ASSERT_EQ(api.req("POST", "/api/targets", {{"name", "nas"}, {"kind", "local"}, {"config", {{"path", root}}}}).status,
+            201);
+
+  Reply projects = api.get("/api/projects");
+  ASSERT_EQ(projects.status, 200) << projects.body;
+  bool found = false;
+  for (const auto& p : projects.json()["projects"]) found = found || p["name"] == "shop";
+  ASSERT_TRUE(found) << projects.body;
+  Reply detail = api.get("/api/projects/shop");
+  ASSERT_EQ(detail.status, 200);
+  EXPECT_FALSE(detail.json()["engines"].empty()) << detail.body;
+  EXPECT_EQ(api.get("/api/projects/no-such-project").status, 404);
+
+  Reply start = api.req("POST", "/api/backups", {{"project", "shop"}});
+  ASSERT_EQ(start.status, 202) << start.body;
+  int64_t job_id = start.json()["job_id"];
+  Reply dup = api.req("POST", "/api/backups", {{"project", "shop"}});
+  EXPECT_EQ(dup.status, 409);
+  EXPECT_NE(dup.json()["message"].get<std::string>().find("already"), std::string::npos);
+
+  // Follow the events until the summary; the stream closes after it.
+  SseClient sse;
+  ASSERT_TRUE(sse.open(api.ts.server->port(), "/api/jobs/" + std::to_string(job_id) + "/events", {api.cookie}));
+  ASSERT_TRUE(sse.read_until([](const std::vector<Frame>& fs) { return !fs.empty() && fs.back().event == "summary"; },
+                             std::chrono::seconds(300)));
+  auto ids = sse.ids();
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(ids[i], static_cast<int64_t>(i + 1));
+  Json job = api.wait_job(job_id);
+  ASSERT_EQ(job["state"], "succeeded") << job.dump();
+  std::string backup_id = job["summary"]["backup_id"];
+
+  // Reconnect with Last-Event-ID: exactly the rest.
+  SseClient again;
+  ASSERT_TRUE(again.open(api.ts.server->port(), "/api/jobs/" + std::to_string(job_id) + "/events",
+                         {api.cookie, "Last-Event-ID: " + std::to_string(ids.size() - 2)}));
+  again.read_to_eof();
+  EXPECT_EQ(again.ids(), (std::vector<int64_t>{ids[ids.size() - 2], ids.back()}));
+
+  Reply b = api.get("/api/backups/" + backup_id);
+  ASSERT_EQ(b.status, 200);
+  EXPECT_TRUE(b.json().contains("summary"));
+  EXPECT_EQ(b.json()["copies"].size(), 1u);
+
+  Reply v = api.req("POST", "/api/backups/" + backup_id + "/verify");
+  ASSERT_EQ(v.status, 202) << v.body;
+  EXPECT_EQ(api.wait_job(v.json()["job_id"])["state"], "succeeded");
+  EXPECT_EQ(api.get("/api/backups/" + backup_id).json()["verify_result"], "ok");
+
+  Reply dl = api.get("/api/backups/" + backup_id + "/download");
+  ASSERT_EQ(dl.status, 200);
+  EXPECT_EQ(dl.body.size(), b.json()["stored_bytes"].get<uint64_t>());
+  EXPECT_NE(dl.header("content-disposition").value_or("").find(backup_id), std::string::npos);
+
+  Reply rs = api.req("POST", "/api/backups/" + backup_id + "/restore", Json::object());
+  EXPECT_TRUE(rs.status == 202 || rs.status == 501) << rs.body;
+  if (rs.status == 202) api.wait_job(rs.json()["job_id"]);
+
+  EXPECT_EQ(api.req("DELETE", "/api/backups/" + backup_id).status, 204);
+  EXPECT_EQ(api.get("/api/backups/" + backup_id).status, 404);
+}
+
+}  // namespace
+}  // namespace stacksnap::http::testing

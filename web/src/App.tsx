@@ -1,0 +1,140 @@
+import { useCallback, useEffect, useState } from 'react';
+import { Navigate, Route, Routes, useNavigate } from 'react-router-dom';
+import { api, ApiError, errorMessage, onUnauthorized, setCsrfToken } from './api/client';
+import type { Onboarding, SessionInfo } from './api/types';
+import { AuthContext } from './auth';
+import { Layout } from './components/Layout';
+import { Alert, Button, LoadingBlock } from './components/ui';
+import { DashboardPage } from './pages/Dashboard';
+import { JobPage } from './pages/Job';
+import { JobsPage } from './pages/Jobs';
+import { LoginPage } from './pages/Login';
+import { NotFoundPage } from './pages/NotFound';
+import { OnboardingPage } from './pages/Onboarding';
+import { ProjectPage } from './pages/Project';
+import { SettingsPage } from './pages/Settings';
+
+type Phase = { kind: 'loading' } | { kind: 'setup' } | { kind: 'login' } | { kind: 'ready' } | { kind: 'unreachable'; message: string };
+
+export default function App() {
+  const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
+  const [onboarding, setOnboarding] = useState<Onboarding | null>(null);
+  const navigate = useNavigate();
+
+  const refreshOnboarding = useCallback(async () => {
+    try {
+      setOnboarding(await api.get<Onboarding>('/api/onboarding'));
+    } catch (e) {
+      // An older server without the onboarding route: treat as complete.
+      if (e instanceof ApiError && (e.status === 404 || e.status === 405)) {
+        setOnboarding({ admin: true, targets: 1, key: { configured: true, source: null, unlocked: true, fingerprint: null }, complete: true });
+      } else throw e;
+    }
+  }, []);
+
+  const boot = useCallback(async () => {
+    setPhase({ kind: 'loading' });
+    try {
+      const setup = await api.get<{ needs_setup: boolean }>('/api/setup');
+      if (setup.needs_setup) {
+        setPhase({ kind: 'setup' });
+        return;
+      }
+      try {
+        const s = await api.get<SessionInfo>('/api/session', { quiet401: true });
+        setCsrfToken(s.csrf_token);
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) {
+          setPhase({ kind: 'login' });
+          return;
+        }
+        throw e;
+      }
+      await refreshOnboarding();
+      setPhase({ kind: 'ready' });
+    } catch (e) {
+      setPhase({ kind: 'unreachable', message: errorMessage(e) });
+    }
+  }, [refreshOnboarding]);
+
+  useEffect(() => {
+    void boot();
+  }, [boot]);
+
+  useEffect(
+    () =>
+      onUnauthorized(() => {
+        setCsrfToken(null);
+        setPhase((p) => (p.kind === 'ready' ? { kind: 'login' } : p));
+      }),
+    [],
+  );
+
+  const logout = useCallback(async () => {
+    try {
+      await api.post('/api/logout');
+    } catch {
+      /* the session may already be gone */
+    }
+    setCsrfToken(null);
+    setPhase({ kind: 'login' });
+    navigate('/');
+  }, [navigate]);
+
+  if (phase.kind === 'loading') {
+    return (
+      <div className="flex min-h-screen items-center justify-center">
+        <LoadingBlock label="Connecting to StackSnap…" />
+      </div>
+    );
+  }
+  if (phase.kind === 'unreachable') {
+    return (
+      <div className="mx-auto flex min-h-screen max-w-lg items-center px-4">
+        <Alert title="StackSnap is not answering" action={<Button onClick={() => void boot()}>Try again</Button>}>
+          {phase.message}
+        </Alert>
+      </div>
+    );
+  }
+  if (phase.kind === 'login') {
+    return <LoginPage onLoggedIn={() => void boot()} />;
+  }
+
+  const ctx = { logout: () => void logout(), onboarding, refreshOnboarding };
+  const onboardingOpen = phase.kind === 'setup' || (onboarding !== null && !onboarding.complete);
+  if (onboardingOpen) {
+    return (
+      <AuthContext.Provider value={ctx}>
+        <OnboardingPage
+          needsAdmin={phase.kind === 'setup'}
+          onboarding={onboarding}
+          onAdminCreated={async () => {
+            await refreshOnboarding();
+            setPhase({ kind: 'ready' });
+          }}
+          onDone={async () => {
+            await refreshOnboarding();
+            navigate('/');
+          }}
+        />
+      </AuthContext.Provider>
+    );
+  }
+
+  return (
+    <AuthContext.Provider value={ctx}>
+      <Layout>
+        <Routes>
+          <Route path="/" element={<DashboardPage />} />
+          <Route path="/projects/:name" element={<ProjectPage />} />
+          <Route path="/jobs" element={<JobsPage />} />
+          <Route path="/jobs/:id" element={<JobPage />} />
+          <Route path="/settings" element={<SettingsPage />} />
+          <Route path="/setup" element={<Navigate to="/" replace />} />
+          <Route path="*" element={<NotFoundPage />} />
+        </Routes>
+      </Layout>
+    </AuthContext.Provider>
+  );
+}
