@@ -6,6 +6,8 @@
 #include "app/appliance.h"
 #include "archive/verify.h"
 #include "backup/pipeline.h"
+#include "restore/drill.h"
+#include "restore/restore.h"
 #include "base/scope.h"
 #include "repo/repo.h"
 
@@ -103,17 +105,31 @@ void Appliance::register_runners() {
     return out;
   });
 
-  // REGISTRATION POINT — restore (src/restore/restore.h, by the restore helper):
-  //   jobs.register_runner("restore", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
-  //     auto key = TRY(keys.key());
-  //     auto* client = TRY(docker.get());
-  //     restore::RestoreRequest req{.backup_id = r.backup_id,
-  //                                 .project = r.params.value("project", r.project)};
-  //     return restore::run_restore({options_.data_dir, cat, *client, *key}, req, ctx, id);
-  //   });
-  // REGISTRATION POINT — drill (src/restore/drill.h): same shape, kind "drill", with
-  //   restore::run_drill(...); it records cat.set_drill_result(...) itself.
-  // Until then POST /api/backups/{id}/restore|drill answer 501 Unimplemented (no runner).
+  // Restore: {"project": NAME} restores beside the original under NAME; without it (or
+  // with the original's name) the project is replaced, after a safety backup unless
+  // {"no_safety_backup": true}. The dashboard asks for a typed confirmation first.
+  jobs.register_runner("restore", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
+    auto key = TRY(keys.key());
+    auto* client = TRY(docker.get());
+    auto b = TRY(cat.get_backup(r.backup_id));
+    auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
+    std::string as = r.params.value("project", std::string());
+    restore::RestoreRequest req;
+    req.backup_id = r.backup_id;
+    if (!as.empty() && as != b.project) {
+      req.as_name = as;
+    } else {
+      req.force = true;
+      req.no_safety_backup = flag(r.params, "no_safety_backup");
+    }
+    return restore::run_restore({options_.data_dir, cat, *client, keysrc}, req, ctx, id);
+  });
+  jobs.register_runner("drill", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
+    auto key = TRY(keys.key());
+    auto* client = TRY(docker.get());
+    auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
+    return restore::run_drill({options_.data_dir, cat, *client, keysrc}, {.backup_id = r.backup_id}, ctx, id);
+  });
 }
 
 }  // namespace stacksnap::app

@@ -2,6 +2,8 @@
 // setup → key → target → backup → follow SSE → verify → download → delete.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "integration/api_support.h"
 #include "integration/test_env.h"
 
@@ -20,7 +22,8 @@ TEST(ApiFlow, BackupFollowVerifyDownloadDelete) {
   Reply projects = api.get("/api/projects");
   ASSERT_EQ(projects.status, 200) << projects.body;
   bool found = false;
-  for (const auto& p : projects.json()["projects"]) found = found || p["name"] == "shop";
+  Json plist = projects.json()["projects"];
+  for (const auto& p : plist) found = found || p["name"] == "shop";
   ASSERT_TRUE(found) << projects.body;
   Reply detail = api.get("/api/projects/shop");
   ASSERT_EQ(detail.status, 200);
@@ -67,9 +70,20 @@ TEST(ApiFlow, BackupFollowVerifyDownloadDelete) {
   EXPECT_EQ(dl.body.size(), b.json()["stored_bytes"].get<uint64_t>());
   EXPECT_NE(dl.header("content-disposition").value_or("").find(backup_id), std::string::npos);
 
-  Reply rs = api.req("POST", "/api/backups/" + backup_id + "/restore", Json::object());
-  EXPECT_TRUE(rs.status == 202 || rs.status == 501) << rs.body;
-  if (rs.status == 202) api.wait_job(rs.json()["job_id"]);
+  // A drill through the API, then a restore beside the original (torn down after).
+  Reply dr = api.req("POST", "/api/backups/" + backup_id + "/drill");
+  ASSERT_EQ(dr.status, 202) << dr.body;
+  EXPECT_EQ(api.wait_job(dr.json()["job_id"])["state"], "succeeded");
+  EXPECT_EQ(api.get("/api/backups/" + backup_id).json()["drill_result"], "passed");
+
+  Reply rs = api.req("POST", "/api/backups/" + backup_id + "/restore", Json{{"project", "apiflow-restored"}});
+  ASSERT_EQ(rs.status, 202) << rs.body;
+  Json rjob = api.wait_job(rs.json()["job_id"]);
+  EXPECT_EQ(rjob["state"], "succeeded") << rjob.dump();
+  int cleaned = std::system("docker rm -f $(docker ps -aq --filter label=com.docker.compose.project=apiflow-restored) >/dev/null 2>&1;"
+              "docker volume rm $(docker volume ls -q --filter label=com.docker.compose.project=apiflow-restored) >/dev/null 2>&1;"
+              "docker network rm apiflow-restored_default >/dev/null 2>&1");
+  (void)cleaned;
 
   EXPECT_EQ(api.req("DELETE", "/api/backups/" + backup_id).status, 204);
   EXPECT_EQ(api.get("/api/backups/" + backup_id).status, 404);

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Backup of a 1 GiB mixed volume (half random, half text) through the whole pipeline
+# (issue 4), against the same data through:
+#   A) docker cp CONTAINER:/data - | zstd -3 -T0 | openssl enc -aes-256-ctr    (target: ours ≤ 1.5×)
+#   B) tar czf - /data | gpg --symmetric (in the container's volume dir)   (target: ours ≥ 5× faster)
+# plus stacksnap's peak RSS (/usr/bin/time -v; target ≤ 96 MiB) and the Safe Mode
+# pause window. Usage: backup_pipeline.sh BUILD_DIR [SIZE_MIB]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-$root/build/release}"
+size_mib="${2:-1024}"
+bin="$build/stacksnap"
+"$root/scripts/ensure-dockerd.sh" >/dev/null
+"$root/tests/fixtures/images/build.sh" >/dev/null
+work="$(mktemp -d /var/tmp/stacksnap-bench-XXXXXX)"
+trap 'docker-compose -p benchvol -f "$work/docker-compose.yml" down -v >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+half=$((size_mib / 2))
+cat >"$work/docker-compose.yml" <<YAML
+services:
+  app:
+    image: stacksnap-fixture/app:test
+    command: ["sh", "-c", "exec sleep infinity"]
+    volumes: ["data:/data"]
+volumes:
+  data:
+YAML
+docker-compose -p benchvol -f "$work/docker-compose.yml" up -d >/dev/null 2>&1
+cid="$(docker-compose -p benchvol -f "$work/docker-compose.yml" ps -q app)"
+echo "filling the volume with ${size_mib} MiB (half random, half text)…"
+docker exec "$cid" sh -c "mkdir -p /data/random /data/text
+  for i in \$(seq 1 $((half / 16))); do head -c 16M /dev/urandom > /data/random/r\$i.bin; done
+  seq 1 3000000 | sed 's/\$/ lorem ipsum dolor sit amet, consectetur adipiscing elit/' > /tmp/t.txt
+  n=0; while [ \$(du -sm /data/text | cut -f1) -lt $half ]; do n=\$((n+1)); cp /tmp/t.txt /data/text/t\$n.txt; done; rm /tmp/t.txt"
+sync
+data_dir="$work/state"; mkdir -p "$data_dir"
+"$bin" --data-dir "$data_dir" key init >/dev/null
+"$bin" --data-dir "$data_dir" target add local bench --path "$work/store" >/dev/null
+key="$(openssl rand -hex 32)"; iv="$(openssl rand -hex 16)"
+
+t() { local s e; s=$(date +%s.%N); "$@"; e=$(date +%s.%N); echo "$e - $s" | bc; }
+
+echo "== A) docker cp | zstd -3 -T0 | openssl enc -aes-256-ctr"
+ta=$(t sh -c "docker cp $cid:/data - | zstd -3 -T0 -q | openssl enc -aes-256-ctr -K $key -iv $iv > $work/ref.bin")
+echo "   ${ta} s, $(stat -c %s "$work/ref.bin") bytes"; rm -f "$work/ref.bin"
+
+echo "== stacksnap backup (dump-free project: volume capture, seal, deep verify, promote)"
+/usr/bin/time -v -o "$work/time.txt" "$bin" --data-dir "$data_dir" backup benchvol --json >"$work/events.json"
+ts=$(grep -o '"duration_ms":[0-9]*' "$work/events.json" | tail -1 | cut -d: -f2)
+tw=$(grep "Elapsed (wall clock)" "$work/time.txt" | awk '{print $NF}')
+rss=$(grep "Maximum resident set size" "$work/time.txt" | awk '{print $NF}')
+capture_ms=$(python3 - "$work/events.json" <<'PY'
+import json,sys
+ev=[json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
+d={e['step']:e['duration_ms'] for e in ev if e.get('type')=='step_finished'}
+print(' '.join(f"{k}={v}" for k,v in d.items()))
+PY
+)
+echo "   wall ${tw}, job ${ts} ms, peak RSS $((rss / 1024)) MiB"
+echo "   steps (ms): $capture_ms"
+
+echo "== stacksnap backup --safe-mode"
+"$bin" --data-dir "$data_dir" backup benchvol --safe-mode --json >"$work/events2.json"
+pause=$(grep -o '"pause_ms":[0-9]*' "$work/events2.json" | tail -1 | cut -d: -f2)
+ts2=$(grep -o '"duration_ms":[0-9]*' "$work/events2.json" | tail -1 | cut -d: -f2)
+echo "   job ${ts2} ms, apps paused ${pause} ms"
+
+echo "== B) tar czf - | gpg --symmetric (on the volume's directory)"
+mp="$(docker volume inspect -f '{{.Mountpoint}}' benchvol_data)"
+tb=$(t sh -c "tar czf - -C $mp . | gpg --batch --yes --pinentry-mode loopback --passphrase bench --symmetric --cipher-algo AES256 -o $work/gpg.bin")
+echo "   ${tb} s"; rm -f "$work/gpg.bin"
+
+python3 - "$ta" "$ts" "$tb" "$rss" "$pause" <<'PY'
+import sys
+ta,ts,tb,rss,pause=float(sys.argv[1]),float(sys.argv[2])/1000,float(sys.argv[3]),int(sys.argv[4]),sys.argv[5]
+print(f"RESULT backup={ts:.2f}s ref_docker_cp_zstd_openssl={ta:.2f}s ratio={ts/ta:.2f}x (target <=1.5x) "
+      f"tar_gz_gpg={tb:.2f}s speedup={tb/ts:.1f}x (target >=5x) peak_rss={rss/1024:.0f}MiB (target <=96) safe_mode_pause={pause}ms")
+PY
