@@ -12,7 +12,7 @@ build=(g++ cmake ninja-build make pkg-config libarchive-dev libzstd-dev libssl-d
        libhowardhinnant-date-dev tzdata libpugixml-dev ccache)
 test=(docker.io docker-compose debootstrap zstd clang libclang-rt-14-dev awscli curl openssl
       sqlite3 time procps iproute2)
-bench=(gnupg hyperfine)
+bench=(gnupg hyperfine bc)
 case "${1:-build}" in
   build) "$here/ensure-packages.sh" "${build[@]}" ;;
   test)  "$here/ensure-packages.sh" "${build[@]}" "${test[@]}" ;;
