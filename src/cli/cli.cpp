@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   add_backup_commands(app, g);
   add_restore_command(app, g);
   add_drill_command(app, g);
+  add_prune_commands(app, g);
 
   try {
     app.parse(argc, argv);

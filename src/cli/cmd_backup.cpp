@@ -1,12 +1,14 @@
 // stacksnap target add local NAME --path DIR | target add s3 NAME … | target list |
 //           target test NAME | target remove NAME
 // stacksnap backup PROJECT [--target NAME]... [--safe-mode] [--include-db-volumes] [--json]
-// stacksnap backups [--project P] [--json]
+// stacksnap backups [--project P] [--target NAME [--key-file F]] [--json]
 // (verify ID lives beside verify FILE in cmd_archive.cpp and calls verify_backup_id)
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
+#include <optional>
 #include <filesystem>
 #include <iostream>
 
@@ -235,13 +237,19 @@ Json backup_json(const catalog::BackupRecord& b) {
           {"summary", b.summary}};
 }
 
-Status list_backups(const Globals& g, const std::string& project) {
+// With a target: the catalog is first rebuilt from it, and only its backups are listed;
+// --json then prints {"rebuild": report, "backups": [...]}.
+Status list_backups(const Globals& g, const std::string& project, const std::string& target,
+                    const std::string& key_file) {
+  std::optional<Json> rebuild;
+  if (!target.empty()) rebuild = TRY(rebuild_catalog_from_target(g, target, key_file));
   auto cat = TRY(open_state(g));
-  auto list = TRY(cat->list_backups({.project = project}));
+  auto list = TRY(cat->list_backups({.project = project, .target = target}));
   if (g.json) {
     Json arr = Json::array();
     for (const auto& b : list) arr.push_back(backup_json(b));
-    std::cout << arr.dump() << "\n";
+    if (rebuild) std::cout << Json{{"rebuild", *rebuild}, {"backups", arr}}.dump() << "\n";
+    else std::cout << arr.dump() << "\n";
     return {};
   }
   if (list.empty()) {
@@ -366,11 +374,13 @@ void add_backup_commands(CLI::App& root, Globals& g) {
   backup->add_flag("--json", g.json, "One JSON event per line");
   backup->callback([&g, ba] { g.result = run_backup_cmd(g, *ba); });
 
-  auto project = std::make_shared<std::string>();
+  auto la = std::make_shared<std::array<std::string, 3>>();  // project, target, key file
   auto* backups = root.add_subcommand("backups", "List backups in the catalog");
-  backups->add_option("--project", *project, "Only this project");
+  backups->add_option("--project", (*la)[0], "Only this project");
+  backups->add_option("--target", (*la)[1], "Rebuild the catalog from this target (with only the key), list its backups");
+  backups->add_option("--key-file", (*la)[2], "Key file (default: <data-dir>/key)");
   backups->add_flag("--json", g.json, "JSON output");
-  backups->callback([&g, project] { g.result = list_backups(g, *project); });
+  backups->callback([&g, la] { g.result = list_backups(g, (*la)[0], (*la)[1], (*la)[2]); });
 }
 
 }  // namespace stacksnap::cli

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "base/error.h"
 
 namespace CLI {
@@ -27,8 +29,13 @@ void add_serve_command(CLI::App& root, Globals& g);     // serve (cmd_serve.cpp)
 void add_backup_commands(CLI::App& root, Globals& g);   // target …, backup, backups (cmd_backup.cpp)
 void add_restore_command(CLI::App& root, Globals& g);  // restore ID (cmd_restore.cpp)
 void add_drill_command(CLI::App& root, Globals& g);    // drill ID (cmd_drill.cpp)
+void add_prune_commands(CLI::App& root, Globals& g);   // prune, retention set|show|remove (cmd_prune.cpp)
 // verify ID (cmd_backup.cpp): a catalogued backup, fetched from its target.
 Status verify_backup_id(const Globals& g, const std::string& id, bool shallow, const std::string& key_file);
+// backups --target NAME (cmd_catalog.cpp): adds the target's backups missing from the
+// catalog; returns the report (problems with single sidecars are in it, not errors).
+Result<nlohmann::json> rebuild_catalog_from_target(const Globals& g, const std::string& target,
+                                                   const std::string& key_file);
 // `stacksnap` without a subcommand: the server with its default options.
 Status serve_with_defaults(Globals& g);
 

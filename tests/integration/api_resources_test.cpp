@@ -150,8 +150,9 @@ TEST(ApiSettingsSchedulesRetention, RoundTrip) {
   r = api.req("POST", "/api/projects/shop/retention/preview");
   ASSERT_EQ(r.status, 200) << r.body;
   int keep = 0;
-  for (const auto& d : r.json()["decisions"]) keep += d["keep"].get<bool>();
-  EXPECT_EQ(keep, 2);
+  Json decisions = r.json()["decisions"];
+  for (const auto& d : decisions) keep += d["keep"].get<bool>() ? 1 : 0;
+  EXPECT_EQ(keep, 2) << r.body;
   EXPECT_EQ(api.get("/api/retention").json()["policies"].size(), 1u);
 
   // Prune as a job: the backups have no copies, so only the records go.

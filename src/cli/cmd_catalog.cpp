@@ -1,0 +1,45 @@
+// `stacksnap backups --target NAME`: rebuild the catalog from what the target holds,
+// with only the key (repo::rebuild_from_target); the list itself is printed by the
+// backups command (cmd_backup.cpp).
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/globals.h"
+#include "cli/job_runner.h"
+#include "repo/rebuild.h"
+#include "repo/repo.h"
+
+namespace stacksnap::cli {
+
+Result<nlohmann::json> rebuild_catalog_from_target(const Globals& g, const std::string& target,
+                                                   const std::string& key_file) {
+  auto cat = TRY(open_state(g));
+  auto rec = TRY(cat->get_target(target));
+  auto keys = TRY(reading_keys(g, key_file));
+  auto t = TRY(repo::open_target(rec));
+  auto rep = TRY(repo::rebuild_from_target(*cat, rec, *t, keys));
+  nlohmann::json problems = nlohmann::json::array();
+  for (const auto& p : rep.problems) {
+    problems.push_back({{"key", p.key}, {"code", p.code}, {"message", p.message}});
+  }
+  nlohmann::json j = {{"target", target},
+                      {"sidecars", rep.sidecars},
+                      {"added_backups", rep.added_backups},
+                      {"added_copies", rep.added_copies},
+                      {"already_known", rep.already_known},
+                      {"unfinished_blobs", rep.unfinished_blobs},
+                      {"problems", problems}};
+  if (!g.json) {
+    std::cout << "target " << target << ": " << rep.sidecars << " backups found, " << rep.added_backups.size()
+              << " added to the catalog, " << rep.added_copies.size() << " copies added, " << rep.already_known
+              << " already known\n";
+    if (rep.unfinished_blobs > 0) {
+      std::cout << "  " << rep.unfinished_blobs << " blob(s) without a sidecar (unfinished uploads, not listed)\n";
+    }
+    for (const auto& p : rep.problems) std::cout << "  SKIPPED " << p.key << ": " << p.message << "\n";
+  }
+  return j;
+}
+
+}  // namespace stacksnap::cli

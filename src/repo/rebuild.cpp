@@ -1,0 +1,112 @@
+#include "repo/rebuild.h"
+
+#include <map>
+
+#include "repo/repo.h"
+
+namespace stacksnap::repo {
+
+namespace {
+
+constexpr std::string_view kSidecarExt = ".json";
+constexpr std::string_view kBlobExt = ".stsnap";
+constexpr size_t kSidecarLimit = 1 << 20;  // sidecars are a few KiB; refuse anything absurd
+
+std::string blob_beside(const std::string& sidecar) {
+  return sidecar.substr(0, sidecar.size() - kSidecarExt.size()) + std::string(kBlobExt);
+}
+
+// Opens one sidecar and checks it against the listing. The record carries its copy.
+Result<catalog::BackupRecord> read_one(storage::Target& target, const std::string& key,
+                                       const std::map<std::string, storage::ObjectInfo>& blobs,
+                                       const seal::KeySource& keys) {
+  std::string text = TRY(storage::get_small(target, key, kSidecarLimit));
+  Sidecar s = TRY(parse_sidecar(text));
+  auto rec = open_sidecar_meta(s, keys);
+  if (!rec.ok()) {
+    if (rec.error().code() == Code::kUnauthenticated) {
+      return unauthenticated("sealed with another key (a foreign or replaced sidecar): " + rec.error().message());
+    }
+    return std::move(rec).error();
+  }
+  // The public facts must agree with the sealed ones: a provider could edit the former.
+  if (s.blob != blob_beside(key)) {
+    return data_loss("sidecar names blob \"" + s.blob + "\" instead of the one beside it (tampered)");
+  }
+  if (s.size != rec->stored_bytes || s.sha256 != rec->sha256) {
+    return data_loss("sidecar's size/SHA-256 differ from its sealed metadata (tampered)");
+  }
+  auto blob = blobs.find(s.blob);
+  if (blob == blobs.end()) return not_found("its blob " + s.blob + " is missing");
+  if (blob->second.size != s.size) {
+    return data_loss("its blob has " + std::to_string(blob->second.size) + " bytes, the sidecar says " +
+                     std::to_string(s.size));
+  }
+  catalog::CopyRecord copy{.target = "", .key = s.blob, .size = s.size, .sha256 = s.sha256,
+                           .uploaded_at = unix_seconds(blob->second.modified)};
+  if (copy.uploaded_at <= 0) copy.uploaded_at = s.created;
+  rec->copies = {copy};
+  return rec;
+}
+
+}  // namespace
+
+Result<RebuildReport> rebuild_from_target(catalog::Catalog& cat, const catalog::TargetRecord& trec,
+                                          storage::Target& target, const seal::KeySource& keys,
+                                          const StopToken& stop) {
+  std::vector<std::string> sidecars;
+  std::map<std::string, storage::ObjectInfo> blobs;
+  TRY_CTX(target.list(kBackupsPrefix,
+                      [&](const storage::ObjectInfo& o) -> Status {
+                        TRY(check_cancel(stop, "rebuild"));
+                        if (o.key.ends_with(kSidecarExt)) sidecars.push_back(o.key);
+                        else if (o.key.ends_with(kBlobExt)) blobs.emplace(o.key, o);
+                        return {};
+                      }),
+          "list backups on target " + trec.name);
+
+  RebuildReport rep;
+  rep.sidecars = static_cast<int>(sidecars.size());
+  std::map<std::string, bool> blob_has_sidecar;
+  for (const auto& key : sidecars) {
+    TRY(check_cancel(stop, "rebuild"));
+    blob_has_sidecar[blob_beside(key)] = true;
+    auto rec = read_one(target, key, blobs, keys);
+    if (!rec.ok()) {
+      // The whole target failing (credentials, network) is not one sidecar's problem.
+      Code c = rec.error().code();
+      if (c == Code::kPermissionDenied || c == Code::kUnavailable || c == Code::kCancelled) {
+        return std::move(rec).error().with_context("read " + key + " on target " + trec.name);
+      }
+      rep.problems.push_back({key, std::string(code_name(c)), rec.error().message()});
+      continue;
+    }
+    rec->copies[0].target = trec.name;
+    auto known = cat.get_backup(rec->id);
+    if (!known.ok()) {
+      if (known.error().code() != Code::kNotFound) return std::move(known).error();
+      TRY_CTX(cat.put_backup(*rec), "record backup " + rec->id);
+      rep.added_backups.push_back(rec->id);
+      continue;
+    }
+    if (known->sha256 != rec->sha256 || known->project != rec->project) {
+      rep.problems.push_back({key, std::string(code_name(Code::kDataLoss)),
+                              "conflicts with the catalog's record of " + rec->id + " (other project or SHA-256)"});
+      continue;
+    }
+    bool has_copy = false;
+    for (const auto& c : known->copies) has_copy = has_copy || c.target == trec.name;
+    if (has_copy) {
+      ++rep.already_known;
+      continue;
+    }
+    TRY_CTX(cat.add_copy(rec->id, rec->copies[0]), "record copy of " + rec->id);
+    rep.added_copies.push_back(rec->id);
+  }
+  for (const auto& [key, info] : blobs) {
+    if (!blob_has_sidecar.contains(key)) ++rep.unfinished_blobs;
+  }
+  return rep;
+}
+
+}  // namespace stacksnap::repo
