@@ -53,6 +53,8 @@ Json record_to_json(const catalog::BackupRecord& b) {
           {"stored_bytes", b.stored_bytes},
           {"sha256", b.sha256},
           {"duration_ms", b.duration_ms},
+          {"verified_at", b.verified_at ? Json(*b.verified_at) : Json(nullptr)},
+          {"verify_result", b.verify_result},
           {"summary", b.summary}};
 }
 
@@ -67,6 +69,8 @@ Result<catalog::BackupRecord> record_from_json(const Json& j) {
     b.sha256 = j.at("sha256").get<std::string>();
     b.duration_ms = j.value("duration_ms", int64_t{0});
     b.summary = j.value("summary", Json::object());
+    if (j.contains("verified_at") && j["verified_at"].is_number_integer()) b.verified_at = j["verified_at"].get<int64_t>();
+    b.verify_result = j.value("verify_result", std::string());
     return b;
   } catch (const std::exception& e) {
     return data_loss(std::string("sidecar metadata is malformed: ") + e.what());

@@ -27,7 +27,9 @@ Result<std::unique_ptr<BackupBed>> BackupBed::create(const std::string& parent) 
 
 CliRun BackupBed::run(const std::string& args, std::string* err) const {
   std::string errfile = data_.path() + "/.stderr";
-  auto sr = run_script(std::string(STACKSNAP_BINARY) + " --data-dir " + data_.path() + " " + args + " 2>" + errfile);
+  // The group keeps our stderr redirection ahead of run_script's own 2>&1.
+  auto sr = run_script("{ " + std::string(STACKSNAP_BINARY) + " --data-dir " + data_.path() + " " + args + " 2>" +
+                       errfile + "; }");
   CliRun r;
   r.exit_code = sr.exit_code;
   r.out = sr.output;
