@@ -1,9 +1,6 @@
 #include "archive/extract.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
-#include <locale.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,49 +10,13 @@
 #include <filesystem>
 #include <span>
 
+#include "archive/disk_writer.h"
 #include "archive/reader.h"
 #include "base/fd.h"
 
 namespace stacksnap::archive {
 
 namespace {
-
-constexpr size_t kHoleBlock = 64 * 1024;
-
-bool all_zero(std::span<const std::byte> d) {
-  for (std::byte b : d) {
-    if (b != std::byte{0}) return false;
-  }
-  return true;
-}
-
-
-mode_t filetype_for(EntryType t) {
-  switch (t) {
-    case EntryType::kDirectory: return AE_IFDIR;
-    case EntryType::kSymlink: return AE_IFLNK;
-    case EntryType::kFifo: return AE_IFIFO;
-    case EntryType::kCharDevice: return AE_IFCHR;
-    case EntryType::kBlockDevice: return AE_IFBLK;
-    default: return AE_IFREG;
-  }
-}
-
-class Utf8Locale {
- public:
-  Utf8Locale() {
-    static locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
-    if (loc != static_cast<locale_t>(nullptr)) old_ = uselocale(loc);
-  }
-  ~Utf8Locale() {
-    if (old_ != static_cast<locale_t>(nullptr)) uselocale(old_);
-  }
-  Utf8Locale(const Utf8Locale&) = delete;
-  Utf8Locale& operator=(const Utf8Locale&) = delete;
-
- private:
-  locale_t old_ = static_cast<locale_t>(nullptr);
-};
 
 Result<std::string> prepare_out_dir(const std::string& dir) {
   struct stat st{};
@@ -74,100 +35,6 @@ Result<std::string> prepare_out_dir(const std::string& dir) {
   return std::string(real);
 }
 
-class DiskWriter {
- public:
-  DiskWriter(std::string root, const ExtractOptions& o) : root_(std::move(root)) {
-    Utf8Locale loc;
-    a_ = archive_write_disk_new();
-    e_ = archive_entry_new();
-    int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                ARCHIVE_EXTRACT_SECURE_NODOTDOT;
-    if (o.restore_owner) flags |= ARCHIVE_EXTRACT_OWNER;
-    if (o.restore_xattrs) flags |= ARCHIVE_EXTRACT_XATTR;
-    archive_write_disk_set_options(a_, flags);
-  }
-  ~DiskWriter() {
-    if (e_) archive_entry_free(e_);
-    if (a_) archive_write_free(a_);
-  }
-  DiskWriter(const DiskWriter&) = delete;
-  DiskWriter& operator=(const DiskWriter&) = delete;
-
-  Status write_entry(const Entry& entry, ArchiveReader& r, ExtractSummary& sum) {
-    Utf8Locale loc;
-    const EntryMeta& m = entry.meta;
-    archive_entry_clear(e_);
-    archive_entry_copy_pathname(e_, (root_ + "/" + m.path).c_str());
-    archive_entry_set_filetype(e_, filetype_for(m.type));
-    archive_entry_set_perm(e_, m.mode & 07777);
-    archive_entry_set_uid(e_, m.uid);
-    archive_entry_set_gid(e_, m.gid);
-    archive_entry_set_mtime(e_, m.mtime_sec, m.mtime_nsec);
-    if (m.type == EntryType::kSymlink) archive_entry_copy_symlink(e_, m.link.c_str());
-    if (m.type == EntryType::kHardlink) archive_entry_copy_hardlink(e_, (root_ + "/" + m.link).c_str());
-    if (m.type == EntryType::kFile) {
-      if (entry.is_stream) archive_entry_unset_size(e_);
-      else archive_entry_set_size(e_, static_cast<la_int64_t>(m.size));
-    } else {
-      archive_entry_set_size(e_, 0);
-    }
-    for (const auto& x : m.xattrs) archive_entry_xattr_add_entry(e_, x.name.c_str(), x.value.data(), x.value.size());
-    TRY(check(archive_write_header(a_, e_), m.path, sum));
-    if (m.type == EntryType::kFile) {
-      for (;;) {
-        ContentBlock b = TRY(r.read_block());
-        if (b.data.empty()) break;
-        // Runs of zeros become holes (the Engine's tar of a sparse file carries no sparse
-        // map, so this is how sparse files come back sparse); the file's size is set at
-        // the end of the entry.
-        for (size_t off = 0; off < b.data.size(); off += kHoleBlock) {
-          size_t len = std::min(kHoleBlock, b.data.size() - off);
-          auto piece = b.data.subspan(off, len);
-          if (!entry.is_stream && len == kHoleBlock && all_zero(piece)) continue;
-          la_ssize_t n = archive_write_data_block(a_, piece.data(), piece.size(),
-                                                  static_cast<la_int64_t>(b.offset + off));
-          if (n < ARCHIVE_WARN) return error("write " + m.path);
-        }
-        sum.bytes += b.data.size();
-      }
-      ++sum.files;
-    }
-    TRY(check(archive_write_finish_entry(a_), m.path, sum));
-    ++sum.entries;
-    return {};
-  }
-
-  Status close(ExtractSummary& sum) {
-    Utf8Locale loc;
-    return check(archive_write_close(a_), "directory metadata", sum);
-  }
-
- private:
-  Error error(const std::string& what) {
-    const char* msg = archive_error_string(a_);
-    int err = archive_errno(a_);
-    std::string text = what + ": " + (msg ? msg : "libarchive error");
-    if (err == ENOSPC || err == EDQUOT) return resource_exhausted(text);
-    if (err == EACCES || err == EPERM) return permission_denied(text);
-    return internal_error(text);
-  }
-  Status check(int rc, const std::string& what, ExtractSummary& sum) {
-    if (rc == ARCHIVE_OK) return {};
-    if (rc == ARCHIVE_WARN) {
-      if (sum.warnings.size() < 20) {
-        const char* msg = archive_error_string(a_);
-        sum.warnings.push_back(what + ": " + (msg ? msg : "warning"));
-      }
-      return {};
-    }
-    return error("extract " + what);
-  }
-
-  std::string root_;
-  struct archive* a_ = nullptr;
-  struct archive_entry* e_ = nullptr;
-};
-
 Status write_small(const std::string& path, std::string_view text) {
   auto fd = TRY(open_file(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644));
   TRY(write_all(fd.get(), as_bytes(text), path));
@@ -184,16 +51,31 @@ Result<ExtractSummary> extract_pass(Reader& in, const seal::KeySource& keys, con
   auto reader = TRY(ArchiveReader::open(in, keys, {.manifest_copy = &manifest_out}));
   TRY(write_small(meta_dir + "/plan.json", reader->plan_text()));
   ExtractGuard guard;
-  DiskWriter disk(root, o);
+  DiskWriter disk({.owner = o.restore_owner, .xattrs = o.restore_xattrs, .secure_symlinks = true, .verb = "extract"});
   ExtractSummary sum;
+  auto take_warnings = [&] {
+    for (auto& w : disk.warnings()) {
+      if (sum.warnings.size() < 20) sum.warnings.push_back(std::move(w));
+    }
+    disk.warnings().clear();
+  };
   for (;;) {
     TRY(check_cancel(o.stop, "extract"));
     const Entry* e = TRY(reader->next());
     if (e == nullptr) break;
     TRY(guard.check(e->meta));
-    TRY(disk.write_entry(*e, *reader, sum));
+    EntryMeta m = e->meta;
+    m.path = root + "/" + m.path;
+    if (m.type == EntryType::kHardlink) m.link = root + "/" + m.link;
+    auto st = disk.write(m, reader.get(), e->is_stream, sum.bytes);
+    take_warnings();
+    TRY(std::move(st));
+    if (m.type == EntryType::kFile) ++sum.files;
+    ++sum.entries;
   }
-  TRY(disk.close(sum));
+  auto closed = disk.close();
+  take_warnings();
+  TRY(std::move(closed));
   TRY(mfd.close());
   return sum;
 }

@@ -1,5 +1,7 @@
 #include "archive/tar_io.h"
 
+#include "archive/libarchive_util.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <locale.h>
@@ -14,36 +16,6 @@ namespace stacksnap::archive {
 
 namespace {
 
-// libarchive converts header strings through the thread's locale; under a UTF-8
-// locale UTF-8 names pass through unchanged. Applies to the calling thread only.
-class Utf8Locale {
- public:
-  Utf8Locale() {
-    static locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
-    if (loc != static_cast<locale_t>(nullptr)) old_ = uselocale(loc);
-  }
-  ~Utf8Locale() {
-    if (old_ != static_cast<locale_t>(nullptr)) uselocale(old_);
-  }
-  Utf8Locale(const Utf8Locale&) = delete;
-  Utf8Locale& operator=(const Utf8Locale&) = delete;
-
- private:
-  locale_t old_ = static_cast<locale_t>(nullptr);
-};
-
-mode_t filetype_for(EntryType t) {
-  switch (t) {
-    case EntryType::kFile:
-    case EntryType::kHardlink: return AE_IFREG;
-    case EntryType::kDirectory: return AE_IFDIR;
-    case EntryType::kSymlink: return AE_IFLNK;
-    case EntryType::kFifo: return AE_IFIFO;
-    case EntryType::kCharDevice: return AE_IFCHR;
-    case EntryType::kBlockDevice: return AE_IFBLK;
-  }
-  return AE_IFREG;
-}
 
 }  // namespace
 

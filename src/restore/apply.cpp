@@ -1,9 +1,6 @@
 #include "restore/apply.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
-#include <locale.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "archive/disk_writer.h"
 #include "archive/extract.h"
 #include "archive/reader.h"
 #include "archive/tar_io.h"
@@ -49,117 +47,6 @@ std::string TreeDigest::hex() const { return seal::hex_encode(x); }
 namespace {
 
 constexpr size_t kPutPipeBuffer = 4 << 20;  // between the archive pass and the PUT upload
-
-class Utf8Locale {
- public:
-  Utf8Locale() {
-    static locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
-    if (loc != static_cast<locale_t>(nullptr)) old_ = uselocale(loc);
-  }
-  ~Utf8Locale() {
-    if (old_ != static_cast<locale_t>(nullptr)) uselocale(old_);
-  }
-  Utf8Locale(const Utf8Locale&) = delete;
-  Utf8Locale& operator=(const Utf8Locale&) = delete;
-
- private:
-  locale_t old_ = static_cast<locale_t>(nullptr);
-};
-
-mode_t filetype_for(EntryType t) {
-  switch (t) {
-    case EntryType::kDirectory: return AE_IFDIR;
-    case EntryType::kSymlink: return AE_IFLNK;
-    case EntryType::kFifo: return AE_IFIFO;
-    case EntryType::kCharDevice: return AE_IFCHR;
-    case EntryType::kBlockDevice: return AE_IFBLK;
-    default: return AE_IFREG;
-  }
-}
-
-// Writes entries to absolute host paths with libarchive's disk writer (ownership when
-// running as root, modes, mtimes, xattrs, sparse regions, no ".." anywhere).
-class HostWriter {
- public:
-  HostWriter() {
-    a_ = archive_write_disk_new();
-    e_ = archive_entry_new();
-    int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
-    if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
-    archive_write_disk_set_options(a_, flags);
-  }
-  ~HostWriter() {
-    if (e_) archive_entry_free(e_);
-    if (a_) archive_write_free(a_);
-  }
-  HostWriter(const HostWriter&) = delete;
-  HostWriter& operator=(const HostWriter&) = delete;
-
-  // `m.path` (and a hardlink's `m.link`) are absolute host paths here.
-  Status write(const archive::EntryMeta& m, archive::ArchiveReader* r, bool is_stream, uint64_t& bytes) {
-    Utf8Locale loc;
-    archive_entry_clear(e_);
-    archive_entry_copy_pathname(e_, m.path.c_str());
-    archive_entry_set_filetype(e_, filetype_for(m.type));
-    archive_entry_set_perm(e_, m.mode & 07777);
-    archive_entry_set_uid(e_, m.uid);
-    archive_entry_set_gid(e_, m.gid);
-    archive_entry_set_mtime(e_, m.mtime_sec, m.mtime_nsec);
-    if (m.type == EntryType::kSymlink) archive_entry_copy_symlink(e_, m.link.c_str());
-    if (m.type == EntryType::kHardlink) {
-      archive_entry_set_filetype(e_, AE_IFREG);
-      archive_entry_copy_hardlink(e_, m.link.c_str());
-    }
-    if (m.type == EntryType::kCharDevice || m.type == EntryType::kBlockDevice) {
-      archive_entry_set_rdevmajor(e_, m.dev_major);
-      archive_entry_set_rdevminor(e_, m.dev_minor);
-    }
-    if (m.type == EntryType::kFile && !is_stream) archive_entry_set_size(e_, static_cast<la_int64_t>(m.size));
-    else if (m.type == EntryType::kFile) archive_entry_unset_size(e_);
-    else archive_entry_set_size(e_, 0);
-    for (const auto& x : m.xattrs) archive_entry_xattr_add_entry(e_, x.name.c_str(), x.value.data(), x.value.size());
-    TRY(check(archive_write_header(a_, e_), m.path));
-    if (m.type == EntryType::kFile && r != nullptr) {
-      for (;;) {
-        archive::ContentBlock b = TRY(r->read_block());
-        if (b.data.empty()) break;
-        la_ssize_t n = archive_write_data_block(a_, b.data.data(), b.data.size(), static_cast<la_int64_t>(b.offset));
-        if (n < ARCHIVE_WARN) return error("write " + m.path);
-        bytes += b.data.size();
-      }
-    }
-    return check(archive_write_finish_entry(a_), m.path);
-  }
-
-  Status close() {
-    Utf8Locale loc;
-    return check(archive_write_close(a_), "directory metadata");
-  }
-  std::vector<std::string>& warnings() { return warnings_; }
-
- private:
-  Error error(const std::string& what) {
-    const char* msg = archive_error_string(a_);
-    int err = archive_errno(a_);
-    std::string text = what + ": " + (msg ? msg : "libarchive error");
-    if (err == ENOSPC || err == EDQUOT) return resource_exhausted(text);
-    if (err == EACCES || err == EPERM) return permission_denied(text);
-    return internal_error(text);
-  }
-  Status check(int rc, const std::string& what) {
-    if (rc == ARCHIVE_OK) return {};
-    if (rc == ARCHIVE_WARN) {
-      const char* msg = archive_error_string(a_);
-      if (warnings_.size() < 20) warnings_.push_back(what + ": " + (msg ? msg : "warning"));
-      return {};
-    }
-    return error("restore " + what);
-  }
-
-  struct archive* a_ = nullptr;
-  struct archive_entry* e_ = nullptr;
-  std::vector<std::string> warnings_;
-};
 
 // Hashes what passes through (volume files, for the TreeDigest).
 class HashingReader final : public Reader {
@@ -347,7 +234,7 @@ Result<ApplySummary> apply_files(docker::Client& docker, const std::string& arch
   std::map<std::string, size_t> volume_index;
   for (size_t i = 0; i < placement.volumes.size(); ++i) volume_index[placement.volumes[i].archive_dir] = i;
   archive::ExtractGuard guard;
-  HostWriter host;
+  archive::DiskWriter host({.owner = ::geteuid() == 0, .xattrs = true, .verb = "restore"});
   std::set<std::string> warned;
   job::Progress progress(ctx, "files", std::nullopt);
 
