@@ -7,7 +7,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
+#include <array>
+
 
 #include "archive/fs_source.h"
 #include "archive/verify.h"
@@ -19,6 +20,7 @@
 #include "base/fd.h"
 #include "base/scope.h"
 #include "repo/repo.h"
+#include "seal/crypto.h"
 #include "stack/discovery.h"
 
 namespace stacksnap::backup {
@@ -31,15 +33,10 @@ constexpr uint64_t kSpoolMargin = 64ull << 20;  // headroom kept free beyond the
 constexpr size_t kUploadBuffer = 1 << 20;
 
 std::string hex8() {
-  unsigned char b[4];
-  RAND_bytes(b, sizeof b);
-  static const char* k = "0123456789abcdef";
-  std::string s;
-  for (unsigned char c : b) {
-    s += k[c >> 4];
-    s += k[c & 15];
-  }
-  return s;
+  std::array<uint8_t, 4> b{};
+  // The OS CSPRNG failing is not survivable; an ID from zeros would still be unique by time.
+  (void)seal::random_bytes(MutableBytes(reinterpret_cast<std::byte*>(b.data()), b.size()));
+  return seal::hex_encode(b);
 }
 
 std::string spool_dir(const std::string& data_dir) { return data_dir + "/spool"; }

@@ -1,6 +1,7 @@
 #include "docker/parse.h"
 
-#include <openssl/evp.h>
+#include "base/base64.h"
+
 
 #include <algorithm>
 
@@ -274,21 +275,10 @@ uint32_t PathStat::posix_mode() const {
 }
 
 Result<PathStat> decode_path_stat(std::string_view value) {
-  // Go's base64.StdEncoding (padded). EVP_DecodeBlock ignores nothing: strip spaces first.
-  std::string in;
-  for (char c : value) {
-    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') in.push_back(c);
-  }
-  if (in.empty() || in.size() % 4 != 0) return invalid_argument("malformed X-Docker-Container-Path-Stat header");
-  std::string out(in.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) return invalid_argument("malformed X-Docker-Container-Path-Stat header");
-  size_t len = static_cast<size_t>(n);
-  if (in.ends_with("==")) len -= 2;
-  else if (in.ends_with("=")) len -= 1;
-  out.resize(len);
-  auto j = TRY_CTX(parse_json(out, "X-Docker-Container-Path-Stat"), "stat");
+  // Go's base64.StdEncoding (padded).
+  auto out = base64_decode(value);
+  if (!out.ok() || out->empty()) return invalid_argument("malformed X-Docker-Container-Path-Stat header");
+  auto j = TRY_CTX(parse_json(*out, "X-Docker-Container-Path-Stat"), "stat");
   PathStat st;
   st.name = str(j, "name");
   st.size = num(j, "size");

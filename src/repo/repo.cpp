@@ -1,15 +1,16 @@
 #include "repo/repo.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 
 #include <sys/stat.h>
 
 #include <array>
 #include <vector>
 
+#include "base/base64.h"
 #include "base/fd.h"
 #include "base/stream.h"
+#include "seal/crypto.h"
 #include "seal/stream.h"
 #include "storage/local/local_target.h"
 #include "storage/s3/credentials.h"
@@ -23,27 +24,6 @@ std::string blob_key(const std::string& backup_id) { return kBackupsPrefix + bac
 std::string sidecar_key(const std::string& backup_id) { return kBackupsPrefix + backup_id + ".json"; }
 
 namespace {
-
-std::string b64_encode(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-Result<std::string> b64_decode(std::string_view in) {
-  if (in.size() % 4 != 0) return data_loss("sidecar: sealed metadata is not valid base64");
-  std::string out(3 * (in.size() / 4), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) return data_loss("sidecar: sealed metadata is not valid base64");
-  size_t pad = 0;
-  if (!in.empty() && in.back() == '=') ++pad;
-  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
 
 Json record_to_json(const catalog::BackupRecord& b) {
   return {{"id", b.id},
@@ -132,7 +112,7 @@ Result<std::string> make_sidecar(const catalog::BackupRecord& b, const catalog::
             {"size", copy.size},
             {"sha256", copy.sha256},
             {"created", b.created_at},
-            {"meta", b64_encode(sealed.str())}};
+            {"meta", base64_encode(sealed.str())}};
   return j.dump(2) + "\n";
 }
 
@@ -154,7 +134,9 @@ Result<Sidecar> parse_sidecar(std::string_view text) {
 }
 
 Result<catalog::BackupRecord> open_sidecar_meta(const Sidecar& s, const seal::KeySource& keys) {
-  std::string sealed = TRY(b64_decode(s.sealed_meta));
+  auto decoded = base64_decode(s.sealed_meta);
+  if (!decoded.ok()) return data_loss("sidecar " + s.id + ": sealed metadata is not valid base64");
+  std::string sealed = std::move(*decoded);
   MemoryReader in(sealed);
   auto sr = TRY_CTX(seal::SealReader::open(in, keys), "sidecar " + s.id);
   std::string plain = TRY_CTX(read_all(*sr, 16 << 20), "sidecar " + s.id);
@@ -168,44 +150,6 @@ Result<catalog::BackupRecord> open_sidecar_meta(const Sidecar& s, const seal::Ke
   if (rec.id != s.id) return data_loss("sidecar " + s.id + ": sealed metadata names another backup (" + rec.id + ")");
   return rec;
 }
-
-namespace {
-
-class HashingWriter final : public Writer {
- public:
-  explicit HashingWriter(Writer& inner) : inner_(inner), ctx_(EVP_MD_CTX_new()) {
-    EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
-  }
-  ~HashingWriter() override { EVP_MD_CTX_free(ctx_); }
-  HashingWriter(const HashingWriter&) = delete;
-  HashingWriter& operator=(const HashingWriter&) = delete;
-  Status write(Bytes data) override {
-    EVP_DigestUpdate(ctx_, data.data(), data.size());
-    n_ += data.size();
-    return inner_.write(data);
-  }
-  Status close() override { return inner_.close(); }
-  std::string hex() {
-    std::array<unsigned char, 32> d{};
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, d.data(), &len);
-    static const char* k = "0123456789abcdef";
-    std::string s;
-    for (unsigned char c : d) {
-      s += k[c >> 4];
-      s += k[c & 15];
-    }
-    return s;
-  }
-  uint64_t n() const { return n_; }
-
- private:
-  Writer& inner_;
-  EVP_MD_CTX* ctx_;
-  uint64_t n_ = 0;
-};
-
-}  // namespace
 
 Result<std::string> fetch_blob(catalog::Catalog& cat, const std::string& backup_id, const std::string& dest_path,
                                const StopToken& stop) {
@@ -225,7 +169,7 @@ Result<std::string> fetch_blob(catalog::Catalog& cat, const std::string& backup_
       ::unlink(dest_path.c_str());
       auto fd = TRY(open_file(dest_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
       FdWriter fw(fd.get());
-      HashingWriter hw(fw);
+      seal::Sha256Writer hw(fw);
       std::vector<std::byte> buf(1 << 20);
       for (;;) {
         TRY(check_cancel(stop, "fetch"));
@@ -234,11 +178,11 @@ Result<std::string> fetch_blob(catalog::Catalog& cat, const std::string& backup_
         TRY(hw.write(Bytes(buf.data(), n)));
       }
       if (::fsync(fd.get()) != 0) return errno_error("fsync " + dest_path, errno);
-      if (hw.n() != copy.size) {
-        return data_loss("stored copy on " + copy.target + " has " + std::to_string(hw.n()) + " bytes, expected " +
+      if (hw.bytes() != copy.size) {
+        return data_loss("stored copy on " + copy.target + " has " + std::to_string(hw.bytes()) + " bytes, expected " +
                          std::to_string(copy.size));
       }
-      if (hw.hex() != copy.sha256) return data_loss("stored copy on " + copy.target + " fails its SHA-256 check");
+      if (seal::hex_encode(hw.finish()) != copy.sha256) return data_loss("stored copy on " + copy.target + " fails its SHA-256 check");
       return {};
     };
     auto st = attempt();

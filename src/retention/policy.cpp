@@ -1,45 +1,24 @@
 #include "retention/policy.h"
 
 #include <algorithm>
-#include <ctime>
+#include <chrono>
 #include <map>
+
+#include <date/date.h>
 
 namespace stacksnap::retention {
 
 namespace {
 
-std::tm utc(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  return tm;
+// Period keys; equal keys mean the same period (UTC; weeks are ISO 8601 weeks).
+template <const char* kFormat>
+std::string period_key(int64_t t) {
+  return date::format(kFormat, date::sys_seconds(std::chrono::seconds(t)));
 }
-
-// Period keys; equal keys mean the same period. Literal formats only (-Wformat=2).
-std::string day_key(int64_t t) {
-  auto tm = utc(t);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-std::string week_key(int64_t t) {  // ISO 8601 week
-  auto tm = utc(t);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%G-W%V", &tm);
-  return buf;
-}
-std::string month_key(int64_t t) {
-  auto tm = utc(t);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m", &tm);
-  return buf;
-}
-std::string year_key(int64_t t) {
-  auto tm = utc(t);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y", &tm);
-  return buf;
-}
+constexpr char kDay[] = "%Y-%m-%d";
+constexpr char kWeek[] = "%G-W%V";
+constexpr char kMonth[] = "%Y-%m";
+constexpr char kYear[] = "%Y";
 
 }  // namespace
 
@@ -114,10 +93,10 @@ std::vector<Decision> decide(std::vector<Candidate> cands, const Policy& policy)
       d.reasons.push_back(std::string(name) + " " + k);
     }
   };
-  bucket(policy.keep_daily, "daily", day_key);
-  bucket(policy.keep_weekly, "weekly", week_key);
-  bucket(policy.keep_monthly, "monthly", month_key);
-  bucket(policy.keep_yearly, "yearly", year_key);
+  bucket(policy.keep_daily, "daily", period_key<kDay>);
+  bucket(policy.keep_weekly, "weekly", period_key<kWeek>);
+  bucket(policy.keep_monthly, "monthly", period_key<kMonth>);
+  bucket(policy.keep_yearly, "yearly", period_key<kYear>);
 
   for (size_t i = 0; i < cands.size(); ++i) {
     if (cands[i].verified) {
