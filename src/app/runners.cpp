@@ -10,6 +10,7 @@
 #include "restore/restore.h"
 #include "base/scope.h"
 #include "repo/repo.h"
+#include "repo/verify_stored.h"
 
 namespace stacksnap::app {
 namespace {
@@ -28,7 +29,6 @@ bool flag(const Json& params, const char* key) {
   return params.is_object() && params.contains(key) && params[key].is_boolean() && params[key].get<bool>();
 }
 
-int64_t now_s() { return unix_seconds(std::chrono::system_clock::now()); }
 
 }  // namespace
 
@@ -59,42 +59,18 @@ void Appliance::register_runners() {
     return out;
   });
 
-  jobs.register_runner("verify", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
+  jobs.register_runner("verify", [this](const JobRequest& r, job::Context& ctx, int64_t) -> Result<Json> {
     auto key = TRY(keys.key());
-    auto b = TRY(cat.get_backup(r.backup_id));
-    std::string dir = options_.data_dir + "/spool";
-    ::mkdir(dir.c_str(), 0700);
-    std::string path = dir + "/verify-" + std::to_string(id) + "-" + b.id + ".stsnap";
-    auto cleanup = on_scope_exit([&] { ::unlink(path.c_str()); });
-
-    job::StepTimer fetch_step(ctx, "fetch", "Fetch the sealed archive");
-    auto from = repo::fetch_blob(cat, b.id, path, ctx.stop());
-    fetch_step.end_with(from, from.ok() ? "from " + *from : "");
-    if (!from.ok()) {
-      // An unreadable copy whose bytes do not match is the archive's fault; an
-      // unreachable target is not.
-      if (from.error().code() == Code::kDataLoss) {
-        (void)cat.set_verify_result(b.id, now_s(), "failed: " + from.error().message());
-      }
-      return std::move(from).error();
-    }
-    TRY(ctx.check_cancel("verify"));
-
-    job::StepTimer verify_step(ctx, "verify", "Authenticate, decompress and hash every entry");
     auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
-    NullWriter text;
-    archive::VerifyReport rep;
-    Status verdict = archive::verify_archive_file(
-        path, &keysrc, text,
-        {.depth = archive::VerifyDepth::kDeep, .expected_size = b.stored_bytes, .expected_sha256 = b.sha256,
-         .stop = ctx.stop()},
-        &rep);
-    verify_step.end(verdict.ok(), verdict.ok() ? std::to_string(rep.files) + " files" : verdict.error().message());
-    if (!verdict.ok() && verdict.error().code() == Code::kCancelled) return std::move(verdict).error();
-    (void)cat.set_verify_result(b.id, now_s(), verdict.ok() ? "ok" : "failed: " + verdict.error().message());
-    TRY(verdict);
-    return Json{{"backup_id", b.id},          {"target", *from},      {"files", rep.files},
-                {"entries", rep.entries},     {"content_bytes", rep.content_bytes},
+    // Streamed from the target: authenticate, decompress and hash every entry (records
+    // the verdict unless no copy could be reached).
+    job::StepTimer step(ctx, "verify", "Authenticate, decompress and hash every entry of a stored copy");
+    auto v = repo::verify_backup(cat, r.backup_id, keysrc, ctx.stop());
+    step.end_with(v, v.ok() ? std::to_string(v->report.files) + " files on " + v->target : "");
+    TRY(v);
+    const auto& rep = v->report;
+    return Json{{"backup_id", r.backup_id},       {"target", v->target},  {"files", rep.files},
+                {"entries", rep.entries},         {"content_bytes", rep.content_bytes},
                 {"sealed_bytes", rep.sealed_bytes}, {"key_fingerprint", rep.key_fingerprint}};
   });
 

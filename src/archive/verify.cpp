@@ -124,6 +124,31 @@ Result<VerifyReport> verify_archive(Reader& in, const seal::KeySource* keys, con
   return rep;
 }
 
+std::string describe_report(const std::string& archive_name, const VerifyReport& r) {
+  std::string s;
+  s += "archive   " + archive_name + "\n";
+  s += "header    " + describe_header(r.header) + "\n";
+  s += "size      " + std::to_string(r.sealed_bytes) + " bytes (" + human_bytes(r.sealed_bytes) + ") in " +
+       std::to_string(r.segments) + " segments\n";
+  s += "sha256    " + r.sealed_sha256 + "\n";
+  if (r.deep) {
+    s += "key       " + r.key_fingerprint + "\n";
+    s += "entries   " + std::to_string(r.entries) + " (" + std::to_string(r.files) + " files, " +
+         human_bytes(r.content_bytes) + ")\n";
+    for (const auto& [svc, d] : r.manifest.dumps) {
+      s += "dump      " + svc + ": " + d.value("engine", "?") + " " + d.value("version", "") + "\n";
+    }
+    for (const auto& [name, v] : r.manifest.volumes) {
+      s += "volume    " + name + ": " + std::to_string(v.value("files", uint64_t{0})) + " files, " +
+           human_bytes(v.value("bytes", uint64_t{0})) + "\n";
+    }
+    s += "result    OK: every segment authenticated and every entry matches the manifest\n";
+  } else {
+    s += "result    OK: size and SHA-256 match the record (shallow: contents not checked)\n";
+  }
+  return s;
+}
+
 Status verify_archive_file(const std::string& path, const seal::KeySource* keys, Writer& out,
                            const VerifyOptions& options, VerifyReport* report) {
   VerifyOptions o = options;
@@ -135,27 +160,7 @@ Status verify_archive_file(const std::string& path, const seal::KeySource* keys,
   FdReader in(fd.get(), path);
   auto rep = verify_archive(in, keys, o);
   if (!rep.ok()) return std::move(rep).error().with_context("verify " + path);
-  std::string s;
-  s += "archive   " + path + "\n";
-  s += "header    " + describe_header(rep->header) + "\n";
-  s += "size      " + std::to_string(rep->sealed_bytes) + " bytes (" + human_bytes(rep->sealed_bytes) + ") in " +
-       std::to_string(rep->segments) + " segments\n";
-  s += "sha256    " + rep->sealed_sha256 + "\n";
-  if (rep->deep) {
-    s += "key       " + rep->key_fingerprint + "\n";
-    s += "entries   " + std::to_string(rep->entries) + " (" + std::to_string(rep->files) + " files, " +
-         human_bytes(rep->content_bytes) + ")\n";
-    for (const auto& [svc, d] : rep->manifest.dumps) {
-      s += "dump      " + svc + ": " + d.value("engine", "?") + " " + d.value("version", "") + "\n";
-    }
-    for (const auto& [name, v] : rep->manifest.volumes) {
-      s += "volume    " + name + ": " + std::to_string(v.value("files", uint64_t{0})) + " files, " +
-           human_bytes(v.value("bytes", uint64_t{0})) + "\n";
-    }
-    s += "result    OK: every segment authenticated and every entry matches the manifest\n";
-  } else {
-    s += "result    OK: size and SHA-256 match the record (shallow: contents not checked)\n";
-  }
+  std::string s = describe_report(path, *rep);
   TRY(out.write(as_bytes(s)));
   if (report) *report = std::move(*rep);
   return {};

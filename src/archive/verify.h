@@ -56,6 +56,9 @@ Result<VerifyReport> verify_archive(Reader& in, const seal::KeySource* keys, con
 Status verify_archive_file(const std::string& path, const seal::KeySource* keys, Writer& out,
                            const VerifyOptions& options, VerifyReport* report = nullptr);
 
+// The human report verify_archive_file prints ("archive   NAME", header, size, …, result).
+std::string describe_report(const std::string& name, const VerifyReport& report);
+
 // Human description of a header: version, key kind (+ Argon2id parameters), segment size.
 std::string describe_header(const seal::Header& h);
 // "12.3 MiB"

@@ -25,6 +25,7 @@
 #include "cli/job_runner.h"
 #include "docker/client.h"
 #include "repo/repo.h"
+#include "repo/verify_stored.h"
 #include "storage/s3/credentials.h"
 
 namespace stacksnap::cli {
@@ -280,44 +281,27 @@ Status verify_backup_id(const Globals& g, const std::string& id, bool shallow, c
   if (shallow) {
     verdict = data_loss("no stored copy of " + id);
     for (const auto& copy : b.copies) {
-      auto rec = cat->get_target(copy.target);
-      if (!rec.ok()) continue;
-      auto check = [&]() -> Status {
-        auto target = TRY(repo::open_target(*rec));
-        auto in = TRY(target->get(copy.key));
-        archive::VerifyOptions o{.depth = archive::VerifyDepth::kShallow, .expected_size = copy.size,
-                                 .expected_sha256 = copy.sha256};
-        auto rep = TRY(archive::verify_archive(*in, nullptr, o));
-        detail[copy.target] = {{"size", rep.sealed_bytes}, {"sha256", rep.sealed_sha256}};
-        return {};
-      };
-      auto st = check();
-      if (!g.json) std::cout << "  " << copy.target << ": " << (st.ok() ? "ok" : st.error().message()) << "\n";
-      if (!st.ok()) {
-        verdict = std::move(st).error().with_context("copy on " + copy.target);
+      auto rep = repo::verify_copy(*cat, copy, nullptr, {});
+      if (!g.json) std::cout << "  " << copy.target << ": " << (rep.ok() ? "ok" : rep.error().message()) << "\n";
+      if (!rep.ok()) {
+        verdict = std::move(rep).error();
+        (void)cat->set_verify_result(id, now_s(), "failed: " + verdict.error().message());
         break;
       }
+      detail[copy.target] = {{"size", rep->sealed_bytes}, {"sha256", rep->sealed_sha256}};
       verdict = Status{};
     }
   } else {
     auto keys = TRY(reading_keys(g, key_file));
-    std::string dir = g.data_dir + "/spool";
-    ::mkdir(dir.c_str(), 0700);
-    std::string path = dir + "/verify-" + id + ".stsnap";
-    auto cleanup = on_scope_exit([&] { ::unlink(path.c_str()); });
-    auto from = repo::fetch_blob(*cat, id, path, {});
-    if (!from.ok()) {
-      verdict = from.error();
+    auto v = repo::verify_backup(*cat, id, keys, {});  // records the verdict
+    if (v.ok()) {
+      if (!g.json) std::cout << archive::describe_report(v->target + ":" + repo::blob_key(id), v->report);
+      detail = {{"target", v->target}, {"files", v->report.files}, {"bytes", v->report.content_bytes}};
     } else {
-      StringWriter text;
-      archive::VerifyReport rep;
-      verdict = archive::verify_archive_file(path, &keys, text, {.depth = archive::VerifyDepth::kDeep}, &rep);
-      if (!g.json) std::cout << text.str();
-      detail = {{"target", *from}, {"files", rep.files}, {"bytes", rep.content_bytes}};
+      verdict = std::move(v).error();
     }
   }
   std::string result = verdict.ok() ? "ok" : "failed: " + verdict.error().message();
-  if (!shallow || !verdict.ok()) (void)cat->set_verify_result(id, now_s(), result);
   int64_t ms = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
   if (g.json) {
     std::cout << Json{{"backup_id", id}, {"ok", verdict.ok()}, {"deep", !shallow}, {"result", result},

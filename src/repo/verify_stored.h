@@ -1,0 +1,33 @@
+// Verification of stored backups, streamed straight from their targets (no local copy):
+// what `stacksnap verify ID` and the server's verify job both run.
+#pragma once
+
+#include <string>
+
+#include "archive/verify.h"
+#include "base/cancel.h"
+#include "catalog/catalog.h"
+#include "seal/key.h"
+
+namespace stacksnap::repo {
+
+// One copy: deep when `keys` is given (authenticate every segment, decompress, hash every
+// entry against the manifest; the outer size and SHA-256 against the catalog too), else
+// shallow (size and SHA-256 only, no key). DataLoss names the copy's target; errors
+// reaching the target pass through (Unavailable, NotFound, PermissionDenied, …).
+Result<archive::VerifyReport> verify_copy(catalog::Catalog& cat, const catalog::CopyRecord& copy,
+                                          const seal::KeySource* keys, const StopToken& stop);
+
+struct StoredVerification {
+  std::string target;  // the copy that verified
+  archive::VerifyReport report;
+};
+
+// Deep verification of a backup: tries its copies in catalog order until one verifies.
+// When none does: DataLoss if a copy was damaged (the archive's fault), else the error of
+// the last unreachable target. Records "ok" or "failed: …" in the catalog, except when no
+// copy could be reached at all (storage trouble says nothing about the archive).
+Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::string& backup_id,
+                                         const seal::KeySource& keys, const StopToken& stop);
+
+}  // namespace stacksnap::repo
