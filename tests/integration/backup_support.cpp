@@ -1,5 +1,6 @@
 #include "backup_support.h"
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -25,28 +26,33 @@ Result<std::unique_ptr<BackupBed>> BackupBed::create(const std::string& parent) 
   return bed;
 }
 
-CliRun BackupBed::run(const std::string& args, std::string* err) const {
-  std::string errfile = data_.path() + "/.stderr";
+CliRun run_stacksnap(const std::string& data_dir, const std::string& args) {
+  std::string errfile = data_dir + "/.stderr";
+  auto t0 = std::chrono::steady_clock::now();
   // The group keeps our stderr redirection ahead of run_script's own 2>&1.
-  auto sr = run_script("{ " + std::string(STACKSNAP_BINARY) + " --data-dir " + data_.path() + " " + args + " 2>" +
+  auto sr = run_script("{ " + std::string(STACKSNAP_BINARY) + " --data-dir " + data_dir + " " + args + " 2>" +
                        errfile + "; }");
   CliRun r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.exit_code = sr.exit_code;
   r.out = sr.output;
-  std::string e = read_text(errfile);
-  if (err) *err = e;
-  else r.out += e;
+  r.err = read_text(errfile);
   std::istringstream lines(sr.output);
   std::string line;
   while (std::getline(lines, line)) {
     if (line.empty() || line[0] != '{') continue;
-    try {
-      auto j = nlohmann::json::parse(line);
-      r.events.push_back(j);
-      if (j.value("type", "") == "summary") r.summary = j;
-    } catch (...) {
-    }
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) continue;
+    r.events.push_back(j);
+    if (j.value("type", "") == "summary") r.summary = j;
   }
+  return r;
+}
+
+CliRun BackupBed::run(const std::string& args, std::string* err) const {
+  CliRun r = run_stacksnap(data_.path(), args);
+  if (err) *err = r.err;
+  else r.out += r.err;
   return r;
 }
 

@@ -13,10 +13,17 @@ namespace stacksnap::it {
 
 struct CliRun {
   int exit_code = -1;
-  std::string out;                   // stdout (and stderr when merged)
+  std::string out;                     // stdout (and stderr when merged)
+  std::string err;                     // stderr
   std::vector<nlohmann::json> events;  // parsed JSON lines of stdout
-  nlohmann::json summary;            // the last "summary" event, or null
+  nlohmann::json summary;              // the last "summary" event, or null
+  double seconds = 0;                  // wall time
+  // The failure text: the summary's message (--json) and stderr.
+  std::string message() const { return (summary.is_null() ? "" : summary.value("message", "")) + "\n" + err; }
 };
+
+// Runs `stacksnap --data-dir DATA_DIR ARGS`, stdout and stderr kept apart, JSON lines parsed.
+CliRun run_stacksnap(const std::string& data_dir, const std::string& args);
 
 class BackupBed {
  public:
@@ -24,7 +31,7 @@ class BackupBed {
   static Result<std::unique_ptr<BackupBed>> create(const std::string& parent = "/var/tmp");
   const std::string& data_dir() const { return data_.path(); }
   std::string store_dir() const { return store_.path(); }
-  // Runs `stacksnap --data-dir D <args>`; stderr is kept separately in `err`.
+  // Runs `stacksnap --data-dir D <args>`; stderr is appended to `out` too unless `err` is given.
   CliRun run(const std::string& args, std::string* err = nullptr) const;
   // `backup PROJECT --json <extra>`: events parsed.
   CliRun backup(const std::string& project, const std::string& extra = "") const;

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backup_support.h"
 #include "test_env.h"
 
 namespace stacksnap::it {
@@ -35,16 +36,6 @@ std::string in_container(const std::string& container, const std::string& comman
   return r.exit_code == 0 ? out : "<exit " + std::to_string(r.exit_code) + ": " + out + ">";
 }
 
-struct CliRun {
-  // The failure text: the summary's message (--json) and stderr.
-  std::string message() const { return summary.value("message", "") + "\n" + stderr_text; }
-  int exit_code = -1;
-  Json summary;              // the last "summary" event
-  std::vector<Json> events;  // every JSON line
-  std::string stderr_text;
-  double seconds = 0;
-};
-
 class RestoreTest : public ::testing::Test {
  protected:
   static inline std::string data_dir_;
@@ -52,30 +43,9 @@ class RestoreTest : public ::testing::Test {
   static inline int64_t shop_marker_rows_ = 0;
   static inline bool ready_ = false;
 
-  static CliRun cli(const std::string& args) {
-    CliRun out;
-    const std::string err = data_dir_ + "/last-stderr.txt";
-    auto t0 = std::chrono::steady_clock::now();
-    auto r = run_script(bin() + " --data-dir " + data_dir_ + " " + args + " --json 2>" + err);
-    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    out.exit_code = r.exit_code;
-    std::ifstream f(err);
-    out.stderr_text.assign(std::istreambuf_iterator<char>(f), {});
-    size_t pos = 0;
-    while (pos < r.output.size()) {
-      size_t nl = r.output.find('\n', pos);
-      std::string line = r.output.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-      pos = nl == std::string::npos ? r.output.size() : nl + 1;
-      if (line.empty() || line[0] != '{') continue;
-      auto j = Json::parse(line, nullptr, false);
-      if (j.is_discarded()) continue;
-      out.events.push_back(j);
-      if (j.value("type", "") == "summary") out.summary = j;
-    }
-    return out;
-  }
+  static CliRun cli(const std::string& args) { return run_stacksnap(data_dir_, args + " --json"); }
   static std::string describe(const CliRun& r) {
-    std::string s = "exit " + std::to_string(r.exit_code) + "\nstderr: " + r.stderr_text + "\nsummary: " + r.summary.dump();
+    std::string s = "exit " + std::to_string(r.exit_code) + "\nstderr: " + r.err + "\nsummary: " + r.summary.dump();
     for (const auto& e : r.events) {
       if (e.value("type", "") == "error" || e.value("type", "") == "log") s += "\n  " + e.dump();
     }
