@@ -88,9 +88,10 @@ Result<catalog::JobRecord> JobManager::submit(const JobRequest& req) {
     e->req = req;
     active_[rec.id] = e;
     if (!req.project.empty()) by_project_[req.project] = e;
+    // Announced before a worker can see it, so job_queued always precedes job_started.
+    http::publish_dashboard(hub_, "job_queued", dashboard_fields(rec));
     queue_.push_back(e);
   }
-  http::publish_dashboard(hub_, "job_queued", dashboard_fields(rec));
   cv_.notify_all();
   return rec;
 }
