@@ -4,6 +4,7 @@
 
 #include "catalog/catalog_admin.h"
 #include "repo/repo.h"
+#include "retention/apply.h"
 #include "retention/policy.h"
 
 namespace stacksnap::app {
@@ -41,68 +42,43 @@ Status delete_backup(catalog::Catalog& cat, const std::string& backup_id, const 
   return {};
 }
 
-namespace {
-
-std::vector<retention::Candidate> candidates(const std::vector<catalog::BackupRecord>& backups,
-                                             const std::string& target) {
-  std::vector<retention::Candidate> out;
-  for (const auto& b : backups) {
-    bool has = target == "*";
-    for (const auto& c : b.copies) has = has || c.target == target;
-    if (has) out.push_back({b.id, b.created_at, b.verify_result == "ok"});
-  }
-  return out;
-}
-
-}  // namespace
-
+// Both go through retention::plan_prune (the same decisions `stacksnap prune` makes) and
+// apply_prune (its safety re-check: never the newest verified backup, never a whole group).
 Result<nlohmann::json> preview_retention(catalog::Catalog& cat, const std::string& project,
                                          const std::string& target, const nlohmann::json& policy_json) {
   auto policy = TRY(retention::Policy::from_json(policy_json));
-  auto backups = TRY(cat.list_backups({.project = project}));
-  auto decisions = retention::decide(candidates(backups, target), policy);
+  auto plan = TRY(retention::plan_prune(cat, {.project = project, .target = target, .policy = policy}));
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& d : decisions) {
-    out.push_back({{"id", d.id}, {"created", d.created}, {"keep", d.keep}, {"reasons", d.reasons}});
+  for (const auto& g : plan.groups) {
+    for (const auto& d : g.decisions) {
+      out.push_back({{"id", d.id}, {"created", d.created}, {"keep", d.keep}, {"reasons", d.reasons}});
+    }
   }
   return nlohmann::json{{"decisions", out}, {"description", policy.describe()}};
 }
 
 Result<nlohmann::json> apply_retention(catalog::Catalog& cat, const std::string& project, job::Context& ctx,
                                        const TargetOpener& open) {
-  auto policies = TRY(catalog::list_retention(cat, project));
+  auto plan = TRY(retention::plan_prune(cat, {.project = project}));
+  TRY(ctx.check_cancel("retention"));
+  auto outcome = TRY(retention::apply_prune(cat, plan, [&](const std::string& id, const std::string& target) {
+    return delete_backup(cat, id, target, open);
+  }));
+  auto where = [](const std::string& target) { return target == "*" ? std::string() : " from " + target; };
   std::set<std::string> pruned;
-  int64_t failures = 0;
-  for (const auto& p : policies) {
-    TRY(ctx.check_cancel("retention"));
-    auto policy = retention::Policy::from_json(p.policy);
-    if (!policy.ok()) {
-      ctx.warn("retention policy for target " + p.target + " is invalid: " + policy.error().message(), "retention");
-      continue;
-    }
-    if (policy->empty()) continue;
-    auto backups = TRY(cat.list_backups({.project = project}));
-    for (const auto& d : retention::decide(candidates(backups, p.target), *policy)) {
-      if (d.keep) continue;
-      auto st = delete_backup(cat, d.id, p.target, open);
-      if (!st.ok()) {
-        ++failures;
-        ctx.warn("could not delete " + d.id + (p.target == "*" ? "" : " from " + p.target) + ": " +
-                     st.error().message(),
-                 "retention");
-        continue;
-      }
-      ctx.info("deleted " + d.id + (p.target == "*" ? "" : " from " + p.target) + " (policy: " +
-                   policy->describe() + ")",
-               "retention");
-      pruned.insert(d.id);
-    }
+  for (const auto& d : outcome.deleted) {
+    ctx.info("deleted " + d.id + where(d.target), "retention");
+    pruned.insert(d.id);
   }
+  for (const auto& f : outcome.failed) {
+    ctx.warn("could not delete " + f.id + where(f.target) + ": " + f.error, "retention");
+  }
+  for (const auto& k : outcome.spared) ctx.info("kept " + k.id + where(k.target) + ": " + k.error, "retention");
   auto left = TRY(cat.list_backups({.project = project}));
   return nlohmann::json{{"pruned", std::vector<std::string>(pruned.begin(), pruned.end())},
                         {"kept", left.size()},
-                        {"policies", policies.size()},
-                        {"failures", failures}};
+                        {"policies", plan.groups.size()},
+                        {"failures", outcome.failed.size()}};
 }
 
 }  // namespace stacksnap::app
