@@ -10,11 +10,11 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build/release}"
 size_mib="${2:-1024}"
 bin="$build/stacksnap"
+source "$root/bench/tools/bench_lib.sh"
 "$root/scripts/ensure-dockerd.sh" >/dev/null
 "$root/tests/fixtures/images/build.sh" >/dev/null
 work="$(mktemp -d /var/tmp/stacksnap-bench-XXXXXX)"
 trap 'docker-compose -p benchvol -f "$work/docker-compose.yml" down -v >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-half=$((size_mib / 2))
 cat >"$work/docker-compose.yml" <<YAML
 services:
   app:
@@ -26,21 +26,14 @@ volumes:
 YAML
 docker-compose -p benchvol -f "$work/docker-compose.yml" up -d >/dev/null 2>&1
 cid="$(docker-compose -p benchvol -f "$work/docker-compose.yml" ps -q app)"
-echo "filling the volume with ${size_mib} MiB (half random, half text)…"
-docker exec "$cid" sh -c "mkdir -p /data/random /data/text
-  for i in \$(seq 1 $((half / 16))); do head -c 16M /dev/urandom > /data/random/r\$i.bin; done
-  seq 1 3000000 | sed 's/\$/ lorem ipsum dolor sit amet, consectetur adipiscing elit/' > /tmp/t.txt
-  n=0; while [ \$(du -sm /data/text | cut -f1) -lt $half ]; do n=\$((n+1)); cp /tmp/t.txt /data/text/t\$n.txt; done; rm /tmp/t.txt"
-sync
+bench_fill_volume "$cid" "$size_mib"
 data_dir="$work/state"; mkdir -p "$data_dir"
 "$bin" --data-dir "$data_dir" key init >/dev/null
 "$bin" --data-dir "$data_dir" target add local bench --path "$work/store" >/dev/null
 key="$(openssl rand -hex 32)"; iv="$(openssl rand -hex 16)"
 
-t() { local s e; s=$(date +%s.%N); "$@"; e=$(date +%s.%N); echo "$e - $s" | bc; }
-
 echo "== A) docker cp | zstd -3 -T0 | openssl enc -aes-256-ctr"
-ta=$(t sh -c "docker cp $cid:/data - | zstd -3 -T0 -q | openssl enc -aes-256-ctr -K $key -iv $iv > $work/ref.bin")
+ta=$(bench_time sh -c "docker cp $cid:/data - | zstd -3 -T0 -q | openssl enc -aes-256-ctr -K $key -iv $iv > $work/ref.bin")
 echo "   ${ta} s, $(stat -c %s "$work/ref.bin") bytes"; rm -f "$work/ref.bin"
 
 echo "== stacksnap backup (dump-free project: volume capture, seal, deep verify, promote)"
@@ -66,7 +59,7 @@ echo "   job ${ts2} ms, apps paused ${pause} ms"
 
 echo "== B) tar czf - | gpg --symmetric (on the volume's directory)"
 mp="$(docker volume inspect -f '{{.Mountpoint}}' benchvol_data)"
-tb=$(t sh -c "tar czf - -C $mp . | gpg --batch --yes --pinentry-mode loopback --passphrase bench --symmetric --cipher-algo AES256 -o $work/gpg.bin")
+tb=$(bench_time sh -c "tar czf - -C $mp . | gpg --batch --yes --pinentry-mode loopback --passphrase bench --symmetric --cipher-algo AES256 -o $work/gpg.bin")
 echo "   ${tb} s"; rm -f "$work/gpg.bin"
 
 python3 - "$ta" "$ts" "$tb" "$rss" "$pause" <<'PY'

@@ -83,7 +83,8 @@ void Appliance::register_runners() {
 
   // Restore: {"project": NAME} restores beside the original under NAME; without it (or
   // with the original's name) the project is replaced, after a safety backup unless
-  // {"no_safety_backup": true}. The dashboard asks for a typed confirmation first.
+  // {"no_safety_backup": true}; {"no_ports": true} with a new name publishes no host ports.
+  // The dashboard asks for a typed confirmation first.
   jobs.register_runner("restore", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
     auto key = TRY(keys.key());
     auto* client = TRY(docker.get());
@@ -94,6 +95,7 @@ void Appliance::register_runners() {
     req.backup_id = r.backup_id;
     if (!as.empty() && as != b.project) {
       req.as_name = as;
+      req.no_ports = flag(r.params, "no_ports");
     } else {
       req.force = true;
       req.no_safety_backup = flag(r.params, "no_safety_backup");

@@ -45,6 +45,13 @@ Result<uint64_t> copy_stream(Reader& r, Writer& w, size_t buffer) {
   return total;
 }
 
+Result<size_t> TeeReader::read(MutableBytes buf) {
+  size_t n = TRY(in_.read(buf));
+  if (n) TRY(copy_.write(Bytes(buf.data(), n)));
+  bytes_ += n;
+  return n;
+}
+
 Result<size_t> MemoryReader::read(MutableBytes buf) {
   size_t n = std::min(buf.size(), data_.size() - pos_);
   if (n) std::memcpy(buf.data(), data_.data() + pos_, n);

@@ -94,6 +94,20 @@ class NullWriter final : public Writer {
   uint64_t count_ = 0;
 };
 
+// Passes reads of `in` through, writing every byte read to `copy` first: one pass
+// that both consumes a stream and keeps it (e.g. fetch and verify at once).
+class TeeReader final : public Reader {
+ public:
+  TeeReader(Reader& in, Writer& copy) : in_(in), copy_(copy) {}
+  Result<size_t> read(MutableBytes buf) override;
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  Reader& in_;
+  Writer& copy_;
+  uint64_t bytes_ = 0;
+};
+
 // Adapts a callable to a Writer.
 class FunctionWriter final : public Writer {
  public:

@@ -46,7 +46,8 @@ Status run_restore_cmd(const Globals& g, const RestoreArgs& a) {
                     .params = {{"as", a.req.as_name},
                                {"to", a.req.to_dir},
                                {"force", a.req.force},
-                               {"no_safety_backup", a.req.no_safety_backup}}};
+                               {"no_safety_backup", a.req.no_safety_backup},
+                               {"no_ports", a.req.no_ports}}};
   return run_cli_job(
       g, *cat, spec,
       [&](job::Context& ctx, int64_t job_id) { return restore::run_restore(env, a.req, ctx, job_id); }, render);
@@ -62,6 +63,8 @@ void add_restore_command(CLI::App& root, Globals& g) {
   cmd->add_option("--to", a->req.to_dir, "Working directory for the config files (binds under it follow)");
   cmd->add_flag("--force", a->req.force, "Replace an existing project (a safety backup is taken first)");
   cmd->add_flag("--no-safety-backup", a->req.no_safety_backup, "With --force: skip the safety backup");
+  cmd->add_flag("--no-ports", a->req.no_ports,
+                "With --as: publish no host ports (run the copy beside an original that holds them)");
   cmd->add_option("--key-file", a->key_file, "Key file (default: <data-dir>/key)");
   cmd->add_flag("--json", g.json, "Events as JSON lines");
   cmd->callback([&g, a] { g.result = run_restore_cmd(g, *a); });

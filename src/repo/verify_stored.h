@@ -15,8 +15,10 @@ namespace stacksnap::repo {
 // entry against the manifest; the outer size and SHA-256 against the catalog too), else
 // shallow (size and SHA-256 only, no key). DataLoss names the copy's target; errors
 // reaching the target pass through (Unavailable, NotFound, PermissionDenied, …).
+// With `keep`, every byte streamed from the target is also written to it (one pass that
+// fetches and verifies; the caller discards what it kept when this fails).
 Result<archive::VerifyReport> verify_copy(catalog::Catalog& cat, const catalog::CopyRecord& copy,
-                                          const seal::KeySource* keys, const StopToken& stop);
+                                          const seal::KeySource* keys, const StopToken& stop, Writer* keep = nullptr);
 
 struct StoredVerification {
   std::string target;  // the copy that verified
@@ -27,7 +29,11 @@ struct StoredVerification {
 // When none does: DataLoss if a copy was damaged (the archive's fault), else the error of
 // the last unreachable target. Records "ok" or "failed: …" in the catalog, except when no
 // copy could be reached at all (storage trouble says nothing about the archive).
+// With `keep_path`, the copy that verified is also kept there (created 0600, fsynced),
+// fetched in the same pass: what a restore applies is exactly what was verified. Nothing
+// is left at `keep_path` on failure.
 Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::string& backup_id,
-                                         const seal::KeySource& keys, const StopToken& stop);
+                                         const seal::KeySource& keys, const StopToken& stop,
+                                         const std::string& keep_path = {});
 
 }  // namespace stacksnap::repo

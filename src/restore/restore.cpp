@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/fd.h"
 #include "repo/repo.h"
+#include "repo/verify_stored.h"
 #include "restore/apply.h"
 #include "restore/compose.h"
 #include "restore/databases.h"
@@ -38,35 +39,28 @@ FetchedArchive::~FetchedArchive() {
 }
 
 Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string& backup_id, job::Context& ctx) {
-  auto rec = TRY(env.cat.get_backup(backup_id));
   const std::string spool = env.data_dir + "/spool";
   if (::mkdir(spool.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("create " + spool, errno);
   FetchedArchive fa;
   fa.path_ = spool + "/restore-" + backup_id + "-" + std::to_string(::getpid()) + ".stsnap";
   ::unlink(fa.path_.c_str());
   {
-    job::StepTimer t(ctx, "fetch", "Fetch backup " + backup_id);
-    auto target = repo::fetch_blob(env.cat, backup_id, fa.path_, ctx.stop());
-    t.end_with(target);
-    if (!target.ok()) {
-      return std::move(target).error().with_context("fetch backup " + backup_id + " (nothing was changed)");
+    // One pass: stream the copy from its target into the spool while authenticating
+    // every segment, decompressing and hashing every entry; what is applied later is
+    // exactly the file that verified.
+    job::StepTimer t(ctx, "verify", "Fetch backup " + backup_id + ", authenticate and check the whole archive");
+    auto v = repo::verify_backup(env.cat, backup_id, env.keys, ctx.stop(), fa.path_);
+    if (!v.ok()) {
+      t.end(false, v.error().message());
+      if (v.error().code() == Code::kCancelled) return std::move(v).error();
+      return std::move(v).error().with_context("backup " + backup_id +
+                                               " could not be fetched and verified; nothing was changed on this host");
     }
-    fa.target_ = *target;
-    ctx.info("fetched " + archive::human_bytes(rec.stored_bytes) + " from target " + fa.target_, "fetch");
-  }
-  {
-    job::StepTimer t(ctx, "verify", "Authenticate and check the whole archive");
-    StringWriter text;
-    archive::VerifyReport rep;
-    archive::VerifyOptions o{.depth = archive::VerifyDepth::kDeep, .stop = ctx.stop()};
-    auto st = archive::verify_archive_file(fa.path_, &env.keys, text, o, &rep);
-    t.end_with(st, std::to_string(rep.entries) + " entries, " + archive::human_bytes(rep.content_bytes));
-    if (!st.ok()) {
-      return std::move(st).error().with_context("backup " + backup_id +
-                                                " failed verification; nothing was changed on this host");
-    }
-    fa.plan_ = std::move(rep.plan);
-    fa.manifest_ = std::move(rep.manifest);
+    t.end(true, std::to_string(v->report.entries) + " entries, " + archive::human_bytes(v->report.content_bytes) +
+                    " from target " + v->target);
+    fa.target_ = v->target;
+    fa.plan_ = std::move(v->report.plan);
+    fa.manifest_ = std::move(v->report.manifest);
   }
   return fa;
 }
@@ -272,6 +266,14 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
       auto text = TRY(original.config(ctx.stop()));
       auto doc = TRY(stack::parse_yaml(text));
       auto sandboxed = TRY(sandbox_compose(std::move(doc), p, req.strip_ports));
+      if (req.no_ports) {
+        for (auto& [name, svc] : sandboxed["services"].items()) {
+          if (svc.is_object() && svc.contains("ports")) {
+            svc.erase("ports");
+            ctx.info("service " + name + ": published ports dropped (--no-ports)", "compose");
+          }
+        }
+      }
       const std::string out = sandbox_compose_path(p.working_dir);
       TRY(write_file_atomic(out, sandboxed.dump(2) + "\n", 0600));
       applied.push_back("wrote " + out);
@@ -304,7 +306,16 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
     }
   }
   TRY(step("start", "Start project " + p.project, [&]() -> Status {
-    TRY(compose.up({}, /*no_deps=*/false, ctx.stop()));
+    Status up = compose.up({}, /*no_deps=*/false, ctx.stop());
+    if (!up.ok()) {
+      const std::string m = up.error().message();
+      if (p.mode == Mode::kCopy && !req.no_ports &&
+          (m.find("port is already allocated") != std::string::npos || m.find("address already in use") != std::string::npos)) {
+        return std::move(up).error().with_context(
+            "a host port of the copy is taken (by the original?); restore with --no-ports to publish none");
+      }
+      return up;
+    }
     applied.push_back("started project " + p.project);
     return {};
   }));
@@ -406,8 +417,12 @@ Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::
     ar.working_dir = fs::absolute(ar.working_dir, ec).lexically_normal().string();
     while (ar.working_dir.size() > 1 && ar.working_dir.back() == '/') ar.working_dir.pop_back();
   }
+  if (req.no_ports && ar.mode != Mode::kCopy) {
+    return invalid_argument("--no-ports applies to a copy only: give --as NAME (a name other than " + rec.project + ")");
+  }
   ar.force = req.force;
   ar.safety_backup = !req.no_safety_backup;
+  ar.no_ports = req.no_ports;
   auto fa = TRY(fetch_and_verify(env, req.backup_id, ctx));
   std::vector<std::string> applied;
   auto summary = TRY(apply_backup(env, fa, req.backup_id, ar, ctx, job_id, applied));

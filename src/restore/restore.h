@@ -39,6 +39,7 @@ struct RestoreRequest {
   std::string to_dir;    // --to: working dir for config files (and binds under it)
   bool force = false;    // overwrite an existing project (after a safety backup)
   bool no_safety_backup = false;
+  bool no_ports = false;  // with as_name: publish no host ports (a copy beside a running original)
 };
 
 // Summary fields: {backup_id, project, source_project, mode, working_dir, compose,
@@ -77,7 +78,8 @@ struct ApplyRequest {
   std::string working_dir;  // "" = original (in place)
   bool force = false;
   bool safety_backup = true;
-  bool strip_ports = false;  // drills
+  bool strip_ports = false;  // drills: no ports, external networks and volumes detached
+  bool no_ports = false;     // copies: no published host ports (nothing else changes)
   bool check_volumes = false;
   bool fail_on_row_differences = false;
 };

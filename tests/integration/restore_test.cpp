@@ -294,5 +294,50 @@ TEST_F(RestoreTest, MissingImageFailsBeforeAnyChange) {
   EXPECT_NE(run_script("docker volume inspect " + project + "_data").exit_code, 0);
 }
 
+TEST_F(RestoreTest, CopyBesideAnOriginalWithPublishedPortsNeedsNoPorts) {
+  const std::string project = "ssports" + std::to_string(::getpid());
+  const std::string dir = data_dir_ + "/" + project;
+  const int port = 20000 + static_cast<int>(::getpid() % 20000);
+  fs::create_directories(dir);
+  {
+    std::ofstream f(dir + "/docker-compose.yml");
+    f << "services:\n  app:\n    image: " << kFixtureApp
+      << "\n    command: [\"sh\", \"-c\", \"echo hi > /data/hi.txt; exec sleep infinity\"]\n"
+         "    ports:\n      - \"127.0.0.1:"
+      << port << ":8080\"\n    volumes:\n      - data:/data\nvolumes:\n  data:\n";
+  }
+  auto up = run_script("cd " + dir + " && docker-compose -p " + project + " up -d");
+  ASSERT_EQ(up.exit_code, 0) << up.output;
+  auto down = [&](const std::string& p, const std::string& d, const std::string& file) {
+    run_script("cd " + d + " && docker-compose -p " + p + " -f " + file + " down -v");
+  };
+  auto b = cli("backup " + project);
+  ASSERT_EQ(b.exit_code, 0) << describe(b);
+  const std::string id = b.summary.value("backup_id", "");
+  const std::string before = container_ids(project);
+
+  // Without --no-ports the copy cannot start (the original holds the port), and says why.
+  auto taken = cli("restore " + id + " --as " + project + "a --to " + dir + "-a");
+  EXPECT_NE(taken.exit_code, 0);
+  EXPECT_NE(taken.message().find("--no-ports"), std::string::npos) << describe(taken);
+  down(project + "a", dir + "-a", "docker-compose.stacksnap.yml");
+
+  auto r = cli("restore " + id + " --as " + project + "b --to " + dir + "-b --no-ports");
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(in_container(project + "b_app_1", "cat /data/hi.txt"), "hi");
+  EXPECT_EQ(run_script("docker port " + project + "b_app_1").output, "");
+  EXPECT_EQ(container_ids(project), before);
+  EXPECT_NE(run_script("docker port " + project + "_app_1").output.find(std::to_string(port)), std::string::npos);
+
+  // --no-ports is for copies only.
+  auto in_place = cli("restore " + id + " --no-ports --force");
+  EXPECT_NE(in_place.exit_code, 0);
+  EXPECT_NE(in_place.message().find("--as"), std::string::npos) << describe(in_place);
+
+  down(project + "b", dir + "-b", "docker-compose.stacksnap.yml");
+  down(project, dir, "docker-compose.yml");
+  for (const auto& d : {dir, dir + "-a", dir + "-b"}) fs::remove_all(d);
+}
+
 }  // namespace
 }  // namespace stacksnap::it

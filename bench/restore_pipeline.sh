@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Restore of a 1 GiB mixed volume (half random, half text) through the whole pipeline
+# (issue 5): `stacksnap restore ID --as NEW` (fetch from the local target, authenticate
+# and check the whole archive, then create the volume, fill it through the Engine's
+# archive endpoint and bring the project up), against the same data through
+#   openssl enc -d -aes-256-ctr | zstd -d | docker cp - CONTAINER:/     (target: ours ≤ 1.5×)
+# into a fresh volume of a created container. Also stacksnap's peak RSS.
+# Usage: restore_pipeline.sh BUILD_DIR [SIZE_MIB]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-$root/build/release}"
+size_mib="${2:-1024}"
+bin="$build/stacksnap"
+source "$root/bench/tools/bench_lib.sh"
+"$root/scripts/ensure-dockerd.sh" >/dev/null
+"$root/tests/fixtures/images/build.sh" >/dev/null
+work="$(mktemp -d /var/tmp/stacksnap-bench-XXXXXX)"
+cleanup() {
+  docker rm -f benchrst-ref >/dev/null 2>&1 || true
+  docker volume rm benchrst_ref >/dev/null 2>&1 || true
+  [[ -f "$work/rst/docker-compose.stacksnap.yml" ]] &&
+    docker-compose -p benchrst2 -f "$work/rst/docker-compose.stacksnap.yml" down -v >/dev/null 2>&1
+  docker-compose -p benchrst2 -f "$work/docker-compose.yml" down -v >/dev/null 2>&1 || true
+  docker-compose -p benchrst -f "$work/docker-compose.yml" down -v >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cat >"$work/docker-compose.yml" <<YAML
+services:
+  app:
+    image: stacksnap-fixture/app:test
+    command: ["sh", "-c", "exec sleep infinity"]
+    volumes: ["data:/data"]
+volumes:
+  data:
+YAML
+docker-compose -p benchrst -f "$work/docker-compose.yml" up -d >/dev/null 2>&1
+cid="$(docker-compose -p benchrst -f "$work/docker-compose.yml" ps -q app)"
+bench_fill_volume "$cid" "$size_mib"
+data_dir="$work/state"; mkdir -p "$data_dir"
+"$bin" --data-dir "$data_dir" key init >/dev/null
+"$bin" --data-dir "$data_dir" target add local bench --path "$work/store" >/dev/null
+"$bin" --data-dir "$data_dir" backup benchrst --json >"$work/backup.json"
+id=$(grep -o '"backup_id":"[^"]*"' "$work/backup.json" | tail -1 | cut -d'"' -f4)
+[[ -n "$id" ]] || { echo "restore_pipeline: backup failed" >&2; tail -5 "$work/backup.json" >&2; exit 1; }
+key="$(openssl rand -hex 32)"; iv="$(openssl rand -hex 16)"
+docker cp "$cid:/data" - | zstd -3 -T0 -q | openssl enc -aes-256-ctr -K "$key" -iv "$iv" > "$work/ref.bin"
+sync
+
+echo "== A) openssl enc -d | zstd -d | docker cp - (into a fresh volume)"
+docker volume create benchrst_ref >/dev/null
+docker create --name benchrst-ref -v benchrst_ref:/data stacksnap-fixture/app:test sleep infinity >/dev/null
+ta=$(bench_time sh -c "openssl enc -d -aes-256-ctr -K $key -iv $iv < $work/ref.bin | zstd -d -q | docker cp - benchrst-ref:/")
+n_ref=$(docker run --rm -v benchrst_ref:/data stacksnap-fixture/app:test sh -c 'du -sm /data | cut -f1')
+echo "   ${ta} s (${n_ref} MiB restored)"
+rm -f "$work/ref.bin"
+
+echo "== stacksnap restore $id --as benchrst2"
+/usr/bin/time -v -o "$work/time.txt" "$bin" --data-dir "$data_dir" restore "$id" --as benchrst2 --to "$work/rst" --json >"$work/events.json"
+ts=$(grep -o '"duration_ms":[0-9]*' "$work/events.json" | tail -1 | cut -d: -f2)
+tw=$(grep "Elapsed (wall clock)" "$work/time.txt" | awk '{print $NF}')
+rss=$(grep "Maximum resident set size" "$work/time.txt" | awk '{print $NF}')
+steps=$(python3 - "$work/events.json" <<'PY'
+import json,sys
+ev=[json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
+print(' '.join(f"{e['step']}={e['duration_ms']}" for e in ev if e.get('type')=='step_finished'))
+PY
+)
+n_ours=$(docker run --rm -v benchrst2_data:/data stacksnap-fixture/app:test sh -c 'du -sm /data | cut -f1')
+echo "   wall ${tw}, job ${ts} ms, peak RSS $((rss / 1024)) MiB, ${n_ours} MiB restored"
+echo "   steps (ms): $steps"
+[[ "$n_ours" == "$n_ref" ]] || echo "   WARNING: restored sizes differ (ours ${n_ours} MiB, reference ${n_ref} MiB)"
+
+python3 - "$ta" "$ts" "$rss" <<'PY'
+import sys
+ta,ts,rss=float(sys.argv[1]),float(sys.argv[2])/1000,int(sys.argv[3])
+print(f"RESULT restore={ts:.2f}s ref_openssl_zstd_docker_cp={ta:.2f}s ratio={ts/ta:.2f}x (target <=1.5x) peak_rss={rss/1024:.0f}MiB")
+PY
