@@ -240,11 +240,27 @@ Json backup_json(const catalog::BackupRecord& b) {
 
 // With a target: the catalog is first rebuilt from it, and only its backups are listed;
 // --json then prints {"rebuild": report, "backups": [...]}.
+// Without one, an empty catalog (a fresh data dir: `key` and `target add` done, nothing
+// backed up here yet) is first rebuilt from every target, so that a new machine lists
+// what storage holds; a target that cannot be read is reported on stderr, not fatal.
 Status list_backups(const Globals& g, const std::string& project, const std::string& target,
                     const std::string& key_file) {
   std::optional<Json> rebuild;
   if (!target.empty()) rebuild = TRY(rebuild_catalog_from_target(g, target, key_file));
   auto cat = TRY(open_state(g));
+  if (target.empty() && TRY(cat->list_backups({})).empty()) {
+    for (const auto& t : TRY(cat->list_targets())) {
+      Globals quiet = g;
+      quiet.json = true;  // the report goes to stderr below, stdout keeps the plain list
+      auto r = rebuild_catalog_from_target(quiet, t.name, key_file);
+      if (!r.ok()) {
+        std::cerr << "catalog is empty; could not read target " << t.name << ": " << r.error().message() << "\n";
+      } else {
+        std::cerr << "catalog is empty; read target " << t.name << ": " << (*r)["added_backups"].size()
+                  << " backup(s) added\n";
+      }
+    }
+  }
   auto list = TRY(cat->list_backups({.project = project, .target = target}));
   if (g.json) {
     Json arr = Json::array();

@@ -89,8 +89,15 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
                       .check_volumes = true};
       std::vector<std::string> applied;
       auto r = apply_backup(env, *fa, req.backup_id, ar, ctx, job_id, applied);
-      if (!r.ok()) failure = std::move(r).error();
-      else summary = std::move(*r);
+      if (!r.ok()) {
+        // What the sandbox restore had applied is torn down below whatever happened, so
+        // the "applied before the failure" list of a restore would only mislead here.
+        const std::string m = r.error().message();
+        const size_t cut = m.find(" — applied before the failure: ");
+        failure = cut == std::string::npos ? std::move(r).error() : Error(r.error().code(), m.substr(0, cut));
+      } else {
+        summary = std::move(*r);
+      }
     }
   }
   {
