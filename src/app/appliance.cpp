@@ -8,6 +8,7 @@
 #include <iostream>
 #include <set>
 
+#include "backup/capture.h"
 #include "backup/quiesce.h"
 #include "http/job_stream.h"
 
@@ -121,6 +122,11 @@ void Appliance::repair_in_background() {
       auto n = backup::repair_paused(**client, cat, [this](const std::string& m) { warn("startup repair: " + m); });
       if (n.ok() && *n > 0) warn("startup repair: resumed " + std::to_string(*n) + " container(s) left paused");
       if (!n.ok()) warn("startup repair: " + n.error().message());
+      // Capture and restore helper containers of a process that died: they hold the
+      // project's volumes (`compose down -v` could not remove them) until removed.
+      auto h = backup::remove_orphan_helpers(**client);
+      if (h.ok() && *h > 0) warn("startup repair: removed " + std::to_string(*h) + " orphan helper container(s)");
+      if (!h.ok()) warn("startup repair: helper containers: " + h.error().message());
     } else {
       auto paused = cat.list_paused();
       if (paused.ok() && !paused->empty()) {

@@ -38,13 +38,20 @@ std::vector<Fired> Scheduler::tick() {
     return fired;
   }
   int64_t now = unix_seconds(clock_.now());
+  int64_t earliest = 0;
   for (auto& s : *schedules) {
-    if (s.enabled) tick_one(std::move(s), now, fired);
+    if (!s.enabled) continue;
+    int64_t due = tick_one(std::move(s), now, fired);
+    if (due > 0 && (earliest == 0 || due < earliest)) earliest = due;
+  }
+  {
+    std::lock_guard lk(mu_);
+    next_due_ = earliest;
   }
   return fired;
 }
 
-void Scheduler::tick_one(catalog::ScheduleRecord s, int64_t now, std::vector<Fired>& fired) {
+int64_t Scheduler::tick_one(catalog::ScheduleRecord s, int64_t now, std::vector<Fired>& fired) {
   const int64_t jitter_max = std::clamp<int64_t>(s.jitter_s, 0, kMaxJitterSeconds);
   bool changed = false;
 
@@ -52,7 +59,7 @@ void Scheduler::tick_one(catalog::ScheduleRecord s, int64_t now, std::vector<Fir
     auto next = next_slot(s.cron, s.timezone, now);
     if (!next.ok()) {
       warn_("schedule of " + s.project + ": " + next.error().message());
-      return;
+      return 0;
     }
     s.next_run = *next + jitter_(jitter_max);
     changed = true;
@@ -70,6 +77,10 @@ void Scheduler::tick_one(catalog::ScheduleRecord s, int64_t now, std::vector<Fir
     changed = true;
   }
 
+  int64_t due_next = s.next_run;
+  auto sooner = [&](int64_t t) {
+    if (t > 0 && (due_next == 0 || t < due_next)) due_next = t;
+  };
   if (!s.drill_cron.empty()) {
     if (s.last_drill == 0) {
       s.last_drill = now;
@@ -78,7 +89,11 @@ void Scheduler::tick_one(catalog::ScheduleRecord s, int64_t now, std::vector<Fir
       auto due = next_slot(s.drill_cron, s.timezone, s.last_drill);
       if (!due.ok()) {
         warn_("drill schedule of " + s.project + ": " + due.error().message());
-      } else if (now >= *due && !jobs_.busy(s.project)) {
+      } else if (now < *due) {
+        sooner(*due);
+      } else if (jobs_.busy(s.project)) {
+        // Due, but the project has a job: looked at again every period.
+      } else {
         auto newest = cat_.list_backups({.project = s.project, .limit = 1});
         if (newest.ok() && !newest->empty()) {
           const std::string& id = newest->front().id;
@@ -102,6 +117,7 @@ void Scheduler::tick_one(catalog::ScheduleRecord s, int64_t now, std::vector<Fir
     auto st = catalog::set_schedule_times(cat_, s.project, s.last_run, s.next_run, s.last_drill);
     if (!st.ok()) warn_("schedule of " + s.project + ": " + st.error().message());
   }
+  return due_next;
 }
 
 void Scheduler::start(std::chrono::milliseconds period) {
@@ -114,7 +130,14 @@ void Scheduler::start(std::chrono::milliseconds period) {
       lk.unlock();
       tick();
       lk.lock();
-      cv_.wait_for(lk, period, [&] { return stopping_ || woken_; });
+      // Sleep until the earliest due slot (a little after, so that now >= next_run), at
+      // most `period`; a slot that is due but blocked by a running job is retried each period.
+      auto wait = period;
+      const int64_t now = unix_seconds(clock_.now());
+      if (next_due_ > now) {
+        wait = std::min<std::chrono::milliseconds>(period, std::chrono::seconds(next_due_ - now) + std::chrono::milliseconds(200));
+      }
+      cv_.wait_for(lk, wait, [&] { return stopping_ || woken_; });
       woken_ = false;
     }
   });

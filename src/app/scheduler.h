@@ -60,13 +60,15 @@ class Scheduler {
   // One pass over every schedule (see above). Returns the jobs submitted.
   std::vector<Fired> tick();
 
-  // Runs tick() every `period` on a thread, and at once when wake() is called.
+  // Runs tick() on a thread: when the earliest due schedule is due (so a slot fires on
+  // time, not up to a period late), at least every `period`, and at once on wake().
   void start(std::chrono::milliseconds period = std::chrono::seconds(15));
   void wake();
   void stop();
 
  private:
-  void tick_one(catalog::ScheduleRecord s, int64_t now, std::vector<Fired>& fired);
+  // Returns when this schedule is next due (unix seconds; 0: nothing pending).
+  int64_t tick_one(catalog::ScheduleRecord s, int64_t now, std::vector<Fired>& fired);
 
   catalog::Catalog& cat_;
   const Clock& clock_;
@@ -78,6 +80,7 @@ class Scheduler {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool woken_ = false;
+  int64_t next_due_ = 0;  // earliest due time seen by the last tick() (0: none); under mu_
   std::thread thread_;
 };
 

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "base/temp_dir.h"
 #include "catalog/catalog_admin.h"
@@ -148,6 +151,46 @@ TEST(Scheduler, ScheduledDrillOfTheNewestBackup) {
   EXPECT_EQ(fired[0].backup_id, "new");
   f.jobs.busy_projects.clear();
   EXPECT_TRUE(s.tick().empty());  // next drill a week later
+}
+
+// The thread sleeps until the earliest due slot, not a whole period: a slot fires on time.
+TEST(Scheduler, ThreadFiresAtTheSlotRatherThanAtTheNextPeriod) {
+  class SharedClock final : public Clock {
+   public:
+    SystemTime now() const override { return SystemTime(std::chrono::seconds(secs.load())); }
+    std::atomic<int64_t> secs{0};
+  };
+  class CountingJobs final : public JobSubmitter {
+   public:
+    Result<catalog::JobRecord> submit(const JobRequest& req) override {
+      catalog::JobRecord r;
+      r.id = ++count;
+      r.kind = req.kind;
+      r.project = req.project;
+      return r;
+    }
+    bool busy(const std::string&) const override { return false; }
+    std::atomic<int> count{0};
+  };
+  Fixture f;
+  SharedClock clock;
+  clock.secs = kMonday + 3 * kHour - 2;
+  CountingJobs jobs;
+  ASSERT_TRUE(catalog::put_schedule(*f.cat, {.project = "shop", .cron = "0 3 * * *"}).ok());
+  Scheduler s(*f.cat, clock, jobs, nullptr);
+  s.start(std::chrono::minutes(10));
+  auto waited = [](auto&& pred, std::chrono::milliseconds limit) {
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (!pred() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return pred();
+  };
+  // The first pass plans the slot (2 s ahead on the clock) and sleeps ~2.2 s, not 10 min.
+  ASSERT_TRUE(waited([&] { return f.get("shop").next_run == kMonday + 3 * kHour; }, std::chrono::seconds(5)));
+  clock.secs = kMonday + 3 * kHour;
+  EXPECT_TRUE(waited([&] { return jobs.count.load() == 1; }, std::chrono::seconds(5)));
+  s.stop();
+  EXPECT_EQ(jobs.count.load(), 1);
+  EXPECT_EQ(f.get("shop").last_run, kMonday + 3 * kHour);
 }
 
 TEST(Scheduler, NextSlotRejectsBadInput) {
