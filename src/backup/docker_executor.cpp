@@ -13,6 +13,11 @@ Result<int> DockerExecutor::run(const engine::ExecRequest& req, Reader* in, Writ
   return docker_.exec(id_, o, in, out, err, stop);
 }
 
+bool DockerExecutor::container_running() {
+  auto info = docker_.inspect_container(id_);
+  return !info.ok() || info->state.running;
+}
+
 Status DockerContainerControl::stop(const StopToken&) { return docker_.stop_container(id_, 30); }
 Status DockerContainerControl::start(const StopToken&) { return docker_.start_container(id_); }
 

@@ -15,6 +15,7 @@ class DockerExecutor final : public engine::Executor {
   Result<int> run(const engine::ExecRequest& req, Reader* in, Writer& out, Writer& err,
                   const StopToken& stop) override;
   std::string container_name() const override { return name_; }
+  bool container_running() override;
 
  private:
   docker::Client& docker_;

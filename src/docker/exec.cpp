@@ -142,7 +142,11 @@ Result<int> Client::exec(std::string_view container, const ExecOptions& options,
   if (!demux.system_error().empty()) return internal_error(op + ": " + demux.system_error());
 
   // 4. The exit code: poll until Running=false and ExitCode is set (notes §2.5).
-  auto deadline = std::chrono::steady_clock::now() + options.exit_code_deadline;
+  // A process whose container was killed can stay "Running" in the exec's record, so
+  // after a second of polling the container itself is asked too: when it has stopped,
+  // the command died with it, and waiting out the deadline would only delay the news.
+  const auto polling_since = std::chrono::steady_clock::now();
+  auto deadline = polling_since + options.exit_code_deadline;
   auto delay = std::chrono::milliseconds(2);
   int exit_code = 0;
   for (;;) {
@@ -150,6 +154,14 @@ Result<int> Client::exec(std::string_view container, const ExecOptions& options,
     if (!info.running && info.exit_code) {
       exit_code = *info.exit_code;
       break;
+    }
+    if (std::chrono::steady_clock::now() - polling_since >= std::chrono::seconds(1)) {
+      auto c = inspect_container(container);
+      if (c.ok() && !c->state.running) {
+        return unavailable(op + ": container " + std::string(container) + " stopped (" + c->state.status +
+                           (c->state.exit_code ? ", exit code " + std::to_string(c->state.exit_code) : std::string()) +
+                           ") before the command finished");
+      }
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       return deadline_exceeded(op + ": no exit code within " +

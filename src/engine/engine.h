@@ -41,6 +41,9 @@ class Executor {
   virtual Result<int> run(const ExecRequest& req, Reader* in, Writer& out, Writer& err, const StopToken& stop) = 0;
   // Human name of the container for messages ("shop_db_1").
   virtual std::string container_name() const = 0;
+  // False once the container is known to have stopped (whoever waits on a command in it
+  // can give up at once); true while it runs or when that cannot be told.
+  virtual bool container_running() { return true; }
 };
 
 // What an engine may learn about its container.

@@ -1,5 +1,7 @@
 #include "engine/session.h"
 
+#include <algorithm>
+
 namespace stacksnap::engine {
 
 class Session::LineSink final : public Writer {
@@ -61,9 +63,21 @@ Result<std::string> Session::wait_line(const std::function<bool(const std::strin
       return internal_error("session in " + ex_.container_name() + " ended (" + why + ")" +
                             (err_.empty() ? "" : ": " + stderr_tail(err_)));
     }
-    if (cv_.wait_until(lk, deadline) == std::cv_status::timeout) {
-      return deadline_exceeded("no answer from the session in " + ex_.container_name() + " within " +
-                               std::to_string(timeout.count()) + " s" + (err_.empty() ? "" : ": " + stderr_tail(err_)));
+    // Wake every second to ask whether the container still runs: a killed container
+    // can leave the exec's stream open, and waiting out `timeout` would hide the cause.
+    const auto slice = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+    if (cv_.wait_until(lk, slice) == std::cv_status::timeout) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return deadline_exceeded("no answer from the session in " + ex_.container_name() + " within " +
+                                 std::to_string(timeout.count()) + " s" + (err_.empty() ? "" : ": " + stderr_tail(err_)));
+      }
+      lk.unlock();
+      const bool running = ex_.container_running();
+      lk.lock();
+      if (!running && consumed_ >= lines_.size() && !done_) {
+        return unavailable("container " + ex_.container_name() + " stopped while its session was waiting for an answer" +
+                           (err_.empty() ? "" : ": " + stderr_tail(err_)));
+      }
     }
   }
 }

@@ -156,13 +156,22 @@ TEST(BackupFailure, DatabaseKilledMidDumpFailsAndLeavesAppsRunning) {
   auto bed = BackupBed::create();
   ASSERT_TRUE(bed.ok());
   bool killed = false;
+  std::chrono::steady_clock::time_point killed_at;
   auto w = watch_backup(**bed, "backup busy --safe-mode --json", [&](const nlohmann::json& e, pid_t) {
     if (!killed && (e.value("type", "") == "progress") && e.value("step", "") == "dump.db") {
       killed = true;
       run_script("docker kill busy_db_1 >/dev/null");
+      killed_at = std::chrono::steady_clock::now();
     }
   });
   ASSERT_TRUE(killed) << w.out;
+  // Reported as soon as the Engine says the container stopped, not after the exec's
+  // exit-code deadline.
+  const double after_kill = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  std::printf("database killed mid-dump: the backup failed %.1f s after the kill: %s\n", after_kill,
+              w.summary.value("message", "").c_str());
+  EXPECT_LT(after_kill, 15.0);
+  EXPECT_TRUE(contains(w.summary.value("message", ""), "busy_db_1")) << w.summary.dump();
   EXPECT_NE(WEXITSTATUS(w.status), 0) << w.out;
   EXPECT_EQ(w.summary.value("result", ""), "failed") << w.out;
   EXPECT_EQ(state_of("busy_writer_1"), "running");
