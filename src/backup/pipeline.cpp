@@ -30,7 +30,6 @@ using Json = nlohmann::json;
 namespace {
 
 constexpr uint64_t kSpoolMargin = 64ull << 20;  // headroom kept free beyond the estimate
-constexpr size_t kUploadBuffer = 1 << 20;
 
 std::string hex8() {
   std::array<uint8_t, 4> b{};
@@ -121,24 +120,21 @@ struct TargetCopy {
   std::unique_ptr<storage::Target> target;
 };
 
-// Uploads the spool as the blob; the sidecar is written by the caller after.
-Result<catalog::CopyRecord> upload_blob(storage::Target& target, int spool_fd, const std::string& id, uint64_t size,
+// Uploads the spool as the blob under `key`; the sidecar is written by the caller after.
+// put_file: S3 sends it as one PutObject read from the spool (its SHA-256, known from
+// writing it, is signed, so the server checks the blob end to end) up to the target's
+// multipart threshold, else multipart; other targets stream it.
+Result<catalog::CopyRecord> upload_blob(storage::Target& target, int spool_fd, const std::string& key, uint64_t size,
                                         const std::string& sha256, job::Context& ctx, const std::string& step) {
-  const std::string key = repo::blob_key(id);
-  auto up = TRY(target.put(key, size));
-  SpoolReader in(spool_fd);
   job::Progress progress(ctx, step, size);
-  std::vector<std::byte> buf(kUploadBuffer);
-  for (;;) {
-    TRY(ctx.check_cancel("upload"));
-    size_t n = TRY(in.read(MutableBytes(buf.data(), buf.size())));
-    if (n == 0) break;
-    TRY(up->write(Bytes(buf.data(), n)));
-    progress.add(n);
-  }
+  uint64_t reported = 0;
+  TRY(target.put_file(key, spool_fd, size,
+                      {.sha256 = sha256, .progress = [&](uint64_t done) -> Status {
+                         progress.add(done - reported);
+                         reported = done;
+                         return ctx.check_cancel("upload");
+                       }}));
   progress.finish();
-  if (up->bytes_written() != size) return internal_error("upload wrote " + std::to_string(up->bytes_written()) + " bytes of " + std::to_string(size));
-  TRY(up->commit());
   auto st = TRY_CTX(target.stat(key), "check uploaded blob");
   if (st.size != size) {
     (void)target.remove(key);
@@ -379,10 +375,13 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
     job::StepTimer step(ctx, step_id, "Store on " + t.rec.name);
     auto attempt = [&]() -> Result<catalog::CopyRecord> {
       auto target = TRY(repo::open_target(t.rec));
-      auto copy = TRY(upload_blob(*target, spool.get(), id, written.sealed_bytes, written.sealed_sha256, ctx, step_id));
+      // Object names reveal the project only when the target opted in (--readable-names).
+      const std::string dir = repo::readable_names(t.rec) ? plan.project : std::string();
+      auto copy = TRY(upload_blob(*target, spool.get(), repo::blob_key(id, dir), written.sealed_bytes,
+                                  written.sealed_sha256, ctx, step_id));
       copy.target = t.rec.name;
       auto sidecar = TRY(repo::make_sidecar(rec, copy, env.key));
-      auto st = storage::put_small(*target, repo::sidecar_key(id), sidecar);
+      auto st = storage::put_small(*target, repo::sidecar_key(id, dir), sidecar);
       if (!st.ok()) {
         (void)target->remove(copy.key);
         return std::move(st).error().with_context("write sidecar");

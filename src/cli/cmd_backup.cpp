@@ -311,7 +311,11 @@ Status verify_backup_id(const Globals& g, const std::string& id, bool shallow, c
     auto keys = TRY(reading_keys(g, key_file));
     auto v = repo::verify_backup(*cat, id, keys, {});  // records the verdict
     if (v.ok()) {
-      if (!g.json) std::cout << archive::describe_report(v->target + ":" + repo::blob_key(id), v->report);
+      std::string key = repo::blob_key(id);
+      for (const auto& c : b.copies) {
+        if (c.target == v->target) key = c.key;  // readable-name targets keep it under the project
+      }
+      if (!g.json) std::cout << archive::describe_report(v->target + ":" + key, v->report);
       detail = {{"target", v->target}, {"files", v->report.files}, {"bytes", v->report.content_bytes}};
     } else {
       verdict = std::move(v).error();

@@ -1,5 +1,6 @@
 #include "repo/rebuild.h"
 
+#include <algorithm>
 #include <map>
 
 #include "repo/repo.h"
@@ -35,6 +36,18 @@ Result<catalog::BackupRecord> read_one(storage::Target& target, const std::strin
   }
   if (s.size != rec->stored_bytes || s.sha256 != rec->sha256) {
     return data_loss("sidecar's size/SHA-256 differ from its sealed metadata (tampered)");
+  }
+  // Either layout: backups/<id>.json, or backups/<project>/<id>.json (readable names). The
+  // name must be the sealed id and a directory the sealed project: renaming objects must
+  // not make a backup look like another one or another project's.
+  const size_t pre = std::string_view(kBackupsPrefix).size();
+  std::string base = key.substr(pre, key.size() - std::min(key.size(), pre + kSidecarExt.size()));
+  size_t slash = base.rfind('/');
+  std::string name = slash == std::string::npos ? base : base.substr(slash + 1);
+  if (name != rec->id) return data_loss("sidecar is named " + name + " but holds backup " + rec->id + " (renamed)");
+  if (slash != std::string::npos && base.substr(0, slash) != rec->project) {
+    return data_loss("sidecar lies under \"" + base.substr(0, slash) + "/\" but holds a backup of project " + rec->project +
+                     " (moved)");
   }
   auto blob = blobs.find(s.blob);
   if (blob == blobs.end()) return not_found("its blob " + s.blob + " is missing");

@@ -1,5 +1,5 @@
 // Rebuilding the catalog from what a target holds, with only the key: every sidecar
-// under backups/ is read, its sealed metadata opened and cross-checked against the
+// under backups/ (backups/<id>.json, or backups/<project>/<id>.json with readable names) is read, its sealed metadata opened and cross-checked against the
 // sidecar's public facts and the blob beside it; backups and copies missing from the
 // catalog are inserted. Nothing on the target is changed.
 //

@@ -20,8 +20,23 @@ namespace stacksnap::repo {
 
 using Json = nlohmann::json;
 
-std::string blob_key(const std::string& backup_id) { return kBackupsPrefix + backup_id + ".stsnap"; }
-std::string sidecar_key(const std::string& backup_id) { return kBackupsPrefix + backup_id + ".json"; }
+namespace {
+std::string backup_base(const std::string& backup_id, const std::string& project_dir) {
+  return project_dir.empty() ? kBackupsPrefix + backup_id : kBackupsPrefix + project_dir + "/" + backup_id;
+}
+}  // namespace
+
+std::string blob_key(const std::string& backup_id, const std::string& project_dir) {
+  return backup_base(backup_id, project_dir) + ".stsnap";
+}
+std::string sidecar_key(const std::string& backup_id, const std::string& project_dir) {
+  return backup_base(backup_id, project_dir) + ".json";
+}
+
+bool readable_names(const catalog::TargetRecord& rec) {
+  const auto it = rec.config.find("readable_names");
+  return it != rec.config.end() && it->is_boolean() && it->get<bool>();
+}
 
 namespace {
 
@@ -78,6 +93,7 @@ Result<std::unique_ptr<storage::Target>> open_target(const catalog::TargetRecord
       cfg.ca_file = c.value("ca_file", "");
       if (c.contains("part_size")) cfg.part_size = c["part_size"].get<uint64_t>();
       if (c.contains("parallel_parts")) cfg.parallel_parts = c["parallel_parts"].get<int>();
+      if (c.contains("multipart_threshold")) cfg.multipart_threshold = c["multipart_threshold"].get<uint64_t>();
       storage::s3::CredentialFlags flags;
       flags.access_key = c.value("access_key", "");
       flags.access_key_file = c.value("access_key_file", "");
@@ -149,49 +165,6 @@ Result<catalog::BackupRecord> open_sidecar_meta(const Sidecar& s, const seal::Ke
   auto rec = TRY(record_from_json(j));
   if (rec.id != s.id) return data_loss("sidecar " + s.id + ": sealed metadata names another backup (" + rec.id + ")");
   return rec;
-}
-
-Result<std::string> fetch_blob(catalog::Catalog& cat, const std::string& backup_id, const std::string& dest_path,
-                               const StopToken& stop) {
-  auto b = TRY(cat.get_backup(backup_id));
-  if (b.copies.empty()) return not_found("backup " + backup_id + " has no stored copy");
-  std::string problems;
-  for (const auto& copy : b.copies) {
-    TRY(check_cancel(stop, "fetch"));
-    auto rec = cat.get_target(copy.target);
-    if (!rec.ok()) {
-      problems += "; " + copy.target + ": " + rec.error().message();
-      continue;
-    }
-    auto attempt = [&]() -> Status {
-      auto target = TRY(open_target(*rec));
-      auto in = TRY(target->get(copy.key));
-      ::unlink(dest_path.c_str());
-      auto fd = TRY(open_file(dest_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-      FdWriter fw(fd.get());
-      seal::Sha256Writer hw(fw);
-      std::vector<std::byte> buf(1 << 20);
-      for (;;) {
-        TRY(check_cancel(stop, "fetch"));
-        size_t n = TRY(in->read(MutableBytes(buf.data(), buf.size())));
-        if (n == 0) break;
-        TRY(hw.write(Bytes(buf.data(), n)));
-      }
-      if (::fsync(fd.get()) != 0) return errno_error("fsync " + dest_path, errno);
-      if (hw.bytes() != copy.size) {
-        return data_loss("stored copy on " + copy.target + " has " + std::to_string(hw.bytes()) + " bytes, expected " +
-                         std::to_string(copy.size));
-      }
-      if (seal::hex_encode(hw.finish()) != copy.sha256) return data_loss("stored copy on " + copy.target + " fails its SHA-256 check");
-      return {};
-    };
-    auto st = attempt();
-    if (st.ok()) return copy.target;
-    ::unlink(dest_path.c_str());
-    if (st.error().code() == Code::kCancelled) return st.error();
-    problems += "; " + copy.target + ": " + st.error().message();
-  }
-  return unavailable("no stored copy of " + backup_id + " could be fetched" + problems);
 }
 
 }  // namespace stacksnap::repo

@@ -1,12 +1,14 @@
 // The backup repository on storage targets: object names, sidecars, opening targets
-// from catalog records, fetching a backup's sealed blob.
+// from catalog records.
 //
 // Layout on a target (docs/FORMAT.md §Storage):
 //   backups/<id>.stsnap   the sealed archive (opaque ciphertext)
 //   backups/<id>.json     the sidecar, written last: {"format":"stacksnap.sidecar/v1",
 //                         "archive_format":1, "id", "blob", "size", "sha256",
 //                         "created", "meta": base64(sealed JSON of the catalog record)}
-// With readable names the id is prefixed by the project: backups/<project>/<id>.*
+// Ids are a UTC time and random hex, so these names reveal no project. Only on a target
+// added with --readable-names (config "readable_names": true) the project becomes a
+// directory: backups/<project>/<id>.*. The catalog rebuild reads both layouts.
 // A blob without a sidecar is an unfinished upload and never listed.
 #pragma once
 
@@ -25,8 +27,11 @@ namespace stacksnap::repo {
 
 inline constexpr const char* kBackupsPrefix = "backups/";
 
-std::string blob_key(const std::string& backup_id);
-std::string sidecar_key(const std::string& backup_id);
+// `project_dir` empty: backups/<id>.*; else backups/<project_dir>/<id>.*.
+std::string blob_key(const std::string& backup_id, const std::string& project_dir = {});
+std::string sidecar_key(const std::string& backup_id, const std::string& project_dir = {});
+// Whether the target opted into object names that show the project.
+bool readable_names(const catalog::TargetRecord& rec);
 
 // Opens a target from its catalog record (local: config.path; s3: endpoint, bucket,
 // region, prefix, addressing, credentials from config / secret files).
@@ -47,11 +52,5 @@ struct Sidecar {
 Result<Sidecar> parse_sidecar(std::string_view text);
 // Opens the sealed metadata (Unauthenticated for a wrong key, DataLoss when tampered).
 Result<catalog::BackupRecord> open_sidecar_meta(const Sidecar& s, const seal::KeySource& keys);
-
-// Copies the sealed blob of `backup_id` from the first target that has it into
-// `dest_path` (created 0600, fsynced), checking size and SHA-256 against the catalog.
-// Returns the target name used. NotFound when no copy is reachable.
-Result<std::string> fetch_blob(catalog::Catalog& cat, const std::string& backup_id, const std::string& dest_path,
-                               const StopToken& stop);
 
 }  // namespace stacksnap::repo

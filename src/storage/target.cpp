@@ -1,5 +1,11 @@
 #include "storage/target.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
 namespace stacksnap::storage {
 
 Status validate_key(const std::string& key) {
@@ -17,6 +23,27 @@ Status validate_key(const std::string& key) {
     if (c < 0x20 || c == 0x7f) return invalid_argument("object key has a control character: " + key);
   }
   return {};
+}
+
+Status Target::put_file(const std::string& key, int fd, uint64_t size, const PutFileOptions& opts) {
+  constexpr size_t kChunk = 1 << 20;
+  auto up = TRY(put(key, size));
+  std::vector<std::byte> buf(static_cast<size_t>(std::min<uint64_t>(kChunk, std::max<uint64_t>(size, 1))));
+  uint64_t off = 0;
+  while (off < size) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off));
+    ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read the file to store as " + key, errno);  // `up` aborts
+    if (n == 0) {
+      return data_loss("the file to store as " + key + " ended at " + std::to_string(off) + " bytes, " +
+                       std::to_string(size) + " were announced (was it changed meanwhile?)");
+    }
+    TRY(up->write(Bytes(buf.data(), static_cast<size_t>(n))));
+    off += static_cast<uint64_t>(n);
+    if (opts.progress) TRY(opts.progress(off));
+  }
+  return up->commit();
 }
 
 Status put_small(Target& t, const std::string& key, std::string_view content) {

@@ -10,6 +10,9 @@
 //  - get() streams; offset/length select a range. NotFound when the key is absent.
 //  - list() calls `fn` for every committed object under `prefix`, across pages, in
 //    lexicographic key order; a non-OK status from fn stops the walk and is returned.
+//  - put_file() stores a whole file, all or nothing like put() + commit(); the default
+//    streams it through put(). S3 sends files up to its multipart threshold as one PutObject
+//    read straight from the file (retries re-read it).
 //  - remove() of an absent key is OK (idempotent).
 //  - Errors: NotFound, PermissionDenied (credentials/ACL), Unavailable (retryable
 //    network/server trouble), ResourceExhausted (disk/quota full), DataLoss.
@@ -46,6 +49,16 @@ class Upload : public Writer {
   virtual uint64_t bytes_written() const = 0;
 };
 
+struct PutFileOptions {
+  // Hex SHA-256 of the file's `size` bytes when the caller knows it: targets that sign or
+  // check the body use it instead of reading the file once more (empty: computed if needed).
+  std::string sha256;
+  // Called with the bytes stored so far, never decreasing (a retried transfer reports again
+  // only past that point). A non-OK status stops the upload: put_file() returns it and
+  // leaves nothing behind.
+  std::function<Status(uint64_t)> progress;
+};
+
 struct GetRange {
   uint64_t offset = 0;
   std::optional<uint64_t> length;  // to the end when empty
@@ -58,6 +71,9 @@ class Target {
   virtual std::string describe() const = 0;
   // size_hint lets multipart uploads choose part sizes (0 = unknown).
   virtual Result<std::unique_ptr<Upload>> put(const std::string& key, uint64_t size_hint = 0) = 0;
+  // Stores the first `size` bytes of the regular file open as `fd` (read with pread() from
+  // offset 0; it must not change meanwhile) under `key`. DataLoss when the file is shorter.
+  virtual Status put_file(const std::string& key, int fd, uint64_t size, const PutFileOptions& opts = {});
   virtual Result<std::unique_ptr<Reader>> get(const std::string& key, GetRange range = {}) = 0;
   virtual Result<ObjectInfo> stat(const std::string& key) = 0;
   virtual Status list(const std::string& prefix, const std::function<Status(const ObjectInfo&)>& fn) = 0;

@@ -72,6 +72,75 @@ TEST(S3Target, MultipartRoundTripWithParallelParts) {
   EXPECT_TRUE((*t)->remove("big/obj.bin").ok());
 }
 
+// put_file up to the multipart threshold: one PutObject streamed from the file, with the
+// whole file's SHA-256 signed (the proxy checks it), no multipart upload, no part buffers.
+TEST(S3Target, PutFileBelowThresholdIsOneSignedPutObject) {
+  S3_TEST_BED(bed);
+  auto t = S3Target::create(test_config(bed, fresh_prefix("putfile")));
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  PatternFile f(13 * kMiB + 7, 21);  // more than two parts' worth
+  auto before = stats();
+  Status st = (*t)->put_file("backups/one.stsnap", f.fd(), f.size(), {.sha256 = f.sha256()});
+  ASSERT_TRUE(st.ok()) << st.error().message();
+  auto after = stats();
+  EXPECT_EQ(op_count(after, "PUT object") - op_count(before, "PUT object"), 1);
+  EXPECT_EQ(op_count(after, "POST object?uploads"), op_count(before, "POST object?uploads"));
+  EXPECT_EQ(after["uploads"]["initiated"], before["uploads"]["initiated"]);
+  EXPECT_EQ(after["hash_mismatches"], before["hash_mismatches"]);
+  auto back = get_small(**t, "backups/one.stsnap", 64 << 20);
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  std::string want(f.size(), '\0');
+  fill_pattern(want, 21, 0);
+  EXPECT_TRUE(*back == want);
+
+  // A SHA-256 that is not the file's: the server refuses the body, nothing is stored and
+  // the error (DataLoss) is not retried.
+  std::string wrong = f.sha256();
+  wrong[0] = wrong[0] == '0' ? '1' : '0';
+  before = stats();
+  st = (*t)->put_file("backups/wrong.stsnap", f.fd(), f.size(), {.sha256 = wrong});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), Code::kDataLoss) << st.error().message();
+  EXPECT_NE(st.error().message().find("XAmzContentSHA256Mismatch"), std::string::npos) << st.error().message();
+  after = stats();
+  EXPECT_EQ(op_count(after, "PUT object") - op_count(before, "PUT object"), 1);
+  EXPECT_EQ(after["hash_mismatches"].get<int>() - before["hash_mismatches"].get<int>(), 1);
+  EXPECT_EQ((*t)->stat("backups/wrong.stsnap").error().code(), Code::kNotFound);
+  EXPECT_TRUE((*t)->remove("backups/one.stsnap").ok());
+}
+
+// Above the threshold (and with threshold 0) put_file is a multipart upload.
+TEST(S3Target, PutFileAboveThresholdIsMultipart) {
+  S3_TEST_BED(bed);
+  S3Config c = test_config(bed, fresh_prefix("putfile-mp"));
+  c.multipart_threshold = 8 * kMiB;
+  auto t = S3Target::create(c);
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  PatternFile f(12 * kMiB + 3, 22);  // parts of 5 MiB: 3
+  auto before = stats();
+  Status st = (*t)->put_file("big.bin", f.fd(), f.size(), {.sha256 = f.sha256()});
+  ASSERT_TRUE(st.ok()) << st.error().message();
+  auto after = stats();
+  EXPECT_EQ(after["uploads"]["completed"].get<int>() - before["uploads"]["completed"].get<int>(), 1);
+  EXPECT_EQ(op_count(after, "PUT object?uploadId?partNumber") - op_count(before, "PUT object?uploadId?partNumber"), 3);
+  EXPECT_EQ(op_count(after, "PUT object"), op_count(before, "PUT object"));
+  std::string want(f.size(), '\0');
+  fill_pattern(want, 22, 0);
+  EXPECT_TRUE(*get_small(**t, "big.bin", 64 << 20) == want);
+
+  c.multipart_threshold = 0;
+  auto always = S3Target::create(c);
+  ASSERT_TRUE(always.ok());
+  PatternFile small(6 * kMiB, 23);
+  before = stats();
+  ASSERT_TRUE((*always)->put_file("small.bin", small.fd(), small.size()).ok());
+  after = stats();
+  EXPECT_EQ(after["uploads"]["completed"].get<int>() - before["uploads"]["completed"].get<int>(), 1);
+  EXPECT_EQ((*always)->stat("small.bin")->size, small.size());
+  EXPECT_TRUE((*always)->remove("small.bin").ok());
+  EXPECT_TRUE((*t)->remove("big.bin").ok());
+}
+
 TEST(S3Target, ExactPartSizeAndEmptyTail) {
   S3_TEST_BED(bed);
   auto t = S3Target::create(test_config(bed, fresh_prefix("exact")));

@@ -1,16 +1,21 @@
 #include "s3_test_env.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
 
 #include "storage/s3/curl_handle.h"
 
@@ -183,6 +188,44 @@ void fill_pattern(std::string& buf, uint64_t seed, uint64_t offset) {
     size_t k = std::min<size_t>(8, buf.size() - i);
     std::memcpy(buf.data() + i, &z, k);
   }
+}
+
+PatternFile::PatternFile(uint64_t size, uint64_t seed) : size_(size) {
+  char tmpl[] = "/tmp/stacksnap-s3-file-XXXXXX";
+  int w = ::mkstemp(tmpl);
+  if (w < 0) {
+    ADD_FAILURE() << "mkstemp: " << std::strerror(errno);
+    return;
+  }
+  path_ = tmpl;
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  std::string chunk;
+  for (uint64_t off = 0; off < size; off += kMiB) {
+    chunk.resize(static_cast<size_t>(std::min<uint64_t>(kMiB, size - off)));
+    fill_pattern(chunk, seed, off);
+    EVP_DigestUpdate(ctx.get(), chunk.data(), chunk.size());
+    if (::write(w, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size())) {
+      ADD_FAILURE() << "write " << path_ << ": " << std::strerror(errno);
+      break;
+    }
+  }
+  ::close(w);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned int i = 0; i < len; ++i) {
+    sha256_ += kHex[md[i] >> 4];
+    sha256_ += kHex[md[i] & 15];
+  }
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) ADD_FAILURE() << "open " << path_ << ": " << std::strerror(errno);
+}
+
+PatternFile::~PatternFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!path_.empty()) ::unlink(path_.c_str());
 }
 
 }  // namespace stacksnap::storage::s3::testing

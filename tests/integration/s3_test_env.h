@@ -55,6 +55,26 @@ void reset_vm_hwm();
 // Deterministic pseudo-random bytes, cheap enough for hundreds of MB.
 void fill_pattern(std::string& buf, uint64_t seed, uint64_t offset);
 
+// A temporary file for Target::put_file: `size` bytes of fill_pattern(seed), written in
+// 1 MiB pieces, open for reading; closed and removed on destruction. `sha256` is its hash.
+class PatternFile {
+ public:
+  PatternFile(uint64_t size, uint64_t seed);
+  ~PatternFile();
+  PatternFile(const PatternFile&) = delete;
+  PatternFile& operator=(const PatternFile&) = delete;
+  int fd() const { return fd_; }
+  uint64_t size() const { return size_; }
+  const std::string& sha256() const { return sha256_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  std::string sha256_;
+};
+
 }  // namespace stacksnap::storage::s3::testing
 
 // ASSERT that the bed is up, binding `bed`.

@@ -346,6 +346,19 @@ TEST(S3Target, CreateValidatesAndDescribesWithoutSecrets) {
   auto bad_bucket = c;
   bad_bucket.bucket = "Bad_Bucket";
   EXPECT_EQ(S3Target::create(bad_bucket).error().code(), Code::kInvalidArgument);
+  // A single PUT takes at most 5 GiB; 0 means always multipart.
+  EXPECT_EQ(c.multipart_threshold, kDefaultMultipartThreshold);
+  auto huge = c;
+  huge.multipart_threshold = kMaxSinglePut + 1;
+  auto he = S3Target::create(huge);
+  ASSERT_FALSE(he.ok());
+  EXPECT_EQ(he.error().code(), Code::kInvalidArgument);
+  EXPECT_NE(he.error().message().find("multipart threshold"), std::string::npos) << he.error().message();
+  for (uint64_t ok : {uint64_t{0}, kMaxSinglePut}) {
+    auto fine = c;
+    fine.multipart_threshold = ok;
+    EXPECT_TRUE(S3Target::create(fine).ok()) << ok;
+  }
 }
 
 // ---- credentials ---------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
 #include "storage/s3/s3_client.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "storage/s3/s3_errors.h"
 
@@ -26,23 +30,46 @@ std::string trim(std::string_view s) {
 
 struct CallState {
   Bytes body;
-  size_t sent = 0;
+  int fd = -1;             // file body (S3Request::body_fd) instead of `body`
+  uint64_t body_size = 0;  // of either
+  uint64_t sent = 0;
   S3Response response;
   bool overflow = false;
+  std::optional<Error> read_error;  // the file could not be read (not retried)
+  const std::atomic<bool>* cancel = nullptr;
+  const std::function<bool(uint64_t)>* on_progress = nullptr;
 };
 
 size_t read_cb(char* buf, size_t size, size_t n, void* p) {
   auto* st = static_cast<CallState*>(p);
-  size_t k = std::min(size * n, st->body.size() - st->sent);
-  std::memcpy(buf, st->body.data() + st->sent, k);
-  st->sent += k;
-  return k;
+  size_t want = static_cast<size_t>(std::min<uint64_t>(size * n, st->body_size - st->sent));
+  if (want == 0) return 0;
+  if (st->fd < 0) {
+    std::memcpy(buf, st->body.data() + st->sent, want);
+    st->sent += want;
+    return want;
+  }
+  for (;;) {
+    ssize_t k = ::pread(st->fd, buf, want, static_cast<off_t>(st->sent));
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) {
+      st->read_error = errno_error("read the file being uploaded at offset " + std::to_string(st->sent), errno);
+      return CURL_READFUNC_ABORT;
+    }
+    if (k == 0) {  // the file is shorter than announced: it changed under us
+      st->read_error = data_loss("the file being uploaded ended at " + std::to_string(st->sent) + " bytes, " +
+                                 std::to_string(st->body_size) + " were announced (was it changed meanwhile?)");
+      return CURL_READFUNC_ABORT;
+    }
+    st->sent += static_cast<uint64_t>(k);
+    return static_cast<size_t>(k);
+  }
 }
 
 int seek_cb(void* p, curl_off_t offset, int origin) {
   auto* st = static_cast<CallState*>(p);
-  if (origin != SEEK_SET || offset < 0 || static_cast<size_t>(offset) > st->body.size()) return CURL_SEEKFUNC_FAIL;
-  st->sent = static_cast<size_t>(offset);
+  if (origin != SEEK_SET || offset < 0 || static_cast<uint64_t>(offset) > st->body_size) return CURL_SEEKFUNC_FAIL;
+  st->sent = static_cast<uint64_t>(offset);
   return CURL_SEEKFUNC_OK;
 }
 
@@ -68,9 +95,11 @@ size_t header_cb(char* data, size_t size, size_t n, void* p) {
   return size * n;
 }
 
-int progress_cb(void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  const auto* cancel = static_cast<const std::atomic<bool>*>(p);
-  return cancel != nullptr && cancel->load() ? 1 : 0;
+int progress_cb(void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t ulnow) {
+  const auto* st = static_cast<const CallState*>(p);
+  if (st->cancel != nullptr && st->cancel->load()) return 1;
+  if (st->on_progress != nullptr && !(*st->on_progress)(static_cast<uint64_t>(std::max<curl_off_t>(ulnow, 0)))) return 1;
+  return 0;
 }
 
 }  // namespace
@@ -92,6 +121,10 @@ Result<std::shared_ptr<S3Client>> S3Client::create(S3Config c) {
   }
   if (c.part_size < kMinPartSize || c.part_size > kMaxPartSize) {
     return invalid_argument("s3 part size must be between 5 MiB and 5 GiB, not " + std::to_string(c.part_size));
+  }
+  if (c.multipart_threshold > kMaxSinglePut) {
+    return invalid_argument("s3 multipart threshold must be at most 5 GiB (S3's limit for one PUT), not " +
+                            std::to_string(c.multipart_threshold));
   }
   if (c.parallel_parts < 1 || c.parallel_parts > kMaxParallelParts) {
     return invalid_argument("s3 parallel parts must be between 1 and " + std::to_string(kMaxParallelParts));
@@ -137,6 +170,9 @@ void S3Client::release_handle(CurlHandle h) {
 Status S3Client::prepare(CURL* h, const S3Request& req, CurlSlist& headers) const {
   RequestTarget t = build_target(endpoint_, style_, config_.bucket, req.key, req.query);
   std::string date = amz_date(std::chrono::system_clock::now());
+  if (req.body_fd >= 0 && req.payload_hash.empty()) {
+    return internal_error("s3 " + req.method + " " + what(req) + ": a file body needs its SHA-256");
+  }
   std::string hash = req.payload_hash.empty() ? sha256_hex(req.body) : req.payload_hash;
   SignRequest s{.method = req.method, .canonical_uri = t.canonical_uri, .canonical_query = t.query,
                 .headers = {{"host", t.host_header}, {"x-amz-content-sha256", hash}, {"x-amz-date", date}},
@@ -147,7 +183,10 @@ Status S3Client::prepare(CURL* h, const S3Request& req, CurlSlist& headers) cons
       s, SigningCredentials{config_.access_key, config_.secret_key, config_.session_token}, config_.region);
   for (const auto& [k, v] : s.headers) TRY(headers.append(k + ": " + v));
   TRY(headers.append("Authorization: " + auth));
-  TRY(headers.append("Expect:"));  // no 100-continue round trip
+  // No 100-continue round trip for bodies in memory (parts, small objects). A file body
+  // (up to 5 GiB) waits for it, as aws-cli does: a refused request (wrong key, missing
+  // bucket) is answered before the body is sent.
+  if (req.body_fd < 0) TRY(headers.append("Expect:"));
   if (req.method == "POST" && std::none_of(req.headers.begin(), req.headers.end(), [](const auto& kv) {
         return lower(kv.first) == "content-type";
       })) {
@@ -173,9 +212,10 @@ Status S3Client::prepare(CURL* h, const S3Request& req, CurlSlist& headers) cons
   if (req.method == "HEAD") {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else if (req.method == "PUT") {
+    const bool file = req.body_fd >= 0;
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-    curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBufferSize);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(file ? req.body_size : req.body.size()));
+    curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, file ? kFileUploadBufferSize : kUploadBufferSize);
   } else if (req.method == "POST") {
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
@@ -191,7 +231,8 @@ Result<S3Response> S3Client::call_once(const S3Request& req, const std::atomic<b
   CurlHandle h = TRY(acquire_handle());
   CurlSlist headers;
   TRY(prepare(h.get(), req, headers));
-  CallState st{.body = req.body};
+  CallState st{.body = req.body, .fd = req.body_fd, .body_size = req.body_fd >= 0 ? req.body_size : req.body.size(),
+               .cancel = cancel, .on_progress = req.on_upload_progress ? &req.on_upload_progress : nullptr};
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(h.get(), CURLOPT_READFUNCTION, read_cb);
@@ -202,14 +243,15 @@ Result<S3Response> S3Client::call_once(const S3Request& req, const std::atomic<b
   curl_easy_setopt(h.get(), CURLOPT_WRITEDATA, &st);
   curl_easy_setopt(h.get(), CURLOPT_HEADERFUNCTION, header_cb);
   curl_easy_setopt(h.get(), CURLOPT_HEADERDATA, &st);
-  if (cancel != nullptr) {
+  if (cancel != nullptr || st.on_progress != nullptr) {
     curl_easy_setopt(h.get(), CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h.get(), CURLOPT_XFERINFOFUNCTION, progress_cb);
-    curl_easy_setopt(h.get(), CURLOPT_XFERINFODATA, cancel);
+    curl_easy_setopt(h.get(), CURLOPT_XFERINFODATA, &st);
   }
   CURLcode rc = curl_easy_perform(h.get());
   curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &st.response.status);
   release_handle(std::move(h));
+  if (st.read_error) return std::move(*st.read_error).with_context("s3 " + req.method + " " + what(req));
   if (st.overflow) return unavailable("s3 " + req.method + " " + what(req) + ": answer larger than expected");
   if (rc != CURLE_OK) return map_curl_error(req.method, what(req), rc, errbuf);
   return std::move(st.response);
@@ -231,6 +273,19 @@ Result<std::string> S3Client::put_object(const std::string& key, Bytes body, con
                 .body = body, .payload_hash = sha256, .data_transfer = true};
   S3Response r = TRY(call(req, cancel));
   return r.header("etag");  // passed back to S3 as received, quotes included
+}
+
+Result<std::string> S3Client::put_object_from_file(const std::string& key, int fd, uint64_t size,
+                                                   const std::string& sha256, std::function<bool(uint64_t)> progress,
+                                                   const std::atomic<bool>* cancel) {
+  if (size > kMaxSinglePut) {
+    return invalid_argument("s3 PUT " + key + ": " + std::to_string(size) + " bytes is more than one PutObject takes (5 GiB)");
+  }
+  S3Request req{.method = "PUT", .key = key, .headers = {{"content-type", "application/octet-stream"}},
+                .body_fd = fd, .body_size = size, .payload_hash = sha256, .data_transfer = true,
+                .on_upload_progress = std::move(progress)};
+  S3Response r = TRY(call(req, cancel));
+  return r.header("etag");
 }
 
 Result<std::string> S3Client::create_multipart(const std::string& key) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,8 +26,11 @@ namespace stacksnap::storage::s3 {
 
 // Largest response body kept in memory (list pages, error bodies, upload ids).
 inline constexpr size_t kMaxSmallBody = 8 << 20;
-// curl's per-handle transfer buffers.
+// curl's per-handle transfer buffers. A file body is read into the upload buffer with one
+// pread() per fill; 2 MiB (curl's maximum) keeps those calls and the send loop's
+// iterations few.
 inline constexpr long kUploadBufferSize = 512 * 1024;
+inline constexpr long kFileUploadBufferSize = 2 * 1024 * 1024;
 inline constexpr long kDownloadBufferSize = 256 * 1024;
 
 struct S3Request {
@@ -35,8 +39,15 @@ struct S3Request {
   KeyValues query;
   KeyValues headers;   // further headers, sent and signed (range, content-type, if-match)
   Bytes body;          // request body, sent with a Content-Length
+  // Or the body is the first body_size bytes of the file open as body_fd, read with
+  // pread() from offset 0 on every attempt (payload_hash is then required).
+  int body_fd = -1;
+  uint64_t body_size = 0;
   std::string payload_hash;  // hex SHA-256 of body; empty: computed when signing
   bool data_transfer = false;  // a body or response of unbounded size: stall timeout, no total timeout
+  // Called during the transfer with the body bytes sent so far by this attempt; returning
+  // false stops it (Cancelled).
+  std::function<bool(uint64_t)> on_upload_progress;
 };
 
 struct S3Response {
@@ -76,6 +87,13 @@ class S3Client {
   // Returns the ETag.
   Result<std::string> put_object(const std::string& key, Bytes body, const std::string& sha256_hex,
                                  const std::atomic<bool>* cancel = nullptr);
+  // One PutObject whose body is streamed from a file: `size` bytes of `fd` from offset 0,
+  // re-read on every retry; `sha256_hex` is the SHA-256 of those bytes (signed, so the
+  // server refuses a body that differs: DataLoss). `progress` as in S3Request.
+  Result<std::string> put_object_from_file(const std::string& key, int fd, uint64_t size,
+                                           const std::string& sha256_hex,
+                                           std::function<bool(uint64_t)> progress = {},
+                                           const std::atomic<bool>* cancel = nullptr);
   Result<std::string> create_multipart(const std::string& key);
   Result<std::string> upload_part(const std::string& key, const std::string& upload_id, uint32_t part, Bytes body,
                                   const std::string& sha256_hex, const std::atomic<bool>* cancel);

@@ -17,6 +17,11 @@ inline constexpr uint32_t kMaxParts = 10000;
 inline constexpr uint64_t kDefaultPartSize = 16 * kMiB;
 inline constexpr int kDefaultParallelParts = 4;
 inline constexpr int kMaxParallelParts = 64;
+// S3's limit for one PutObject.
+inline constexpr uint64_t kMaxSinglePut = 5 * kGiB;
+// Files of known size up to this go up as one streamed PutObject (Target::put_file); see
+// S3Config::multipart_threshold for why.
+inline constexpr uint64_t kDefaultMultipartThreshold = 2 * kGiB;
 
 // How the bucket is addressed. kAuto: virtual-hosted on AWS (unless the bucket name has a
 // dot, which breaks TLS wildcard certificates), path-style on custom endpoints.
@@ -57,6 +62,15 @@ struct S3Config {
   // (parallel_parts + 1) × the current part size.
   uint64_t part_size = kDefaultPartSize;
   int parallel_parts = kDefaultParallelParts;
+  // put_file() sends files of at most this many bytes as one streamed PutObject read from
+  // the file (retries re-read it; the whole object's SHA-256 is signed, so the server checks
+  // the blob end to end) and larger ones as a multipart upload. 0 = always multipart; at
+  // most kMaxSinglePut. A single PUT needs no part buffers and no per-part hashing and
+  // avoids the server's multipart assembly; it loses per-part retries (a failure re-sends
+  // the whole file) and parallel streams, which matter on slow or lossy links for big
+  // files. The 2 GiB default keeps a failed attempt's re-send bounded (about 3 min at
+  // 100 Mbit/s) while most archives skip multipart.
+  uint64_t multipart_threshold = kDefaultMultipartThreshold;
   Timeouts timeouts;
   RetryPolicy retry;
   // Tests inject these; empty: real sleep (interruptible by abort) and a random source.

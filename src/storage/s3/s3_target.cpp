@@ -1,6 +1,14 @@
 #include "storage/s3/s3_target.h"
 
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <optional>
+#include <vector>
 
 #include "storage/s3/s3_reader.h"
 #include "storage/s3/s3_upload.h"
@@ -15,6 +23,61 @@ Result<std::unique_ptr<S3Target>> S3Target::create(S3Config config) {
 Result<std::unique_ptr<Upload>> S3Target::put(const std::string& key, uint64_t size_hint) {
   TRY(validate_key(key));
   return std::unique_ptr<Upload>(new S3Upload(client_, client_->full_key(key), size_hint));
+}
+
+namespace {
+
+// SHA-256 of the first `size` bytes of `fd`, for callers of put_file() that do not know it.
+Result<std::string> sha256_of_file(int fd, uint64_t size) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return internal_error("SHA-256 init failed");
+  std::vector<unsigned char> buf(1 << 20);
+  uint64_t off = 0;
+  while (off < size) {
+    ssize_t n = ::pread(fd, buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off)), static_cast<off_t>(off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read the file to upload", errno);
+    if (n == 0) return data_loss("the file to upload is shorter than the " + std::to_string(size) + " bytes announced");
+    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
+    off += static_cast<uint64_t>(n);
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+Status S3Target::put_file(const std::string& key, int fd, uint64_t size, const PutFileOptions& opts) {
+  TRY(validate_key(key));
+  const uint64_t threshold = std::min(client_->config().multipart_threshold, kMaxSinglePut);
+  if (threshold == 0 || size > threshold) return Target::put_file(key, fd, size, opts);  // multipart
+  std::string sha = opts.sha256;
+  if (sha.empty()) sha = TRY_CTX(sha256_of_file(fd, size), "upload " + key);
+  std::optional<Error> stopped;
+  uint64_t reported = 0;
+  std::function<bool(uint64_t)> progress;
+  if (opts.progress) {
+    progress = [&](uint64_t sent) {
+      if (sent <= reported) return true;  // a retry catching up
+      reported = sent;
+      Status st = opts.progress(sent);
+      if (st.ok()) return true;
+      stopped = std::move(st).error();
+      return false;
+    };
+  }
+  auto r = client_->put_object_from_file(client_->full_key(key), fd, size, sha, std::move(progress));
+  if (stopped) return *stopped;
+  if (!r.ok()) return std::move(r).error();
+  return {};
 }
 
 Result<std::unique_ptr<Reader>> S3Target::get(const std::string& key, GetRange range) {

@@ -2,6 +2,9 @@
 //
 //  put     PutObject below one part, else a streamed multipart upload (s3_upload.h);
 //          nothing is visible before commit(); destruction before commit aborts.
+//  put_file  files up to multipart_threshold: one PutObject streamed from the file (no part
+//          buffers; the whole file's SHA-256 signed, so the server checks it end to end;
+//          a retry re-reads the file); larger files: put()'s multipart upload.
 //  get     GET with Range, streamed with flat memory and resumed after breaks (s3_reader.h)
 //  stat    HEAD; list: ListObjectsV2 across pages (keys relative to the prefix);
 //  remove  DeleteObject; cleanup_stale: ListMultipartUploads + AbortMultipartUpload of the
@@ -27,6 +30,7 @@ class S3Target final : public Target {
 
   std::string describe() const override { return client_->describe(); }
   Result<std::unique_ptr<Upload>> put(const std::string& key, uint64_t size_hint) override;
+  Status put_file(const std::string& key, int fd, uint64_t size, const PutFileOptions& opts = {}) override;
   Result<std::unique_ptr<Reader>> get(const std::string& key, GetRange range) override;
   Result<ObjectInfo> stat(const std::string& key) override;
   Status list(const std::string& prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
