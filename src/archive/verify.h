@@ -27,7 +27,12 @@
 
 namespace stacksnap::archive {
 
-enum class VerifyDepth { kDeep, kShallow };
+// kDeep: authenticate every segment, decompress, walk the tar, hash every entry against
+// the manifest. kAuthenticate (needs the key): every segment authenticated, size and
+// SHA-256 checked, nothing decompressed; proves the file is, bit for bit, what the
+// sealer wrote (a backup is deep-verified when it is made), at a fraction of the cost.
+// kShallow (no key): size and SHA-256 against the record only.
+enum class VerifyDepth { kDeep, kShallow, kAuthenticate };
 
 struct VerifyOptions {
   VerifyDepth depth = VerifyDepth::kDeep;
@@ -39,7 +44,7 @@ struct VerifyOptions {
 struct VerifyReport {
   bool deep = false;
   seal::Header header;
-  std::string key_fingerprint;  // deep only
+  std::string key_fingerprint;  // deep and authenticate
   uint64_t sealed_bytes = 0;
   std::string sealed_sha256;
   uint64_t segments = 0;

@@ -324,7 +324,10 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
     auto s = writer->finish();
     step.end_with(s, "");
     written = TRY(std::move(s));
-    if (::fsync(spool.get()) != 0) return errno_error("fsync " + spool_path, errno);
+    // No fsync of the spool: it is never the durable copy (a crash makes it an orphan that
+    // is removed), verification reads it from the page cache either way, and a spool that
+    // is gone before writeback never costs a disk write. Each target's copy is fsynced
+    // before its sidecar commits it.
   }
 
   // Deep verification of the spool before anything becomes visible.

@@ -17,8 +17,11 @@ namespace stacksnap::repo {
 // reaching the target pass through (Unavailable, NotFound, PermissionDenied, …).
 // With `keep`, every byte streamed from the target is also written to it (one pass that
 // fetches and verifies; the caller discards what it kept when this fails).
+// `authenticate_only` (with keys): segments authenticated, size and SHA-256 checked,
+// nothing decompressed (archive::VerifyDepth::kAuthenticate).
 Result<archive::VerifyReport> verify_copy(catalog::Catalog& cat, const catalog::CopyRecord& copy,
-                                          const seal::KeySource* keys, const StopToken& stop, Writer* keep = nullptr);
+                                          const seal::KeySource* keys, const StopToken& stop, Writer* keep = nullptr,
+                                          bool authenticate_only = false);
 
 struct StoredVerification {
   std::string target;  // the copy that verified
@@ -31,9 +34,11 @@ struct StoredVerification {
 // copy could be reached at all (storage trouble says nothing about the archive).
 // With `keep_path`, the copy that verified is also kept there (created 0600, fsynced),
 // fetched in the same pass: what a restore applies is exactly what was verified. Nothing
-// is left at `keep_path` on failure.
+// is left at `keep_path` on failure. With `authenticate_only` the copy is authenticated
+// (every segment, size, SHA-256) but not decompressed, and no verify result is recorded
+// on success (the record's deep verification stands); a damaged copy is still recorded.
 Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::string& backup_id,
                                          const seal::KeySource& keys, const StopToken& stop,
-                                         const std::string& keep_path = {});
+                                         const std::string& keep_path = {}, bool authenticate_only = false);
 
 }  // namespace stacksnap::repo

@@ -334,6 +334,7 @@ Result<ApplySummary> apply_files(docker::Client& docker, const std::string& arch
     }
     // dumps/…: replayed by the engines later.
   }
+  sum.manifest = reader->manifest();  // the walk ended: every entry matched it
   TRY(host.close());
   for (auto& w : host.warnings()) sum.warnings.push_back(std::move(w));
   if (tw) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "archive/entry.h"
+#include "archive/manifest.h"
 #include "base/error.h"
 #include "docker/client.h"
 #include "job/context.h"
@@ -49,6 +50,7 @@ struct ApplySummary {
   std::map<std::string, TreeDigest> volume_digests;  // by target volume name (from the archive)
   std::map<std::string, TreeDigest> volume_readback; // by target volume name (check_volumes only)
   std::vector<std::string> warnings;
+  archive::Manifest manifest;  // the archive's, every entry checked against it
 };
 
 struct ApplyOptions {

@@ -1,11 +1,13 @@
 #include "restore/restore.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <set>
 
+#include "archive/reader.h"
 #include "archive/verify.h"
 #include "backup/pipeline.h"
 #include "base/clock.h"
@@ -31,14 +33,19 @@ std::string sandbox_compose_path(const std::string& working_dir) {
 FetchedArchive::FetchedArchive(FetchedArchive&& o) noexcept
     : path_(std::exchange(o.path_, {})),
       target_(std::move(o.target_)),
-      plan_(std::move(o.plan_)),
-      manifest_(std::move(o.manifest_)) {}
+      plan_(std::move(o.plan_)) {}
 
 FetchedArchive::~FetchedArchive() {
   if (!path_.empty()) ::unlink(path_.c_str());
 }
 
 Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string& backup_id, job::Context& ctx) {
+  auto rec = TRY(env.cat.get_backup(backup_id));
+  // A backup whose record says it was deep-verified (every backup is, before it is
+  // stored; the record is sealed into its sidecar) only needs authenticating: every
+  // segment's tag proves the file is bit for bit what was verified. The restore's own
+  // pass over the archive still hashes every entry against the manifest as it applies.
+  const bool deep = rec.verify_result != "ok";
   const std::string spool = env.data_dir + "/spool";
   if (::mkdir(spool.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("create " + spool, errno);
   FetchedArchive fa;
@@ -48,19 +55,31 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
     // One pass: stream the copy from its target into the spool while authenticating
     // every segment, decompressing and hashing every entry; what is applied later is
     // exactly the file that verified.
-    job::StepTimer t(ctx, "verify", "Fetch backup " + backup_id + ", authenticate and check the whole archive");
-    auto v = repo::verify_backup(env.cat, backup_id, env.keys, ctx.stop(), fa.path_);
+    job::StepTimer t(ctx, "verify",
+                     "Fetch backup " + backup_id +
+                         (deep ? ", authenticate and check the whole archive"
+                               : ", authenticate every segment (the backup was deep-verified when made)"));
+    auto v = repo::verify_backup(env.cat, backup_id, env.keys, ctx.stop(), fa.path_, /*authenticate_only=*/!deep);
     if (!v.ok()) {
       t.end(false, v.error().message());
       if (v.error().code() == Code::kCancelled) return std::move(v).error();
       return std::move(v).error().with_context("backup " + backup_id +
                                                " could not be fetched and verified; nothing was changed on this host");
     }
-    t.end(true, std::to_string(v->report.entries) + " entries, " + archive::human_bytes(v->report.content_bytes) +
-                    " from target " + v->target);
     fa.target_ = v->target;
-    fa.plan_ = std::move(v->report.plan);
-    fa.manifest_ = std::move(v->report.manifest);
+    if (deep) {
+      t.end(true, std::to_string(v->report.entries) + " entries, " + archive::human_bytes(v->report.content_bytes) +
+                      " from target " + v->target);
+      fa.plan_ = std::move(v->report.plan);
+    } else {
+      t.end(true, std::to_string(v->report.segments) + " segments, " + archive::human_bytes(v->report.sealed_bytes) +
+                      " from target " + v->target);
+      // The plan is the archive's first entry.
+      auto fd = TRY(open_file(fa.path_, O_RDONLY | O_CLOEXEC));
+      FdReader in(fd.get(), fa.path_);
+      auto reader = TRY_CTX(archive::ArchiveReader::open(in, env.keys, {.prefetch = false}), "read the plan");
+      fa.plan_ = reader->plan();
+    }
   }
   return fa;
 }
@@ -286,7 +305,9 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   compose.set_line_sink([&ctx](const std::string& line) { ctx.log(job::Level::kDebug, line, "compose"); });
   summary["compose_files"] = cp.files;
 
-  auto dumps_r = dumps_from_manifest(fa.manifest());
+  // The manifest as the files pass read it (every entry was checked against it).
+  const archive::Manifest& manifest = files.manifest;
+  auto dumps_r = dumps_from_manifest(manifest);
   if (!dumps_r.ok()) return after_changes(std::move(dumps_r).error(), applied, ctx);
   auto dumps = std::move(*dumps_r);
   if (!dumps.empty()) {
@@ -346,8 +367,8 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   Json vols = Json::array();
   for (const auto& v : p.volumes) {
     Json j = tree_json(v.name, files.volume_digests[v.name]);
-    auto m = fa.manifest().volumes.find(v.source_name);
-    if (m != fa.manifest().volumes.end()) {
+    auto m = manifest.volumes.find(v.source_name);
+    if (m != manifest.volumes.end()) {
       uint64_t want_files = m->second.value("files", uint64_t{0}), want_bytes = m->second.value("bytes", uint64_t{0});
       j["manifest_files"] = want_files;
       if (want_files != files.volume_digests[v.name].files || want_bytes != files.volume_digests[v.name].bytes) {
@@ -373,10 +394,10 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
     Json j = {{"index", b.index}, {"host_path", b.host_path}};
     if (req.check_volumes) {
       auto c = count_host_files(b.host_path);
-      auto m = fa.manifest().binds.find(std::to_string(b.index));
+      auto m = manifest.binds.find(std::to_string(b.index));
       if (c.ok()) {
         j["files"] = c->files;
-        if (m != fa.manifest().binds.end() && m->second.value("files", uint64_t{0}) != c->files) {
+        if (m != manifest.binds.end() && m->second.value("files", uint64_t{0}) != c->files) {
           problems.push_back("bind " + b.host_path + ": " + std::to_string(c->files) + " files, manifest says " +
                              std::to_string(m->second.value("files", uint64_t{0})));
         }

@@ -50,7 +50,8 @@ Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::
 
 // ---- shared with drills ------------------------------------------------------------
 
-// The backup's sealed archive fetched into the spool and verified; the file is removed
+// The backup's sealed archive fetched into the spool and authenticated whole (deeply
+// verified too unless its record says that was done when it was made); the file is removed
 // when this goes away.
 class FetchedArchive {
  public:
@@ -59,7 +60,6 @@ class FetchedArchive {
   ~FetchedArchive();
   const std::string& path() const { return path_; }
   const Json& plan() const { return plan_; }
-  const archive::Manifest& manifest() const { return manifest_; }
   const std::string& target() const { return target_; }
 
  private:
@@ -68,7 +68,6 @@ class FetchedArchive {
   FetchedArchive() = default;
   std::string path_, target_;
   Json plan_;
-  archive::Manifest manifest_;
 };
 Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string& backup_id, job::Context& ctx);
 

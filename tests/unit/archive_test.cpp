@@ -418,6 +418,24 @@ TEST(ArchiveVerify, DeepReportAndShallowExpectations) {
   EXPECT_EQ(s2.error().code(), Code::kDataLoss);
   MemoryReader in4(out.str());
   EXPECT_EQ(verify_archive(in4, nullptr, {.depth = VerifyDepth::kShallow}).error().code(), Code::kFailedPrecondition);
+
+  // Authenticate: every segment with the key, size and SHA-256; no decompression.
+  MemoryReader in5(out.str());
+  auto auth = verify_archive(in5, &keys, {.depth = VerifyDepth::kAuthenticate, .expected_size = sum->sealed_bytes,
+                                          .expected_sha256 = sum->sealed_sha256});
+  ASSERT_TRUE(auth.ok()) << auth.error().to_string();
+  EXPECT_EQ(auth->sealed_bytes, sum->sealed_bytes);
+  EXPECT_EQ(auth->sealed_sha256, sum->sealed_sha256);
+  EXPECT_FALSE(auth->key_fingerprint.empty());
+  EXPECT_EQ(auth->files, 0u) << "nothing decompressed";
+  MemoryReader in6(bad);  // a flipped byte fails its segment's tag even without a recorded SHA-256
+  auto a2 = verify_archive(in6, &keys, {.depth = VerifyDepth::kAuthenticate});
+  ASSERT_FALSE(a2.ok());
+  EXPECT_EQ(a2.error().code(), Code::kDataLoss);
+  MemoryReader in7(out.str().substr(0, out.str().size() - 100));  // truncated
+  EXPECT_EQ(verify_archive(in7, &keys, {.depth = VerifyDepth::kAuthenticate}).error().code(), Code::kDataLoss);
+  MemoryReader in8(out.str());
+  EXPECT_EQ(verify_archive(in8, nullptr, {.depth = VerifyDepth::kAuthenticate}).error().code(), Code::kInvalidArgument);
 }
 
 }  // namespace
