@@ -10,7 +10,7 @@ ASAN_BUILD ?= build/asan
 FUZZ_BUILD ?= build/fuzz
 DATA_DIR ?= /var/lib/stacksnap
 LISTEN ?= 127.0.0.1:8080
-FUZZ_SECONDS ?= 120
+FUZZ_SECONDS ?= 60
 
 .PHONY: all build run test bench fuzz clean deps-build deps-test unit asan-unit fuzz-run \
         integration engine fixtures web

@@ -432,7 +432,8 @@ TEST(ArchiveVerify, DeepReportAndShallowExpectations) {
   auto a2 = verify_archive(in6, &keys, {.depth = VerifyDepth::kAuthenticate});
   ASSERT_FALSE(a2.ok());
   EXPECT_EQ(a2.error().code(), Code::kDataLoss);
-  MemoryReader in7(out.str().substr(0, out.str().size() - 100));  // truncated
+  const std::string truncated = out.str().substr(0, out.str().size() - 100);
+  MemoryReader in7(truncated);
   EXPECT_EQ(verify_archive(in7, &keys, {.depth = VerifyDepth::kAuthenticate}).error().code(), Code::kDataLoss);
   MemoryReader in8(out.str());
   EXPECT_EQ(verify_archive(in8, nullptr, {.depth = VerifyDepth::kAuthenticate}).error().code(), Code::kInvalidArgument);
