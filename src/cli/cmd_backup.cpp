@@ -255,9 +255,10 @@ Status list_backups(const Globals& g, const std::string& project, const std::str
       auto r = rebuild_catalog_from_target(quiet, t.name, key_file);
       if (!r.ok()) {
         std::cerr << "catalog is empty; could not read target " << t.name << ": " << r.error().message() << "\n";
-      } else {
+      } else if (!(*r)["added_backups"].empty() || !(*r)["problems"].empty()) {
         std::cerr << "catalog is empty; read target " << t.name << ": " << (*r)["added_backups"].size()
-                  << " backup(s) added\n";
+                  << " backup(s) added" << ((*r)["problems"].empty() ? "" : ", some objects skipped (see backups --target)")
+                  << "\n";
       }
     }
   }

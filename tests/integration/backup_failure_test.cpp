@@ -147,7 +147,9 @@ TEST(BackupFailure, WrongDatabasePasswordFailsWithTheDatabasesMessage) {
   EXPECT_FALSE(contains(r.out, "busy-secret-pw-2468"));
   EXPECT_EQ(dir_listing((*bed)->store_dir() + "/backups-root/backups"), "") << "nothing promoted";
   EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "");
-  EXPECT_EQ((*bed)->run("backups --json").out, "[]\n");
+  std::string err;
+  EXPECT_EQ((*bed)->run("backups --json", &err).out, "[]\n") << err;
+  EXPECT_EQ(err, "") << "an empty target adds nothing to report";
 }
 
 TEST(BackupFailure, DatabaseKilledMidDumpFailsAndLeavesAppsRunning) {
