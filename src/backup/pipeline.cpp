@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <optional>
+#include <thread>
 
 
 #include "archive/fs_source.h"
@@ -330,6 +332,41 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
     // before its sidecar commits it.
   }
 
+  // The first local target's blob is stored while the deep verify runs: the store is
+  // mostly disk writeback (I/O wait), the verify CPU, so they overlap. Nothing becomes
+  // visible: the sidecar, written only after the verify passed, is the commit point (a
+  // blob without one is an unfinished upload, never listed), and the blob is removed
+  // again when the verify fails or the backup ends any other way before its sidecar.
+  struct EarlyStore {
+    size_t index = 0;
+    std::string key;
+    std::unique_ptr<storage::Target> target;
+    Status status;
+    std::thread thread;
+    bool committed = false;  // its sidecar was written
+  };
+  std::optional<EarlyStore> early;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (targets[i].rec.kind != "local") continue;
+    auto target = repo::open_target(targets[i].rec);
+    if (!target.ok()) break;  // the normal path reports it
+    const std::string dir = repo::readable_names(targets[i].rec) ? plan.project : std::string();
+    EarlyStore& e = early.emplace();
+    e.index = i;
+    e.key = repo::blob_key(id, dir);
+    e.target = std::move(*target);
+    e.thread = std::thread([&e, &ctx, fd = spool.get(), size = written.sealed_bytes, sha = written.sealed_sha256] {
+      e.status = e.target->put_file(e.key, fd, size,
+                                    {.sha256 = sha, .progress = [&ctx](uint64_t) { return ctx.check_cancel("upload"); }});
+    });
+    break;
+  }
+  auto early_guard = on_scope_exit([&] {
+    if (!early) return;
+    if (early->thread.joinable()) early->thread.join();
+    if (early->status.ok() && !early->committed) (void)early->target->remove(early->key);
+  });
+
   // Deep verification of the spool before anything becomes visible.
   archive::VerifyReport report;
   {
@@ -376,12 +413,33 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
     TRY(ctx.check_cancel("backup"));
     const std::string step_id = "upload." + t.rec.name;
     job::StepTimer step(ctx, step_id, "Store on " + t.rec.name);
+    const bool stored_early = early && early->index == static_cast<size_t>(&t - targets.data());
     auto attempt = [&]() -> Result<catalog::CopyRecord> {
       auto target = TRY(repo::open_target(t.rec));
       // Object names reveal the project only when the target opted in (--readable-names).
       const std::string dir = repo::readable_names(t.rec) ? plan.project : std::string();
-      auto copy = TRY(upload_blob(*target, spool.get(), repo::blob_key(id, dir), written.sealed_bytes,
-                                  written.sealed_sha256, ctx, step_id));
+      std::optional<catalog::CopyRecord> early_copy;
+      if (stored_early) {
+        if (early->thread.joinable()) early->thread.join();
+        if (early->status.ok()) {
+          auto st = TRY_CTX(target->stat(early->key), "check stored blob");
+          if (st.size != written.sealed_bytes) {
+            return data_loss("stored blob has " + std::to_string(st.size) + " bytes, expected " +
+                             std::to_string(written.sealed_bytes));
+          }
+          ctx.info("stored while the archive was being verified", step_id);
+          early_copy = catalog::CopyRecord{.target = "", .key = early->key, .size = written.sealed_bytes,
+                                           .sha256 = written.sealed_sha256,
+                                           .uploaded_at = unix_seconds(std::chrono::system_clock::now())};
+        } else if (early->status.error().code() == Code::kCancelled) {
+          return early->status.error();
+        } else {
+          ctx.warn("storing during the verify failed (" + early->status.error().message() + "); storing again", step_id);
+        }
+      }
+      auto copy = early_copy ? *early_copy
+                             : TRY(upload_blob(*target, spool.get(), repo::blob_key(id, dir), written.sealed_bytes,
+                                               written.sealed_sha256, ctx, step_id));
       copy.target = t.rec.name;
       auto sidecar = TRY(repo::make_sidecar(rec, copy, env.key));
       auto st = storage::put_small(*target, repo::sidecar_key(id, dir), sidecar);
@@ -389,6 +447,7 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
         (void)target->remove(copy.key);
         return std::move(st).error().with_context("write sidecar");
       }
+      if (stored_early) early->committed = true;
       return copy;
     };
     auto copy = attempt();

@@ -203,6 +203,39 @@ TEST(BackupFailure, FullSpoolFailsEarlyAndLeavesNothing) {
   ::rmdir(mnt.c_str());
 }
 
+// SIGTERM while the apps are paused and a volume is read; SIGINT during the deep verify,
+// while the local copy is being stored beside it. Both: exit 130, apps running, nothing
+// in the spool, on the target or in the catalog.
+TEST(BackupFailure, SigtermAndSigintCancelCleanly) {
+  STACKSNAP_REQUIRE_ENGINE(d);
+  ASSERT_TRUE(ensure_busy().ok());
+  auto bed = BackupBed::create();
+  ASSERT_TRUE(bed.ok());
+  struct Case {
+    int signal;
+    std::string type, step;
+  };
+  for (const Case& c : {Case{SIGTERM, "progress", "volume.busy_bulk"}, Case{SIGINT, "step_started", "verify"}}) {
+    SCOPED_TRACE(c.step);
+    bool sent = false;
+    auto w = watch_backup(**bed, "backup busy --safe-mode --json", [&](const nlohmann::json& e, pid_t pid) {
+      if (!sent && e.value("type", "") == c.type && e.value("step", "") == c.step) {
+        sent = true;
+        ::kill(pid, c.signal);
+      }
+    });
+    ASSERT_TRUE(sent) << w.out;
+    ASSERT_TRUE(WIFEXITED(w.status)) << w.out;
+    EXPECT_EQ(WEXITSTATUS(w.status), 130) << w.out;
+    EXPECT_EQ(w.summary.value("result", ""), "cancelled") << w.out;
+    EXPECT_EQ(state_of("busy_writer_1"), "running");
+    EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "");
+    EXPECT_EQ(run_script("find " + (*bed)->store_dir() + " -type f").output, "") << "nothing on the target";
+  }
+  std::string err;
+  EXPECT_EQ((*bed)->run("backups --json", &err).out, "[]\n") << err;
+}
+
 TEST(BackupFailure, KillNineThenNextRunRepairsAndSucceeds) {
   STACKSNAP_REQUIRE_ENGINE(d);
   ASSERT_TRUE(ensure_busy().ok());
