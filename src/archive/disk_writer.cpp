@@ -21,6 +21,7 @@ bool all_zero(std::span<const std::byte> d) {
 
 }  // namespace
 
+namespace {
 mode_t filetype_for(EntryType t) {
   switch (t) {
     case EntryType::kFile:
@@ -32,6 +33,24 @@ mode_t filetype_for(EntryType t) {
     case EntryType::kBlockDevice: return AE_IFBLK;
   }
   return AE_IFREG;
+}
+}  // namespace
+
+void fill_entry(::archive_entry* e, const EntryMeta& m) {
+  archive_entry_clear(e);
+  archive_entry_copy_pathname(e, m.path.c_str());
+  archive_entry_set_filetype(e, filetype_for(m.type));
+  archive_entry_set_perm(e, m.mode & 07777);
+  archive_entry_set_uid(e, m.uid);
+  archive_entry_set_gid(e, m.gid);
+  archive_entry_set_mtime(e, m.mtime_sec, m.mtime_nsec);
+  if (m.type == EntryType::kSymlink) archive_entry_copy_symlink(e, m.link.c_str());
+  if (m.type == EntryType::kHardlink) archive_entry_copy_hardlink(e, m.link.c_str());
+  if (m.type == EntryType::kCharDevice || m.type == EntryType::kBlockDevice) {
+    archive_entry_set_rdevmajor(e, m.dev_major);
+    archive_entry_set_rdevminor(e, m.dev_minor);
+  }
+  for (const auto& x : m.xattrs) archive_entry_xattr_add_entry(e, x.name.c_str(), x.value.data(), x.value.size());
 }
 
 DiskWriter::DiskWriter(DiskWriterOptions o) : verb_(std::move(o.verb)) {
@@ -52,23 +71,10 @@ DiskWriter::~DiskWriter() {
 
 Status DiskWriter::write(const EntryMeta& m, ArchiveReader* r, bool is_stream, uint64_t& bytes) {
   Utf8Locale loc;
-  archive_entry_clear(e_);
-  archive_entry_copy_pathname(e_, m.path.c_str());
-  archive_entry_set_filetype(e_, filetype_for(m.type));
-  archive_entry_set_perm(e_, m.mode & 07777);
-  archive_entry_set_uid(e_, m.uid);
-  archive_entry_set_gid(e_, m.gid);
-  archive_entry_set_mtime(e_, m.mtime_sec, m.mtime_nsec);
-  if (m.type == EntryType::kSymlink) archive_entry_copy_symlink(e_, m.link.c_str());
-  if (m.type == EntryType::kHardlink) archive_entry_copy_hardlink(e_, m.link.c_str());
-  if (m.type == EntryType::kCharDevice || m.type == EntryType::kBlockDevice) {
-    archive_entry_set_rdevmajor(e_, m.dev_major);
-    archive_entry_set_rdevminor(e_, m.dev_minor);
-  }
+  fill_entry(e_, m);
   if (m.type == EntryType::kFile && is_stream) archive_entry_unset_size(e_);
   else if (m.type == EntryType::kFile) archive_entry_set_size(e_, static_cast<la_int64_t>(m.size));
   else archive_entry_set_size(e_, 0);
-  for (const auto& x : m.xattrs) archive_entry_xattr_add_entry(e_, x.name.c_str(), x.value.data(), x.value.size());
   TRY(check(archive_write_header(a_, e_), m.path));
   if (m.type == EntryType::kFile && r != nullptr) {
     for (;;) {

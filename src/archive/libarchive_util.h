@@ -6,6 +6,8 @@
 
 #include "archive/entry.h"
 
+struct archive_entry;  // libarchive's
+
 namespace stacksnap::archive {
 
 // libarchive converts header strings through the thread's locale; under a UTF-8
@@ -26,8 +28,10 @@ class Utf8Locale {
   locale_t old_ = static_cast<locale_t>(nullptr);
 };
 
-// libarchive's AE_IF* file type of an entry type (hardlinks are regular files that
-// carry a hardlink target).
-mode_t filetype_for(EntryType t);
+// Fills a cleared libarchive entry with what a tar header and the disk writer share:
+// path, type (hardlinks are regular files carrying a hardlink target), permissions,
+// uid/gid, mtime, link targets, device numbers and xattrs. Size, sparse map and owner
+// names are the caller's.
+void fill_entry(::archive_entry* e, const EntryMeta& m);
 
 }  // namespace stacksnap::archive

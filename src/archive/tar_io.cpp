@@ -63,24 +63,11 @@ Result<std::unique_ptr<TarWriter>> TarWriter::create(Writer& out) {
 Status TarWriter::begin_entry(const EntryMeta& m) {
   if (in_entry_) return failed_precondition("tar entry " + m.path + " begun inside another entry");
   Utf8Locale loc;
-  archive_entry_clear(e_);
-  archive_entry_copy_pathname(e_, m.path.c_str());
-  archive_entry_set_filetype(e_, filetype_for(m.type));
-  archive_entry_set_perm(e_, m.mode & 07777);
-  archive_entry_set_uid(e_, m.uid);
-  archive_entry_set_gid(e_, m.gid);
+  fill_entry(e_, m);
   if (!m.uname.empty()) archive_entry_copy_uname(e_, m.uname.c_str());
   if (!m.gname.empty()) archive_entry_copy_gname(e_, m.gname.c_str());
-  archive_entry_set_mtime(e_, m.mtime_sec, m.mtime_nsec);
   uint64_t size = m.type == EntryType::kFile ? m.size : 0;
   archive_entry_set_size(e_, static_cast<la_int64_t>(size));
-  if (m.type == EntryType::kSymlink) archive_entry_copy_symlink(e_, m.link.c_str());
-  if (m.type == EntryType::kHardlink) archive_entry_copy_hardlink(e_, m.link.c_str());
-  if (m.type == EntryType::kCharDevice || m.type == EntryType::kBlockDevice) {
-    archive_entry_set_rdevmajor(e_, m.dev_major);
-    archive_entry_set_rdevminor(e_, m.dev_minor);
-  }
-  for (const auto& x : m.xattrs) archive_entry_xattr_add_entry(e_, x.name.c_str(), x.value.data(), x.value.size());
   if (m.type == EntryType::kFile) {
     for (const auto& r : m.sparse) {
       archive_entry_sparse_add_entry(e_, static_cast<la_int64_t>(r.offset), static_cast<la_int64_t>(r.length));
