@@ -65,30 +65,18 @@ class LocalUpload final : public Upload {
 
   // The first `size` bytes of the file open as `src` (from offset 0), copied inside the
   // kernel (copy_file_range: no trip through user memory; a reflink where the file system
-  // can) in 64 MiB steps that report progress; read/write where the kernel cannot.
-  Status copy_from(int src, uint64_t size, const std::function<Status(uint64_t)>& progress) {
+  // can) in 64 MiB steps that report progress. False, with nothing copied, when the kernel
+  // cannot copy between these two files.
+  Result<bool> copy_in_kernel(int src, uint64_t size, const std::function<Status(uint64_t)>& progress) {
     constexpr uint64_t kStep = 64ull << 20;
     off64_t in_off = 0;
-    bool in_kernel = true;
-    std::vector<std::byte> buf;
     while (static_cast<uint64_t>(in_off) < size) {
       const size_t want = static_cast<size_t>(std::min<uint64_t>(kStep, size - static_cast<uint64_t>(in_off)));
-      ssize_t n = -1;
-      if (in_kernel) {
-        n = ::copy_file_range(src, &in_off, fd_.get(), nullptr, want, 0);
-        if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
-          in_kernel = false;
-          continue;
-        }
-      } else {
-        if (buf.empty()) buf.resize(1 << 20);
-        n = ::pread(src, buf.data(), std::min(want, buf.size()), in_off);
-        if (n > 0) {
-          TRY(write_all(fd_.get(), Bytes(buf.data(), static_cast<size_t>(n)), final_));
-          in_off += n;
-        }
-      }
+      ssize_t n = ::copy_file_range(src, &in_off, fd_.get(), nullptr, want, 0);
       if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && in_off == 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+        return false;
+      }
       if (n < 0) return errno_error("copy into " + tmp_, errno);
       if (n == 0) {
         return data_loss("the file to store as " + final_ + " ended at " + std::to_string(in_off) + " bytes, " +
@@ -97,7 +85,7 @@ class LocalUpload final : public Upload {
       written_ += static_cast<uint64_t>(n);
       if (progress) TRY(progress(static_cast<uint64_t>(in_off)));
     }
-    return {};
+    return true;
   }
 
  private:
@@ -164,8 +152,9 @@ Result<std::unique_ptr<Upload>> LocalTarget::put(const std::string& key, uint64_
 
 Status LocalTarget::put_file(const std::string& key, int fd, uint64_t size, const PutFileOptions& opts) {
   auto up = TRY(put(key, size));
-  TRY(static_cast<LocalUpload&>(*up).copy_from(fd, size, opts.progress));  // `up` aborts on failure
-  return up->commit();
+  if (TRY(static_cast<LocalUpload&>(*up).copy_in_kernel(fd, size, opts.progress))) return up->commit();
+  up.reset();                                     // aborted: nothing was copied
+  return Target::put_file(key, fd, size, opts);  // read/write through put()
 }
 
 Result<std::unique_ptr<Reader>> LocalTarget::get(const std::string& key, GetRange range) {

@@ -17,7 +17,7 @@ class LocalTarget final : public Target {
 
   std::string describe() const override { return "local " + root_; }
   Result<std::unique_ptr<Upload>> put(const std::string& key, uint64_t size_hint) override;
-  // Copies inside the kernel (copy_file_range), falling back to read/write.
+  // Copies inside the kernel (copy_file_range), else Target::put_file (read/write).
   Status put_file(const std::string& key, int fd, uint64_t size, const PutFileOptions& opts = {}) override;
   Result<std::unique_ptr<Reader>> get(const std::string& key, GetRange range) override;
   Result<ObjectInfo> stat(const std::string& key) override;
