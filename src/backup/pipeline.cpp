@@ -122,6 +122,18 @@ struct TargetCopy {
   std::unique_ptr<storage::Target> target;
 };
 
+// The copy record of a blob stored under `key`, once the target reports its full size.
+Result<catalog::CopyRecord> stored_copy(storage::Target& target, const std::string& key, uint64_t size,
+                                        const std::string& sha256) {
+  auto st = TRY_CTX(target.stat(key), "check uploaded blob");
+  if (st.size != size) {
+    (void)target.remove(key);
+    return data_loss("uploaded blob has " + std::to_string(st.size) + " bytes, expected " + std::to_string(size));
+  }
+  return catalog::CopyRecord{.target = "", .key = key, .size = size, .sha256 = sha256,
+                             .uploaded_at = unix_seconds(std::chrono::system_clock::now())};
+}
+
 // Uploads the spool as the blob under `key`; the sidecar is written by the caller after.
 // put_file: S3 sends it as one PutObject read from the spool (its SHA-256, known from
 // writing it, is signed, so the server checks the blob end to end) up to the target's
@@ -137,13 +149,7 @@ Result<catalog::CopyRecord> upload_blob(storage::Target& target, int spool_fd, c
                          return ctx.check_cancel("upload");
                        }}));
   progress.finish();
-  auto st = TRY_CTX(target.stat(key), "check uploaded blob");
-  if (st.size != size) {
-    (void)target.remove(key);
-    return data_loss("uploaded blob has " + std::to_string(st.size) + " bytes, expected " + std::to_string(size));
-  }
-  return catalog::CopyRecord{.target = "", .key = key, .size = size, .sha256 = sha256,
-                             .uploaded_at = unix_seconds(std::chrono::system_clock::now())};
+  return stored_copy(target, key, size, sha256);
 }
 
 }  // namespace
@@ -422,15 +428,8 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
       if (stored_early) {
         if (early->thread.joinable()) early->thread.join();
         if (early->status.ok()) {
-          auto st = TRY_CTX(target->stat(early->key), "check stored blob");
-          if (st.size != written.sealed_bytes) {
-            return data_loss("stored blob has " + std::to_string(st.size) + " bytes, expected " +
-                             std::to_string(written.sealed_bytes));
-          }
           ctx.info("stored while the archive was being verified", step_id);
-          early_copy = catalog::CopyRecord{.target = "", .key = early->key, .size = written.sealed_bytes,
-                                           .sha256 = written.sealed_sha256,
-                                           .uploaded_at = unix_seconds(std::chrono::system_clock::now())};
+          early_copy = TRY(stored_copy(*target, early->key, written.sealed_bytes, written.sealed_sha256));
         } else if (early->status.error().code() == Code::kCancelled) {
           return early->status.error();
         } else {
