@@ -246,13 +246,14 @@ Json backup_json(const catalog::BackupRecord& b) {
 Status list_backups(const Globals& g, const std::string& project, const std::string& target,
                     const std::string& key_file) {
   std::optional<Json> rebuild;
-  if (!target.empty()) rebuild = TRY(rebuild_catalog_from_target(g, target, key_file));
+  if (!target.empty()) {
+    rebuild = TRY(rebuild_catalog_from_target(g, target, key_file));
+    if (!g.json) print_rebuild_report(*rebuild);
+  }
   auto cat = TRY(open_state(g));
   if (target.empty() && TRY(cat->list_backups({})).empty()) {
     for (const auto& t : TRY(cat->list_targets())) {
-      Globals quiet = g;
-      quiet.json = true;  // the report goes to stderr below, stdout keeps the plain list
-      auto r = rebuild_catalog_from_target(quiet, t.name, key_file);
+      auto r = rebuild_catalog_from_target(g, t.name, key_file);  // reported on stderr: stdout keeps the list
       if (!r.ok()) {
         std::cerr << "catalog is empty; could not read target " << t.name << ": " << r.error().message() << "\n";
       } else if (!(*r)["added_backups"].empty() || !(*r)["problems"].empty()) {

@@ -23,23 +23,25 @@ Result<nlohmann::json> rebuild_catalog_from_target(const Globals& g, const std::
   for (const auto& p : rep.problems) {
     problems.push_back({{"key", p.key}, {"code", p.code}, {"message", p.message}});
   }
-  nlohmann::json j = {{"target", target},
-                      {"sidecars", rep.sidecars},
-                      {"added_backups", rep.added_backups},
-                      {"added_copies", rep.added_copies},
-                      {"already_known", rep.already_known},
-                      {"unfinished_blobs", rep.unfinished_blobs},
-                      {"problems", problems}};
-  if (!g.json) {
-    std::cout << "target " << target << ": " << rep.sidecars << " backups found, " << rep.added_backups.size()
-              << " added to the catalog, " << rep.added_copies.size() << " copies added, " << rep.already_known
-              << " already known\n";
-    if (rep.unfinished_blobs > 0) {
-      std::cout << "  " << rep.unfinished_blobs << " blob(s) without a sidecar (unfinished uploads, not listed)\n";
-    }
-    for (const auto& p : rep.problems) std::cout << "  SKIPPED " << p.key << ": " << p.message << "\n";
+  return nlohmann::json{{"target", target},
+                        {"sidecars", rep.sidecars},
+                        {"added_backups", rep.added_backups},
+                        {"added_copies", rep.added_copies},
+                        {"already_known", rep.already_known},
+                        {"unfinished_blobs", rep.unfinished_blobs},
+                        {"problems", problems}};
+}
+
+void print_rebuild_report(const nlohmann::json& r) {
+  std::cout << "target " << r["target"].get<std::string>() << ": " << r["sidecars"] << " backups found, "
+            << r["added_backups"].size() << " added to the catalog, " << r["added_copies"].size() << " copies added, "
+            << r["already_known"] << " already known\n";
+  if (r["unfinished_blobs"].get<uint64_t>() > 0) {
+    std::cout << "  " << r["unfinished_blobs"] << " blob(s) without a sidecar (unfinished uploads, not listed)\n";
   }
-  return j;
+  for (const auto& p : r["problems"]) {
+    std::cout << "  SKIPPED " << p["key"].get<std::string>() << ": " << p["message"].get<std::string>() << "\n";
+  }
 }
 
 }  // namespace stacksnap::cli

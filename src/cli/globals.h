@@ -34,8 +34,10 @@ void add_prune_commands(CLI::App& root, Globals& g);   // prune, retention set|s
 Status verify_backup_id(const Globals& g, const std::string& id, bool shallow, const std::string& key_file);
 // backups --target NAME (cmd_catalog.cpp): adds the target's backups missing from the
 // catalog; returns the report (problems with single sidecars are in it, not errors).
+// Prints nothing; print_rebuild_report() writes it for people.
 Result<nlohmann::json> rebuild_catalog_from_target(const Globals& g, const std::string& target,
                                                    const std::string& key_file);
+void print_rebuild_report(const nlohmann::json& report);
 // `stacksnap` without a subcommand: the server with its default options.
 Status serve_with_defaults(Globals& g);
 
