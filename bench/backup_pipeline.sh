@@ -15,21 +15,10 @@ source "$root/bench/tools/bench_lib.sh"
 "$root/tests/fixtures/images/build.sh" >/dev/null
 work="$(mktemp -d /var/tmp/stacksnap-bench-XXXXXX)"
 trap 'docker-compose -p benchvol -f "$work/docker-compose.yml" down -v >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-cat >"$work/docker-compose.yml" <<YAML
-services:
-  app:
-    image: stacksnap-fixture/app:test
-    command: ["sh", "-c", "exec sleep infinity"]
-    volumes: ["data:/data"]
-volumes:
-  data:
-YAML
-docker-compose -p benchvol -f "$work/docker-compose.yml" up -d >/dev/null 2>&1
-cid="$(docker-compose -p benchvol -f "$work/docker-compose.yml" ps -q app)"
+cid="$(bench_volume_project benchvol "$work")"
 bench_fill_volume "$cid" "$size_mib"
-data_dir="$work/state"; mkdir -p "$data_dir"
-"$bin" --data-dir "$data_dir" key init >/dev/null
-"$bin" --data-dir "$data_dir" target add local bench --path "$work/store" >/dev/null
+data_dir="$work/state"
+bench_stacksnap_init "$bin" "$data_dir" "$work/store"
 key="$(openssl rand -hex 32)"; iv="$(openssl rand -hex 16)"
 
 echo "== A) docker cp | zstd -3 -T0 | openssl enc -aes-256-ctr"

@@ -6,6 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build/release}"
 bin="$build/stacksnap"
+source "$root/bench/tools/bench_lib.sh"
 "$root/scripts/ensure-dockerd.sh" >/dev/null
 "$root/tests/fixtures/images/build.sh" >/dev/null
 work="$(mktemp -d /var/tmp/stacksnap-bench-XXXXXX)"
@@ -13,8 +14,7 @@ trap 'rm -rf "$work"' EXIT
 for s in shop wiki files; do
   [[ -n "$(docker ps -q --filter "label=com.docker.compose.project=$s")" ]] || "$root/tests/fixtures/stacks/up.sh" "$s" >/dev/null
 done
-"$bin" --data-dir "$work/state" key init >/dev/null
-"$bin" --data-dir "$work/state" target add local bench --path "$work/store" >/dev/null
+bench_stacksnap_init "$bin" "$work/state" "$work/store"
 results=()
 for s in shop wiki files; do
   "$bin" --data-dir "$work/state" backup "$s" --json >"$work/backup-$s.json" ||

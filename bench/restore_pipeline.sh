@@ -25,21 +25,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-cat >"$work/docker-compose.yml" <<YAML
-services:
-  app:
-    image: stacksnap-fixture/app:test
-    command: ["sh", "-c", "exec sleep infinity"]
-    volumes: ["data:/data"]
-volumes:
-  data:
-YAML
-docker-compose -p benchrst -f "$work/docker-compose.yml" up -d >/dev/null 2>&1
-cid="$(docker-compose -p benchrst -f "$work/docker-compose.yml" ps -q app)"
+cid="$(bench_volume_project benchrst "$work")"
 bench_fill_volume "$cid" "$size_mib"
-data_dir="$work/state"; mkdir -p "$data_dir"
-"$bin" --data-dir "$data_dir" key init >/dev/null
-"$bin" --data-dir "$data_dir" target add local bench --path "$work/store" >/dev/null
+data_dir="$work/state"
+bench_stacksnap_init "$bin" "$data_dir" "$work/store"
 "$bin" --data-dir "$data_dir" backup benchrst --json >"$work/backup.json"
 id=$(grep -o '"backup_id":"[^"]*"' "$work/backup.json" | tail -1 | cut -d'"' -f4)
 [[ -n "$id" ]] || { echo "restore_pipeline: backup failed" >&2; tail -5 "$work/backup.json" >&2; exit 1; }

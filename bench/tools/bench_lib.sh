@@ -12,3 +12,27 @@ bench_fill_volume() {
 
 # bench_time CMD...  prints the wall time of CMD in seconds.
 bench_time() { local s e; s=$(date +%s.%N); "$@"; e=$(date +%s.%N); echo "$e - $s" | bc; }
+
+# bench_volume_project PROJECT DIR  writes DIR/docker-compose.yml (one app container with a
+# named volume "data" at /data), brings it up and prints the container's id.
+bench_volume_project() {
+  local project="$1" dir="$2"
+  cat >"$dir/docker-compose.yml" <<YAML
+services:
+  app:
+    image: stacksnap-fixture/app:test
+    command: ["sh", "-c", "exec sleep infinity"]
+    volumes: ["data:/data"]
+volumes:
+  data:
+YAML
+  docker-compose -p "$project" -f "$dir/docker-compose.yml" up -d >/dev/null 2>&1
+  docker-compose -p "$project" -f "$dir/docker-compose.yml" ps -q app
+}
+
+# bench_stacksnap_init BIN DATA_DIR STORE_DIR  a key and a local target "bench".
+bench_stacksnap_init() {
+  mkdir -p "$2"
+  "$1" --data-dir "$2" key init >/dev/null
+  "$1" --data-dir "$2" target add local bench --path "$3" >/dev/null
+}
