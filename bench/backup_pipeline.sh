@@ -30,6 +30,7 @@ echo "== stacksnap backup (dump-free project: volume capture, seal, deep verify,
 ts=$(grep -o '"duration_ms":[0-9]*' "$work/events.json" | tail -1 | cut -d: -f2)
 tw=$(grep "Elapsed (wall clock)" "$work/time.txt" | awk '{print $NF}')
 rss=$(grep "Maximum resident set size" "$work/time.txt" | awk '{print $NF}')
+cpu=$(awk -F': ' '/User time|System time/ {s+=$2} END {printf "%.2f", s}' "$work/time.txt")
 capture_ms=$(python3 - "$work/events.json" <<'PY'
 import json,sys
 ev=[json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
@@ -37,7 +38,7 @@ d={e['step']:e['duration_ms'] for e in ev if e.get('type')=='step_finished'}
 print(' '.join(f"{k}={v}" for k,v in d.items()))
 PY
 )
-echo "   wall ${tw}, job ${ts} ms, peak RSS $((rss / 1024)) MiB"
+echo "   wall ${tw}, job ${ts} ms, peak RSS $((rss / 1024)) MiB, CPU (user+sys) ${cpu} s"
 echo "   steps (ms): $capture_ms"
 
 echo "== stacksnap backup --safe-mode"

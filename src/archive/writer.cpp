@@ -238,8 +238,12 @@ ArchiveWriter::~ArchiveWriter() = default;
 Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::create(Writer& out, const seal::MasterKey& key,
                                                              WriterOptions options) {
   auto impl = std::make_unique<Impl>(out, key, options);
-  impl->outer = std::make_unique<seal::Sha256Writer>(out);
-  impl->seal = TRY(seal::SealWriter::create(*impl->outer, key, seal::SealParams{.segment_size = options.segment_size}));
+  Writer* sealed_out = &out;
+  if (options.hash_sealed) {
+    impl->outer = std::make_unique<seal::Sha256Writer>(out);
+    sealed_out = impl->outer.get();
+  }
+  impl->seal = TRY(seal::SealWriter::create(*sealed_out, key, seal::SealParams{.segment_size = options.segment_size}));
   impl->behind = std::make_unique<codec::WriteBehindWriter>(*impl->seal);
   impl->zstd = TRY(codec::ZstdWriter::create(*impl->behind, {.level = options.zstd_level, .threads = options.zstd_threads}));
   impl->tar = TRY(TarWriter::create(*impl->zstd));
@@ -360,7 +364,7 @@ Result<WriteSummary> ArchiveWriter::finish() {
   sum.compressed_bytes = s.zstd->bytes_out();
   sum.sealed_bytes = s.seal->sealed_bytes();
   sum.segments = s.seal->segments();
-  sum.sealed_sha256 = seal::hex_encode(s.outer->finish());
+  if (s.outer) sum.sealed_sha256 = seal::hex_encode(s.outer->finish());
   sum.key_fingerprint = s.key.fingerprint();
   return sum;
 }

@@ -56,6 +56,10 @@ struct WriterOptions {
   uint32_t segment_size = 1u << 20;           // seal::kSealSegment
   uint64_t dump_part_size = kDumpPart;        // bytes per part of an unknown-size stream
   const Clock* clock = nullptr;               // manifest "created"; nullptr = system clock
+  // SHA-256 of the archive file as written (WriteSummary::sealed_sha256). A caller that
+  // reads the file back anyway (the backup pipeline's verify) turns it off and takes the
+  // digest of what it read: one hash pass over the file instead of two.
+  bool hash_sealed = true;
 };
 
 struct TarStreamOptions {
@@ -72,7 +76,7 @@ struct WriteSummary {
   uint64_t compressed_bytes = 0;  // the zstd stream
   uint64_t sealed_bytes = 0;      // the archive file, header included
   uint64_t segments = 0;
-  std::string sealed_sha256;      // hex SHA-256 of the whole archive file
+  std::string sealed_sha256;      // hex SHA-256 of the whole archive file ("" without hash_sealed)
   std::string key_fingerprint;
 };
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "backup/capture.h"
 #include "backup/project_lock.h"
 #include "backup/quiesce.h"
+#include "backup/spool_tail.h"
 #include "base/clock.h"
 #include "base/fd.h"
 #include "base/scope.h"
@@ -32,6 +34,8 @@ using Json = nlohmann::json;
 namespace {
 
 constexpr uint64_t kSpoolMargin = 64ull << 20;  // headroom kept free beyond the estimate
+constexpr int kVerifyNice = 19;                    // niceness of the threads following the writer (relative)
+constexpr size_t kStoreBuffer = 1 << 20;           // the following store's read/write size
 
 std::string hex8() {
   std::array<uint8_t, 4> b{};
@@ -97,25 +101,6 @@ Status check_free_space(const std::string& dir, uint64_t need) {
   }
   return {};
 }
-
-// Reads a file from the start, for uploads and verification.
-class SpoolReader final : public Reader {
- public:
-  explicit SpoolReader(int fd) : fd_(fd) {}
-  Result<size_t> read(MutableBytes buf) override {
-    for (;;) {
-      ssize_t n = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(off_));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return errno_error("read spool", errno);
-      off_ += static_cast<uint64_t>(n);
-      return static_cast<size_t>(n);
-    }
-  }
-
- private:
-  int fd_;
-  uint64_t off_ = 0;
-};
 
 struct TargetCopy {
   catalog::TargetRecord rec;
@@ -226,8 +211,67 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
   auto remove_spool = on_scope_exit([&] { ::unlink(spool_path.c_str()); });
   if (::flock(spool.get(), LOCK_EX | LOCK_NB) != 0) return errno_error("lock " + spool_path, errno);
 
-  FdWriter spool_out(spool.get(), spool_path);
-  auto writer = TRY(archive::ArchiveWriter::create(spool_out, env.key));
+  // The deep verify follows the writer through the spool: a thread reads back, decrypts,
+  // decompresses and hashes every byte as soon as it is written (the capture leaves CPU
+  // idle while it waits on the Engine), so little is left to verify when the capture ends.
+  // It reads the file itself, exactly as before, only earlier; the verdict is still taken
+  // after the last byte, and nothing becomes visible before it. The archive's SHA-256 is
+  // that of the bytes the verify read back.
+  GrowingFile spool_file(spool.get(), spool_path);
+  auto writer = TRY(archive::ArchiveWriter::create(spool_file.writer(), env.key, {.hash_sealed = false}));
+  auto verify_keys = seal::KeySource::from_key(TRY(env.key.clone()));
+  std::optional<Result<archive::VerifyReport>> verified;
+  std::thread verifier([&] {
+    // Below the capture's threads: the verify takes the CPU the capture leaves idle, and
+    // must not stretch a Safe Mode pause. Threads it starts inherit the priority.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), ::getpriority(PRIO_PROCESS, 0) + kVerifyNice);
+    GrowingFile::TailReader in(spool_file, ctx.stop());
+    verified = archive::verify_archive(in, &verify_keys, {.depth = archive::VerifyDepth::kDeep, .stop = ctx.stop()});
+  });
+  
+  // The first local target's blob follows the writer the same way: copied out of the spool
+  // as it grows, its writeback started as it goes (LocalUpload), so the fsync before the
+  // commit finds little left to write. Nothing becomes visible early: the sidecar, written
+  // only after the verify passed, is the commit point (a blob without one is an unfinished
+  // upload, never listed), and the blob is removed again when the verify fails or the
+  // backup ends any other way before its sidecar.
+  struct EarlyStore {
+    size_t index = 0;
+    std::string key;
+    std::unique_ptr<storage::Target> target;
+    Status status;
+    std::thread thread;
+    bool committed = false;  // its sidecar was written
+  };
+  std::optional<EarlyStore> early;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (targets[i].rec.kind != "local") continue;
+    auto target = repo::open_target(targets[i].rec);
+    if (!target.ok()) break;  // the normal path reports it
+    const std::string dir = repo::readable_names(targets[i].rec) ? plan.project : std::string();
+    EarlyStore& e = early.emplace();
+    e.index = i;
+    e.key = repo::blob_key(id, dir);
+    e.target = std::move(*target);
+    e.thread = std::thread([&e, &ctx, &spool_file] {
+      ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), ::getpriority(PRIO_PROCESS, 0) + kVerifyNice);
+      e.status = [&]() -> Status {
+        auto up = TRY(e.target->put(e.key));
+        GrowingFile::TailReader in(spool_file, ctx.stop());
+        TRY(copy_stream(in, *up, kStoreBuffer));
+        return up->commit();
+      }();
+    });
+    break;
+  }
+  auto followers_guard = on_scope_exit([&] {
+    const bool running = verifier.joinable() || (early && early->thread.joinable());
+    if (running) spool_file.fail(cancelled("the backup ended before its archive was complete"));
+    if (verifier.joinable()) verifier.join();
+    if (!early) return;
+    if (early->thread.joinable()) early->thread.join();
+    if (early->status.ok() && !early->committed) (void)early->target->remove(early->key);
+  });
   TRY(writer->add_plan(plan.to_json(id, created)));
 
   // Hooks: pre-backup before anything is read; post-backup always, once.
@@ -332,57 +376,22 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
     auto s = writer->finish();
     step.end_with(s, "");
     written = TRY(std::move(s));
+    spool_file.finish();
     // No fsync of the spool: it is never the durable copy (a crash makes it an orphan that
     // is removed), verification reads it from the page cache either way, and a spool that
     // is gone before writeback never costs a disk write. Each target's copy is fsynced
     // before its sidecar commits it.
   }
 
-  // The first local target's blob is stored while the deep verify runs: the store is
-  // mostly disk writeback (I/O wait), the verify CPU, so they overlap. Nothing becomes
-  // visible: the sidecar, written only after the verify passed, is the commit point (a
-  // blob without one is an unfinished upload, never listed), and the blob is removed
-  // again when the verify fails or the backup ends any other way before its sidecar.
-  struct EarlyStore {
-    size_t index = 0;
-    std::string key;
-    std::unique_ptr<storage::Target> target;
-    Status status;
-    std::thread thread;
-    bool committed = false;  // its sidecar was written
-  };
-  std::optional<EarlyStore> early;
-  for (size_t i = 0; i < targets.size(); ++i) {
-    if (targets[i].rec.kind != "local") continue;
-    auto target = repo::open_target(targets[i].rec);
-    if (!target.ok()) break;  // the normal path reports it
-    const std::string dir = repo::readable_names(targets[i].rec) ? plan.project : std::string();
-    EarlyStore& e = early.emplace();
-    e.index = i;
-    e.key = repo::blob_key(id, dir);
-    e.target = std::move(*target);
-    e.thread = std::thread([&e, &ctx, fd = spool.get(), size = written.sealed_bytes, sha = written.sealed_sha256] {
-      e.status = e.target->put_file(e.key, fd, size,
-                                    {.sha256 = sha, .progress = [&ctx](uint64_t) { return ctx.check_cancel("upload"); }});
-    });
-    break;
-  }
-  auto early_guard = on_scope_exit([&] {
-    if (!early) return;
-    if (early->thread.joinable()) early->thread.join();
-    if (early->status.ok() && !early->committed) (void)early->target->remove(early->key);
-  });
-
   // Deep verification of the spool before anything becomes visible.
   archive::VerifyReport report;
   {
     job::StepTimer step(ctx, "verify", "Verify the archive (authenticate, decompress, hash every entry)");
-    auto clone = TRY(env.key.clone());
-    auto keys = seal::KeySource::from_key(std::move(clone));
-    SpoolReader in(spool.get());
-    auto r = archive::verify_archive(in, &keys, {.depth = archive::VerifyDepth::kDeep, .stop = ctx.stop()});
-    if (r.ok() && r->sealed_sha256 != written.sealed_sha256) {
-      r = data_loss("the spool's SHA-256 differs from what was written");
+    verifier.join();
+    Result<archive::VerifyReport> r = std::move(*verified);
+    if (r.ok() && r->sealed_bytes != written.sealed_bytes) {
+      r = data_loss("the verify read " + std::to_string(r->sealed_bytes) + " bytes of the spool, " +
+                    std::to_string(written.sealed_bytes) + " were written");
     }
     step.end_with(r, std::to_string(written.files) + " files, " + archive::human_bytes(written.content_bytes) + " → " +
                          archive::human_bytes(written.sealed_bytes) + " sealed");
@@ -396,7 +405,7 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
   rec.created_at = unix_seconds(created_tp);
   rec.plaintext_bytes = written.tar_bytes;
   rec.stored_bytes = written.sealed_bytes;
-  rec.sha256 = written.sealed_sha256;
+  rec.sha256 = report.sealed_sha256;
   rec.summary = {{"reason", req.reason},
                  {"safe_mode", req.options.safe_mode},
                  {"pause_ms", pause_ms},
@@ -428,17 +437,17 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
       if (stored_early) {
         if (early->thread.joinable()) early->thread.join();
         if (early->status.ok()) {
-          ctx.info("stored while the archive was being verified", step_id);
-          early_copy = TRY(stored_copy(*target, early->key, written.sealed_bytes, written.sealed_sha256));
+          ctx.info("stored while the archive was being written and verified", step_id);
+          early_copy = TRY(stored_copy(*target, early->key, written.sealed_bytes, report.sealed_sha256));
         } else if (early->status.error().code() == Code::kCancelled) {
           return early->status.error();
         } else {
-          ctx.warn("storing during the verify failed (" + early->status.error().message() + "); storing again", step_id);
+          ctx.warn("storing while the archive was being written failed (" + early->status.error().message() + "); storing again", step_id);
         }
       }
       auto copy = early_copy ? *early_copy
                              : TRY(upload_blob(*target, spool.get(), repo::blob_key(id, dir), written.sealed_bytes,
-                                               written.sealed_sha256, ctx, step_id));
+                                               report.sealed_sha256, ctx, step_id));
       copy.target = t.rec.name;
       auto sidecar = TRY(repo::make_sidecar(rec, copy, env.key));
       auto st = storage::put_small(*target, repo::sidecar_key(id, dir), sidecar);

@@ -252,6 +252,8 @@ TEST(BackupFailure, KillNineThenNextRunRepairsAndSucceeds) {
   EXPECT_TRUE(WIFSIGNALED(w.status));
   EXPECT_EQ(state_of("busy_writer_1"), "paused") << "left paused by the killed run";
   EXPECT_NE(dir_listing((*bed)->data_dir() + "/spool"), "") << "a partial spool file is left";
+  // The local target's copy follows the writer, in an unnamed file until it commits.
+  EXPECT_EQ(run_script("find " + (*bed)->store_dir() + " -type f").output, "") << "nothing half-stored on the target";
   auto helpers = run_script("docker ps -aq --filter label=stacksnap.helper");
   EXPECT_NE(helpers.output, "");
 

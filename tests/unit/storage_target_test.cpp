@@ -1,4 +1,6 @@
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -37,6 +39,45 @@ TEST(LocalTarget, AbortedUploadLeavesNoTmpFile) {
   size_t files = 0;
   for (auto& e : std::filesystem::recursive_directory_iterator(d->path())) files += e.is_regular_file();
   EXPECT_EQ(files, 0u);
+}
+
+size_t regular_files(const std::string& dir) {
+  size_t files = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir)) files += e.is_regular_file();
+  return files;
+}
+
+TEST(LocalTarget, UploadInProgressHasNoNameAndAKilledWriterLeavesNothing) {
+  auto d = TempDir::create("/tmp");
+  ASSERT_TRUE(d.ok());
+  auto t = LocalTarget::create(d->path());
+  ASSERT_TRUE(t.ok());
+  {
+    auto up = (*t)->put("backups/a.stsnap", 0);
+    ASSERT_TRUE(up.ok());
+    std::string mib(1 << 20, 'x');
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE((*up)->write(as_bytes(mib)).ok());  // past a writeback step
+    EXPECT_EQ(regular_files(d->path()), 0u) << "an upload is unnamed until it commits";
+    ASSERT_TRUE((*up)->commit().ok());
+  }
+  EXPECT_EQ(regular_files(d->path()), 1u);
+  auto info = (*t)->stat("backups/a.stsnap");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->size, 40u << 20);
+
+  // A writer killed mid-upload (no destructor, no abort) leaves no file behind.
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto up = (*t)->put("backups/b.stsnap", 0);
+    if (!up.ok() || !(*up)->write(as_bytes("half of an archive")).ok()) ::_exit(1);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(regular_files(d->path()), 1u);
+  EXPECT_FALSE((*t)->stat("backups/b.stsnap").ok());
 }
 
 TEST(LocalTarget, CleanupRemovesStaleUploadFiles) {

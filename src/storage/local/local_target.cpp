@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <random>
 #include <cerrno>
 #include <filesystem>
 #include <vector>
@@ -30,8 +31,20 @@ Status mkdirs(const std::string& dir) {
   return {};
 }
 
+// A name "<dir>/.<file>.upload-XXXXXX" for an upload file of `final_path` (mkostemp's
+// template).
+std::string upload_template(const std::string& final_path) {
+  fs::path p(final_path);
+  return p.parent_path().string() + "/." + p.filename().string() + std::string(kUploadMarker) + "XXXXXX";
+}
+
+// Where the file system can, an upload is written to an unnamed file (O_TMPFILE) that
+// gets a name only in commit(): an upload that dies (a killed process) leaves nothing
+// behind, its space freed with its last descriptor. Elsewhere (NFS, …) to a named
+// ".upload-" file, removed on abort and by cleanup_stale() once stale.
 class LocalUpload final : public Upload {
  public:
+  // `tmp` empty: `fd` is an unnamed file.
   LocalUpload(UniqueFd fd, std::string tmp, std::string final_path, std::string dir)
       : fd_(std::move(fd)), tmp_(std::move(tmp)), final_(std::move(final_path)), dir_(std::move(dir)) {}
   ~LocalUpload() override { abort(); }
@@ -41,12 +54,14 @@ class LocalUpload final : public Upload {
     Status st = write_all(fd_.get(), data, final_);
     if (!st.ok()) return st;
     written_ += data.size();
+    start_writeback();
     return {};
   }
 
   Status commit() override {
     if (!fd_.valid()) return failed_precondition("upload of " + final_ + " is already closed");
-    if (::fsync(fd_.get()) != 0) return errno_error("fsync " + tmp_, errno);
+    if (::fsync(fd_.get()) != 0) return errno_error("fsync the upload of " + final_, errno);
+    if (tmp_.empty()) TRY(give_name());
     TRY(fd_.close());
     if (::rename(tmp_.c_str(), final_.c_str()) != 0) return errno_error("rename " + tmp_ + " to " + final_, errno);
     tmp_.clear();
@@ -83,15 +98,50 @@ class LocalUpload final : public Upload {
                          std::to_string(size) + " were announced (was it changed meanwhile?)");
       }
       written_ += static_cast<uint64_t>(n);
+      start_writeback();
       if (progress) TRY(progress(static_cast<uint64_t>(in_off)));
     }
     return true;
   }
 
  private:
+  // Starts the disk writes of every whole step written since the last call, without
+  // waiting for them: the data streams to disk while more arrives, the fsync in commit()
+  // finds little left, and a large upload never piles up gigabytes of dirty pages.
+  void start_writeback() {
+    constexpr uint64_t kWritebackStep = 32ull << 20;
+    if (written_ - flushed_ < kWritebackStep) return;
+    const uint64_t end = written_ - written_ % kWritebackStep;
+    (void)::sync_file_range(fd_.get(), static_cast<off64_t>(flushed_), static_cast<off64_t>(end - flushed_),
+                            SYNC_FILE_RANGE_WRITE);  // advisory: commit()'s fsync is what counts
+    flushed_ = end;
+  }
+
+  // Links the unnamed file under a fresh upload name (renamed to the final one next): the
+  // only moment a crash can leave an upload file behind.
+  Status give_name() {
+    const std::string proc = "/proc/self/fd/" + std::to_string(fd_.get());
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      std::string name = upload_template(final_);
+      name.resize(name.size() - 6);
+      static const char* kAlnum = "abcdefghijklmnopqrstuvwxyz0123456789";
+      thread_local std::mt19937_64 rng{std::random_device{}()};
+      for (int i = 0; i < 6; ++i) name.push_back(kAlnum[rng() % 36]);
+      int rc = ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW);
+      if (rc != 0 && errno == ENOENT) rc = ::linkat(fd_.get(), "", AT_FDCWD, name.c_str(), AT_EMPTY_PATH);  // no /proc
+      if (rc == 0) {
+        tmp_ = std::move(name);
+        return {};
+      }
+      if (errno != EEXIST) return errno_error("give the upload of " + final_ + " a name", errno);
+    }
+    return internal_error("give the upload of " + final_ + " a name: every name tried exists");
+  }
+
   UniqueFd fd_;
   std::string tmp_, final_, dir_;
   uint64_t written_ = 0;
+  uint64_t flushed_ = 0;  // writeback started up to here
 };
 
 class RangeReader final : public Reader {
@@ -141,7 +191,9 @@ Result<std::unique_ptr<Upload>> LocalTarget::put(const std::string& key, uint64_
   fs::path p(final_path);
   std::string dir = p.parent_path().string();
   TRY(mkdirs(dir));
-  std::string tmpl = dir + "/." + p.filename().string() + std::string(kUploadMarker) + "XXXXXX";
+  int unnamed = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (unnamed >= 0) return std::unique_ptr<Upload>(new LocalUpload(UniqueFd(unnamed), "", final_path, dir));
+  std::string tmpl = upload_template(final_path);
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   int fd = ::mkostemp(buf.data(), O_CLOEXEC);
