@@ -115,6 +115,7 @@ struct ArchiveReader::Impl {
   EntryMeta tar_meta;
   bool tar_open = false, record_tar_entry = true;
   seal::Sha256 entry_hash;
+  std::string file_sha;  // of the last regular file entry finished
   uint64_t entry_pos = 0;
   uint64_t logical_size = 0;  // of the current entry, known once its content ended
   bool in_stream = false;
@@ -163,6 +164,7 @@ struct ArchiveReader::Impl {
     if (tar_meta.type == EntryType::kFile) {
       if (entry_pos < tar_meta.size) hash_zeros(tar_meta.size - entry_pos);
       sha = seal::hex_encode(entry_hash.finish());
+      file_sha = sha;
     }
     logical_size = stream_base + tar_meta.size;
     if (!record_tar_entry) return;
@@ -405,6 +407,7 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::open(Reader& in, const sea
                                                            ReadOptions options) {
   auto impl = std::make_unique<Impl>(in, options);
   impl->seal = TRY(seal::SealReader::open(in, keys));
+  if (!options.hash_sealed) impl->seal->skip_sealed_sha256();
   if (options.prefetch) {
     impl->sealed_prefetch = std::make_unique<codec::PrefetchReader>(*impl->seal);
     impl->zstd = TRY(codec::ZstdReader::create(*impl->sealed_prefetch));
@@ -436,6 +439,18 @@ Result<const Entry*> ArchiveReader::next() {
 }
 
 Reader& ArchiveReader::content() { return impl_->content_reader; }
+
+Result<std::string> ArchiveReader::file_sha256() {
+  if (impl_->failed) return Error(*impl_->failed);
+  if (!impl_->has_cur || impl_->cur.is_stream || impl_->cur.meta.type != EntryType::kFile) {
+    return failed_precondition("file_sha256: the current entry is not a regular file");
+  }
+  if (auto st = impl_->drain_current(); !st.ok()) {
+    if (!impl_->failed) impl_->failed = st.error();
+    return std::move(st).error();
+  }
+  return impl_->file_sha;
+}
 
 Result<ContentBlock> ArchiveReader::read_block() {
   if (impl_->failed) return Error(*impl_->failed);

@@ -40,6 +40,9 @@ namespace stacksnap::archive {
 struct ReadOptions {
   bool prefetch = true;             // authenticate and decompress on background threads
   Writer* manifest_copy = nullptr;  // receives the raw bytes of manifest.json as read
+  // ReadStats::sealed_sha256. Off for a pass over an archive authenticated whole before
+  // (a restore's apply passes): it saves hashing the file once more.
+  bool hash_sealed = true;
 };
 
 struct Entry {
@@ -80,6 +83,9 @@ class ArchiveReader {
   Result<const Entry*> next();
   // The current entry's logical content (holes read as zeros). Valid until next().
   Reader& content();
+  // The current regular file's SHA-256 (hex), hashed as its content was read: what is
+  // left of the content is read first. Not for streams. Saves callers a second hash.
+  Result<std::string> file_sha256();
   // Sparse-aware alternative to content(): data runs with their offsets.
   Result<ContentBlock> read_block();
 

@@ -274,6 +274,23 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
   });
   TRY(writer->add_plan(plan.to_json(id, created)));
 
+  // Compose files, .env and env files, with their original paths: first, so that a restore
+  // has them (and can resolve the project's compose config) while it fills the volumes.
+  {
+    job::StepTimer step(ctx, "config", "Compose files and environment files");
+    for (const auto& c : plan.configs) {
+      auto meta = archive::stat_entry(c.path, c.archive_path);
+      if (!meta.ok()) {
+        step.end(false, meta.error().message());
+        return std::move(meta).error().with_context("config file " + c.path);
+      }
+      auto fd = TRY_CTX(open_file(c.path, O_RDONLY | O_CLOEXEC), "config file " + c.path);
+      FdReader in(fd.get(), c.path);
+      TRY_CTX(writer->add_file(*meta, in), "config file " + c.path);
+    }
+    step.end(true, std::to_string(plan.configs.size()) + " file(s)");
+  }
+
   // Hooks: pre-backup before anything is read; post-backup always, once.
   bool post_hooks_done = false;
   auto run_post_hooks = [&] {
@@ -353,22 +370,6 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
   }
   post_guard.dismiss();
   run_post_hooks();
-
-  // Compose files, .env and env files, with their original paths.
-  {
-    job::StepTimer step(ctx, "config", "Compose files and environment files");
-    for (const auto& c : plan.configs) {
-      auto meta = archive::stat_entry(c.path, c.archive_path);
-      if (!meta.ok()) {
-        step.end(false, meta.error().message());
-        return std::move(meta).error().with_context("config file " + c.path);
-      }
-      auto fd = TRY_CTX(open_file(c.path, O_RDONLY | O_CLOEXEC), "config file " + c.path);
-      FdReader in(fd.get(), c.path);
-      TRY_CTX(writer->add_file(*meta, in), "config file " + c.path);
-    }
-    step.end(true, std::to_string(plan.configs.size()) + " file(s)");
-  }
 
   archive::WriteSummary written;
   {

@@ -14,10 +14,23 @@ namespace stacksnap::repo {
 
 Result<archive::VerifyReport> verify_copy(catalog::Catalog& cat, const catalog::CopyRecord& copy,
                                           const seal::KeySource* keys, const StopToken& stop, Writer* keep,
-                                          bool authenticate_only) {
+                                          bool authenticate_only, UniqueFd* in_place) {
   auto rec = TRY(cat.get_target(copy.target));
   auto target = TRY(open_target(rec));
-  auto stored = TRY_CTX(target->get(copy.key), "copy on " + copy.target);
+  std::unique_ptr<Reader> stored;
+  UniqueFd file;
+  std::optional<std::string> local = in_place ? target->local_file(copy.key) : std::nullopt;
+  if (local) {
+    auto fd = open_file(*local, O_RDONLY | O_CLOEXEC);
+    if (!fd.ok() && fd.error().code() == Code::kNotFound) {
+      return not_found("copy on " + copy.target + ": " + copy.key + " is missing");
+    }
+    file = TRY_CTX(std::move(fd), "copy on " + copy.target);
+    stored = std::make_unique<FdReader>(file.get(), *local);
+    keep = nullptr;
+  } else {
+    stored = TRY_CTX(target->get(copy.key), "copy on " + copy.target);
+  }
   std::optional<TeeReader> tee;
   if (keep) tee.emplace(*stored, *keep);
   Reader* in = tee ? static_cast<Reader*>(&*tee) : stored.get();
@@ -33,27 +46,38 @@ Result<archive::VerifyReport> verify_copy(catalog::Catalog& cat, const catalog::
     return data_loss("copy on " + copy.target + ": " + std::to_string(tee->bytes()) + " bytes kept, the record says " +
                      std::to_string(copy.size));
   }
+  if (file.valid()) *in_place = std::move(file);
   return rep;
 }
 
 Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::string& backup_id,
                                          const seal::KeySource& keys, const StopToken& stop,
-                                         const std::string& keep_path, bool authenticate_only) {
+                                         KeptCopy* keep, bool authenticate_only) {
   auto b = TRY(cat.get_backup(backup_id));
   if (b.copies.empty()) return not_found("backup " + backup_id + " has no stored copy");
   std::optional<Error> damaged, unreachable;
   for (const auto& copy : b.copies) {
     TRY(check_cancel(stop, "verify"));
     Result<archive::VerifyReport> rep = [&]() -> Result<archive::VerifyReport> {
-      if (keep_path.empty()) return verify_copy(cat, copy, &keys, stop, nullptr, authenticate_only);
-      ::unlink(keep_path.c_str());
-      auto fd = TRY(open_file(keep_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-      FdWriter kept(fd.get(), keep_path);
-      auto r = verify_copy(cat, copy, &keys, stop, &kept, authenticate_only);
-      if (r.ok() && ::fsync(fd.get()) != 0) return errno_error("fsync " + keep_path, errno);
+      if (keep == nullptr) return verify_copy(cat, copy, &keys, stop, nullptr, authenticate_only);
+      const std::string& spool = keep->spool_path;
+      ::unlink(spool.c_str());
+      auto fd = TRY(open_file(spool, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      FdWriter kept(fd.get(), spool);
+      UniqueFd in_place;
+      auto r = verify_copy(cat, copy, &keys, stop, &kept, authenticate_only, &in_place);
+      if (r.ok() && in_place.valid()) {
+        fd.reset();
+        ::unlink(spool.c_str());
+        keep->fd = std::move(in_place);
+        keep->in_place = true;
+      } else if (r.ok()) {
+        keep->fd = std::move(fd);
+        keep->in_place = false;
+      }
       return r;
     }();
-    if (!rep.ok() && !keep_path.empty()) ::unlink(keep_path.c_str());
+    if (!rep.ok() && keep != nullptr) ::unlink(keep->spool_path.c_str());
     if (rep.ok()) {
       if (!authenticate_only) (void)cat.set_verify_result(backup_id, unix_seconds(std::chrono::system_clock::now()), "ok");
       return StoredVerification{copy.target, std::move(*rep)};

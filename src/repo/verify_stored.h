@@ -6,6 +6,7 @@
 
 #include "archive/verify.h"
 #include "base/cancel.h"
+#include "base/fd.h"
 #include "catalog/catalog.h"
 #include "seal/key.h"
 
@@ -19,9 +20,11 @@ namespace stacksnap::repo {
 // fetches and verifies; the caller discards what it kept when this fails).
 // `authenticate_only` (with keys): segments authenticated, size and SHA-256 checked,
 // nothing decompressed (archive::VerifyDepth::kAuthenticate).
+// With `in_place` and a copy that is a file on this machine (a local target), the file is
+// read where it lies and, once it verified, handed over open in *in_place (`keep` unused).
 Result<archive::VerifyReport> verify_copy(catalog::Catalog& cat, const catalog::CopyRecord& copy,
                                           const seal::KeySource* keys, const StopToken& stop, Writer* keep = nullptr,
-                                          bool authenticate_only = false);
+                                          bool authenticate_only = false, UniqueFd* in_place = nullptr);
 
 struct StoredVerification {
   std::string target;  // the copy that verified
@@ -32,13 +35,20 @@ struct StoredVerification {
 // When none does: DataLoss if a copy was damaged (the archive's fault), else the error of
 // the last unreachable target. Records "ok" or "failed: …" in the catalog, except when no
 // copy could be reached at all (storage trouble says nothing about the archive).
-// With `keep_path`, the copy that verified is also kept there (created 0600, fsynced),
-// fetched in the same pass: what a restore applies is exactly what was verified. Nothing
-// is left at `keep_path` on failure. With `authenticate_only` the copy is authenticated
+// With `keep`, the copy that verified stays open for a restore to apply, so that what it
+// applies is exactly what was verified: a file on a local target is verified in place
+// and kept open (nothing is copied); a remote copy is written to keep->spool_path (0600,
+// not fsynced: it is transient) in the same pass that verifies it. Nothing is left at
+// the spool path on failure. With `authenticate_only` the copy is authenticated
 // (every segment, size, SHA-256) but not decompressed, and no verify result is recorded
 // on success (the record's deep verification stands); a damaged copy is still recorded.
+struct KeptCopy {
+  std::string spool_path;  // in: where a copy from remote storage is written
+  UniqueFd fd;             // out: the verified file, open read-only
+  bool in_place = false;   // out: fd is the local target's own file (spool_path unused)
+};
 Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::string& backup_id,
                                          const seal::KeySource& keys, const StopToken& stop,
-                                         const std::string& keep_path = {}, bool authenticate_only = false);
+                                         KeptCopy* keep = nullptr, bool authenticate_only = false);
 
 }  // namespace stacksnap::repo

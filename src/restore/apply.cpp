@@ -48,22 +48,6 @@ namespace {
 
 constexpr size_t kPutPipeBuffer = 4 << 20;  // between the archive pass and the PUT upload
 
-// Hashes what passes through (volume files, for the TreeDigest).
-class HashingReader final : public Reader {
- public:
-  explicit HashingReader(Reader& in) : in_(in) {}
-  Result<size_t> read(MutableBytes buf) override {
-    size_t n = TRY(in_.read(buf));
-    hash_.update(Bytes(buf.data(), n));
-    return n;
-  }
-  std::string hex() { return seal::hex_encode(hash_.finish()); }
-
- private:
-  Reader& in_;
-  seal::Sha256 hash_;
-};
-
 // "volumes/x/a/b" → {"volumes/x", "a/b"}; "volumes/x" → {"volumes/x", ""}.
 std::pair<std::string, std::string> split_top(const std::string& path) {
   size_t first = path.find('/');
@@ -205,7 +189,7 @@ Result<ApplySummary> apply_files(docker::Client& docker, const std::string& arch
   ApplySummary sum;
   auto fd = TRY(open_file(archive_path, O_RDONLY));
   FdReader in(fd.get(), archive_path);
-  auto reader = TRY(archive::ArchiveReader::open(in, keys));
+  auto reader = TRY(archive::ArchiveReader::open(in, keys, {.hash_sealed = false}));  // authenticated before
 
   std::unique_ptr<Helper> helper;
   Pipe pipe(kPutPipeBuffer);
@@ -238,6 +222,15 @@ Result<ApplySummary> apply_files(docker::Client& docker, const std::string& arch
   std::set<std::string> warned;
   job::Progress progress(ctx, "files", std::nullopt);
 
+  size_t configs_written = 0;
+  bool config_announced = false;
+  auto announce_config = [&] {
+    if (config_announced || !options.on_config_restored) return;
+    config_announced = true;
+    options.on_config_restored();
+  };
+  if (placement.configs.empty()) announce_config();
+
   auto fail = [&](Error e) -> Error {
     pipe.fail(e);
     return e;
@@ -268,10 +261,11 @@ Result<ApplySummary> apply_files(docker::Client& docker, const std::string& arch
       }
       Status st;
       if (m.type == EntryType::kFile) {
-        HashingReader hr(reader->content());
-        st = archive::write_tar_entry(*tw, m, &hr);
+        st = archive::write_tar_entry(*tw, m, &reader->content());
+        auto sha = st.ok() ? reader->file_sha256() : Result<std::string>(st.error());
+        if (!sha.ok()) st = std::move(sha).error();
         if (st.ok()) {
-          sum.volume_digests[placement.volumes[it->second].name].add(rel, hr.hex(), m.size, m.mode, m.uid, m.gid);
+          sum.volume_digests[placement.volumes[it->second].name].add(rel, *sha, m.size, m.mode, m.uid, m.gid);
           sum.volume_bytes += m.size;
           progress.add(m.size);
         }
@@ -331,10 +325,12 @@ Result<ApplySummary> apply_files(docker::Client& docker, const std::string& arch
         return fail(std::move(st).error().with_context("restore config file " + c->host_path));
       }
       ++sum.config_files;
+      if (++configs_written == placement.configs.size()) announce_config();
     }
     // dumps/…: replayed by the engines later.
   }
   sum.manifest = reader->manifest();  // the walk ended: every entry matched it
+  announce_config();
   TRY(host.close());
   for (auto& w : host.warnings()) sum.warnings.push_back(std::move(w));
   if (tw) {

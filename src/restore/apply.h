@@ -16,6 +16,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -56,6 +57,10 @@ struct ApplySummary {
 struct ApplyOptions {
   std::string helper_image;   // any local image; the helper is never started
   bool check_volumes = false; // read every volume back through the Engine afterwards
+  // Called once, on the applying thread, as soon as every planned config file has been
+  // written (before the volumes when the archive holds the config first, as backups do
+  // since 2026-11-26), so that work needing only them can overlap the rest.
+  std::function<void()> on_config_restored;
 };
 
 // Volumes must exist already (prepare_volumes). Binds must have been prepared.

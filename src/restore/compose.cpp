@@ -1,8 +1,12 @@
 #include "restore/compose.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <regex>
 
+#include "base/fd.h"
 #include "base/subprocess.h"
 #include "engine/engine.h"
 
@@ -32,11 +36,52 @@ std::vector<std::string> compose_environment(const std::string& docker_host) {
   return env;
 }
 
-Result<ComposeTool> find_compose() {
+namespace {
+
+// "path inode size mtime_ns" of the executable `name` found on PATH; "" when not found.
+std::string executable_identity(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    start = end + 1;
+    if (dir.empty()) continue;
+    std::string candidate = dir + "/" + name;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(candidate.c_str(), X_OK) != 0) continue;
+    const long long mtime_ns = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+    return candidate + " " + std::to_string(st.st_ino) + " " + std::to_string(st.st_size) + " " +
+           std::to_string(mtime_ns);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<ComposeTool> find_compose(const std::string& cache_file) {
   static const std::regex kVersion(R"((\d+\.\d+\.\d+))");
   auto env = compose_environment({});
   std::string tried;
   for (auto argv0 : {std::vector<std::string>{"docker", "compose"}, std::vector<std::string>{"docker-compose"}}) {
+    std::string identity;
+    if (argv0.size() == 1 && !cache_file.empty()) {
+      identity = executable_identity(argv0[0]);
+      auto cached = read_small_file(cache_file, 4096);
+      if (!identity.empty() && cached.ok()) {
+        // "<identity>\n<version>\n"
+        size_t nl = cached->find('\n');
+        if (nl != std::string::npos && cached->substr(0, nl) == identity) {
+          std::string version = cached->substr(nl + 1);
+          while (!version.empty() && (version.back() == '\n' || version.back() == ' ')) version.pop_back();
+          if (std::regex_match(version, kVersion)) {
+            return ComposeTool{.argv0 = argv0, .version = version, .v2 = version[0] >= '2'};
+          }
+        }
+      }
+    }
     std::vector<std::string> argv = argv0;
     argv.push_back("version");
     auto r = run_subprocess({.argv = argv, .env = env, .timeout = std::chrono::seconds(30)});
@@ -46,6 +91,9 @@ Result<ComposeTool> find_compose() {
       ComposeTool t{.argv0 = argv0};
       if (std::regex_search(out, m, kVersion)) t.version = m[1];
       t.v2 = argv0.size() == 2 || (!t.version.empty() && t.version[0] >= '2');
+      if (!identity.empty() && !t.version.empty()) {
+        (void)write_file_atomic(cache_file, identity + "\n" + t.version + "\n", 0600);  // a cache: failures are harmless
+      }
       return t;
     }
     tried += (tried.empty() ? "" : "; ") + argv[0] + (argv0.size() == 2 ? " compose" : "") + ": " +

@@ -23,8 +23,10 @@ struct ComposeTool {
 };
 
 // Finds Compose: `docker compose version` first, then `docker-compose version`.
-// NotFound naming both when neither works.
-Result<ComposeTool> find_compose();
+// NotFound naming both when neither works. With `cache_file`, the version of a
+// `docker-compose` (v1: a Python program, ~0.35 s of CPU to start) is remembered there
+// for as long as its executable stays the same file (path, inode, size, mtime).
+Result<ComposeTool> find_compose(const std::string& cache_file = {});
 
 struct ComposeProject {
   std::string name;                       // -p

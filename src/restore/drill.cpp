@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <future>
 #include <random>
 
 #include "base/clock.h"
@@ -32,11 +33,11 @@ namespace {
 // Removes everything of the drill project: compose down -v with the sandbox file, then
 // whatever still carries the project label. Returns what it did (and what failed).
 Json tear_down(docker::Client& docker, const std::string& project, const std::string& working_dir,
-               job::Context& ctx) {
+               const std::string& compose_cache, job::Context& ctx) {
   Json log = Json::array();
   const std::string file = sandbox_compose_path(working_dir);
   if (fs::exists(file)) {
-    auto tool = find_compose();
+    auto tool = find_compose(compose_cache);
     if (tool.ok()) {
       Compose c(*tool, {.name = project, .working_dir = working_dir, .files = {file}});
       c.set_line_sink([&ctx](const std::string& line) { ctx.log(job::Level::kDebug, line, "teardown"); });
@@ -76,6 +77,7 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
   std::optional<Error> failure;
   Json summary;
   {
+    auto compose_tool = std::async(std::launch::async, find_compose, env.data_dir + "/compose-tool.cache").share();
     auto fa = fetch_and_verify(env, req.backup_id, ctx);
     if (!fa.ok()) {
       failure = std::move(fa).error();
@@ -86,7 +88,8 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
                       .force = false,
                       .safety_backup = false,
                       .strip_ports = true,
-                      .check_volumes = true};
+                      .check_volumes = true,
+                      .compose_tool = compose_tool};
       std::vector<std::string> applied;
       auto r = apply_backup(env, *fa, req.backup_id, ar, ctx, job_id, applied);
       if (!r.ok()) {
@@ -102,7 +105,7 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
   }
   {
     job::StepTimer t(ctx, "teardown", "Tear down " + name);
-    details["teardown"] = tear_down(env.docker, name, working_dir, ctx);
+    details["teardown"] = tear_down(env.docker, name, working_dir, env.data_dir + "/compose-tool.cache", ctx);
     auto st = tmp.remove();
     if (!st.ok()) details["teardown"].push_back("remove " + tmp.path() + ": " + st.error().message());
     t.end(true);

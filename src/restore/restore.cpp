@@ -5,13 +5,17 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include "archive/reader.h"
 #include "archive/verify.h"
 #include "backup/pipeline.h"
 #include "base/clock.h"
 #include "base/fd.h"
+#include "base/scope.h"
 #include "repo/repo.h"
 #include "repo/verify_stored.h"
 #include "restore/apply.h"
@@ -31,12 +35,14 @@ std::string sandbox_compose_path(const std::string& working_dir) {
 // ---- fetch + verify -------------------------------------------------------------------
 
 FetchedArchive::FetchedArchive(FetchedArchive&& o) noexcept
-    : path_(std::exchange(o.path_, {})),
+    : spool_path_(std::exchange(o.spool_path_, {})),
+      fd_(std::move(o.fd_)),
+      open_path_(std::move(o.open_path_)),
       target_(std::move(o.target_)),
       plan_(std::move(o.plan_)) {}
 
 FetchedArchive::~FetchedArchive() {
-  if (!path_.empty()) ::unlink(path_.c_str());
+  if (!spool_path_.empty()) ::unlink(spool_path_.c_str());
 }
 
 Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string& backup_id, job::Context& ctx) {
@@ -49,8 +55,7 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
   const std::string spool = env.data_dir + "/spool";
   if (::mkdir(spool.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("create " + spool, errno);
   FetchedArchive fa;
-  fa.path_ = spool + "/restore-" + backup_id + "-" + std::to_string(::getpid()) + ".stsnap";
-  ::unlink(fa.path_.c_str());
+  repo::KeptCopy kept{.spool_path = spool + "/restore-" + backup_id + "-" + std::to_string(::getpid()) + ".stsnap"};
   {
     // One pass: stream the copy from its target into the spool while authenticating
     // every segment, decompressing and hashing every entry; what is applied later is
@@ -59,7 +64,7 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
                      "Fetch backup " + backup_id +
                          (deep ? ", authenticate and check the whole archive"
                                : ", authenticate every segment (the backup was deep-verified when made)"));
-    auto v = repo::verify_backup(env.cat, backup_id, env.keys, ctx.stop(), fa.path_, /*authenticate_only=*/!deep);
+    auto v = repo::verify_backup(env.cat, backup_id, env.keys, ctx.stop(), &kept, /*authenticate_only=*/!deep);
     if (!v.ok()) {
       t.end(false, v.error().message());
       if (v.error().code() == Code::kCancelled) return std::move(v).error();
@@ -67,6 +72,10 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
                                                " could not be fetched and verified; nothing was changed on this host");
     }
     fa.target_ = v->target;
+    if (!kept.in_place) fa.spool_path_ = kept.spool_path;
+    fa.fd_ = std::move(kept.fd);
+    fa.open_path_ = "/proc/self/fd/" + std::to_string(fa.fd_.get());
+    if (kept.in_place) ctx.info("read in place on target " + v->target + " (nothing copied)", "verify");
     if (deep) {
       t.end(true, std::to_string(v->report.entries) + " entries, " + archive::human_bytes(v->report.content_bytes) +
                       " from target " + v->target);
@@ -75,8 +84,8 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
       t.end(true, std::to_string(v->report.segments) + " segments, " + archive::human_bytes(v->report.sealed_bytes) +
                       " from target " + v->target);
       // The plan is the archive's first entry.
-      auto fd = TRY(open_file(fa.path_, O_RDONLY | O_CLOEXEC));
-      FdReader in(fd.get(), fa.path_);
+      auto fd = TRY(open_file(fa.open_path_, O_RDONLY | O_CLOEXEC));
+      FdReader in(fd.get(), fa.open_path_);
       auto reader = TRY_CTX(archive::ArchiveReader::open(in, env.keys, {.prefetch = false}), "read the plan");
       fa.plan_ = reader->plan();
     }
@@ -189,7 +198,8 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   const double t0 = monotonic_seconds();
   auto p = TRY(make_placement(fa.plan(), req.mode, req.project, req.working_dir));
   for (const auto& w : p.warnings) ctx.warn(w);
-  auto tool = TRY_CTX(find_compose(), "nothing was changed on this host");
+  auto tool = TRY_CTX(req.compose_tool.valid() ? req.compose_tool.get() : find_compose(),
+                      "nothing was changed on this host");
   ctx.info("using " + tool.describe() + " for project " + p.project);
 
   // Preconditions: nothing changes before all of them hold.
@@ -260,10 +270,25 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
     return {};
   }));
 
+  // A copy's compose file comes from `compose config` over the restored config files: it
+  // runs as soon as they are written (they come first in the archive), beside the volumes.
+  ComposeProject cp{.name = p.project, .working_dir = p.working_dir, .files = p.compose_files, .env_file = p.env_file};
+  std::optional<Result<std::string>> resolved;
+  std::thread resolver;
+  auto join_resolver = on_scope_exit([&] {
+    if (resolver.joinable()) resolver.join();
+  });
+  auto resolve = [&] {
+    Compose original(tool, cp);
+    return original.config(ctx.stop());
+  };
   ApplySummary files;
   TRY(step("files", "Restore config files, bind mounts and volumes", [&]() -> Status {
-    auto r = apply_files(env.docker, fa.path(), env.keys, p,
-                         {.helper_image = helper_image, .check_volumes = req.check_volumes}, ctx);
+    ApplyOptions options{.helper_image = helper_image, .check_volumes = req.check_volumes};
+    if (p.mode != Mode::kInPlace && !cp.files.empty()) {
+      options.on_config_restored = [&] { resolver = std::thread([&] { resolved = resolve(); }); };
+    }
+    auto r = apply_files(env.docker, fa.path(), env.keys, p, options, ctx);
     if (!r.ok()) {
       applied.push_back("restored files partially (config files, bind mounts, volumes may be incomplete)");
       return std::move(r).error();
@@ -277,12 +302,11 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   for (const auto& w : files.warnings) ctx.warn(w, "files");
 
   // The Compose invocation for the restored project.
-  ComposeProject cp{.name = p.project, .working_dir = p.working_dir, .files = p.compose_files, .env_file = p.env_file};
   if (cp.files.empty()) return after_changes(data_loss("plan.json names no compose files"), applied, ctx);
   if (p.mode != Mode::kInPlace) {
     TRY(step("compose", "Write the compose file of " + p.project, [&]() -> Status {
-      Compose original(tool, cp);
-      auto text = TRY(original.config(ctx.stop()));
+      if (resolver.joinable()) resolver.join();
+      auto text = TRY(resolved ? std::move(*resolved) : resolve());
       auto doc = TRY(stack::parse_yaml(text));
       auto sandboxed = TRY(sandbox_compose(std::move(doc), p, req.strip_ports));
       if (req.no_ports) {
@@ -444,6 +468,7 @@ Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::
   ar.force = req.force;
   ar.safety_backup = !req.no_safety_backup;
   ar.no_ports = req.no_ports;
+  ar.compose_tool = std::async(std::launch::async, find_compose, env.data_dir + "/compose-tool.cache").share();
   auto fa = TRY(fetch_and_verify(env, req.backup_id, ctx));
   std::vector<std::string> applied;
   auto summary = TRY(apply_backup(env, fa, req.backup_id, ar, ctx, job_id, applied));

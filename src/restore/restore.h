@@ -13,14 +13,17 @@
 // "restore_applied" event), so the user knows the state the host is in.
 #pragma once
 
+#include <future>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "archive/manifest.h"
+#include "base/fd.h"
 #include "catalog/catalog.h"
 #include "docker/client.h"
 #include "job/context.h"
+#include "restore/compose.h"
 #include "restore/placement.h"
 #include "seal/key.h"
 
@@ -58,7 +61,9 @@ class FetchedArchive {
   FetchedArchive(FetchedArchive&&) noexcept;
   FetchedArchive& operator=(FetchedArchive&&) = delete;
   ~FetchedArchive();
-  const std::string& path() const { return path_; }
+  // Opens as the verified file itself (/proc/self/fd/N of the descriptor held since it
+  // verified: a file replaced on the target meanwhile is not what gets applied).
+  const std::string& path() const { return open_path_; }
   const Json& plan() const { return plan_; }
   const std::string& target() const { return target_; }
 
@@ -66,7 +71,9 @@ class FetchedArchive {
   friend Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string& backup_id,
                                                  job::Context& ctx);
   FetchedArchive() = default;
-  std::string path_, target_;
+  std::string spool_path_;  // removed with the archive; "" when read in place
+  UniqueFd fd_;
+  std::string open_path_, target_;
   Json plan_;
 };
 Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string& backup_id, job::Context& ctx);
@@ -81,6 +88,8 @@ struct ApplyRequest {
   bool no_ports = false;     // copies: no published host ports (nothing else changes)
   bool check_volumes = false;
   bool fail_on_row_differences = false;
+  // Compose detection started early (it runs a subprocess); invalid: detected when needed.
+  std::shared_future<Result<ComposeTool>> compose_tool;
 };
 
 // Everything after fetch_and_verify. `applied` collects what was changed on the host

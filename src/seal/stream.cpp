@@ -262,7 +262,7 @@ Status SealReader::open_next_segment() {
   }
   auto nonce = checked_segment_nonce(header_.nonce_prefix, counter_, last);
   if (!nonce.ok()) return data_loss(where + ": " + nonce.error().message());
-  outer_.update(Bytes(buf_.data(), seg_len));
+  if (hash_outer_) outer_.update(Bytes(buf_.data(), seg_len));
   MutableBytes data(buf_.data(), seg_len - kTagSize);
   Bytes tag(buf_.data() + seg_len - kTagSize, kTagSize);
   const auto counter = static_cast<uint32_t>(counter_);
@@ -304,7 +304,7 @@ Result<Bytes> SealReader::next_chunk() {
   if (error_) return Error(*error_);
   if (plain_pos_ == plain_end_) {
     if (done_) {
-      if (!sealed_sha256_) sealed_sha256_ = outer_.finish();
+      if (!sealed_sha256_ && hash_outer_) sealed_sha256_ = outer_.finish();
       return Bytes{};
     }
     if (have_ == 1) buf_[0] = buf_[size_t{header_.segment_size} + kTagSize];
@@ -313,7 +313,7 @@ Result<Bytes> SealReader::next_chunk() {
       return std::move(st).error();
     }
     if (plain_pos_ == plain_end_) {  // the only segment, and empty
-      if (!sealed_sha256_) sealed_sha256_ = outer_.finish();
+      if (!sealed_sha256_ && hash_outer_) sealed_sha256_ = outer_.finish();
       return Bytes{};
     }
   }

@@ -116,8 +116,11 @@ class SealReader final : public Reader {
   const std::string& key_fingerprint() const { return fingerprint_; }
   uint64_t segments() const { return counter_; }
   uint64_t sealed_bytes() const { return consumed_; }  // header included
-  // SHA-256 over every byte read (header included); set once EOF was returned.
+  // SHA-256 over every byte read (header included); set once EOF was returned, unless
+  // skip_sealed_sha256() was called (a reader whose caller hashes the file itself, or
+  // need not: a pass over an archive that was authenticated whole before).
   const std::optional<Sha256Digest>& sealed_sha256() const { return sealed_sha256_; }
+  void skip_sealed_sha256() { hash_outer_ = false; }
 
  private:
   SealReader(Reader& in, GcmContext gcm, Header header, std::string fingerprint);
@@ -132,6 +135,7 @@ class SealReader final : public Reader {
   size_t plain_pos_ = 0, plain_end_ = 0;
   uint64_t counter_ = 0;  // segments opened
   uint64_t consumed_ = kHeaderSize;
+  bool hash_outer_ = true;
   Sha256 outer_;
   std::optional<Sha256Digest> sealed_sha256_;
   bool done_ = false;

@@ -75,6 +75,12 @@ class Target {
   // offset 0; it must not change meanwhile) under `key`. DataLoss when the file is shorter.
   virtual Status put_file(const std::string& key, int fd, uint64_t size, const PutFileOptions& opts = {});
   virtual Result<std::unique_ptr<Reader>> get(const std::string& key, GetRange range = {}) = 0;
+  // The path of the object's file when it is a file on this machine that can be read in
+  // place (a local target); nullopt for remote storage.
+  virtual std::optional<std::string> local_file(const std::string& key) const {
+    (void)key;
+    return std::nullopt;
+  }
   virtual Result<ObjectInfo> stat(const std::string& key) = 0;
   virtual Status list(const std::string& prefix, const std::function<Status(const ObjectInfo&)>& fn) = 0;
   virtual Status remove(const std::string& key) = 0;

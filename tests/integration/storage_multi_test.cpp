@@ -178,6 +178,13 @@ TEST(StorageMulti, LocalAndS3CopiesRebuildFromS3WithOnlyTheKey) {
   EXPECT_EQ(fv.exit_code, 0) << fv.output;
   auto fdeep = run_fresh("verify " + id);
   EXPECT_EQ(fdeep.exit_code, 0) << fdeep.output;
+  // A drill from there: the archive comes from S3 into the spool, fetched and authenticated
+  // in one pass (a local copy is read in place instead); the spool is empty afterwards.
+  auto fdrill = run_fresh("drill " + id + " --json");
+  EXPECT_EQ(fdrill.exit_code, 0) << fdrill.output;
+  EXPECT_TRUE(contains(fdrill.output, "from target offsite")) << fdrill.output;
+  EXPECT_FALSE(contains(fdrill.output, "read in place")) << fdrill.output;
+  EXPECT_EQ(run_script("ls -A " + fresh->path() + "/spool").output, "");
 
   // Another key: every sidecar is foreign, reported, nothing added, still exit 0.
   auto other = make_bed();

@@ -20,6 +20,7 @@ class LocalTarget final : public Target {
   // Copies inside the kernel (copy_file_range), else Target::put_file (read/write).
   Status put_file(const std::string& key, int fd, uint64_t size, const PutFileOptions& opts = {}) override;
   Result<std::unique_ptr<Reader>> get(const std::string& key, GetRange range) override;
+  std::optional<std::string> local_file(const std::string& key) const override { return path_of(key); }
   Result<ObjectInfo> stat(const std::string& key) override;
   Status list(const std::string& prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
   Status remove(const std::string& key) override;
