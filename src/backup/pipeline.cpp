@@ -228,19 +228,21 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
     GrowingFile::TailReader in(spool_file, ctx.stop());
     verified = archive::verify_archive(in, &verify_keys, {.depth = archive::VerifyDepth::kDeep, .stop = ctx.stop()});
   });
-  
+
   // The first local target's blob follows the writer the same way: copied out of the spool
-  // as it grows, its writeback started as it goes (LocalUpload), so the fsync before the
-  // commit finds little left to write. Nothing becomes visible early: the sidecar, written
-  // only after the verify passed, is the commit point (a blob without one is an unfinished
-  // upload, never listed), and the blob is removed again when the verify fails or the
-  // backup ends any other way before its sidecar.
+  // as it grows into an unnamed file (LocalUpload), its writeback started as it goes and
+  // fsynced when the archive ends. It gets its name only after the verify passed, and the
+  // sidecar after it stays the commit point; a blob named but without a sidecar (the
+  // sidecar failed, or a crash right between the two) is an unfinished upload, never
+  // listed, and removed when the backup ends without its sidecar.
   struct EarlyStore {
     size_t index = 0;
     std::string key;
     std::unique_ptr<storage::Target> target;
+    std::unique_ptr<storage::Upload> upload;  // written and fsynced, unnamed until commit
     Status status;
     std::thread thread;
+    bool named = false;      // the blob was committed under its key
     bool committed = false;  // its sidecar was written
   };
   std::optional<EarlyStore> early;
@@ -255,11 +257,13 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
     e.target = std::move(*target);
     e.thread = std::thread([&e, &ctx, &spool_file] {
       ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), ::getpriority(PRIO_PROCESS, 0) + kVerifyNice);
+      // Everything but the commit itself (the blob's name), which waits for the verify:
+      // until then a local target holds no file of this backup at all, whatever happens.
       e.status = [&]() -> Status {
-        auto up = TRY(e.target->put(e.key));
+        e.upload = TRY(e.target->put(e.key));
         GrowingFile::TailReader in(spool_file, ctx.stop());
-        TRY(copy_stream(in, *up, kStoreBuffer));
-        return up->commit();
+        TRY(copy_stream(in, *e.upload, kStoreBuffer));
+        return e.upload->prepare_commit();
       }();
     });
     break;
@@ -270,7 +274,8 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
     if (verifier.joinable()) verifier.join();
     if (!early) return;
     if (early->thread.joinable()) early->thread.join();
-    if (early->status.ok() && !early->committed) (void)early->target->remove(early->key);
+    if (early->named && !early->committed) (void)early->target->remove(early->key);
+    early->upload.reset();  // an unnamed upload just disappears
   });
   TRY(writer->add_plan(plan.to_json(id, created)));
 
@@ -437,7 +442,9 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
       std::optional<catalog::CopyRecord> early_copy;
       if (stored_early) {
         if (early->thread.joinable()) early->thread.join();
+        if (early->status.ok()) early->status = early->upload->commit();
         if (early->status.ok()) {
+          early->named = true;
           ctx.info("stored while the archive was being written and verified", step_id);
           early_copy = TRY(stored_copy(*target, early->key, written.sealed_bytes, report.sealed_sha256));
         } else if (early->status.error().code() == Code::kCancelled) {

@@ -43,6 +43,9 @@ class Upload : public Writer {
  public:
   // Makes the object visible under its key. After commit() the Upload is spent.
   virtual Status commit() = 0;
+  // Optional: does the slow part of commit() ahead of it (a local file: fsync), so that a
+  // caller can prepare on one thread and commit later, quickly, on another.
+  virtual Status prepare_commit() { return {}; }
   // Discards everything written; idempotent; also what the destructor does before commit.
   virtual void abort() = 0;
   // Bytes accepted so far.

@@ -236,6 +236,28 @@ TEST(BackupFailure, SigtermAndSigintCancelCleanly) {
   EXPECT_EQ((*bed)->run("backups --json", &err).out, "[]\n") << err;
 }
 
+// The local target's copy is written beside the capture but named only after the verify
+// passed: a kill -9 at the verify (the archive complete, the copy written and fsynced)
+// leaves no file on the target.
+TEST(BackupFailure, KillNineAtTheVerifyLeavesNoFileOnTheTarget) {
+  STACKSNAP_REQUIRE_ENGINE(d);
+  ASSERT_TRUE(ensure_busy().ok());
+  auto bed = BackupBed::create();
+  ASSERT_TRUE(bed.ok());
+  bool killed = false;
+  auto w = watch_backup(**bed, "backup busy --json", [&](const nlohmann::json& e, pid_t pid) {
+    if (!killed && e.value("type", "") == "step_started" && e.value("step", "") == "verify") {
+      killed = true;
+      ::kill(pid, SIGKILL);
+    }
+  });
+  ASSERT_TRUE(killed) << w.out;
+  EXPECT_TRUE(WIFSIGNALED(w.status));
+  EXPECT_EQ(run_script("find " + (*bed)->store_dir() + " -type f").output, "") << "nothing on the target";
+  std::string err;
+  EXPECT_EQ((*bed)->run("backups --json", &err).out, "[]\n") << err;
+}
+
 TEST(BackupFailure, KillNineThenNextRunRepairsAndSucceeds) {
   STACKSNAP_REQUIRE_ENGINE(d);
   ASSERT_TRUE(ensure_busy().ok());

@@ -58,6 +58,12 @@ class LocalUpload final : public Upload {
     return {};
   }
 
+  Status prepare_commit() override {
+    if (!fd_.valid()) return failed_precondition("upload of " + final_ + " is already closed");
+    if (::fsync(fd_.get()) != 0) return errno_error("fsync the upload of " + final_, errno);
+    return {};
+  }
+
   Status commit() override {
     if (!fd_.valid()) return failed_precondition("upload of " + final_ + " is already closed");
     if (::fsync(fd_.get()) != 0) return errno_error("fsync the upload of " + final_, errno);

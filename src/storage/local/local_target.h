@@ -1,6 +1,7 @@
 // A directory on this machine as a storage target.
-// Objects are files under root; uploads go to ".<name>.upload-XXXXXX" beside the final
-// name and become visible by fsync + rename + directory fsync.
+// Objects are files under root. An upload is written to an unnamed file (O_TMPFILE) where
+// the file system allows, else to ".<name>.upload-XXXXXX" beside the final name; it
+// becomes visible by fsync, a link to ".<name>.upload-XXXXXX", rename and directory fsync.
 #pragma once
 
 #include <memory>
