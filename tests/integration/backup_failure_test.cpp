@@ -203,6 +203,41 @@ TEST(BackupFailure, FullSpoolFailsEarlyAndLeavesNothing) {
   ::rmdir(mnt.c_str());
 }
 
+// The spool's disk fills up in the middle of a capture (another process takes the space
+// the estimate had found free): the write fails, the followers (verify, local copy) stop,
+// and nothing is left in the spool, on the target or in the catalog.
+TEST(BackupFailure, SpoolDiskFillingUpMidCaptureFailsCleanly) {
+  STACKSNAP_REQUIRE_ENGINE(d);
+  ASSERT_TRUE(ensure_busy().ok());
+  std::string mnt = "/var/tmp/stacksnap-it-tmpfs-mid-" + std::to_string(::getpid());
+  ::mkdir(mnt.c_str(), 0700);
+  ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=512m"), 0) << "mount tmpfs: " << std::strerror(errno);
+  {
+    auto bed = BackupBed::create(mnt);
+    ASSERT_TRUE(bed.ok());
+    bool filled = false;
+    auto w = watch_backup(**bed, "backup busy --safe-mode --json", [&](const nlohmann::json& e, pid_t) {
+      if (!filled && e.value("type", "") == "progress" && e.value("step", "") == "volume.busy_bulk") {
+        filled = true;
+        (void)run_script("dd if=/dev/zero of=" + mnt + "/filler bs=1M 2>/dev/null");  // until the disk is full
+      }
+    });
+    ASSERT_TRUE(filled) << w.out;
+    ASSERT_TRUE(WIFEXITED(w.status)) << w.out;
+    EXPECT_NE(WEXITSTATUS(w.status), 0) << w.out;
+    EXPECT_EQ(w.summary.value("result", ""), "failed") << w.out;
+    EXPECT_TRUE(contains(w.summary.value("message", ""), "No space left on device")) << w.summary.dump();
+    EXPECT_EQ(state_of("busy_writer_1"), "running");
+    EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "");
+    EXPECT_EQ(run_script("find " + (*bed)->store_dir() + " -type f").output, "") << "nothing on the target";
+    ::unlink((mnt + "/filler").c_str());
+    std::string err;
+    EXPECT_EQ((*bed)->run("backups --json", &err).out, "[]\n") << err;
+  }
+  ::umount2(mnt.c_str(), MNT_DETACH);
+  ::rmdir(mnt.c_str());
+}
+
 // SIGTERM while the apps are paused and a volume is read; SIGINT during the deep verify,
 // while the local copy is being stored beside it. Both: exit 130, apps running, nothing
 // in the spool, on the target or in the catalog.
