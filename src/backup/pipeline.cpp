@@ -128,11 +128,13 @@ Result<catalog::CopyRecord> upload_blob(storage::Target& target, int spool_fd, c
   job::Progress progress(ctx, step, size);
   uint64_t reported = 0;
   TRY(target.put_file(key, spool_fd, size,
-                      {.sha256 = sha256, .progress = [&](uint64_t done) -> Status {
+                      {.sha256 = sha256,
+                       .progress = [&](uint64_t done) -> Status {
                          progress.add(done - reported);
                          reported = done;
                          return ctx.check_cancel("upload");
-                       }}));
+                       },
+                       .stop = ctx.stop()}));
   progress.finish();
   return stored_copy(target, key, size, sha256);
 }

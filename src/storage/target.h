@@ -27,6 +27,7 @@
 #include <optional>
 #include <string>
 
+#include "base/cancel.h"
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/stream.h"
@@ -60,6 +61,9 @@ struct PutFileOptions {
   // only past that point). A non-OK status stops the upload: put_file() returns it and
   // leaves nothing behind.
   std::function<Status(uint64_t)> progress;
+  // A stop request ends the upload (Cancelled) even while it waits between retries, when
+  // no progress is reported; nothing is left behind.
+  StopToken stop;
 };
 
 struct GetRange {

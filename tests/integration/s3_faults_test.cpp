@@ -174,6 +174,35 @@ TEST_F(S3Faults, SinglePutPersistentFailureGivesUpAndStoresNothing) {
   EXPECT_EQ(n, 0);
 }
 
+// A stop request while the upload waits 30 s before its next retry ends it at once:
+// Cancelled, no further request, nothing stored.
+TEST_F(S3Faults, SinglePutCancelledDuringARetryWaitEndsAtOnce) {
+  S3_TEST_BED(bed);
+  S3Config c = test_config(bed, fresh_prefix("single-cancel"));
+  c.retry = {.max_attempts = 6, .base_delay = std::chrono::seconds(30), .max_delay = std::chrono::seconds(30)};
+  c.random = [] { return uint64_t{30'000}; };  // every wait the full 30 s
+  auto t = S3Target::create(c);
+  ASSERT_TRUE(t.ok());
+  PatternFile f(2 * kMiB, 34);
+  auto before = stats();
+  inject({{"match", "^PUT .*/stopped\\.bin$"}, {"fail_next", 100}, {"status", 503}, {"code", "SlowDown"}});
+  std::stop_source stop;
+  auto t0 = std::chrono::steady_clock::now();
+  auto fut = std::async(std::launch::async, [&] {
+    return (*t)->put_file("stopped.bin", f.fd(), f.size(), {.sha256 = f.sha256(), .stop = stop.get_token()});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the first attempt failed; waiting
+  stop.request_stop();
+  Status st = fut.get();
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  (void)control("DELETE", "/__faults");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), Code::kCancelled) << st.error().message();
+  EXPECT_LT(took, 3.0) << "the 30 s wait was not cut short";
+  EXPECT_EQ(op_count(stats(), "PUT object") - op_count(before, "PUT object"), 1);
+  EXPECT_EQ((*t)->stat("stopped.bin").error().code(), Code::kNotFound);
+}
+
 TEST_F(S3Faults, SinglePutWithWrongSecretFailsAtOnce) {
   S3_TEST_BED(bed);
   S3Config c = test_config(bed, fresh_prefix("single-badkey"));

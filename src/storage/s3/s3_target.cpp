@@ -74,8 +74,11 @@ Status S3Target::put_file(const std::string& key, int fd, uint64_t size, const P
       return false;
     };
   }
-  auto r = client_->put_object_from_file(client_->full_key(key), fd, size, sha, std::move(progress));
+  std::atomic<bool> cancel{false};
+  std::stop_callback on_stop(opts.stop, [&cancel] { cancel.store(true); });
+  auto r = client_->put_object_from_file(client_->full_key(key), fd, size, sha, std::move(progress), &cancel);
   if (stopped) return *stopped;
+  if (opts.stop.stop_requested()) return cancelled("upload of " + key + " cancelled");
   if (!r.ok()) return std::move(r).error();
   return {};
 }
