@@ -207,11 +207,16 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
   Estimate est = estimate_size(docker, plan);
   TRY(check_free_space(spool_dir(env.data_dir), est.bytes));
 
-  // The spool: encrypted from the first byte, locked while we own it, always removed.
+  // The spool: encrypted from the first byte and never named where the file system allows
+  // (a killed run leaves nothing); else `<id>.partial`, locked while we own it, always
+  // removed, and removed by the next run when its owner died.
   const std::string spool_path = spool_dir(env.data_dir) + "/" + id + ".partial";
-  auto spool = TRY(open_file(spool_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  auto remove_spool = on_scope_exit([&] { ::unlink(spool_path.c_str()); });
-  if (::flock(spool.get(), LOCK_EX | LOCK_NB) != 0) return errno_error("lock " + spool_path, errno);
+  bool spool_named = false;
+  auto spool = TRY(create_scratch_file(spool_dir(env.data_dir), spool_path, 0600, &spool_named));
+  auto remove_spool = on_scope_exit([&] {
+    if (spool_named) ::unlink(spool_path.c_str());
+  });
+  if (spool_named && ::flock(spool.get(), LOCK_EX | LOCK_NB) != 0) return errno_error("lock " + spool_path, errno);
 
   // The deep verify follows the writer through the spool: a thread reads back, decrypts,
   // decompresses and hashes every byte as soon as it is written (the capture leaves CPU

@@ -22,6 +22,19 @@ Status UniqueFd::close() {
   return {};
 }
 
+Result<UniqueFd> create_scratch_file(const std::string& dir, const std::string& fallback_path, int mode,
+                                     bool* named) {
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+  if (fd >= 0) {
+    *named = false;
+    return UniqueFd(fd);
+  }
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return errno_error("create a file in " + dir, errno);
+  auto f = TRY(open_file(fallback_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  *named = true;
+  return f;
+}
+
 Result<UniqueFd> open_file(const std::string& path, int flags, int mode) {
   int fd;
   do {

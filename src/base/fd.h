@@ -34,6 +34,12 @@ class UniqueFd {
 
 // open(2) with O_CLOEXEC; the error names the path.
 Result<UniqueFd> open_file(const std::string& path, int flags, int mode = 0644);
+// A new read-write file for scratch data in `dir`: unnamed (O_TMPFILE: it disappears with
+// its last descriptor, so a killed process leaves nothing behind) where the file system
+// supports that, else created at `fallback_path` (O_EXCL), and then *named is set: the
+// caller removes it. Reopen an unnamed file through /proc/self/fd/N.
+Result<UniqueFd> create_scratch_file(const std::string& dir, const std::string& fallback_path, int mode,
+                                     bool* named);
 
 // Reader/Writer over a borrowed fd (retrying EINTR; short writes completed).
 class FdReader final : public Reader {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 
 #include "base/clock.h"
@@ -62,18 +63,20 @@ Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::strin
       if (keep == nullptr) return verify_copy(cat, copy, &keys, stop, nullptr, authenticate_only);
       const std::string& spool = keep->spool_path;
       ::unlink(spool.c_str());
-      auto fd = TRY(open_file(spool, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      bool named = false;
+      auto fd = TRY(create_scratch_file(std::filesystem::path(spool).parent_path().string(), spool, 0600, &named));
       FdWriter kept(fd.get(), spool);
       UniqueFd in_place;
       auto r = verify_copy(cat, copy, &keys, stop, &kept, authenticate_only, &in_place);
       if (r.ok() && in_place.valid()) {
         fd.reset();
-        ::unlink(spool.c_str());
+        if (named) ::unlink(spool.c_str());
         keep->fd = std::move(in_place);
         keep->in_place = true;
       } else if (r.ok()) {
         keep->fd = std::move(fd);
         keep->in_place = false;
+        keep->named = named;
       }
       return r;
     }();

@@ -46,6 +46,7 @@ struct KeptCopy {
   std::string spool_path;  // in: where a copy from remote storage is written
   UniqueFd fd;             // out: the verified file, open read-only
   bool in_place = false;   // out: fd is the local target's own file (spool_path unused)
+  bool named = false;      // out: the copy is the file at spool_path (else unnamed, O_TMPFILE)
 };
 Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::string& backup_id,
                                          const seal::KeySource& keys, const StopToken& stop,

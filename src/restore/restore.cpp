@@ -72,7 +72,7 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
                                                " could not be fetched and verified; nothing was changed on this host");
     }
     fa.target_ = v->target;
-    if (!kept.in_place) fa.spool_path_ = kept.spool_path;
+    if (kept.named) fa.spool_path_ = kept.spool_path;
     fa.fd_ = std::move(kept.fd);
     fa.open_path_ = "/proc/self/fd/" + std::to_string(fa.fd_.get());
     if (kept.in_place) ctx.info("read in place on target " + v->target + " (nothing copied)", "verify");

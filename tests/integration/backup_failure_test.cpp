@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/fd.h"
 #include "backup_support.h"
 
 namespace stacksnap::it {
@@ -308,7 +309,9 @@ TEST(BackupFailure, KillNineThenNextRunRepairsAndSucceeds) {
   ASSERT_TRUE(killed) << w.out;
   EXPECT_TRUE(WIFSIGNALED(w.status));
   EXPECT_EQ(state_of("busy_writer_1"), "paused") << "left paused by the killed run";
-  EXPECT_NE(dir_listing((*bed)->data_dir() + "/spool"), "") << "a partial spool file is left";
+  EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "") << "the spool was unnamed: nothing is left";
+  // What a killed run leaves on a file system without O_TMPFILE, removed by the next run.
+  ASSERT_TRUE(write_file_atomic((*bed)->data_dir() + "/spool/20261126T000000Z-0badf00d.partial", "sealed bytes of a killed run", 0600).ok());
   // The local target's copy follows the writer, in an unnamed file until it commits.
   EXPECT_EQ(run_script("find " + (*bed)->store_dir() + " -type f").output, "") << "nothing half-stored on the target";
   auto helpers = run_script("docker ps -aq --filter label=stacksnap.helper");
@@ -317,6 +320,7 @@ TEST(BackupFailure, KillNineThenNextRunRepairsAndSucceeds) {
   auto r = (*bed)->backup("busy", "--safe-mode");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "left paused by an interrupted backup")) << r.out;
+  EXPECT_TRUE(contains(r.out, "removed 1 partial spool file(s) of an interrupted run")) << r.out;
   EXPECT_EQ(state_of("busy_writer_1"), "running");
   EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "");
   EXPECT_EQ(run_script("docker ps -aq --filter label=stacksnap.helper").output, "");

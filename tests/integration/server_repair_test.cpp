@@ -16,6 +16,7 @@
 #include <fstream>
 #include <thread>
 
+#include "base/fd.h"
 #include "base/temp_dir.h"
 #include "integration/http_test_support.h"
 #include "integration/test_env.h"
@@ -299,11 +300,14 @@ TEST(ServerRepair, KillNineDuringAScheduledSafeModeBackupIsRepairedAtRestart) {
   ASSERT_FALSE(resumed_early);
   events.close();
 
-  // The damage: the app is left paused, a partial spool file and a capture helper are left.
+  // The damage: the app is left paused and a capture helper is left. The spool file was
+  // unnamed (O_TMPFILE) and went with the process. A named one, what a file system without
+  // O_TMPFILE leaves, is planted to check that the repair removes it too.
   EXPECT_EQ(container_state(project.app()), "paused");
+  EXPECT_TRUE(spool_files(data_dir).empty()) << "an unnamed spool leaves nothing";
+  ASSERT_TRUE(write_file_atomic(data_dir + "/spool/20261126T000000Z-0badf00d.partial", "sealed bytes of a killed run", 0600).ok());
   auto left = spool_files(data_dir);
   ASSERT_EQ(left.size(), 1u);
-  EXPECT_TRUE(left[0].ends_with(".partial")) << left[0];
   const std::string helpers_of_killed =
       "docker ps -aq --filter label=stacksnap.helper.pid=" + std::to_string(project.server_pids[0]);
   EXPECT_NE(trimmed(run_script(helpers_of_killed).output), "");

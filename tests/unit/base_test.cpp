@@ -45,6 +45,21 @@ TEST(Stream, ReadExactFailsOnShortInput) {
   EXPECT_EQ(st.error().code(), Code::kDataLoss);
 }
 
+TEST(Files, ScratchFileIsUnnamedAndReadableThroughProc) {
+  auto d = TempDir::create("/tmp");
+  ASSERT_TRUE(d.ok());
+  bool named = true;
+  auto fd = create_scratch_file(d->path(), d->path() + "/fallback", 0600, &named);
+  ASSERT_TRUE(fd.ok()) << fd.error().message();
+  EXPECT_FALSE(named) << "/tmp supports O_TMPFILE";
+  EXPECT_TRUE(std::filesystem::is_empty(d->path()));
+  FdWriter w(fd->get());
+  ASSERT_TRUE(w.write(as_bytes("scratch")).ok());
+  auto text = read_small_file("/proc/self/fd/" + std::to_string(fd->get()));
+  ASSERT_TRUE(text.ok()) << text.error().message();
+  EXPECT_EQ(*text, "scratch");
+}
+
 TEST(Files, AtomicWriteAndTempDirCleanup) {
   std::string path;
   {
