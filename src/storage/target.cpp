@@ -28,6 +28,7 @@ Status validate_key(const std::string& key) {
 Status Target::put_file(const std::string& key, int fd, uint64_t size, const PutFileOptions& opts) {
   constexpr size_t kChunk = 1 << 20;
   auto up = TRY(put(key, size));
+  std::stop_callback on_stop(opts.stop, [&up] { up->request_cancel(); });
   std::vector<std::byte> buf(static_cast<size_t>(std::min<uint64_t>(kChunk, std::max<uint64_t>(size, 1))));
   uint64_t off = 0;
   while (off < size) {
@@ -43,7 +44,9 @@ Status Target::put_file(const std::string& key, int fd, uint64_t size, const Put
     off += static_cast<uint64_t>(n);
     if (opts.progress) TRY(opts.progress(off));
   }
-  return up->commit();
+  Status st = up->commit();
+  if (!st.ok() && opts.stop.stop_requested()) return cancelled("upload of " + key + " cancelled");
+  return st;
 }
 
 Status put_small(Target& t, const std::string& key, std::string_view content) {

@@ -47,6 +47,9 @@ class Upload : public Writer {
   // Optional: does the slow part of commit() ahead of it (a local file: fsync), so that a
   // caller can prepare on one thread and commit later, quickly, on another.
   virtual Status prepare_commit() { return {}; }
+  // Thread-safe, from any thread: makes transfers in flight and retry waits give up soon;
+  // the upload then fails (Cancelled) and is aborted like any failed one.
+  virtual void request_cancel() {}
   // Discards everything written; idempotent; also what the destructor does before commit.
   virtual void abort() = 0;
   // Bytes accepted so far.

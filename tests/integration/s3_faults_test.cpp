@@ -203,6 +203,38 @@ TEST_F(S3Faults, SinglePutCancelledDuringARetryWaitEndsAtOnce) {
   EXPECT_EQ((*t)->stat("stopped.bin").error().code(), Code::kNotFound);
 }
 
+// The same for a multipart upload: a part waiting 30 s before its next try; the stop ends
+// the upload at once, Cancelled, and the multipart upload is aborted on the server.
+TEST_F(S3Faults, MultipartCancelledDuringARetryWaitEndsAtOnceAndAborts) {
+  S3_TEST_BED(bed);
+  S3Config c = test_config(bed, fresh_prefix("mp-cancel"));
+  c.multipart_threshold = 0;  // always multipart
+  c.retry = {.max_attempts = 6, .base_delay = std::chrono::seconds(30), .max_delay = std::chrono::seconds(30)};
+  c.random = [] { return uint64_t{30'000}; };
+  auto t = S3Target::create(c);
+  ASSERT_TRUE(t.ok());
+  PatternFile f(3 * kMinPartSize, 35);
+  auto before = stats();
+  inject({{"match", "^PUT .*partNumber=2&"}, {"fail_next", 100}, {"status", 503}, {"code", "SlowDown"}});
+  std::stop_source stop;
+  auto t0 = std::chrono::steady_clock::now();
+  auto fut = std::async(std::launch::async, [&] {
+    return (*t)->put_file("mp-stopped.bin", f.fd(), f.size(), {.sha256 = f.sha256(), .stop = stop.get_token()});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // part 2 failed once and waits
+  stop.request_stop();
+  Status st = fut.get();
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  (void)control("DELETE", "/__faults");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), Code::kCancelled) << st.error().message();
+  EXPECT_LT(took, 5.0) << "the 30 s wait was not cut short";
+  auto after = stats();
+  EXPECT_EQ(after["uploads"]["aborted"].get<int>() - before["uploads"]["aborted"].get<int>(), 1);
+  EXPECT_EQ(after["uploads"]["active"].get<int>(), before["uploads"]["active"].get<int>());
+  EXPECT_EQ((*t)->stat("mp-stopped.bin").error().code(), Code::kNotFound);
+}
+
 TEST_F(S3Faults, SinglePutWithWrongSecretFailsAtOnce) {
   S3_TEST_BED(bed);
   S3Config c = test_config(bed, fresh_prefix("single-badkey"));

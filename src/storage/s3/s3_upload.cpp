@@ -180,6 +180,13 @@ Status S3Upload::commit() {
   return {};
 }
 
+void S3Upload::request_cancel() {
+  std::lock_guard lock(mu_);
+  cancel_.store(true);
+  if (!error_) error_ = cancelled("s3 upload of " + key_ + " cancelled");
+  cv_.notify_all();
+}
+
 void S3Upload::abort() {
   if (state_ != State::kOpen) return;
   state_ = State::kAborted;

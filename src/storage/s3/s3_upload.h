@@ -32,6 +32,7 @@ class S3Upload final : public Upload {
   Status write(Bytes data) override;
   Status commit() override;
   void abort() override;
+  void request_cancel() override;
   uint64_t bytes_written() const override { return written_; }
 
   // For tests: how many part buffers were ever alive at once.
