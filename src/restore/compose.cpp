@@ -40,26 +40,16 @@ namespace {
 
 // "path inode size mtime_ns" of the executable `name` found on PATH; "" when not found.
 std::string executable_identity(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  size_t start = 0;
-  while (start <= dirs.size()) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string dir = dirs.substr(start, end - start);
-    start = end + 1;
-    if (dir.empty()) continue;
-    std::string candidate = dir + "/" + name;
-    struct stat st {};
-    if (::stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(candidate.c_str(), X_OK) != 0) continue;
-    const long long mtime_ns = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
-    return candidate + " " + std::to_string(st.st_ino) + " " + std::to_string(st.st_size) + " " +
-           std::to_string(mtime_ns);
-  }
-  return {};
+  const std::string path = find_in_path(name);
+  struct stat st {};
+  if (path.empty() || ::stat(path.c_str(), &st) != 0) return {};
+  const long long mtime_ns = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+  return path + " " + std::to_string(st.st_ino) + " " + std::to_string(st.st_size) + " " + std::to_string(mtime_ns);
 }
 
 }  // namespace
+
+std::string compose_cache_file(const std::string& data_dir) { return data_dir + "/compose-tool.cache"; }
 
 Result<ComposeTool> find_compose(const std::string& cache_file) {
   static const std::regex kVersion(R"((\d+\.\d+\.\d+))");

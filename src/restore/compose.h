@@ -27,6 +27,8 @@ struct ComposeTool {
 // `docker-compose` (v1: a Python program, ~0.35 s of CPU to start) is remembered there
 // for as long as its executable stays the same file (path, inode, size, mtime).
 Result<ComposeTool> find_compose(const std::string& cache_file = {});
+// Where a data dir keeps that cache.
+std::string compose_cache_file(const std::string& data_dir);
 
 struct ComposeProject {
   std::string name;                       // -p

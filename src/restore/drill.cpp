@@ -77,7 +77,7 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
   std::optional<Error> failure;
   Json summary;
   {
-    auto compose_tool = std::async(std::launch::async, find_compose, env.data_dir + "/compose-tool.cache").share();
+    auto compose_tool = std::async(std::launch::async, find_compose, compose_cache_file(env.data_dir)).share();
     auto fa = fetch_and_verify(env, req.backup_id, ctx);
     if (!fa.ok()) {
       failure = std::move(fa).error();
@@ -105,7 +105,7 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
   }
   {
     job::StepTimer t(ctx, "teardown", "Tear down " + name);
-    details["teardown"] = tear_down(env.docker, name, working_dir, env.data_dir + "/compose-tool.cache", ctx);
+    details["teardown"] = tear_down(env.docker, name, working_dir, compose_cache_file(env.data_dir), ctx);
     auto st = tmp.remove();
     if (!st.ok()) details["teardown"].push_back("remove " + tmp.path() + ": " + st.error().message());
     t.end(true);

@@ -468,7 +468,7 @@ Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::
   ar.force = req.force;
   ar.safety_backup = !req.no_safety_backup;
   ar.no_ports = req.no_ports;
-  ar.compose_tool = std::async(std::launch::async, find_compose, env.data_dir + "/compose-tool.cache").share();
+  ar.compose_tool = std::async(std::launch::async, find_compose, compose_cache_file(env.data_dir)).share();
   auto fa = TRY(fetch_and_verify(env, req.backup_id, ctx));
   std::vector<std::string> applied;
   auto summary = TRY(apply_backup(env, fa, req.backup_id, ar, ctx, job_id, applied));
