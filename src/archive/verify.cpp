@@ -100,26 +100,12 @@ Result<std::string> read_sha256_sidecar(const std::string& path) {
   return hex;
 }
 
-// Hashes what passes through, on the read-ahead thread of an authentication.
-class HashingReader final : public Reader {
- public:
-  explicit HashingReader(Reader& in) : in_(in) {}
-  Result<size_t> read(MutableBytes buf) override {
-    size_t n = TRY(in_.read(buf));
-    hash_.update(Bytes(buf.data(), n));
-    return n;
-  }
-  std::string hex() { return seal::hex_encode(hash_.finish()); }
-
- private:
-  Reader& in_;
-  seal::Sha256 hash_;
-};
-
 // The file's SHA-256 is taken on a read-ahead thread while this one authenticates the
 // segments: two passes over memory side by side instead of one after the other.
 static Result<VerifyReport> authenticate(Reader& in, const seal::KeySource& keys, const VerifyOptions& o) {
-  HashingReader hashing(in);
+  NullWriter sink;
+  seal::Sha256Writer hash(sink);
+  TeeReader hashing(in, hash);  // runs on the read-ahead thread
   codec::PrefetchReader ahead(hashing);
   auto sr = TRY(seal::SealReader::open(ahead, keys));
   sr->skip_sealed_sha256();
@@ -133,7 +119,7 @@ static Result<VerifyReport> authenticate(Reader& in, const seal::KeySource& keys
   }
   rep.sealed_bytes = sr->sealed_bytes();
   rep.segments = sr->segments();
-  rep.sealed_sha256 = hashing.hex();  // the SealReader read to the end: all of the file passed
+  rep.sealed_sha256 = seal::hex_encode(hash.finish());  // the SealReader read to the end: all of the file passed
   TRY(check_expectations(o, rep.sealed_bytes, rep.sealed_sha256));
   return rep;
 }
