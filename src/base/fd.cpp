@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <vector>
 
 namespace stacksnap {
 
@@ -22,16 +24,23 @@ Status UniqueFd::close() {
   return {};
 }
 
-Result<UniqueFd> create_scratch_file(const std::string& dir, const std::string& fallback_path, int mode,
-                                     bool* named) {
+Result<UniqueFd> create_scratch_file(const std::string& dir, const std::string& fallback, int mode,
+                                     std::string* named_path) {
+  named_path->clear();
   int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
-  if (fd >= 0) {
-    *named = false;
+  if (fd >= 0) return UniqueFd(fd);
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return errno_error("create a file in " + dir, errno);
+  if (fallback.ends_with("XXXXXX")) {
+    std::vector<char> name(fallback.begin(), fallback.end());
+    name.push_back('\0');
+    fd = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd < 0) return errno_error("create a file in " + dir, errno);
+    ::fchmod(fd, static_cast<mode_t>(mode));
+    *named_path = name.data();
     return UniqueFd(fd);
   }
-  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return errno_error("create a file in " + dir, errno);
-  auto f = TRY(open_file(fallback_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  *named = true;
+  auto f = TRY(open_file(fallback, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  *named_path = fallback;
   return f;
 }
 

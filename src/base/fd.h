@@ -36,10 +36,11 @@ class UniqueFd {
 Result<UniqueFd> open_file(const std::string& path, int flags, int mode = 0644);
 // A new read-write file for scratch data in `dir`: unnamed (O_TMPFILE: it disappears with
 // its last descriptor, so a killed process leaves nothing behind) where the file system
-// supports that, else created at `fallback_path` (O_EXCL), and then *named is set: the
+// supports that, else created at `fallback` (O_EXCL; a name ending in XXXXXX is a
+// mkostemp template) and its path put in *named_path (left empty for an unnamed file): the
 // caller removes it. Reopen an unnamed file through /proc/self/fd/N.
-Result<UniqueFd> create_scratch_file(const std::string& dir, const std::string& fallback_path, int mode,
-                                     bool* named);
+Result<UniqueFd> create_scratch_file(const std::string& dir, const std::string& fallback, int mode,
+                                     std::string* named_path);
 
 // Reader/Writer over a borrowed fd (retrying EINTR; short writes completed).
 class FdReader final : public Reader {

@@ -63,20 +63,20 @@ Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::strin
       if (keep == nullptr) return verify_copy(cat, copy, &keys, stop, nullptr, authenticate_only);
       const std::string& spool = keep->spool_path;
       ::unlink(spool.c_str());
-      bool named = false;
+      std::string named;
       auto fd = TRY(create_scratch_file(std::filesystem::path(spool).parent_path().string(), spool, 0600, &named));
       FdWriter kept(fd.get(), spool);
       UniqueFd in_place;
       auto r = verify_copy(cat, copy, &keys, stop, &kept, authenticate_only, &in_place);
       if (r.ok() && in_place.valid()) {
         fd.reset();
-        if (named) ::unlink(spool.c_str());
+        if (!named.empty()) ::unlink(spool.c_str());
         keep->fd = std::move(in_place);
         keep->in_place = true;
       } else if (r.ok()) {
         keep->fd = std::move(fd);
         keep->in_place = false;
-        keep->named = named;
+        keep->named = !named.empty();
       }
       return r;
     }();

@@ -197,15 +197,9 @@ Result<std::unique_ptr<Upload>> LocalTarget::put(const std::string& key, uint64_
   fs::path p(final_path);
   std::string dir = p.parent_path().string();
   TRY(mkdirs(dir));
-  int unnamed = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-  if (unnamed >= 0) return std::unique_ptr<Upload>(new LocalUpload(UniqueFd(unnamed), "", final_path, dir));
-  std::string tmpl = upload_template(final_path);
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  int fd = ::mkostemp(buf.data(), O_CLOEXEC);
-  if (fd < 0) return errno_error("create upload file in " + dir, errno);
-  ::fchmod(fd, 0600);
-  return std::unique_ptr<Upload>(new LocalUpload(UniqueFd(fd), buf.data(), final_path, dir));
+  std::string tmp;  // stays empty for an unnamed file
+  auto fd = TRY_CTX(create_scratch_file(dir, upload_template(final_path), 0600, &tmp), "create upload file");
+  return std::unique_ptr<Upload>(new LocalUpload(std::move(fd), tmp, final_path, dir));
 }
 
 Status LocalTarget::put_file(const std::string& key, int fd, uint64_t size, const PutFileOptions& opts) {
