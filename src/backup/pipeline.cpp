@@ -37,6 +37,13 @@ constexpr uint64_t kSpoolMargin = 64ull << 20;  // headroom kept free beyond the
 constexpr int kVerifyNice = 19;                    // niceness of the threads following the writer (relative)
 constexpr size_t kStoreBuffer = 1 << 20;           // the following store's read/write size
 
+// For a thread following the writer: below the capture's threads, so that it takes only the
+// CPU the capture leaves idle and never stretches a Safe Mode pause. Threads it starts
+// inherit the priority.
+void follow_at_low_priority() {
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), ::getpriority(PRIO_PROCESS, 0) + kVerifyNice);
+}
+
 std::string hex8() {
   std::array<uint8_t, 4> b{};
   // The OS CSPRNG failing is not survivable; an ID from zeros would still be unique by time.
@@ -211,12 +218,12 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
   // (a killed run leaves nothing); else `<id>.partial`, locked while we own it, always
   // removed, and removed by the next run when its owner died.
   const std::string spool_path = spool_dir(env.data_dir) + "/" + id + ".partial";
-  bool spool_named = false;
+  std::string spool_named;
   auto spool = TRY(create_scratch_file(spool_dir(env.data_dir), spool_path, 0600, &spool_named));
   auto remove_spool = on_scope_exit([&] {
-    if (spool_named) ::unlink(spool_path.c_str());
+    if (!spool_named.empty()) ::unlink(spool_named.c_str());
   });
-  if (spool_named && ::flock(spool.get(), LOCK_EX | LOCK_NB) != 0) return errno_error("lock " + spool_path, errno);
+  if (!spool_named.empty() && ::flock(spool.get(), LOCK_EX | LOCK_NB) != 0) return errno_error("lock " + spool_path, errno);
 
   // The deep verify follows the writer through the spool: a thread reads back, decrypts,
   // decompresses and hashes every byte as soon as it is written (the capture leaves CPU
@@ -229,9 +236,7 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
   auto verify_keys = seal::KeySource::from_key(TRY(env.key.clone()));
   std::optional<Result<archive::VerifyReport>> verified;
   std::thread verifier([&] {
-    // Below the capture's threads: the verify takes the CPU the capture leaves idle, and
-    // must not stretch a Safe Mode pause. Threads it starts inherit the priority.
-    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), ::getpriority(PRIO_PROCESS, 0) + kVerifyNice);
+    follow_at_low_priority();
     GrowingFile::TailReader in(spool_file, ctx.stop());
     verified = archive::verify_archive(in, &verify_keys, {.depth = archive::VerifyDepth::kDeep, .stop = ctx.stop()});
   });
@@ -263,7 +268,7 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
     e.key = repo::blob_key(id, dir);
     e.target = std::move(*target);
     e.thread = std::thread([&e, &ctx, &spool_file] {
-      ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), ::getpriority(PRIO_PROCESS, 0) + kVerifyNice);
+      follow_at_low_priority();
       // Everything but the commit itself (the blob's name), which waits for the verify:
       // until then a local target holds no file of this backup at all, whatever happens.
       e.status = [&]() -> Status {
