@@ -66,16 +66,13 @@ for run in $(seq 1 "$runs"); do
   tw=$(grep "Elapsed (wall clock)" "$work/time.txt" | awk '{print $NF}')
   r=$(grep "Maximum resident set size" "$work/time.txt" | awk '{print $NF}')
   (( r > rss )) && rss=$r
-  steps=$(python3 - "$work/events.json" <<'PY'
+  # "<verify + files ms> <step>=<ms> ..." from the job's step events.
+  read -r data_ms steps < <(python3 - "$work/events.json" <<'PY'
 import json,sys
 ev=[json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
-print(' '.join(f"{e['step']}={e['duration_ms']}" for e in ev if e.get('type')=='step_finished'))
-PY
-)
-  data_ms=$(python3 - "$work/events.json" <<'PY'
-import json,sys
-ev=[json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
-print(sum(e['duration_ms'] for e in ev if e.get('type')=='step_finished' and e['step'] in ('verify','files')))
+done=[e for e in ev if e.get('type')=='step_finished']
+print(sum(e['duration_ms'] for e in done if e['step'] in ('verify','files')),
+      ' '.join(f"{e['step']}={e['duration_ms']}" for e in done))
 PY
 )
   n_ours=$(docker run --rm -v benchrst2_data:/data stacksnap-fixture/app:test sh -c 'du -sm /data | cut -f1')

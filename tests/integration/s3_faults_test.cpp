@@ -174,31 +174,47 @@ TEST_F(S3Faults, SinglePutPersistentFailureGivesUpAndStoresNothing) {
   EXPECT_EQ(n, 0);
 }
 
+// A target whose every retry waits the full 30 s.
+S3Config slow_retry_config(const S3TestBed& bed, const std::string& prefix) {
+  S3Config c = test_config(bed, fresh_prefix(prefix));
+  c.retry = {.max_attempts = 6, .base_delay = std::chrono::seconds(30), .max_delay = std::chrono::seconds(30)};
+  c.random = [] { return uint64_t{30'000}; };
+  return c;
+}
+
+struct StoppedPut {
+  Status status;
+  double seconds = 0;
+};
+
+// put_file of `f` as `key`, with a stop requested after `delay` (from another thread).
+StoppedPut put_then_stop(Target& t, const std::string& key, PatternFile& f, std::chrono::milliseconds delay) {
+  std::stop_source stop;
+  auto t0 = std::chrono::steady_clock::now();
+  auto fut = std::async(std::launch::async, [&] {
+    return t.put_file(key, f.fd(), f.size(), {.sha256 = f.sha256(), .stop = stop.get_token()});
+  });
+  std::this_thread::sleep_for(delay);
+  stop.request_stop();
+  StoppedPut r{fut.get()};
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  (void)control("DELETE", "/__faults");
+  return r;
+}
+
 // A stop request while the upload waits 30 s before its next retry ends it at once:
 // Cancelled, no further request, nothing stored.
 TEST_F(S3Faults, SinglePutCancelledDuringARetryWaitEndsAtOnce) {
   S3_TEST_BED(bed);
-  S3Config c = test_config(bed, fresh_prefix("single-cancel"));
-  c.retry = {.max_attempts = 6, .base_delay = std::chrono::seconds(30), .max_delay = std::chrono::seconds(30)};
-  c.random = [] { return uint64_t{30'000}; };  // every wait the full 30 s
-  auto t = S3Target::create(c);
+  auto t = S3Target::create(slow_retry_config(bed, "single-cancel"));
   ASSERT_TRUE(t.ok());
   PatternFile f(2 * kMiB, 34);
   auto before = stats();
   inject({{"match", "^PUT .*/stopped\\.bin$"}, {"fail_next", 100}, {"status", 503}, {"code", "SlowDown"}});
-  std::stop_source stop;
-  auto t0 = std::chrono::steady_clock::now();
-  auto fut = std::async(std::launch::async, [&] {
-    return (*t)->put_file("stopped.bin", f.fd(), f.size(), {.sha256 = f.sha256(), .stop = stop.get_token()});
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the first attempt failed; waiting
-  stop.request_stop();
-  Status st = fut.get();
-  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  (void)control("DELETE", "/__faults");
-  ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.error().code(), Code::kCancelled) << st.error().message();
-  EXPECT_LT(took, 3.0) << "the 30 s wait was not cut short";
+  auto r = put_then_stop(**t, "stopped.bin", f, std::chrono::milliseconds(700));  // the first attempt failed
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_EQ(r.status.error().code(), Code::kCancelled) << r.status.error().message();
+  EXPECT_LT(r.seconds, 3.0) << "the 30 s wait was not cut short";
   EXPECT_EQ(op_count(stats(), "PUT object") - op_count(before, "PUT object"), 1);
   EXPECT_EQ((*t)->stat("stopped.bin").error().code(), Code::kNotFound);
 }
@@ -207,28 +223,17 @@ TEST_F(S3Faults, SinglePutCancelledDuringARetryWaitEndsAtOnce) {
 // the upload at once, Cancelled, and the multipart upload is aborted on the server.
 TEST_F(S3Faults, MultipartCancelledDuringARetryWaitEndsAtOnceAndAborts) {
   S3_TEST_BED(bed);
-  S3Config c = test_config(bed, fresh_prefix("mp-cancel"));
+  S3Config c = slow_retry_config(bed, "mp-cancel");
   c.multipart_threshold = 0;  // always multipart
-  c.retry = {.max_attempts = 6, .base_delay = std::chrono::seconds(30), .max_delay = std::chrono::seconds(30)};
-  c.random = [] { return uint64_t{30'000}; };
   auto t = S3Target::create(c);
   ASSERT_TRUE(t.ok());
   PatternFile f(3 * kMinPartSize, 35);
   auto before = stats();
   inject({{"match", "^PUT .*partNumber=2&"}, {"fail_next", 100}, {"status", 503}, {"code", "SlowDown"}});
-  std::stop_source stop;
-  auto t0 = std::chrono::steady_clock::now();
-  auto fut = std::async(std::launch::async, [&] {
-    return (*t)->put_file("mp-stopped.bin", f.fd(), f.size(), {.sha256 = f.sha256(), .stop = stop.get_token()});
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // part 2 failed once and waits
-  stop.request_stop();
-  Status st = fut.get();
-  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  (void)control("DELETE", "/__faults");
-  ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.error().code(), Code::kCancelled) << st.error().message();
-  EXPECT_LT(took, 5.0) << "the 30 s wait was not cut short";
+  auto r = put_then_stop(**t, "mp-stopped.bin", f, std::chrono::milliseconds(1500));  // part 2 failed, waits
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_EQ(r.status.error().code(), Code::kCancelled) << r.status.error().message();
+  EXPECT_LT(r.seconds, 5.0) << "the 30 s wait was not cut short";
   auto after = stats();
   EXPECT_EQ(after["uploads"]["aborted"].get<int>() - before["uploads"]["aborted"].get<int>(), 1);
   EXPECT_EQ(after["uploads"]["active"].get<int>(), before["uploads"]["active"].get<int>());

@@ -26,6 +26,12 @@ INSTANTIATE_TEST_SUITE_P(Local, TargetConformance, ::testing::Values(TargetFacto
 INSTANTIATE_TEST_SUITE_P(Memory, TargetConformance,
                          ::testing::Values(TargetFactory([] { return std::unique_ptr<Target>(new MemoryTarget); })));
 
+size_t regular_files(const std::string& dir) {
+  size_t files = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir)) files += e.is_regular_file();
+  return files;
+}
+
 TEST(LocalTarget, AbortedUploadLeavesNoTmpFile) {
   auto d = TempDir::create("/tmp");
   ASSERT_TRUE(d.ok());
@@ -36,15 +42,7 @@ TEST(LocalTarget, AbortedUploadLeavesNoTmpFile) {
     ASSERT_TRUE(up.ok());
     ASSERT_TRUE((*up)->write(as_bytes("partial")).ok());
   }
-  size_t files = 0;
-  for (auto& e : std::filesystem::recursive_directory_iterator(d->path())) files += e.is_regular_file();
-  EXPECT_EQ(files, 0u);
-}
-
-size_t regular_files(const std::string& dir) {
-  size_t files = 0;
-  for (auto& e : std::filesystem::recursive_directory_iterator(dir)) files += e.is_regular_file();
-  return files;
+  EXPECT_EQ(regular_files(d->path()), 0u);
 }
 
 TEST(LocalTarget, UploadInProgressHasNoNameAndAKilledWriterLeavesNothing) {
