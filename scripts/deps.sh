@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a given task needs, only when missing (quiet when present).
 #   deps.sh build   — compiler, CMake and the libraries StackSnap links
-#   deps.sh test    — build + what the tests use (Docker, Compose, debootstrap, clang for
+#   deps.sh test    — build + what the tests use (Docker Engine 26 + Compose v2 and v1 via
+#                     install-docker.sh, debootstrap, clang for
 #                     fuzzing, awscli, zstd, Node.js for the S3 test server and the browser)
 #   deps.sh bench   — test + tools of the reference pipelines (gnupg, time)
 set -euo pipefail
@@ -10,13 +11,13 @@ build=(g++ cmake ninja-build make pkg-config libarchive-dev libzstd-dev libssl-d
        libcurl4-openssl-dev libboost-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
        libsqlite3-dev libyaml-dev libgtest-dev libgmock-dev libbenchmark-dev
        libhowardhinnant-date-dev tzdata libpugixml-dev ccache)
-test=(docker.io docker-compose debootstrap zstd clang libclang-rt-14-dev awscli curl openssl
+test=(debootstrap zstd clang libclang-rt-14-dev awscli curl openssl
       sqlite3 time procps iproute2)
 bench=(gnupg hyperfine bc)
 case "${1:-build}" in
   build) "$here/ensure-packages.sh" "${build[@]}" ;;
-  test)  "$here/ensure-packages.sh" "${build[@]}" "${test[@]}" ;;
-  bench) "$here/ensure-packages.sh" "${build[@]}" "${test[@]}" "${bench[@]}" ;;
+  test)  "$here/ensure-packages.sh" "${build[@]}" "${test[@]}"; "$here/install-docker.sh" ;;
+  bench) "$here/ensure-packages.sh" "${build[@]}" "${test[@]}" "${bench[@]}"; "$here/install-docker.sh" ;;
   *) echo "usage: deps.sh build|test|bench" >&2; exit 2 ;;
 esac
 # Node.js + npm: the dashboard build and the test servers need them.

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Make sure a Docker Engine answers on the local socket (or $DOCKER_HOST).
-# Installs docker.io + docker-compose when missing, starts dockerd in the
-# background, copes with a stale pid file left by a killed daemon, and waits
-# until /_ping answers. Idempotent and quiet when the engine is already up.
+# Installs Engine 26 + Compose v2 (and v1) when missing (scripts/install-docker.sh),
+# starts dockerd in the background, copes with a stale pid file left by a killed
+# daemon, and waits until /_ping answers. Idempotent and quiet when the engine is up.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-"$here/ensure-packages.sh" docker.io docker-compose curl
+"$here/ensure-packages.sh" curl
 
 sock=/var/run/docker.sock
 ping() {
@@ -17,6 +17,7 @@ ping() {
   fi
 }
 ping && exit 0
+"$here/install-docker.sh"
 
 # A dockerd killed with -9 leaves its pid files and sockets behind; they make
 # the next dockerd/containerd refuse to start.
