@@ -55,7 +55,8 @@ Appliance::Appliance(catalog::Catalog& c, http::SseHub& h, const Clock& clk, App
       clock(clk),
       docker(options.docker_host),
       keys(options.data_dir),
-      jobs(c, h, {.threads = options.job_threads, .max_concurrent = kDefaultMaxConcurrentJobs}),
+      jobs(c, h, {.threads = options.job_threads, .max_concurrent = kDefaultMaxConcurrentJobs,
+                  .lock_dir = options.data_dir}),
       scheduler(c, clk, jobs, random_jitter, options.warn),
       options_(options),
       notifier_(options.notify_post ? options.notify_post : notify::Poster(notify::curl_post), options.notify_retry) {

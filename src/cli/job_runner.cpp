@@ -76,7 +76,9 @@ Status run_cli_job(const Globals& g, catalog::Catalog& cat, const job::JobSpec& 
   JsonLinesPrinter json_printer;
   TerminalPrinter term_printer;
   job::EventSink& live = g.json ? static_cast<job::EventSink&>(json_printer) : term_printer;
-  auto outcome = job::run_job(cat, spec, live, stop.get_token(), body);
+  job::JobSpec locked = spec;
+  if (locked.lock_dir.empty()) locked.lock_dir = g.data_dir;
+  auto outcome = job::run_job(cat, locked, live, stop.get_token(), body);
   if (!outcome.result.ok()) return outcome.result.error();
   if (!g.json) {
     std::string line = render_ok ? render_ok(*outcome.result) : std::string();

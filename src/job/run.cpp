@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <set>
+
 #include "base/clock.h"
 #include "catalog/catalog_admin.h"
+#include "job/project_lock.h"
 
 namespace stacksnap::job {
 
@@ -17,6 +20,32 @@ void CatalogSink::emit(Event e) {
   auto r = cat_.append_event(job_id_, e.ts_ms, e.type, e.data);
   if (!r.ok()) ++failures_;
 }
+
+std::vector<std::string> projects_to_lock(const JobSpec& spec, const std::string& backup_project) {
+  std::set<std::string> projects;
+  if (!spec.project.empty()) projects.insert(spec.project);
+  if (!backup_project.empty()) projects.insert(backup_project);
+  return {projects.begin(), projects.end()};  // sorted: two jobs never take them in opposite orders
+}
+
+namespace {
+
+Result<std::vector<ProjectLock>> take_locks(catalog::Catalog& cat, const JobSpec& spec, int64_t job_id) {
+  std::vector<ProjectLock> held;
+  if (spec.lock_dir.empty()) return held;
+  std::string backup_project;
+  if (!spec.backup_id.empty()) {
+    auto b = cat.get_backup(spec.backup_id);
+    if (b.ok()) backup_project = b->project;
+  }
+  for (const auto& p : projects_to_lock(spec, backup_project)) {
+    held.push_back(TRY(ProjectLock::acquire(spec.lock_dir, p, spec.kind,
+                                            "job " + std::to_string(job_id) + ", pid " + std::to_string(::getpid()))));
+  }
+  return held;
+}
+
+}  // namespace
 
 JobOutcome run_job(catalog::Catalog& cat, const JobSpec& spec, EventSink& live, StopToken stop,
                    const JobBody& body, const std::function<void(int64_t)>& on_created) {
@@ -49,7 +78,8 @@ JobOutcome run_recorded_job(catalog::Catalog& cat, int64_t job_id, const JobSpec
   Context ctx(hub, std::move(stop));
 
   double started = monotonic_seconds();
-  Result<Json> r = body(ctx, job_id);
+  auto locks = take_locks(cat, spec, job_id);
+  Result<Json> r = locks.ok() ? body(ctx, job_id) : Result<Json>(locks.error());
   int64_t duration_ms = static_cast<int64_t>((monotonic_seconds() - started) * 1000);
 
   Json summary = Json::object();
