@@ -9,6 +9,7 @@
 #include "restore/drill.h"
 #include "restore/restore.h"
 #include "base/scope.h"
+#include "repo/rebuild.h"
 #include "repo/repo.h"
 #include "repo/verify_stored.h"
 
@@ -88,8 +89,8 @@ void Appliance::register_runners() {
   jobs.register_runner("restore", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
     auto key = TRY(keys.key());
     auto* client = TRY(docker.get());
-    auto b = TRY(cat.get_backup(r.backup_id));
     auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
+    auto b = TRY(repo::find_backup(cat, r.backup_id, keysrc, ctx.stop()));
     std::string as = r.params.value("project", std::string());
     restore::RestoreRequest req;
     req.backup_id = r.backup_id;

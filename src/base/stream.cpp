@@ -59,4 +59,12 @@ Result<size_t> MemoryReader::read(MutableBytes buf) {
   return n;
 }
 
+Result<size_t> LimitedReader::read(MutableBytes buf) {
+  if (left_ == 0 || buf.empty()) return size_t{0};
+  const size_t want = static_cast<size_t>(std::min<uint64_t>(left_, buf.size()));
+  size_t n = TRY(in_.read(buf.first(want)));
+  left_ -= n;
+  return n;
+}
+
 }  // namespace stacksnap

@@ -67,6 +67,17 @@ class MemoryReader final : public Reader {
   size_t pos_ = 0;
 };
 
+// The first `limit` bytes of `in` (EOF after them; fewer when `in` ends first).
+class LimitedReader final : public Reader {
+ public:
+  LimitedReader(Reader& in, uint64_t limit) : in_(in), left_(limit) {}
+  Result<size_t> read(MutableBytes buf) override;
+
+ private:
+  Reader& in_;
+  uint64_t left_;
+};
+
 // A Writer appending to a string (tests and small payloads).
 class StringWriter final : public Writer {
  public:

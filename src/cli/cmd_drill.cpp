@@ -8,6 +8,7 @@
 #include "cli/globals.h"
 #include "cli/job_runner.h"
 #include "docker/client.h"
+#include "repo/rebuild.h"
 #include "restore/drill.h"
 
 namespace stacksnap::cli {
@@ -44,7 +45,8 @@ Status run_drill_cmd(const Globals& g, const DrillArgs& a) {
   auto cat = TRY(open_state(g));
   auto keys = TRY(reading_keys(g, a.key_file));
   auto docker = TRY(docker::Client::connect());
-  auto rec = TRY(cat->get_backup(a.req.backup_id));
+  // An ID this catalog does not know is looked up on the targets (a fresh data dir).
+  auto rec = TRY(repo::find_backup(*cat, a.req.backup_id, keys));
   restore::RestoreEnv env{.data_dir = g.data_dir, .cat = *cat, .docker = *docker, .keys = keys};
   job::JobSpec spec{.kind = "drill", .project = rec.project, .backup_id = a.req.backup_id, .params = Json::object()};
   return run_cli_job(

@@ -8,6 +8,7 @@
 #include "cli/globals.h"
 #include "cli/job_runner.h"
 #include "docker/client.h"
+#include "repo/rebuild.h"
 #include "restore/restore.h"
 
 namespace stacksnap::cli {
@@ -38,7 +39,8 @@ Status run_restore_cmd(const Globals& g, const RestoreArgs& a) {
   auto cat = TRY(open_state(g));
   auto keys = TRY(reading_keys(g, a.key_file));
   auto docker = TRY(docker::Client::connect());
-  auto rec = TRY(cat->get_backup(a.req.backup_id));
+  // An ID this catalog does not know is looked up on the targets (a fresh data dir).
+  auto rec = TRY(repo::find_backup(*cat, a.req.backup_id, keys));
   restore::RestoreEnv env{.data_dir = g.data_dir, .cat = *cat, .docker = *docker, .keys = keys};
   job::JobSpec spec{.kind = "restore",
                     .project = a.req.as_name.empty() ? rec.project : a.req.as_name,

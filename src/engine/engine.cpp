@@ -215,6 +215,13 @@ std::optional<std::string> hex_decode_text(std::string_view hex) {
   return out;
 }
 
+Status check_still_running(Executor& ex, const ContainerFacts& facts, const std::string& engine,
+                           const std::string& last_error) {
+  if (ex.container_running()) return {};
+  return unavailable(engine + " in " + facts.name + " stopped while StackSnap waited for it (docker logs " + facts.name +
+                     " tells why)" + (last_error.empty() ? "" : ": " + last_error));
+}
+
 std::vector<std::string> split_lines(const std::string& s) {
   std::vector<std::string> out;
   std::istringstream in(s);

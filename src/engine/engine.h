@@ -186,6 +186,11 @@ std::string dump_file_name(const std::string& name, const std::string& ext);
 std::optional<std::string> dump_name_from_file(const std::string& file, const std::string& ext);
 // "6d7920646200" → bytes; nullopt for odd lengths or non-hex characters.
 std::optional<std::string> hex_decode_text(std::string_view hex);
+// For readiness loops: Unavailable "<engine> in <container> stopped while StackSnap
+// waited for it (…): <last error>" once the container is known to have stopped (a
+// server that fails at start-up is reported at once, not after the whole timeout).
+Status check_still_running(Executor& ex, const ContainerFacts& facts, const std::string& engine,
+                           const std::string& last_error);
 // Non-empty lines of s (CR stripped).
 std::vector<std::string> split_lines(const std::string& s);
 // The last ~2 KB of stderr, trimmed, for error messages.

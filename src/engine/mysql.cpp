@@ -134,6 +134,7 @@ Status MysqlEngine::wait_ready(Executor& ex, const ContainerFacts& facts, std::c
   std::string last;
   while (monotonic_seconds() < deadline) {
     TRY(ctx.check_cancel("waiting for mysql"));
+    TRY(check_still_running(ex, facts, "mysql", last));
     auto c = connect(ex, facts, ctx, /*allow_socket=*/false);
     if (c.ok()) return {};
     last = c.error().message();

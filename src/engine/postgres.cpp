@@ -204,6 +204,7 @@ Status PostgresEngine::wait_ready(Executor& ex, const ContainerFacts& facts, std
   std::string last;
   while (monotonic_seconds() < deadline) {
     TRY(ctx.check_cancel("waiting for postgres"));
+    TRY(check_still_running(ex, facts, "postgres", last));
     // TCP only: during first-start initialisation the official entrypoint runs a
     // temporary server on the socket alone and stops it again.
     auto c = connect(ex, facts, ctx, /*allow_socket=*/false);

@@ -250,6 +250,7 @@ Status RedisEngine::wait_ready(Executor& ex, const ContainerFacts& facts, std::c
   std::string last;
   while (monotonic_seconds() < deadline) {
     TRY(ctx.check_cancel("waiting for redis"));
+    TRY(check_still_running(ex, facts, "redis", last));
     auto c = credentials(ex, facts, ctx);
     if (c.ok()) {
       auto pong = redis_query(ex, *c, {"PING"}, facts, ctx);
@@ -284,6 +285,35 @@ Result<AofLayout> aof_layout(const std::string& appendfilename, const std::strin
                    .dir = appenddirname};
 }
 
+uint64_t rdb_length(uint64_t total, std::string_view tail) {
+  constexpr size_t kMark = 40;
+  if (total < kRdbTailBytes || tail.size() < kRdbTailBytes) return total;
+  tail = tail.substr(tail.size() - kRdbTailBytes);
+  if (static_cast<unsigned char>(tail[0]) != 0xFF) return total;
+  for (char c : tail.substr(kRdbTailBytes - kMark)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return total;
+  }
+  return total - kMark;
+}
+
+namespace {
+// One pass over the dump to find where its RDB ends.
+Result<uint64_t> measure_rdb(DumpSource& src, const DumpFile& f) {
+  auto in = TRY(src.open(f.name));
+  std::string tail;
+  uint64_t total = 0;
+  std::vector<std::byte> buf(kCopyBuffer);
+  for (;;) {
+    size_t n = TRY(in->read(buf));
+    if (n == 0) break;
+    total += n;
+    tail.append(as_chars(Bytes(buf.data(), n)));
+    if (tail.size() > 2 * kRdbTailBytes) tail.erase(0, tail.size() - kRdbTailBytes);
+  }
+  return rdb_length(total, tail);
+}
+}  // namespace
+
 Status RedisEngine::restore(Executor& ex, ContainerControl& ctl, const ContainerFacts& facts, const DumpInfo& info,
                             DumpSource& src, job::Context& ctx) {
   const DumpFile* rdb = nullptr;
@@ -316,17 +346,21 @@ Status RedisEngine::restore(Executor& ex, ContainerControl& ctl, const Container
     }
     // Stopped first: a running server would overwrite the files at shutdown.
     TRY_CTX(ctl.stop(ctx.stop()), "stop " + facts.name);
+    // An AOF base must end where the RDB ends (a dump.rdb may carry trailing bytes).
+    const uint64_t length = layout ? TRY(measure_rdb(src, *rdb)) : rdb->bytes;
     auto in = TRY(src.open(rdb->name));
+    LimitedReader rdb_only(*in, length);
     MemoryReader empty("");
     std::vector<PutEntry> files;
     if (!layout) {
       files.push_back({.path = dbfilename, .content = in.get(), .size = rdb->bytes});
     } else {
       if (!layout->dir.empty()) files.push_back({.path = layout->dir, .directory = true});
-      files.push_back({.path = layout->base, .content = in.get(), .size = rdb->bytes});
+      files.push_back({.path = layout->base, .content = &rdb_only, .size = length});
       if (!layout->incr.empty()) files.push_back({.path = layout->incr, .content = &empty, .size = 0});
     }
-    MemoryReader manifest(layout ? layout->manifest_text : "");
+    const std::string manifest_text = layout ? layout->manifest_text : std::string();
+    MemoryReader manifest(manifest_text);
     if (layout && !layout->manifest.empty()) {
       files.push_back({.path = layout->manifest, .content = &manifest, .size = layout->manifest_text.size()});
     }

@@ -18,6 +18,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/engine.h"
@@ -39,6 +40,13 @@ class RedisEngine final : public Engine {
 std::optional<std::string> requirepass_from_args(const std::vector<std::string>& args);
 // "db0:keys=5,expires=0,avg_ttl=0" lines of INFO keyspace → counts per db.
 std::vector<TableCount> parse_keyspace(const std::string& info);
+
+// The length of the RDB itself in a dump of `total` bytes whose last bytes are `tail` (up
+// to 49): `redis-cli --rdb -` ends its output with the 40-character end mark of a
+// diskless transfer after the RDB's EOF opcode and checksum (it truncates a file, but
+// cannot truncate stdout). A server ignores bytes after an RDB, but not after an AOF base.
+uint64_t rdb_length(uint64_t total, std::string_view tail);
+inline constexpr size_t kRdbTailBytes = 49;  // EOF opcode + 8-byte checksum + 40-byte mark
 
 // The files a restore puts into the data dir of a server whose config says `appendonly`
 // (see above): `appenddirname` empty for servers without multi-part AOF (Redis < 7).

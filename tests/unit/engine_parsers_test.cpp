@@ -321,5 +321,32 @@ TEST(DumpFiles, NamesAreUniqueAndReversible) {
   EXPECT_FALSE(dump_name_from_file("x.sql", ".pgdump").has_value());
 }
 
+TEST(Redis, RdbLengthDropsTheDisklessEndMarkOnly) {
+  const std::string rdb = std::string("REDIS0011") + "\xFF" + std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+  const std::string mark(40, 'a');
+  EXPECT_EQ(rdb_length(rdb.size() + 40, (rdb + mark).substr(rdb.size() + 40 - kRdbTailBytes)), rdb.size());
+  EXPECT_EQ(rdb_length(rdb.size(), rdb), rdb.size());  // a clean RDB (too short to carry a mark)
+  std::string long_rdb = std::string("REDIS0011") + std::string(100, 'k') + "\xFF" + std::string(8, '\x01');
+  EXPECT_EQ(rdb_length(long_rdb.size(), long_rdb), long_rdb.size());
+  std::string not_a_mark = long_rdb + std::string(39, 'a') + "\x01";
+  EXPECT_EQ(rdb_length(not_a_mark.size(), not_a_mark), not_a_mark.size());
+}
+
+TEST(Redis, AofLayoutNamesTheBaseIncrAndManifest) {
+  auto v7 = aof_layout("appendonly.aof", "appendonlydir");
+  ASSERT_TRUE(v7.ok());
+  EXPECT_EQ(v7->base, "appendonlydir/appendonly.aof.1.base.rdb");
+  EXPECT_EQ(v7->incr, "appendonlydir/appendonly.aof.1.incr.aof");
+  EXPECT_EQ(v7->manifest, "appendonlydir/appendonly.aof.manifest");
+  EXPECT_EQ(v7->manifest_text,
+            "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
+  auto v6 = aof_layout("appendonly.aof", "");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->base, "appendonly.aof");
+  EXPECT_TRUE(v6->manifest.empty() && v6->dir.empty());
+  EXPECT_EQ(aof_layout("my file.aof", "").error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(aof_layout("a.aof", "../x").error().code(), Code::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace stacksnap::engine
