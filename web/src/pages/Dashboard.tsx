@@ -120,7 +120,7 @@ export function DashboardPage() {
         )}
 
         {list.length > 0 && (
-          <ul className="grid gap-4 md:grid-cols-2" aria-label="Projects">
+          <ul className="grid grid-cols-1 gap-4 md:grid-cols-2" aria-label="Projects">
             {list.map(({ p, prot }) => (
               <ProjectCard key={p.name} p={p} level={prot.level} label={prot.label} reason={prot.reason} now={now} />
             ))}
