@@ -84,9 +84,12 @@ Status Appliance::start() {
     for (int64_t id : *interrupted) {
       auto rec = cat.get_job(id);
       if (!rec.ok()) continue;
-      warn("job " + std::to_string(id) + " (" + rec->kind + " of " + rec->project + ") was interrupted");
+      const std::string state(catalog::job_state_name(rec->state));
+      warn("job " + std::to_string(id) + " (" + rec->kind + " of " + rec->project + ") " +
+           (rec->state == catalog::JobState::kInterrupted ? "was interrupted"
+                                                           : "ended " + state + " before its process died; recorded now"));
       http::publish_dashboard(hub, "job_finished", Json{{"job_id", id}, {"kind", rec->kind}, {"project", rec->project},
-                                                        {"backup_id", rec->backup_id}, {"result", "interrupted"},
+                                                        {"backup_id", rec->backup_id}, {"result", state},
                                                         {"code", rec->error_code}, {"message", rec->error}});
       notifier_.job_event(*rec, "job_finished");  // interrupted is a failure
     }

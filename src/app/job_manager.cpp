@@ -250,20 +250,18 @@ void JobManager::run_entry(const std::shared_ptr<Entry>& e) {
                                        options_.finish_retry);
   live.close();
 
-  auto rec = cat_.get_job(e->id);
-  if (!rec.ok()) return;
   if (!outcome.recorded.ok()) {
     // The job row still says running: warn, retry later, and tell everyone the real end.
     if (options_.warn) {
       options_.warn(outcome.recorded.error().message() + "; retried every " +
                     std::to_string(options_.finish_retry_period.count() / 1000) + " s");
     }
-    {
-      std::lock_guard lk(mu_);
-      unrecorded_.push_back(outcome.finish);
-    }
-    job::apply_finish(outcome.finish, *rec);
+    std::lock_guard lk(mu_);
+    unrecorded_.push_back(outcome.finish);
   }
+  auto rec = cat_.get_job(e->id);
+  if (!rec.ok()) return;
+  if (!outcome.recorded.ok()) job::apply_finish(outcome.finish, *rec);
   Json fin = dashboard_fields(*rec);
   fin["result"] = std::string(catalog::job_state_name(rec->state));
   if (!rec->error_code.empty()) {

@@ -9,6 +9,7 @@
 #include "restore/drill.h"
 #include "restore/restore.h"
 #include "base/scope.h"
+#include "job/run.h"
 #include "repo/repo.h"
 
 namespace stacksnap::app {
@@ -42,7 +43,11 @@ void Appliance::register_runners() {
         .reason = r.params.value("reason", std::string("manual"))};
     backup::BackupEnv env{options_.data_dir, cat, *client, *key};
     Json out = TRY(backup::run_backup(env, req, ctx, id));
-    if (req.reason == "schedule") {
+    if (req.reason == "schedule" && job::state_for(out) == catalog::JobState::kPartial) {
+      // Not after a partial backup: the newest backups lack a copy on the failing target,
+      // so pruning by count could delete the last copies it still holds.
+      ctx.warn("retention not applied: the backup is not stored on every target", "retention");
+    } else if (req.reason == "schedule") {
       // Retention after each successful scheduled backup, in the same job (the project
       // is still ours). A retention problem does not fail the backup.
       job::StepTimer step(ctx, "retention", "Apply retention policies");
