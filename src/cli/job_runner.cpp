@@ -95,7 +95,13 @@ Outcome run_cli_job(const Globals& g, catalog::Catalog& cat, const job::JobSpec&
       notifier.job_event(*rec, "job_finished");
     }
   }
-  if (!outcome.result.ok()) return Outcome(outcome.result.error());
+  if (!outcome.result.ok()) {
+    if (!g.json) {
+      const std::string findings = render_findings(outcome.finish.summary);
+      if (!findings.empty()) std::cout << findings.substr(1) << std::endl;
+    }
+    return Outcome(outcome.result.error());
+  }
   if (!g.json) {
     std::string line = render_ok ? render_ok(*outcome.result) : std::string();
     line += render_findings(*outcome.result);

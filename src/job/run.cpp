@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <mutex>
 #include <thread>
 
 #include "base/clock.h"
@@ -56,6 +57,32 @@ Status record_finish(catalog::Catalog& cat, const JobFinish& f, const FinishRetr
 
 namespace {
 
+// The findings keys of a summary (docs/API.md, Jobs): arrays of strings.
+constexpr const char* kFindingKeys[] = {"problems", "warnings", "info"};
+
+// Keeps the last findings any event carried (e.g. a failed drill's drill_result), for a
+// summary whose body did not give its own (a failed body gives none).
+class FindingsTap final : public EventSink {
+ public:
+  void emit(Event e) override {
+    if (e.type == "summary" || !e.data.is_object()) return;
+    std::lock_guard lk(mu_);
+    for (const char* k : kFindingKeys) {
+      if (e.data.contains(k) && e.data[k].is_array()) last_[k] = e.data[k];
+    }
+  }
+  void fill(Json& summary) const {
+    std::lock_guard lk(mu_);
+    for (auto it = last_.begin(); it != last_.end(); ++it) {
+      if (!summary.contains(it.key())) summary[it.key()] = it.value();
+    }
+  }
+
+ private:
+  mutable std::mutex mu_;
+  Json last_ = Json::object();
+};
+
 // "failed on offsite: …; failed on nas: …" from failed_targets.
 std::string partial_message(const Json& failed) {
   std::string out;
@@ -92,7 +119,9 @@ JobOutcome run_recorded_job(catalog::Catalog& cat, int64_t job_id, const JobSpec
   }
 
   CatalogSink persist(cat, job_id);
+  FindingsTap findings;
   EventHub hub;
+  hub.add(&findings);
   hub.add(&persist);
   hub.add(&live);
   Context ctx(hub, std::move(stop));
@@ -120,6 +149,7 @@ JobOutcome run_recorded_job(catalog::Catalog& cat, int64_t job_id, const JobSpec
     summary["code"] = code;
     summary["message"] = message;
   }
+  findings.fill(summary);
   summary["result"] = std::string(catalog::job_state_name(state));
   summary["job_id"] = job_id;
   summary["kind"] = spec.kind;

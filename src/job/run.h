@@ -79,6 +79,9 @@ struct JobOutcome {
 // Creates the job (state running, this pid), runs `body`, and finishes it: the summary
 // event {"result": succeeded|partial|failed|cancelled, "job_id", …body fields |
 // "code","message"} is always the last event, stored before the job row is finished.
+// Findings ("problems", "warnings", "info": arrays of strings) the body's summary does
+// not have are taken from the last event that carried them, so a failed job (a drill
+// whose checks failed) still shows them.
 // `live` receives every event after it is persisted.
 // `on_created` (optional) is called with the job id before the body runs.
 JobOutcome run_job(catalog::Catalog& cat, const JobSpec& spec, EventSink& live, StopToken stop,

@@ -187,5 +187,25 @@ TEST(RunJob, UnwrittenFinishIsReportedAndRepairedLater) {
   EXPECT_EQ(j->summary["backup_id"], "b8");
 }
 
+TEST(RunJob, FailedJobKeepsTheFindingsItsEventsCarried) {
+  JobDb db;
+  EventRecorder live;
+  auto out = run_job(*db.cat, {.kind = "drill", .project = "shop"}, live, {}, [](Context& ctx, int64_t) -> Result<Json> {
+    ctx.emit("drill_result", {{"result", "failed"}, {"problems", {"volume shop_appdata: 3 files fewer"}}});
+    return data_loss("drill failed: volume shop_appdata: 3 files fewer");
+  });
+  ASSERT_FALSE(out.result.ok());
+  EXPECT_EQ(out.finish.summary["problems"], Json::array({"volume shop_appdata: 3 files fewer"}));
+  EXPECT_EQ(db.cat->get_job(out.job_id)->summary["problems"][0], "volume shop_appdata: 3 files fewer");
+  EXPECT_FALSE(out.finish.summary.contains("info"));
+  // A body's own findings win over those of its events.
+  auto ok = run_job(*db.cat, {.kind = "restore"}, live, {}, [](Context& ctx, int64_t) -> Result<Json> {
+    ctx.emit("restore_check", {{"warnings", {"early"}}});
+    return Json{{"warnings", {"final"}}, {"problems", Json::array()}};
+  });
+  EXPECT_EQ(ok.finish.summary["warnings"], Json::array({"final"}));
+  EXPECT_EQ(ok.finish.summary["problems"], Json::array());
+}
+
 }  // namespace
 }  // namespace stacksnap::job
