@@ -58,6 +58,7 @@ Appliance::Appliance(catalog::Catalog& c, http::SseHub& h, const Clock& clk, App
       jobs(c, h,
            {.threads = options.job_threads,
             .max_concurrent = kDefaultMaxConcurrentJobs,
+            .lock_dir = options.data_dir,
             .warn = [this](const std::string& m) { warn(m); }}),
       scheduler(c, clk, jobs, random_jitter, options.warn),
       options_(options),

@@ -3,7 +3,7 @@
 //
 //  - One job per project at a time (queued or running): a second submit answers
 //    FailedPrecondition "a backup of shop is already running (job 12)". Across processes
-//    the pipelines' own project locks (backup/project_lock.h) apply as well.
+//    the per-project locks every job takes (job/project_lock.h) apply as well.
 //  - At most max_concurrent jobs run at once (settings: max_concurrent_jobs); the rest
 //    wait in state "queued" in submission order.
 //  - Cancel: a queued job is finished as cancelled at once; a running one gets its
@@ -66,6 +66,7 @@ class JobSubmitter {
 struct JobManagerOptions {
   int threads = 8;         // upper bound for max_concurrent
   int max_concurrent = 2;  // jobs running at once
+  std::string lock_dir;    // the data dir whose per-project locks jobs take ("": none)
   std::chrono::milliseconds finish_retry_period{30'000};
   job::FinishRetry finish_retry;                  // the retries inside one job's end
   std::function<void(const std::string&)> warn;   // empty: nothing

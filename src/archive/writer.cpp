@@ -1,6 +1,7 @@
 #include "archive/writer.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
 
@@ -33,6 +34,55 @@ std::string part_name(std::string_view path, uint32_t index) {
   return std::string(path) + suffix;
 }
 
+// The paths written so far, as 64-bit keyed hashes (SHA-256 of a random per-writer salt and
+// the path, so that crafted file names cannot collide on purpose) in an open-addressing
+// table: 16 bytes per entry at most, instead of the paths themselves. A repeated path is
+// refused; a false alarm needs a 64-bit collision (~1e-8 for a million entries, and a new
+// salt the next time).
+class PathSet {
+ public:
+  PathSet() {
+    (void)seal::random_bytes(MutableBytes(salt_.data(), salt_.size()));
+    slots_.assign(1024, 0);
+  }
+  // False when `path` was inserted before.
+  bool insert(std::string_view path) {
+    hash_.update(Bytes(salt_.data(), salt_.size()));
+    hash_.update(path);
+    auto d = hash_.finish();
+    uint64_t h = 0;
+    std::memcpy(&h, d.data(), sizeof h);
+    if (h == 0) h = 1;  // 0 marks a free slot
+    if ((count_ + 1) * 2 > slots_.size()) grow();
+    if (!place(slots_, h)) return false;
+    ++count_;
+    return true;
+  }
+
+ private:
+  static bool place(std::vector<uint64_t>& slots, uint64_t h) {
+    const size_t mask = slots.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      if (slots[i] == h) return false;
+      if (slots[i] == 0) {
+        slots[i] = h;
+        return true;
+      }
+    }
+  }
+  void grow() {
+    std::vector<uint64_t> bigger(slots_.size() * 2, 0);
+    for (uint64_t h : slots_) {
+      if (h != 0) place(bigger, h);
+    }
+    slots_.swap(bigger);
+  }
+  std::array<std::byte, 16> salt_{};
+  seal::Sha256 hash_;
+  std::vector<uint64_t> slots_;
+  size_t count_ = 0;
+};
+
 // Forwards into the current tar entry.
 class TarDataWriter final : public Writer {
  public:
@@ -58,6 +108,7 @@ struct ArchiveWriter::Impl {
   std::unique_ptr<codec::ZstdWriter> zstd;
   std::unique_ptr<TarWriter> tar;
   LineLog entries;
+  PathSet paths;
   Manifest manifest;
   std::map<std::string, TreeStats> volume_stats, bind_stats;
   std::map<std::string, nlohmann::json> volume_extra;
@@ -116,6 +167,9 @@ struct ArchiveWriter::Impl {
 
   // Writes one entry; for regular files exactly m.size bytes from `content`.
   Status emit(const EntryMeta& m, Reader* content, seal::Sha256* also) {
+    if (!paths.insert(m.path)) {
+      return invalid_argument("archive path " + m.path + " was already written: two entries would share it");
+    }
     TRY(tar->begin_entry(m));
     std::string sha;
     if (m.type == EntryType::kFile) {

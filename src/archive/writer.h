@@ -12,7 +12,8 @@
 // Errors: the first failure poisons the writer (every later call returns
 // FailedPrecondition naming the first error). A writer destroyed without a successful
 // finish() leaves output without a final segment, which never authenticates.
-// InvalidArgument for bad paths or metadata; FailedPrecondition when a content Reader
+// InvalidArgument for bad paths or metadata, and for a path written before (two entries
+// never share a path); FailedPrecondition when a content Reader
 // ends early or runs long (the source changed); errors of `out` and of content Readers
 // pass through.
 //

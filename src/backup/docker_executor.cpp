@@ -21,9 +21,9 @@ bool DockerExecutor::container_running() {
 Status DockerContainerControl::stop(const StopToken&) { return docker_.stop_container(id_, 30); }
 Status DockerContainerControl::start(const StopToken&) { return docker_.start_container(id_); }
 
-Status DockerContainerControl::put_file(const std::string& dir, const std::string& name, Reader& content,
-                                        uint64_t size, int mode, int uid, int gid) {
-  // A one-entry tar, produced on a thread into a bounded pipe the upload reads from.
+Status DockerContainerControl::put_files(const std::string& dir, const std::vector<engine::PutEntry>& entries, int uid,
+                                         int gid) {
+  // A small tar, produced on a thread into a bounded pipe the upload reads from.
   Pipe pipe(1 << 20);
   Status produced;
   std::thread producer([&] {
@@ -34,10 +34,15 @@ Status DockerContainerControl::put_file(const std::string& dir, const std::strin
       pipe.fail(tar.error());
       return;
     }
-    archive::EntryMeta meta{.path = name, .type = archive::EntryType::kFile, .mode = static_cast<uint32_t>(mode),
-                            .uid = static_cast<uint32_t>(uid), .gid = static_cast<uint32_t>(gid),
-                            .mtime_sec = std::time(nullptr), .size = size};
-    produced = archive::write_tar_entry(**tar, meta, &content);
+    for (const auto& e : entries) {
+      archive::EntryMeta meta{.path = e.path,
+                              .type = e.directory ? archive::EntryType::kDirectory : archive::EntryType::kFile,
+                              .mode = static_cast<uint32_t>(e.directory ? 0755 : e.mode),
+                              .uid = static_cast<uint32_t>(uid), .gid = static_cast<uint32_t>(gid),
+                              .mtime_sec = std::time(nullptr), .size = e.directory ? 0 : e.size};
+      produced = archive::write_tar_entry(**tar, meta, e.directory ? nullptr : e.content);
+      if (!produced.ok()) break;
+    }
     if (produced.ok()) produced = (*tar)->finish();
     if (produced.ok()) pipe.close_write();
     else pipe.fail(produced.error());

@@ -28,8 +28,7 @@ class DockerContainerControl final : public engine::ContainerControl {
       : docker_(docker), id_(std::move(container_id)) {}
   Status stop(const StopToken& stop) override;
   Status start(const StopToken& stop) override;
-  Status put_file(const std::string& dir, const std::string& name, Reader& content, uint64_t size, int mode, int uid,
-                  int gid) override;
+  Status put_files(const std::string& dir, const std::vector<engine::PutEntry>& entries, int uid, int gid) override;
 
  private:
   docker::Client& docker_;

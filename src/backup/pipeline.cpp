@@ -17,7 +17,6 @@
 #include "archive/verify.h"
 #include "archive/writer.h"
 #include "backup/capture.h"
-#include "backup/project_lock.h"
 #include "backup/quiesce.h"
 #include "backup/spool_tail.h"
 #include "base/clock.h"
@@ -172,8 +171,6 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
       targets.push_back({std::move(*rec), nullptr});
     }
   }
-
-  auto lock = TRY(ProjectLock::acquire(env.data_dir, req.project, "backup"));
 
   // Repair what a crashed run may have left.
   {

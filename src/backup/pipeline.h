@@ -1,7 +1,7 @@
 // The backup job: one Compose project → one sealed, verified archive promoted to one or
 // more targets, all-or-nothing.
 //
-//   lock project → repair stale pauses → discover → plan → free-space check →
+//   (project locked by the job) → repair stale pauses → discover → plan → free-space check →
 //   spool <data>/spool/<id>.partial → ArchiveWriter: plan.json, pre-hooks, dumps
 //   (exec, streamed), Safe Mode pause, volumes and binds (archive endpoint through
 //   never-started helper containers), unpause, post-hooks, config files, manifest →
@@ -42,7 +42,8 @@ struct BackupEnv {
 // New backup IDs: "20261125T201730Z-3fa2c1d0" (UTC time + 8 random hex digits).
 std::string new_backup_id();
 
-// Runs one backup inside job `job_id` (events through ctx). Returns the summary fields:
+// Runs one backup inside job `job_id` (events through ctx); the job holds the project's
+// lock (job/project_lock.h: job::run_job takes it). Returns the summary fields:
 // {backup_id, project, stored_bytes, plaintext_bytes, files, duration_ms, pause_ms,
 //  targets:[names], failed_targets:[{target, code, message}]}.
 // Succeeds when at least one target holds a verified copy (with failed_targets

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/backup_ops.h"
-#include "backup/project_lock.h"
+#include "job/project_lock.h"
 #include "base/clock.h"
 #include "catalog/catalog_admin.h"
 #include "cli/globals.h"
@@ -86,11 +86,11 @@ Status run_prune(const Globals& g, const PruneArgs& a) {
   retention::PruneOutcome outcome;
   if (!a.dry_run) {
     // One job per project: no prune while a backup/restore of the project runs.
-    std::vector<backup::ProjectLock> locks;
+    std::vector<job::ProjectLock> locks;
     std::map<std::string, bool> locked;
     for (const auto& grp : plan.groups) {
       if (locked[grp.project]) continue;
-      locks.push_back(TRY(backup::ProjectLock::acquire(g.data_dir, grp.project, "prune")));
+      locks.push_back(TRY(job::ProjectLock::acquire(g.data_dir, grp.project, "prune")));
       locked[grp.project] = true;
     }
     auto opener = app::default_target_opener();

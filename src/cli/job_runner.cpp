@@ -81,7 +81,9 @@ Outcome run_cli_job(const Globals& g, catalog::Catalog& cat, const job::JobSpec&
   JsonLinesPrinter json_printer;
   TerminalPrinter term_printer;
   job::EventSink& live = g.json ? static_cast<job::EventSink&>(json_printer) : term_printer;
-  auto outcome = job::run_job(cat, spec, live, stop.get_token(), body, [&](int64_t id) {
+  job::JobSpec locked = spec;
+  if (locked.lock_dir.empty()) locked.lock_dir = g.data_dir;
+  auto outcome = job::run_job(cat, locked, live, stop.get_token(), body, [&](int64_t id) {
     if (auto rec = cat.get_job(id); rec.ok()) notifier.job_event(*rec, "job_started");
   });
   if (outcome.job_id > 0) {

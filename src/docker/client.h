@@ -145,6 +145,11 @@ class Client {
   Result<VolumeInfo> create_volume(const CreateVolumeOptions& options);
   Status remove_volume(std::string_view name, bool force = false);
 
+  // ---- networks (networks.cpp) ----------------------------------------------------
+  Result<std::vector<NetworkSummary>> list_networks(const std::vector<std::string>& label_filters = {});
+  // NotFound when gone; FailedPrecondition-like Engine errors (in use) pass through.
+  Status remove_network(std::string_view id);
+
   // ---- images (images.cpp) --------------------------------------------------------
   Result<std::vector<ImageSummary>> list_images(const std::vector<std::string>& label_filters = {});
   Result<ImageInfo> inspect_image(std::string_view reference);

@@ -90,6 +90,12 @@ struct VolumeInfo {
   std::map<std::string, std::string> options;
 };
 
+struct NetworkSummary {
+  std::string id;
+  std::string name;
+  Labels labels;
+};
+
 struct ImageSummary {
   std::string id;
   std::vector<std::string> repo_tags;

@@ -82,20 +82,33 @@ Result<std::optional<std::string>> env_or_file(Executor& ex, const ContainerFact
   return std::optional<std::string>();
 }
 
-std::vector<std::string> diff_counts(const std::vector<TableCount>& expected, const std::vector<TableCount>& actual) {
-  std::map<std::pair<std::string, std::string>, int64_t> want, got;
-  for (const auto& t : expected) want[{t.database, t.table}] = t.rows;
+CountCheck check_counts(const std::vector<TableCount>& expected, const std::vector<TableCount>& actual,
+                        bool complete) {
+  std::map<std::pair<std::string, std::string>, const TableCount*> want;
+  std::map<std::pair<std::string, std::string>, int64_t> got;
+  for (const auto& t : expected) want[{t.database, t.table}] = &t;
   for (const auto& t : actual) got[{t.database, t.table}] = t.rows;
-  std::vector<std::string> out;
-  for (const auto& [k, rows] : want) {
+  CountCheck out;
+  for (const auto& [k, t] : want) {
+    const std::string name = k.first + "." + k.second;
     auto it = got.find(k);
-    std::string name = k.first + "." + k.second;
-    if (it == got.end()) out.push_back(name + ": missing (expected " + std::to_string(rows) + " rows)");
-    else if (it->second != rows)
-      out.push_back(name + ": " + std::to_string(it->second) + " rows, expected " + std::to_string(rows));
+    const int64_t now = it == got.end() ? 0 : it->second;
+    if (it != got.end() && now == t->rows) continue;
+    const std::string what = it == got.end() ? name + ": missing" : name + ": " + std::to_string(now) + " rows";
+    if (t->estimate) {
+      out.notes.push_back(what + ", about " + std::to_string(t->rows) + " at the backup (an estimate)");
+    } else if (t->may_expire > 0 && now <= t->rows && now >= t->rows - t->may_expire) {
+      out.notes.push_back(what + ", " + std::to_string(t->rows) + " at the backup; within the " +
+                          std::to_string(t->may_expire) + " with a TTL that may have expired");
+    } else {
+      out.failures.push_back(what + ", expected " + std::to_string(t->rows) +
+                             (t->may_expire > 0 ? " (at least " + std::to_string(t->rows - t->may_expire) + ")" : ""));
+    }
   }
   for (const auto& [k, rows] : got) {
-    if (!want.count(k)) out.push_back(k.first + "." + k.second + ": unexpected table with " + std::to_string(rows) + " rows");
+    if (want.count(k)) continue;
+    std::string line = k.first + "." + k.second + ": unexpected table with " + std::to_string(rows) + " rows";
+    (complete ? out.failures : out.notes).push_back(std::move(line));
   }
   return out;
 }
@@ -104,7 +117,12 @@ Json DumpInfo::to_json() const {
   Json j = {{"engine", engine}, {"version", version}, {"tool", tool}, {"databases", databases},
             {"counts_exact", counts_exact}};
   j["row_counts"] = Json::array();
-  for (const auto& c : counts) j["row_counts"].push_back({{"database", c.database}, {"table", c.table}, {"rows", c.rows}});
+  for (const auto& c : counts) {
+    Json row = {{"database", c.database}, {"table", c.table}, {"rows", c.rows}};
+    if (c.may_expire > 0) row["may_expire"] = c.may_expire;
+    if (c.estimate) row["estimate"] = true;
+    j["row_counts"].push_back(std::move(row));
+  }
   j["files"] = Json::array();
   for (const auto& f : files) {
     j["files"].push_back({{"name", f.name}, {"kind", f.kind}, {"database", f.database}, {"bytes", f.bytes}});
@@ -127,7 +145,12 @@ Result<DumpInfo> DumpInfo::from_json(const Json& j) {
   if (j.contains("row_counts") && j["row_counts"].is_array()) {
     for (const auto& x : j["row_counts"]) {
       if (!x.is_object()) continue;
-      d.counts.push_back({x.value("database", ""), x.value("table", ""), x.value("rows", int64_t{0})});
+      TableCount t{x.value("database", ""), x.value("table", ""), x.value("rows", int64_t{0})};
+      t.may_expire = x.value("may_expire", int64_t{0});
+      // Records written before counts carried their own tolerance: an inexact list was an
+      // estimate as a whole.
+      t.estimate = x.value("estimate", !d.counts_exact && !x.contains("may_expire"));
+      d.counts.push_back(std::move(t));
     }
   }
   if (j.contains("files") && j["files"].is_array()) {
@@ -138,6 +161,58 @@ Result<DumpInfo> DumpInfo::from_json(const Json& j) {
   }
   if (d.engine.empty()) return data_loss("dump record has no engine");
   return d;
+}
+
+std::string dump_file_name(const std::string& name, const std::string& ext) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : name) {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out + ext;
+}
+
+namespace {
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+std::optional<std::string> dump_name_from_file(const std::string& file, const std::string& ext) {
+  if (file.size() < ext.size() || file.compare(file.size() - ext.size(), ext.size(), ext) != 0) return std::nullopt;
+  std::string out;
+  const size_t end = file.size() - ext.size();
+  for (size_t i = 0; i < end; ++i) {
+    if (file[i] != '%') {
+      out += file[i];
+      continue;
+    }
+    if (i + 2 >= end || hex_value(file[i + 1]) < 0 || hex_value(file[i + 2]) < 0) return std::nullopt;
+    out += static_cast<char>(hex_value(file[i + 1]) * 16 + hex_value(file[i + 2]));
+    i += 2;
+  }
+  return out;
+}
+
+std::optional<std::string> hex_decode_text(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
 }
 
 std::vector<std::string> split_lines(const std::string& s) {

@@ -59,6 +59,12 @@ struct TableCount {
   std::string database;
   std::string table;  // schema-qualified where the engine has schemas ("public.accounts")
   int64_t rows = 0;
+  // How many rows a restored count may lack without a failure: keys with a TTL, which can
+  // expire before a restore loads them. 0: the count is exact.
+  int64_t may_expire = 0;
+  // The count is an estimate taken beside the dump, not from it (compared for information
+  // only, never a failure).
+  bool estimate = false;
   bool operator==(const TableCount&) const = default;
 };
 
@@ -75,7 +81,9 @@ struct DumpInfo {
   std::string tool;     // "pg_dump 15.x", "mariadb-dump", "redis-cli --rdb"
   std::vector<std::string> databases;
   std::vector<TableCount> counts;
-  bool counts_exact = true;  // counts describe the dump itself (snapshot or stream)
+  // Counts describe the dump itself (snapshot or stream) and list every table: one that a
+  // restore has beyond them is a difference. Per-count tolerance: TableCount.
+  bool counts_exact = true;
   std::vector<DumpFile> files;
   Json to_json() const;
   static Result<DumpInfo> from_json(const Json& j);
@@ -97,15 +105,24 @@ class DumpSource {
   virtual Result<std::unique_ptr<Reader>> open(const std::string& name) = 0;
 };
 
-// Container-level operations some restores need (Redis: stop, put dump.rdb, start).
+// One file or directory for ContainerControl::put_files.
+struct PutEntry {
+  std::string path;           // relative to the target directory; parents come earlier in the list
+  Reader* content = nullptr;  // regular files: exactly `size` bytes
+  uint64_t size = 0;
+  bool directory = false;
+  int mode = 0644;            // directories: 0755
+};
+
+// Container-level operations some restores need (Redis: stop, put the RDB, start).
 class ContainerControl {
  public:
   virtual ~ContainerControl() = default;
   virtual Status stop(const StopToken& stop) = 0;
   virtual Status start(const StopToken& stop) = 0;
-  // Writes one regular file `dir`/`name` (dir must exist) with the given owner and mode.
-  virtual Status put_file(const std::string& dir, const std::string& name, Reader& content, uint64_t size,
-                          int mode, int uid, int gid) = 0;
+  // Writes files and directories under `dir` (which must exist), in order, all owned by
+  // uid:gid; existing files of the same names are replaced.
+  virtual Status put_files(const std::string& dir, const std::vector<PutEntry>& entries, int uid, int gid) = 0;
 };
 
 class Engine {
@@ -144,14 +161,31 @@ Result<std::string> run_checked(Executor& ex, const ExecRequest& req, const std:
 // the container with `cat`). Tries names in order. Empty optional when none is set.
 Result<std::optional<std::string>> env_or_file(Executor& ex, const ContainerFacts& facts,
                                                const std::vector<std::string>& names, job::Context& ctx);
-// Compares two count lists; returns human lines for every difference (empty = equal).
-std::vector<std::string> diff_counts(const std::vector<TableCount>& expected, const std::vector<TableCount>& actual);
+// Row counts after a restore against those of the dump.
+//  failures: an exact count that differs, a count outside its tolerance, a table missing,
+//            or (when `complete`, i.e. DumpInfo::counts_exact) a table the dump did not have;
+//  notes:    differences that are fine: TTL keys that expired (within may_expire),
+//            estimates, extra tables when the dump's list was not complete.
+struct CountCheck {
+  std::vector<std::string> failures;
+  std::vector<std::string> notes;
+};
+CountCheck check_counts(const std::vector<TableCount>& expected, const std::vector<TableCount>& actual,
+                        bool complete);
 // Runs `req` and streams its stdout into a new dump entry `file` (progress reported
 // under `step`; every chunk also goes to `observer` when given, e.g. a row counter).
 // Fails on a non-zero exit (with stderr) or an empty output; stderr goes to the log.
 Result<uint64_t> stream_dump(Executor& ex, const ExecRequest& req, DumpSink& sink, const std::string& file,
                              const std::string& what, job::Context& ctx, const std::string& step,
                              Writer* observer = nullptr);
+// The file name of one database's dump: `name` with every byte other than a-z, 0-9, '-'
+// and '_' written as %XX (upper-case letters included), then `ext`. Unique per name, also
+// on case-insensitive file systems, and reversible (dump_name_from_file).
+std::string dump_file_name(const std::string& name, const std::string& ext);
+// The name back from dump_file_name's result; nullopt when `file` is not one.
+std::optional<std::string> dump_name_from_file(const std::string& file, const std::string& ext);
+// "6d7920646200" → bytes; nullopt for odd lengths or non-hex characters.
+std::optional<std::string> hex_decode_text(std::string_view hex);
 // Non-empty lines of s (CR stripped).
 std::vector<std::string> split_lines(const std::string& s);
 // The last ~2 KB of stderr, trimmed, for error messages.

@@ -9,8 +9,9 @@
 
 namespace stacksnap::engine {
 
+// Names travel hex-encoded (UTF-8): a table name may hold '|', newlines, anything.
 const char* const kPgCountQuery =
-    "SELECT n.nspname || '.' || c.relname || '|' || "
+    "SELECT encode(convert_to(n.nspname || '.' || c.relname, 'UTF8'), 'hex') || '|' || "
     "(xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), "
     "false, true, '')))[1]::text "
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -28,13 +29,15 @@ struct Conn {
   bool tcp = true;
 
   std::vector<std::string> env() const {
-    std::vector<std::string> e = {"PGUSER=" + user, "PGAPPNAME=stacksnap", "PGCONNECT_TIMEOUT=10"};
+    std::vector<std::string> e = {"PGUSER=" + user, "PGAPPNAME=stacksnap", "PGCONNECT_TIMEOUT=10",
+                                  "PGCLIENTENCODING=UTF8"};
     if (password) e.push_back("PGPASSWORD=" + *password);
     if (tcp) e.push_back("PGHOST=127.0.0.1");
     return e;
   }
   ExecRequest psql(const std::string& db, const std::string& sql) const {
-    return {.cmd = {"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql}, .env = env()};
+    return {.cmd = {"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", pg_dbname_conninfo(db), "-c", sql},
+            .env = env()};
   }
 };
 
@@ -74,13 +77,38 @@ Result<Conn> connect(Executor& ex, const ContainerFacts& facts, job::Context& ct
   return Error(code, "connect to postgres in " + facts.name + " as " + c.user + ": " + tail);
 }
 
-std::string safe_file_part(const std::string& db) {
-  std::string out;
-  for (unsigned char c : db) out += (std::isalnum(c) || c == '-' || c == '_' || c == '.') ? static_cast<char>(c) : '_';
-  return out;
+// Every database that accepts connections, names decoded from hex (they may hold newlines).
+constexpr const char* kListDatabases =
+    "SELECT encode(convert_to(datname::text, 'UTF8'), 'hex') FROM pg_database "
+    "WHERE datallowconn AND NOT datistemplate ORDER BY datname";
+
+Result<std::vector<std::string>> list_databases(Executor& ex, const Conn& c, const ContainerFacts& facts,
+                                                job::Context& ctx) {
+  auto out = TRY(run_checked(ex, c.psql(kMaintenanceDb, kListDatabases), "list databases in " + facts.name, ctx));
+  std::vector<std::string> dbs;
+  for (const auto& line : split_lines(out)) {
+    auto name = hex_decode_text(line);
+    if (!name) return internal_error("list databases in " + facts.name + ": unexpected line from psql: " + line);
+    dbs.push_back(std::move(*name));
+  }
+  return dbs;
 }
 
 }  // namespace
+
+std::string pg_dbname_conninfo(const std::string& db) {
+  std::string out = "dbname='";
+  for (char ch : db) {
+    if (ch == '\\' || ch == '\'') out += '\\';
+    out += ch;
+  }
+  return out + "'";
+}
+
+bool is_expected_role_error(const std::string& line, const std::string& bootstrap_user) {
+  return line.find("ERROR:") != std::string::npos &&
+         line.find("role \"" + bootstrap_user + "\" already exists") != std::string::npos;
+}
 
 bool looks_like_pg_snapshot(const std::string& s) {
   static const std::regex re("^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$");
@@ -92,7 +120,9 @@ Result<std::vector<TableCount>> parse_pg_counts(const std::string& database, con
   for (const auto& l : lines) {
     size_t bar = l.rfind('|');
     if (bar == std::string::npos) return internal_error("unexpected row count line from psql: " + l);
-    TableCount t{database, l.substr(0, bar), 0};
+    auto table = hex_decode_text(l.substr(0, bar));
+    if (!table) return internal_error("unexpected row count line from psql: " + l);
+    TableCount t{database, std::move(*table), 0};
     try {
       t.rows = std::stoll(l.substr(bar + 1));
     } catch (...) {
@@ -110,10 +140,7 @@ Result<DumpInfo> PostgresEngine::dump(Executor& ex, const ContainerFacts& facts,
   info.version = split_lines(ver).empty() ? "" : split_lines(ver)[0];
   auto tool = TRY(run_checked(ex, {.cmd = {"pg_dump", "--version"}, .env = c.env()}, "pg_dump --version", ctx));
   info.tool = split_lines(tool).empty() ? "pg_dump" : split_lines(tool)[0];
-  auto dbs = TRY(run_checked(
-      ex, c.psql(kMaintenanceDb, "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1"),
-      "list databases in " + facts.name, ctx));
-  info.databases = split_lines(dbs);
+  info.databases = TRY(list_databases(ex, c, facts, ctx));
 
   // Roles and tablespaces.
   {
@@ -131,16 +158,18 @@ Result<DumpInfo> PostgresEngine::dump(Executor& ex, const ContainerFacts& facts,
     job::StepTimer t(ctx, step, "Dump postgres database " + db + " in " + facts.name);
     // A session holds a repeatable-read snapshot: pg_dump --snapshot uses it, and the
     // row counts are taken inside it, so they describe exactly what was dumped.
-    Session session(ex, {.cmd = {"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db}, .env = c.env()},
+    Session session(ex,
+                    {.cmd = {"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", pg_dbname_conninfo(db)},
+                     .env = c.env()},
                     ctx.stop());
     TRY(session.send("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT pg_export_snapshot();\n"));
     auto snap = session.wait_line(looks_like_pg_snapshot, std::chrono::seconds(60));
     if (!snap.ok()) return t.end_with(snap).error().with_context("export snapshot of " + db + " in " + facts.name);
     TRY(session.send(std::string(kPgCountQuery) + "\nSELECT 'stacksnap-counts-end';\n"));
 
-    std::string file = safe_file_part(db) + ".pgdump";
-    auto n = stream_dump(ex, {.cmd = {"pg_dump", "-Fc", "--snapshot=" + *snap, "-d", db}, .env = c.env()}, sink, file,
-                           "pg_dump of " + db + " in " + facts.name, ctx, step);
+    std::string file = dump_file_name(db, ".pgdump");
+    auto n = stream_dump(ex, {.cmd = {"pg_dump", "-Fc", "--snapshot=" + *snap, "-d", pg_dbname_conninfo(db)}, .env = c.env()},
+                         sink, file, "pg_dump of " + db + " in " + facts.name, ctx, step);
     if (!n.ok()) return t.end_with(n).error();
 
     std::vector<std::string> count_lines;
@@ -198,25 +227,27 @@ Status PostgresEngine::restore(Executor& ex, ContainerControl&, const ContainerF
       std::string step = "replay:" + facts.name + ":globals";
       job::StepTimer t(ctx, step, "Restore postgres roles in " + facts.name);
       auto in = TRY(src.open(f.name));
-      // Roles that the fresh container already has (its POSTGRES_USER) fail with
-      // "already exists"; everything else must apply.
+      // The role the fresh container was bootstrapped with (its POSTGRES_USER) exists
+      // already: its CREATE ROLE fails with "already exists" and is expected. Any other
+      // error fails the step: a role missing after a restore breaks the app's logins.
       auto cap = TRY(run_capture(
           ex, {.cmd = {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=0", "-d", kMaintenanceDb}, .env = c.env()},
           ctx.stop(), in.get()));
-      int unexpected = 0;
+      std::vector<std::string> unexpected;
       for (const auto& line : split_lines(cap.err)) {
-        if (line.find("ERROR") == std::string::npos) continue;
-        if (line.find("already exists") != std::string::npos) continue;
-        ++unexpected;
-        ctx.warn("roles of " + facts.name + ": " + ctx.redact(line), step);
+        if (line.find("ERROR:") == std::string::npos || is_expected_role_error(line, c.user)) continue;
+        unexpected.push_back(ctx.redact(line));
       }
-      if (cap.exit_code != 0) {
-        Error e = internal_error("restore roles in " + facts.name + ": psql exited " + std::to_string(cap.exit_code) +
-                                 ": " + ctx.redact(stderr_tail(cap.err)));
+      if (cap.exit_code != 0 || !unexpected.empty()) {
+        std::string why = unexpected.empty() ? "psql exited " + std::to_string(cap.exit_code) + ": " +
+                                                   ctx.redact(stderr_tail(cap.err))
+                                             : std::to_string(unexpected.size()) + " statement(s) failed: " +
+                                                   unexpected.front();
+        Error e = internal_error("restore roles in " + facts.name + ": " + why);
         t.end(false, e.message());
         return e;
       }
-      t.end(true, unexpected ? std::to_string(unexpected) + " statements failed" : "");
+      t.end(true);
     }
   }
   for (const auto& f : info.files) {
@@ -248,11 +279,8 @@ Status PostgresEngine::restore(Executor& ex, ContainerControl&, const ContainerF
 Result<std::vector<TableCount>> PostgresEngine::count_rows(Executor& ex, const ContainerFacts& facts,
                                                            job::Context& ctx) {
   Conn c = TRY(connect(ex, facts, ctx, /*allow_socket=*/true));
-  auto dbs = TRY(run_checked(
-      ex, c.psql(kMaintenanceDb, "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1"),
-      "list databases in " + facts.name, ctx));
   std::vector<TableCount> out;
-  for (const auto& db : split_lines(dbs)) {
+  for (const auto& db : TRY(list_databases(ex, c, facts, ctx))) {
     auto txt = TRY(run_checked(ex, c.psql(db, kPgCountQuery), "count rows of " + db + " in " + facts.name, ctx));
     auto counts = TRY(parse_pg_counts(db, split_lines(txt)));
     out.insert(out.end(), counts.begin(), counts.end());

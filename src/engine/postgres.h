@@ -20,12 +20,19 @@ class PostgresEngine final : public Engine {
   Result<std::vector<TableCount>> count_rows(Executor& ex, const ContainerFacts& facts, job::Context& ctx) override;
 };
 
-// The query that lists "schema.table|rows" for every ordinary table of the current
+// The query that lists "hex(schema.table)|rows" for every ordinary table of the current
 // database (partitions counted per leaf, system schemas excluded).
 extern const char* const kPgCountQuery;
-// Parses "schema.table|rows" lines into counts for `database`.
+// Parses "hex(schema.table)|rows" lines into counts for `database`.
 Result<std::vector<TableCount>> parse_pg_counts(const std::string& database, const std::vector<std::string>& lines);
 // Accepts an exported snapshot id ("00000003-0000001B-1").
 bool looks_like_pg_snapshot(const std::string& s);
+// A database name as a libpq connection string ("dbname='my db'", quotes and backslashes
+// escaped): libpq reads a bare -d argument that contains '=' or starts with
+// "postgres://" as a connection string, so names never reach it bare.
+std::string pg_dbname_conninfo(const std::string& db);
+// True for the one error role replay expects: CREATE ROLE of the user the fresh
+// container was bootstrapped with ("ERROR:  role \"shop\" already exists").
+bool is_expected_role_error(const std::string& psql_line, const std::string& bootstrap_user);
 
 }  // namespace stacksnap::engine

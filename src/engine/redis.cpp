@@ -3,133 +3,10 @@
 #include <thread>
 
 #include "base/clock.h"
+#include "base/scope.h"
+#include "engine/rdb_scan.h"
 
 namespace stacksnap::engine {
-
-// ---- RDB header scanning ------------------------------------------------------------
-
-namespace {
-constexpr unsigned char kOpAux = 0xFA, kOpResizeDb = 0xFB, kOpSelectDb = 0xFE, kOpEof = 0xFF;
-constexpr unsigned char kOpModuleAux = 0xF7, kOpFunction2 = 0xF5, kOpFunction = 0xF6;
-
-// Length encoding; returns false when more bytes are needed. `special` is set for
-// the 11xxxxxx string encodings (value = format).
-bool read_len(const std::string& b, size_t& p, uint64_t& v, bool& special) {
-  if (p >= b.size()) return false;
-  auto c = static_cast<unsigned char>(b[p]);
-  special = false;
-  switch (c >> 6) {
-    case 0: v = c & 0x3F; p += 1; return true;
-    case 1:
-      if (p + 2 > b.size()) return false;
-      v = (static_cast<uint64_t>(c & 0x3F) << 8) | static_cast<unsigned char>(b[p + 1]);
-      p += 2;
-      return true;
-    case 2:
-      if (c == 0x80) {
-        if (p + 5 > b.size()) return false;
-        v = 0;
-        for (int i = 1; i <= 4; ++i) v = (v << 8) | static_cast<unsigned char>(b[p + i]);
-        p += 5;
-        return true;
-      }
-      if (c == 0x81) {
-        if (p + 9 > b.size()) return false;
-        v = 0;
-        for (int i = 1; i <= 8; ++i) v = (v << 8) | static_cast<unsigned char>(b[p + i]);
-        p += 9;
-        return true;
-      }
-      v = 0;
-      p += 1;
-      return true;
-    default: special = true; v = c & 0x3F; p += 1; return true;
-  }
-}
-
-// Skips one RDB string; false when more bytes are needed; sets bad on a format error.
-bool skip_string(const std::string& b, size_t& p, bool& bad) {
-  uint64_t len;
-  bool special;
-  size_t q = p;
-  if (!read_len(b, q, len, special)) return false;
-  if (special) {
-    if (len == 0) q += 1;
-    else if (len == 1) q += 2;
-    else if (len == 2) q += 4;
-    else if (len == 3) {  // LZF: compressed length, plain length, data
-      uint64_t clen, plen;
-      bool s1, s2;
-      if (!read_len(b, q, clen, s1) || !read_len(b, q, plen, s2)) return false;
-      q += clen;
-    } else {
-      bad = true;
-      return true;
-    }
-  } else {
-    q += len;
-  }
-  if (q > b.size()) return false;
-  p = q;
-  return true;
-}
-}  // namespace
-
-Status RdbScanner::write(Bytes data) {
-  if (done_) return {};
-  buf_.append(as_chars(data).substr(0, kMaxHeader > buf_.size() ? kMaxHeader - buf_.size() : 0));
-  parse();
-  if (buf_.size() >= kMaxHeader) done_ = true;
-  return {};
-}
-
-void RdbScanner::parse() {
-  if (buf_.size() < 9) return;
-  magic_ok_ = buf_.compare(0, 5, "REDIS") == 0;
-  if (!magic_ok_) {
-    done_ = true;
-    return;
-  }
-  size_t p = 9;
-  Db db;
-  while (p < buf_.size()) {
-    auto op = static_cast<unsigned char>(buf_[p]);
-    size_t q = p + 1;
-    bool bad = false;
-    if (op == kOpAux) {
-      if (!skip_string(buf_, q, bad) || (!bad && !skip_string(buf_, q, bad))) return;
-    } else if (op == kOpSelectDb) {
-      uint64_t n;
-      bool special;
-      if (!read_len(buf_, q, n, special)) return;
-      db.number = static_cast<int64_t>(n);
-    } else if (op == kOpResizeDb) {
-      uint64_t keys, expires;
-      bool s1, s2;
-      if (!read_len(buf_, q, keys, s1) || !read_len(buf_, q, expires, s2)) return;
-      db.keys = static_cast<int64_t>(keys);
-      db.expires = static_cast<int64_t>(expires);
-      first_ = db;
-      done_ = true;
-      return;
-    } else if (op == kOpEof) {
-      saw_eof_opcode_ = true;
-      done_ = true;
-      return;
-    } else if (op == kOpModuleAux || op == kOpFunction || op == kOpFunction2) {
-      done_ = true;  // layouts we do not walk; counts stay unknown
-      return;
-    } else {
-      done_ = true;  // a key/value before any RESIZEDB: unknown layout
-      return;
-    }
-    if (bad) {
-      done_ = true;
-      return;
-    }
-    p = q;
-  }
-}
 
 std::optional<std::string> requirepass_from_args(const std::vector<std::string>& args) {
   for (size_t i = 0; i + 1 < args.size(); ++i) {
@@ -233,6 +110,54 @@ Result<std::string> redis_query(Executor& ex, const Conn& c, std::vector<std::st
   return out;
 }
 
+// CONFIG GET of one parameter: nullopt when the server does not know it.
+Result<std::optional<std::string>> config_get(Executor& ex, const Conn& c, const std::string& param,
+                                              const ContainerFacts& facts, job::Context& ctx) {
+  auto lines = split_lines(TRY(redis_query(ex, c, {"CONFIG", "GET", param}, facts, ctx)));
+  if (lines.size() < 2) return std::optional<std::string>();
+  return std::optional<std::string>(lines[1]);
+}
+
+Result<std::string> config_require(Executor& ex, const Conn& c, const std::string& param, const ContainerFacts& facts,
+                                   job::Context& ctx) {
+  auto v = TRY(config_get(ex, c, param, facts, ctx));
+  if (!v) return internal_error("redis in " + facts.name + ": CONFIG GET " + param + " gave no value");
+  return *v;
+}
+
+// The replication snapshot `--rdb` asks for starts only after repl-diskless-sync-delay
+// (Redis 7 default: 5 s, waiting for more replicas to share it). It is set to 0 for the
+// moment of the dump and put back afterwards; a server whose CONFIG is disabled keeps its
+// delay (said in the log).
+class NoSyncDelay {
+ public:
+  NoSyncDelay(Executor& ex, const Conn& c, const ContainerFacts& facts, job::Context& ctx, const std::string& step)
+      : ex_(ex), c_(c), facts_(facts), ctx_(ctx) {
+    auto before = config_get(ex, c, "repl-diskless-sync-delay", facts, ctx);
+    if (!before.ok() || !*before || **before == "0") {
+      if (!before.ok()) ctx.info("redis in " + facts.name + ": CONFIG is not available (" + before.error().message() +
+                                 "); the replication snapshot waits repl-diskless-sync-delay", step);
+      return;
+    }
+    if (redis_query(ex, c, {"CONFIG", "SET", "repl-diskless-sync-delay", "0"}, facts, ctx).ok()) previous_ = **before;
+  }
+  ~NoSyncDelay() {
+    if (previous_.empty()) return;
+    auto st = redis_query(ex_, c_, {"CONFIG", "SET", "repl-diskless-sync-delay", previous_}, facts_, ctx_);
+    if (!st.ok()) ctx_.warn("redis in " + facts_.name + ": could not put repl-diskless-sync-delay back to " +
+                            previous_ + ": " + st.error().message());
+  }
+  NoSyncDelay(const NoSyncDelay&) = delete;
+  NoSyncDelay& operator=(const NoSyncDelay&) = delete;
+
+ private:
+  Executor& ex_;
+  const Conn& c_;
+  const ContainerFacts& facts_;
+  job::Context& ctx_;
+  std::string previous_;
+};
+
 // Streams a BGSAVE'd RDB with cat (servers or clients without --rdb support).
 Result<uint64_t> dump_by_bgsave(Executor& ex, const Conn& c, const ContainerFacts& facts, DumpSink& sink,
                                 job::Context& ctx, const std::string& step, RdbScanner& scanner) {
@@ -285,26 +210,33 @@ Result<DumpInfo> RedisEngine::dump(Executor& ex, const ContainerFacts& facts, Du
   Result<uint64_t> n = uint64_t{0};
   if (major >= 7) {
     info.tool = c.cli + " --rdb -";
+    NoSyncDelay at_once(ex, c, facts, ctx, step);
     n = stream_dump(ex, c.cmd({"--rdb", "-"}), sink, "dump.rdb", c.cli + " --rdb in " + facts.name, ctx, step,
                     &scanner);
   } else {
     info.tool = "BGSAVE + copy";
     n = dump_by_bgsave(ex, c, facts, sink, ctx, step, scanner);
   }
+  scanner.finish();
   if (!n.ok()) return t.end_with(n).error();
   if (!scanner.valid_magic()) {
     Error e = data_loss("redis dump of " + facts.name + " is not an RDB file");
     t.end(false, e.message());
     return e;
   }
-  if (auto db = scanner.first_db()) {
-    info.counts.push_back({"db" + std::to_string(db->number < 0 ? 0 : db->number), "keys", db->keys});
-    // Keys with a TTL may expire before a drill loads them; other databases come after
-    // the first one's keys in the RDB and are not walked.
-    info.counts_exact = db->expires == 0 && keyspace_before.size() <= 1;
-  } else if (scanner.empty_rdb()) {
+  if (scanner.complete()) {
+    for (const auto& [number, db] : scanner.dbs()) {
+      TableCount count{"db" + std::to_string(number), "keys", db.keys};
+      count.may_expire = db.expires;  // keys with a TTL may expire before a restore loads them
+      info.counts.push_back(std::move(count));
+    }
     info.counts_exact = true;
   } else {
+    ctx.info("key counts of " + facts.name + " are estimates from INFO keyspace: " + scanner.problem(), step);
+    for (auto count : keyspace_before) {
+      count.estimate = true;
+      info.counts.push_back(std::move(count));
+    }
     info.counts_exact = false;
   }
   info.files.push_back({"dump.rdb", "redis_rdb", "", *n});
@@ -335,6 +267,23 @@ Status RedisEngine::wait_ready(Executor& ex, const ContainerFacts& facts, std::c
                            " s: " + last);
 }
 
+Result<AofLayout> aof_layout(const std::string& appendfilename, const std::string& appenddirname) {
+  auto plain = [](const std::string& n) {
+    return !n.empty() && n != "." && n != ".." && n.find_first_of("/ \t\r\n\"'") == std::string::npos;
+  };
+  if (!plain(appendfilename) || (!appenddirname.empty() && !plain(appenddirname))) {
+    return invalid_argument("redis appendfilename \"" + appendfilename + "\" / appenddirname \"" + appenddirname +
+                            "\": StackSnap restores AOF only under plain file names");
+  }
+  if (appenddirname.empty()) return AofLayout{.base = appendfilename};
+  const std::string base = appendfilename + ".1.base.rdb", incr = appendfilename + ".1.incr.aof";
+  return AofLayout{.base = appenddirname + "/" + base,
+                   .incr = appenddirname + "/" + incr,
+                   .manifest = appenddirname + "/" + appendfilename + ".manifest",
+                   .manifest_text = "file " + base + " seq 1 type b\nfile " + incr + " seq 1 type i\n",
+                   .dir = appenddirname};
+}
+
 Status RedisEngine::restore(Executor& ex, ContainerControl& ctl, const ContainerFacts& facts, const DumpInfo& info,
                             DumpSource& src, job::Context& ctx) {
   const DumpFile* rdb = nullptr;
@@ -344,31 +293,60 @@ Status RedisEngine::restore(Executor& ex, ContainerControl& ctl, const Container
   if (!rdb) return {};
   std::string step = "replay:" + facts.name;
   job::StepTimer t(ctx, step, "Restore redis in " + facts.name);
-  Conn c = TRY(credentials(ex, facts, ctx));
-  auto dir = split_lines(TRY(redis_query(ex, c, {"CONFIG", "GET", "dir"}, facts, ctx)));
-  auto file = split_lines(TRY(redis_query(ex, c, {"CONFIG", "GET", "dbfilename"}, facts, ctx)));
-  auto aof = split_lines(TRY(redis_query(ex, c, {"CONFIG", "GET", "appendonly"}, facts, ctx)));
-  if (dir.size() < 2 || file.size() < 2) return internal_error("redis CONFIG GET dir/dbfilename: unexpected answer");
-  if (aof.size() >= 2 && aof[1] == "yes") {
-    Error e = unimplemented("restore redis in " + facts.name +
-                            ": the server runs with appendonly yes, which would ignore a restored RDB; "
-                            "StackSnap cannot replay into AOF mode yet");
-    t.end(false, e.message());
-    return e;
-  }
-  auto owner = TRY(run_checked(ex, {.cmd = {"stat", "-c", "%u %g", dir[1]}}, "owner of " + dir[1], ctx));
-  int uid = 0, gid = 0;
-  if (std::sscanf(owner.c_str(), "%d %d", &uid, &gid) != 2) return internal_error("stat of " + dir[1] + ": " + owner);
-  // Stop first: a running server would overwrite the file at shutdown.
-  TRY_CTX(ctl.stop(ctx.stop()), "stop " + facts.name);
-  auto in = TRY(src.open(rdb->name));
-  Status put = ctl.put_file(dir[1], file[1], *in, rdb->bytes, 0644, uid, gid);
-  Status started = ctl.start(ctx.stop());
-  if (!put.ok()) return t.end_with(put).error().with_context("put " + file[1] + " into " + facts.name);
-  if (!started.ok()) return t.end_with(started).error().with_context("start " + facts.name);
-  auto ready = wait_ready(ex, facts, std::chrono::seconds(120), ctx);
-  t.end_with(ready);
-  return ready;
+  auto st = [&]() -> Status {
+    Conn c = TRY(credentials(ex, facts, ctx));
+    const std::string dir = TRY(config_require(ex, c, "dir", facts, ctx));
+    const std::string dbfilename = TRY(config_require(ex, c, "dbfilename", facts, ctx));
+    const bool aof = TRY(config_get(ex, c, "appendonly", facts, ctx)).value_or("no") == "yes";
+    std::optional<AofLayout> layout;
+    if (aof) {
+      layout = TRY(aof_layout(TRY(config_require(ex, c, "appendfilename", facts, ctx)),
+                              TRY(config_get(ex, c, "appenddirname", facts, ctx)).value_or("")));
+    }
+    auto owner = TRY(run_checked(ex, {.cmd = {"stat", "-c", "%u %g", dir}}, "owner of " + dir, ctx));
+    int uid = 0, gid = 0;
+    if (std::sscanf(owner.c_str(), "%d %d", &uid, &gid) != 2) return internal_error("stat of " + dir + ": " + owner);
+    if (layout) {
+      // The AOF this server started with goes: AOF off for that moment, so that nothing
+      // writes it while it is removed (the config still says yes for the next start).
+      ctx.info("appendonly yes: the dump becomes the base of a new AOF in " + dir, step);
+      TRY(redis_query(ex, c, {"CONFIG", "SET", "appendonly", "no"}, facts, ctx));
+      const std::string old = dir + "/" + (layout->dir.empty() ? layout->base : layout->dir);
+      TRY(run_checked(ex, {.cmd = {"rm", "-rf", "--", old}}, "remove the old AOF " + old, ctx));
+    }
+    // Stopped first: a running server would overwrite the files at shutdown.
+    TRY_CTX(ctl.stop(ctx.stop()), "stop " + facts.name);
+    auto in = TRY(src.open(rdb->name));
+    MemoryReader empty("");
+    std::vector<PutEntry> files;
+    if (!layout) {
+      files.push_back({.path = dbfilename, .content = in.get(), .size = rdb->bytes});
+    } else {
+      if (!layout->dir.empty()) files.push_back({.path = layout->dir, .directory = true});
+      files.push_back({.path = layout->base, .content = in.get(), .size = rdb->bytes});
+      if (!layout->incr.empty()) files.push_back({.path = layout->incr, .content = &empty, .size = 0});
+    }
+    MemoryReader manifest(layout ? layout->manifest_text : "");
+    if (layout && !layout->manifest.empty()) {
+      files.push_back({.path = layout->manifest, .content = &manifest, .size = layout->manifest_text.size()});
+    }
+    Status put = ctl.put_files(dir, files, uid, gid);
+    Status started = ctl.start(ctx.stop());
+    TRY_CTX(std::move(put), "put the dump into " + facts.name);
+    TRY_CTX(std::move(started), "start " + facts.name);
+    TRY(wait_ready(ex, facts, std::chrono::seconds(120), ctx));
+    if (layout) {
+      Conn again = TRY(credentials(ex, facts, ctx));
+      auto persistence = TRY(redis_query(ex, again, {"INFO", "persistence"}, facts, ctx));
+      if (info_field(persistence, "aof_enabled") != "1") {
+        return internal_error("redis in " + facts.name + " came back without AOF (aof_enabled=" +
+                              info_field(persistence, "aof_enabled") + ")");
+      }
+    }
+    return {};
+  }();
+  t.end_with(st);
+  return st;
 }
 
 Result<std::vector<TableCount>> RedisEngine::count_rows(Executor& ex, const ContainerFacts& facts, job::Context& ctx) {

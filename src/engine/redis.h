@@ -1,11 +1,24 @@
 // Redis (and Valkey/KeyDB): a point-in-time RDB through `redis-cli --rdb -` (the
-// replication snapshot), or BGSAVE and a copy of the file where --rdb is unavailable.
-// Auth via REDISCLI_AUTH from `--requirepass` in the command, a config file named in
-// the command, or REDIS_PASSWORD. Key counts come from the RDB itself (RESIZEDB).
-// Restore: stop the container, put dump.rdb into its data dir, start it.
+// replication snapshot; the server's repl-diskless-sync-delay is set to 0 for the
+// moment it takes, so that it starts at once), or BGSAVE and a copy of the file where
+// --rdb is unavailable. Auth via REDISCLI_AUTH from `--requirepass` in the command, a
+// config file named in the command, or REDIS_PASSWORD. Key counts per logical database
+// come from walking the RDB itself (engine/rdb_scan.h): exact, with keys that carry a TTL
+// as the tolerance a restore may lack.
+//
+// Restore: stop the container, put the RDB into its data dir, start it. With AOF on
+// (`appendonly yes`), the server would ignore an RDB and start from its AOF, so the RDB
+// becomes the base of a fresh AOF instead: Redis 7's multi-part AOF gets
+// `<appenddirname>/<appendfilename>.1.base.rdb`, an empty `.1.incr.aof` and a manifest
+// naming both; older servers get the RDB as their single AOF file (an AOF with an RDB
+// preamble). The old AOF is removed first (with AOF switched off for that moment). The
+// server comes back with `appendonly yes` and the data in its AOF, so it survives any
+// later restart.
 #pragma once
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "engine/engine.h"
 
@@ -22,35 +35,20 @@ class RedisEngine final : public Engine {
   Result<std::vector<TableCount>> count_rows(Executor& ex, const ContainerFacts& facts, job::Context& ctx) override;
 };
 
-// Reads the start of an RDB stream: version, and for the first database its number and
-// key/expire counts (RESIZEDB). Bounded memory; ignores everything after.
-class RdbScanner final : public Writer {
- public:
-  Status write(Bytes data) override;
-  struct Db {
-    int64_t number = -1;
-    int64_t keys = -1;
-    int64_t expires = -1;
-  };
-  // Set once the first RESIZEDB was read; nullopt for an empty RDB or an unexpected layout.
-  std::optional<Db> first_db() const { return first_; }
-  bool valid_magic() const { return magic_ok_; }
-  // True when the stream ended right after the header (no database at all: 0 keys).
-  bool empty_rdb() const { return saw_eof_opcode_ && !first_; }
-
- private:
-  void parse();
-  std::string buf_;
-  bool done_ = false;
-  bool magic_ok_ = false;
-  bool saw_eof_opcode_ = false;
-  std::optional<Db> first_;
-  static constexpr size_t kMaxHeader = 64 * 1024;
-};
-
 // Extracts the password from a redis-server command line (--requirepass X).
 std::optional<std::string> requirepass_from_args(const std::vector<std::string>& args);
 // "db0:keys=5,expires=0,avg_ttl=0" lines of INFO keyspace → counts per db.
 std::vector<TableCount> parse_keyspace(const std::string& info);
 
+// The files a restore puts into the data dir of a server whose config says `appendonly`
+// (see above): `appenddirname` empty for servers without multi-part AOF (Redis < 7).
+// InvalidArgument for file names that Redis's manifest could not name plainly.
+struct AofLayout {
+  std::string base;      // the RDB goes here (relative to the data dir)
+  std::string incr;      // empty: none
+  std::string manifest;  // empty: none
+  std::string manifest_text;
+  std::string dir;       // a directory to create first; empty: none
+};
+Result<AofLayout> aof_layout(const std::string& appendfilename, const std::string& appenddirname);
 }  // namespace stacksnap::engine

@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "base/clock.h"
 #include "catalog/catalog_admin.h"
+#include "job/project_lock.h"
 
 namespace stacksnap::job {
 
@@ -19,6 +21,13 @@ void CatalogSink::emit(Event e) {
   }
   auto r = cat_.append_event(job_id_, e.ts_ms, e.type, e.data);
   if (!r.ok()) ++failures_;
+}
+
+std::vector<std::string> projects_to_lock(const JobSpec& spec, const std::string& backup_project) {
+  std::set<std::string> projects;
+  if (!spec.project.empty()) projects.insert(spec.project);
+  if (!backup_project.empty()) projects.insert(backup_project);
+  return {projects.begin(), projects.end()};  // sorted: two jobs never take them in opposite orders
 }
 
 catalog::JobState state_for(const Result<Json>& result) {
@@ -56,6 +65,21 @@ Status record_finish(catalog::Catalog& cat, const JobFinish& f, const FinishRetr
 }
 
 namespace {
+
+Result<std::vector<ProjectLock>> take_locks(catalog::Catalog& cat, const JobSpec& spec, int64_t job_id) {
+  std::vector<ProjectLock> held;
+  if (spec.lock_dir.empty()) return held;
+  std::string backup_project;
+  if (!spec.backup_id.empty()) {
+    auto b = cat.get_backup(spec.backup_id);
+    if (b.ok()) backup_project = b->project;
+  }
+  for (const auto& p : projects_to_lock(spec, backup_project)) {
+    held.push_back(TRY(ProjectLock::acquire(spec.lock_dir, p, spec.kind,
+                                            "job " + std::to_string(job_id) + ", pid " + std::to_string(::getpid()))));
+  }
+  return held;
+}
 
 // The findings keys of a summary (docs/API.md, Jobs): arrays of strings.
 constexpr const char* kFindingKeys[] = {"problems", "warnings", "info"};
@@ -127,7 +151,8 @@ JobOutcome run_recorded_job(catalog::Catalog& cat, int64_t job_id, const JobSpec
   Context ctx(hub, std::move(stop));
 
   double started = monotonic_seconds();
-  Result<Json> r = body(ctx, job_id);
+  auto locks = take_locks(cat, spec, job_id);
+  Result<Json> r = locks.ok() ? body(ctx, job_id) : Result<Json>(locks.error());
   int64_t duration_ms = static_cast<int64_t>((monotonic_seconds() - started) * 1000);
 
   Json summary = Json::object();

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "catalog/catalog.h"
@@ -18,7 +19,15 @@ struct JobSpec {
   std::string project;
   std::string backup_id;
   Json params;
+  // The data dir whose locks/ hold the per-project locks; "" takes none (unit tests).
+  std::string lock_dir;
 };
+
+// The projects a job has to itself while it runs: its own project and, for a job that
+// reads a backup (restore, drill, verify), the backup's project, so that a prune cannot
+// delete the backup meanwhile. A restore's safety backup runs inside the restore's job,
+// under its locks.
+std::vector<std::string> projects_to_lock(const JobSpec& spec, const std::string& backup_project);
 
 // Persists events into the catalog (job_events). Errors writing events are counted,
 // not raised: a full state disk must not abort a restore halfway.
@@ -76,12 +85,14 @@ struct JobOutcome {
   Status recorded;
 };
 
-// Creates the job (state running, this pid), runs `body`, and finishes it: the summary
-// event {"result": succeeded|partial|failed|cancelled, "job_id", …body fields |
-// "code","message"} is always the last event, stored before the job row is finished.
-// Findings ("problems", "warnings", "info": arrays of strings) the body's summary does
-// not have are taken from the last event that carried them, so a failed job (a drill
-// whose checks failed) still shows them.
+// Creates the job (state running, this pid), takes its project locks (projects_to_lock
+// under spec.lock_dir; held by another job: the job fails at once with FailedPrecondition
+// "a backup of shop is already running", it never waits), runs `body`, and finishes it:
+// the summary event {"result": succeeded|partial|failed|cancelled, "job_id", …body
+// fields | "code","message"} is always the last event, stored before the job row is
+// finished. Findings ("problems", "warnings", "info": arrays of strings) the body's
+// summary does not have are taken from the last event that carried them, so a failed
+// job (a drill whose checks failed) still shows them.
 // `live` receives every event after it is persisted.
 // `on_created` (optional) is called with the job id before the body runs.
 JobOutcome run_job(catalog::Catalog& cat, const JobSpec& spec, EventSink& live, StopToken stop,

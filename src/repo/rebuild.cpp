@@ -66,13 +66,16 @@ Result<catalog::BackupRecord> read_one(storage::Target& target, const std::strin
 
 Result<RebuildReport> rebuild_from_target(catalog::Catalog& cat, const catalog::TargetRecord& trec,
                                           storage::Target& target, const seal::KeySource& keys,
-                                          const StopToken& stop) {
+                                          const StopToken& stop, const RebuildOptions& options) {
+  const std::string wanted = options.only_backup.empty() ? "" : "/" + options.only_backup + std::string(kSidecarExt);
   std::vector<std::string> sidecars;
   std::map<std::string, storage::ObjectInfo> blobs;
   TRY_CTX(target.list(kBackupsPrefix,
                       [&](const storage::ObjectInfo& o) -> Status {
                         TRY(check_cancel(stop, "rebuild"));
-                        if (o.key.ends_with(kSidecarExt)) sidecars.push_back(o.key);
+                        if (o.key.ends_with(kSidecarExt)) {
+                          if (wanted.empty() || o.key.ends_with(wanted)) sidecars.push_back(o.key);
+                        }
                         else if (o.key.ends_with(kBlobExt)) blobs.emplace(o.key, o);
                         return {};
                       }),
@@ -117,9 +120,36 @@ Result<RebuildReport> rebuild_from_target(catalog::Catalog& cat, const catalog::
     rep.added_copies.push_back(rec->id);
   }
   for (const auto& [key, info] : blobs) {
-    if (!blob_has_sidecar.contains(key)) ++rep.unfinished_blobs;
+    if (!blob_has_sidecar.contains(key) && wanted.empty()) ++rep.unfinished_blobs;
   }
   return rep;
+}
+
+Result<catalog::BackupRecord> find_backup(catalog::Catalog& cat, const std::string& backup_id,
+                                          const seal::KeySource& keys, const StopToken& stop) {
+  auto known = cat.get_backup(backup_id);
+  if (known.ok() || known.error().code() != Code::kNotFound) return known;
+  std::vector<std::string> searched, unreadable;
+  for (const auto& rec : TRY(cat.list_targets())) {
+    TRY(check_cancel(stop, "look for backup " + backup_id));
+    auto found = [&]() -> Status {
+      auto target = TRY(open_target(rec));
+      auto rep = TRY(rebuild_from_target(cat, rec, *target, keys, stop, {.only_backup = backup_id}));
+      if (rep.problems.empty()) return {};
+      return Error(Code::kDataLoss, rep.problems[0].key + ": " + rep.problems[0].message);
+    }();
+    if (!found.ok()) unreadable.push_back(rec.name + " (" + found.error().message() + ")");
+    else searched.push_back(rec.name);
+    auto now = cat.get_backup(backup_id);
+    if (now.ok()) return now;
+  }
+  std::string where = searched.empty() ? "no target could be searched" : "not on target(s) " + [&] {
+    std::string s;
+    for (const auto& t : searched) s += (s.empty() ? "" : ", ") + t;
+    return s;
+  }();
+  for (const auto& u : unreadable) where += "; could not search " + u;
+  return not_found("no backup " + backup_id + " in the catalog, and " + where);
 }
 
 }  // namespace stacksnap::repo

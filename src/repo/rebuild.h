@@ -35,9 +35,20 @@ struct RebuildReport {
   std::vector<RebuildProblem> problems;
 };
 
+struct RebuildOptions {
+  std::string only_backup;  // non-empty: only the sidecar of this backup ID is read
+};
+
 // `rec` names the target in copy records; `target` is it opened.
 Result<RebuildReport> rebuild_from_target(catalog::Catalog& cat, const catalog::TargetRecord& rec,
                                           storage::Target& target, const seal::KeySource& keys,
-                                          const StopToken& stop = {});
+                                          const StopToken& stop = {}, const RebuildOptions& options = {});
+
+// The catalog's record of `backup_id`. When the catalog does not know it (a fresh data
+// dir, a backup made by another host), every configured target is searched for its
+// sidecar first; what is found is added to the catalog exactly as a rebuild would.
+// NotFound naming the targets searched and those that could not be read.
+Result<catalog::BackupRecord> find_backup(catalog::Catalog& cat, const std::string& backup_id,
+                                          const seal::KeySource& keys, const StopToken& stop = {});
 
 }  // namespace stacksnap::repo

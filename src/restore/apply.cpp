@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <ctime>
 #include <filesystem>
-#include <random>
 #include <set>
 #include <thread>
 
@@ -15,7 +14,7 @@
 #include "archive/extract.h"
 #include "archive/reader.h"
 #include "archive/tar_io.h"
-#include "backup/capture.h"
+#include "restore/helper.h"
 #include "base/fd.h"
 #include "base/pipe.h"
 #include "base/scope.h"
@@ -58,78 +57,6 @@ std::pair<std::string, std::string> split_top(const std::string& path) {
 }
 
 bool starts_with(const std::string& s, std::string_view p) { return s.compare(0, p.size(), p) == 0; }
-
-std::string random_hex(size_t n) {
-  static thread_local std::mt19937_64 rng(std::random_device{}());
-  static const char* kHex = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) s.push_back(kHex[rng() % 16]);
-  return s;
-}
-
-// A never-started helper container mounting every target volume; removed on scope exit.
-class Helper {
- public:
-  static Result<std::unique_ptr<Helper>> create(docker::Client& docker, const Placement& p, const std::string& image,
-                                               bool read_only) {
-    docker::CreateContainerOptions o;
-    o.name = "stacksnap-restore-" + p.project + "-" + random_hex(8);
-    o.image = image;
-    o.cmd = {"/stacksnap-helper-never-started"};
-    o.entrypoint = std::vector<std::string>{};
-    o.labels = {{backup::kHelperLabel, "restore"}, {backup::kHelperPidLabel, std::to_string(::getpid())}};
-    o.network_mode = "none";
-    for (size_t i = 0; i < p.volumes.size(); ++i) {
-      o.mounts.push_back({.type = docker::MountSpec::Type::kVolume,
-                          .source = p.volumes[i].name,
-                          .target = std::string(kHelperMountRoot) + "/" + std::to_string(i),
-                          .read_only = read_only,
-                          .no_copy = true});
-    }
-    auto id = TRY_CTX(docker.create_container(o), "create the restore helper container from " + image);
-    return std::unique_ptr<Helper>(new Helper(docker, std::move(id)));
-  }
-  ~Helper() {
-    if (!removed_) (void)docker_.remove_container(id_, {.force = true});
-  }
-  Status remove() {
-    auto st = docker_.remove_container(id_, {.force = true});
-    if (st.ok()) removed_ = true;
-    return st;
-  }
-  const std::string& id() const { return id_; }
-
- private:
-  Helper(docker::Client& d, std::string id) : docker_(d), id_(std::move(id)) {}
-  docker::Client& docker_;
-  std::string id_;
-  bool removed_ = false;
-};
-
-Result<TreeDigest> read_back(docker::Client& docker, const std::string& container, const std::string& path,
-                             const StopToken& stop) {
-  auto stream = TRY(docker.open_archive(container, path + "/.", stop));
-  auto tar = TRY(archive::TarReader::open(*stream));
-  TreeDigest d;
-  archive::EntryMeta m;
-  for (;;) {
-    bool more = TRY(tar->next(m));
-    if (!more) break;
-    if (m.type != EntryType::kFile) continue;
-    auto rel = archive::normalize_archive_path(m.path);
-    if (!rel.ok()) return data_loss("read back " + path + ": odd path " + m.path);
-    archive::TarEntryReader content(*tar, m.size);
-    seal::Sha256 h;
-    std::vector<std::byte> buf(kCopyBuffer);
-    for (;;) {
-      size_t n = TRY(content.read(buf));
-      if (n == 0) break;
-      h.update(Bytes(buf.data(), n));
-    }
-    d.add(*rel, seal::hex_encode(h.finish()), m.size, m.mode, m.uid, m.gid);
-  }
-  return d;
-}
 
 }  // namespace
 
@@ -206,7 +133,10 @@ Result<ApplySummary> apply_files(docker::Client& docker, const std::string& arch
   });
   if (!placement.volumes.empty()) {
     if (options.helper_image.empty()) return failed_precondition("no image to create the restore helper from");
-    helper = TRY(Helper::create(docker, placement, options.helper_image, /*read_only=*/false));
+    std::vector<std::string> names;
+    for (const auto& v : placement.volumes) names.push_back(v.name);
+    helper = TRY(Helper::create(docker, placement.project, options.helper_image, docker::MountSpec::Type::kVolume, names,
+                                kHelperMountRoot, /*read_only=*/false));
     tw = TRY(archive::TarWriter::create(pipe_out));
     uploader = std::thread([&] {
       upload_status = docker.put_archive(helper->id(), "/", pipe_in, docker::Client::Overwrite::kAllow, ctx.stop());
@@ -304,6 +234,11 @@ Result<ApplySummary> apply_files(docker::Client& docker, const std::string& arch
       uint64_t bytes = 0;
       if (auto st = host.write(m, reader.get(), e->is_stream, bytes); !st.ok()) {
         return fail(std::move(st).error().with_context("restore bind mount " + b->host_path));
+      }
+      if (m.type == EntryType::kFile) {
+        auto sha = reader->file_sha256();
+        if (!sha.ok()) return fail(std::move(sha).error());
+        sum.bind_digests[b->index].add(rel, *sha, m.size, m.mode, m.uid, m.gid);
       }
       ++sum.bind_entries;
       sum.bind_bytes += bytes;

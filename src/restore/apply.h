@@ -50,6 +50,7 @@ struct ApplySummary {
   uint64_t volume_entries = 0, volume_bytes = 0;
   std::map<std::string, TreeDigest> volume_digests;  // by target volume name (from the archive)
   std::map<std::string, TreeDigest> volume_readback; // by target volume name (check_volumes only)
+  std::map<int, TreeDigest> bind_digests;             // by bind index (from the archive)
   std::vector<std::string> warnings;
   archive::Manifest manifest;  // the archive's, every entry checked against it
 };
@@ -58,8 +59,8 @@ struct ApplyOptions {
   std::string helper_image;   // any local image; the helper is never started
   bool check_volumes = false; // read every volume back through the Engine afterwards
   // Called once, on the applying thread, as soon as every planned config file has been
-  // written (before the volumes when the archive holds the config first, as backups do
-  // since 2026-11-26), so that work needing only them can overlap the rest.
+  // written (before the volumes when the archive holds the config first, as backups
+  // write it), so that work needing only them can overlap the rest.
   std::function<void()> on_config_restored;
 };
 

@@ -96,14 +96,16 @@ Result<DbOutcome> check_rows(docker::Client& docker, const std::string& project,
   DbOutcome o{.service = d.service, .engine = d.info.engine, .container = info.name};
   o.tables = d.info.counts.size();
   o.counts_exact = d.info.counts_exact;
-  o.differences = engine::diff_counts(d.info.counts, now);
+  auto check = engine::check_counts(d.info.counts, now, d.info.counts_exact);
+  o.differences = std::move(check.failures);
+  o.notes = std::move(check.notes);
   return o;
 }
 
 nlohmann::json to_json(const DbOutcome& o) {
   return {{"service", o.service},       {"engine", o.engine},           {"container", o.container},
           {"tables", o.tables},         {"counts_exact", o.counts_exact}, {"differences", o.differences},
-          {"rows_match", o.differences.empty()}};
+          {"notes", o.notes},           {"rows_match", o.differences.empty()}};
 }
 
 }  // namespace stacksnap::restore

@@ -43,7 +43,8 @@ struct DbOutcome {
   std::string service;
   std::string engine;
   std::string container;
-  std::vector<std::string> differences;  // row-count differences, human lines
+  std::vector<std::string> differences;  // row-count differences that fail the check, human lines
+  std::vector<std::string> notes;        // differences within tolerance (TTL keys, estimates)
   uint64_t tables = 0;
   bool counts_exact = true;
 };

@@ -9,6 +9,8 @@
 #include "base/clock.h"
 #include "base/temp_dir.h"
 #include "restore/compose.h"
+#include "restore/teardown.h"
+#include "repo/rebuild.h"
 
 namespace stacksnap::restore {
 
@@ -28,44 +30,9 @@ std::string drill_project_name(const std::string& project) {
   return "drill-" + (clean.empty() ? std::string("project") : clean) + "-" + suffix;
 }
 
-namespace {
-
-// Removes everything of the drill project: compose down -v with the sandbox file, then
-// whatever still carries the project label. Returns what it did (and what failed).
-Json tear_down(docker::Client& docker, const std::string& project, const std::string& working_dir,
-               const std::string& compose_cache, job::Context& ctx) {
-  Json log = Json::array();
-  const std::string file = sandbox_compose_path(working_dir);
-  if (fs::exists(file)) {
-    auto tool = find_compose(compose_cache);
-    if (tool.ok()) {
-      Compose c(*tool, {.name = project, .working_dir = working_dir, .files = {file}});
-      c.set_line_sink([&ctx](const std::string& line) { ctx.log(job::Level::kDebug, line, "teardown"); });
-      auto st = c.down_with_volumes(StopToken{});  // teardown runs even when the job was cancelled
-      log.push_back(st.ok() ? "compose down -v" : "compose down -v failed: " + st.error().message());
-    }
-  }
-  const std::string label = "com.docker.compose.project=" + project;
-  if (auto cs = docker.list_containers({.all = true, .labels = {label}}); cs.ok()) {
-    for (const auto& c : *cs) {
-      auto st = docker.remove_container(c.id, {.force = true, .remove_volumes = true});
-      log.push_back(st.ok() ? "removed container " + c.name : "remove container " + c.name + ": " + st.error().message());
-    }
-  }
-  if (auto vs = docker.list_volumes({label}); vs.ok()) {
-    for (const auto& v : *vs) {
-      auto st = docker.remove_volume(v.name, true);
-      log.push_back(st.ok() ? "removed volume " + v.name : "remove volume " + v.name + ": " + st.error().message());
-    }
-  }
-  return log;
-}
-
-}  // namespace
-
 Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Context& ctx, int64_t job_id) {
   const double t0 = monotonic_seconds();
-  auto rec = TRY(env.cat.get_backup(req.backup_id));
+  auto rec = TRY(repo::find_backup(env.cat, req.backup_id, env.keys, ctx.stop()));
   const std::string name = drill_project_name(rec.project);
   const std::string drills = env.data_dir + "/drills";
   if (::mkdir(drills.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("create " + drills, errno);
@@ -105,7 +72,7 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
   }
   {
     job::StepTimer t(ctx, "teardown", "Tear down " + name);
-    details["teardown"] = tear_down(env.docker, name, working_dir, compose_cache_file(env.data_dir), ctx);
+    details["teardown"] = remove_project(env.docker, name, working_dir, compose_cache_file(env.data_dir), ctx);
     auto st = tmp.remove();
     if (!st.ok()) details["teardown"].push_back("remove " + tmp.path() + ": " + st.error().message());
     t.end(true);
@@ -114,7 +81,7 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
   Json problems = summary.is_object() && summary.contains("problems") ? summary["problems"] : Json::array();
   if (failure) problems.push_back(failure->message());
   const bool passed = problems.empty();
-  for (const char* k : {"databases", "volumes", "binds", "compose"}) {
+  for (const char* k : {"databases", "volumes", "binds", "compose", "info", "warnings"}) {
     if (summary.is_object() && summary.contains(k)) details[k] = summary[k];
   }
   details["problems"] = problems;

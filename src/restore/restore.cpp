@@ -21,6 +21,9 @@
 #include "restore/apply.h"
 #include "restore/compose.h"
 #include "restore/databases.h"
+#include "restore/file_check.h"
+#include "restore/teardown.h"
+#include "repo/rebuild.h"
 #include "stack/discovery.h"
 #include "stack/yaml.h"
 
@@ -103,11 +106,15 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
   return out;
 }
 
-// The failure of a step after the host was changed: says what was applied.
-Error after_changes(Error e, const std::vector<std::string>& applied, job::Context& ctx) {
+// The failure of a step after the host was changed: says what was applied and, when a
+// safety backup was taken, the one command that puts the project back as it was.
+Error after_changes(Error e, const std::vector<std::string>& applied, const std::string& undo, job::Context& ctx) {
   if (applied.empty()) return std::move(e).with_context("nothing was changed on this host");
-  ctx.emit("restore_applied", {{"applied", applied}});
+  Json event = {{"applied", applied}};
+  if (!undo.empty()) event["undo"] = undo;
+  ctx.emit("restore_applied", event);
   std::string msg = e.message() + " — applied before the failure: " + join(applied, "; ");
+  if (!undo.empty()) msg += ". To put the project back as it was before: " + undo;
   return Error(e.code(), msg);
 }
 
@@ -186,6 +193,31 @@ Status take_down(docker::Client& docker, const ComposeTool& tool, const Placemen
   return {};
 }
 
+// The working directory of a copy: removed when the copy fails, if this restore created
+// it (else only emptied: the user gave an empty directory with --to).
+class CopyCleanup {
+ public:
+  explicit CopyCleanup(std::string dir) : dir_(std::move(dir)) {
+    std::error_code ec;
+    existed_ = fs::exists(dir_, ec);
+  }
+  // What was done, for the log ("" when nothing).
+  std::string remove() {
+    std::error_code ec;
+    if (!fs::exists(dir_, ec)) return "";
+    if (!existed_) {
+      fs::remove_all(dir_, ec);
+      return ec ? "remove " + dir_ + ": " + ec.message() : "removed " + dir_;
+    }
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) fs::remove_all(entry.path(), ec);
+    return ec ? "empty " + dir_ + ": " + ec.message() : "emptied " + dir_;
+  }
+
+ private:
+  std::string dir_;
+  bool existed_ = false;
+};
+
 Json tree_json(const std::string& name, const TreeDigest& d) {
   return {{"name", name}, {"files", d.files}, {"bytes", d.bytes}, {"digest", d.hex()}};
 }
@@ -245,12 +277,18 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
     summary["safety_backup_id"] = b->value("backup_id", "");
   }
 
-  // From here on the host changes; every failure says what was applied.
+  // From here on the host changes; every failure says what was applied (a copy or drill
+  // is removed whole by its caller).
+  std::string undo;
+  if (summary.contains("safety_backup_id")) {
+    undo = "stacksnap restore " + summary["safety_backup_id"].get<std::string>() + " --force --no-safety-backup";
+  }
+  auto changed = [&](Error e) { return after_changes(std::move(e), applied, undo, ctx); };
   auto step = [&](const std::string& id, const std::string& title, auto&& fn) -> Status {
     job::StepTimer t(ctx, id, title);
     Status st = fn();
     t.end_with(st);
-    if (!st.ok()) return after_changes(std::move(st).error(), applied, ctx);
+    if (!st.ok()) return changed(std::move(st).error());
     return {};
   };
 
@@ -301,8 +339,24 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   }));
   for (const auto& w : files.warnings) ctx.warn(w, "files");
 
+  // Drills: every restored file against the archive, before any container can change one.
+  Json problems = Json::array(), info = Json::array();
+  Json binds = Json::array();
+  if (req.check_volumes) {
+    job::StepTimer t(ctx, "check-files", "Check every restored file against the archive");
+    auto fc = check_restored_files(env.docker, p, files, fa.path(), env.keys, helper_image, ctx);
+    if (!fc.ok()) {
+      t.end(false, fc.error().message());
+      return changed(std::move(fc).error());
+    }
+    for (const auto& line : fc->problems) problems.push_back(line);
+    binds = std::move(fc->binds);
+    t.end(fc->problems.empty(), fc->problems.empty() ? "every file matches"
+                                                      : std::to_string(fc->problems.size()) + " difference(s)");
+  }
+
   // The Compose invocation for the restored project.
-  if (cp.files.empty()) return after_changes(data_loss("plan.json names no compose files"), applied, ctx);
+  if (cp.files.empty()) return changed(data_loss("plan.json names no compose files"));
   if (p.mode != Mode::kInPlace) {
     TRY(step("compose", "Write the compose file of " + p.project, [&]() -> Status {
       if (resolver.joinable()) resolver.join();
@@ -332,7 +386,7 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   // The manifest as the files pass read it (every entry was checked against it).
   const archive::Manifest& manifest = files.manifest;
   auto dumps_r = dumps_from_manifest(manifest);
-  if (!dumps_r.ok()) return after_changes(std::move(dumps_r).error(), applied, ctx);
+  if (!dumps_r.ok()) return changed(std::move(dumps_r).error());
   auto dumps = std::move(*dumps_r);
   if (!dumps.empty()) {
     std::vector<std::string> services;
@@ -350,23 +404,7 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
       }));
     }
   }
-  TRY(step("start", "Start project " + p.project, [&]() -> Status {
-    Status up = compose.up({}, /*no_deps=*/false, ctx.stop());
-    if (!up.ok()) {
-      const std::string m = up.error().message();
-      if (p.mode == Mode::kCopy && !req.no_ports &&
-          (m.find("port is already allocated") != std::string::npos || m.find("address already in use") != std::string::npos)) {
-        return std::move(up).error().with_context(
-            "a host port of the copy is taken (by the original?); restore with --no-ports to publish none");
-      }
-      return up;
-    }
-    applied.push_back("started project " + p.project);
-    return {};
-  }));
-
-  // Checks.
-  Json problems = Json::array();
+  // Row counts, before the apps start (they would change them).
   Json dbs = Json::array();
   size_t row_diffs = 0;
   for (const auto& d : dumps) {
@@ -383,8 +421,13 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
       ctx.warn(d.service + ": " + line, "rows:" + d.service);
       problems.push_back("rows of " + d.service + ": " + line);
     }
+    for (const auto& line : o->notes) {
+      ctx.info(d.service + ": " + line, "rows:" + d.service);
+      info.push_back("rows of " + d.service + ": " + line);
+    }
     t.end(o->differences.empty(), o->differences.empty()
-                                      ? std::to_string(o->tables) + " table(s) match"
+                                      ? std::to_string(o->tables) + " table(s) match" +
+                                            (o->notes.empty() ? "" : " (" + std::to_string(o->notes.size()) + " within tolerance)")
                                       : std::to_string(o->differences.size()) + " difference(s)");
     dbs.push_back(to_json(*o));
   }
@@ -405,38 +448,35 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
       j["readback_files"] = back.files;
       j["readback_digest"] = back.hex();
       j["matches"] = back == files.volume_digests[v.name];
-      if (!(back == files.volume_digests[v.name])) {
-        problems.push_back("volume " + v.name + ": read back " + std::to_string(back.files) + " files / " +
-                           std::to_string(back.bytes) + " bytes, digest " + back.hex().substr(0, 16) +
-                           " != archive " + files.volume_digests[v.name].hex().substr(0, 16));
-      }
     }
     vols.push_back(j);
   }
-  Json binds = Json::array();
-  for (const auto& b : p.binds) {
-    Json j = {{"index", b.index}, {"host_path", b.host_path}};
-    if (req.check_volumes) {
-      auto c = count_host_files(b.host_path);
-      auto m = manifest.binds.find(std::to_string(b.index));
-      if (c.ok()) {
-        j["files"] = c->files;
-        if (m != manifest.binds.end() && m->second.value("files", uint64_t{0}) != c->files) {
-          problems.push_back("bind " + b.host_path + ": " + std::to_string(c->files) + " files, manifest says " +
-                             std::to_string(m->second.value("files", uint64_t{0})));
-        }
-      } else {
-        problems.push_back("bind " + b.host_path + ": " + c.error().message());
-      }
-    }
-    binds.push_back(j);
+  if (!req.check_volumes) {
+    for (const auto& b : p.binds) binds.push_back({{"index", b.index}, {"host_path", b.host_path}});
   }
+
+  TRY(step("start", "Start project " + p.project, [&]() -> Status {
+    Status up = compose.up({}, /*no_deps=*/false, ctx.stop());
+    if (!up.ok()) {
+      const std::string m = up.error().message();
+      if (p.mode == Mode::kCopy && !req.no_ports &&
+          (m.find("port is already allocated") != std::string::npos || m.find("address already in use") != std::string::npos)) {
+        return std::move(up).error().with_context(
+            "a host port of the copy is taken (by the original?); restore with --no-ports to publish none");
+      }
+      return up;
+    }
+    applied.push_back("started project " + p.project);
+    return {};
+  }));
+
   summary["volumes"] = vols;
   summary["binds"] = binds;
   summary["config_files"] = files.config_files;
   summary["databases"] = dbs;
   summary["row_count_differences"] = row_diffs;
   summary["problems"] = problems;
+  summary["info"] = info;
   summary["warnings"] = files.warnings;
   summary["applied"] = applied;
   summary["duration_ms"] = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
@@ -445,7 +485,7 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
 
 Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::Context& ctx, int64_t job_id) {
   const double t0 = monotonic_seconds();
-  auto rec = TRY(env.cat.get_backup(req.backup_id));
+  auto rec = TRY(repo::find_backup(env.cat, req.backup_id, env.keys, ctx.stop()));
   ApplyRequest ar;
   if (!req.as_name.empty() && req.as_name != rec.project) {
     TRY(check_project_name(req.as_name));
@@ -470,9 +510,26 @@ Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::
   ar.no_ports = req.no_ports;
   ar.compose_tool = std::async(std::launch::async, find_compose, compose_cache_file(env.data_dir)).share();
   auto fa = TRY(fetch_and_verify(env, req.backup_id, ctx));
+  // A copy that fails is removed whole (containers, volumes, networks, its directory): it
+  // is a new project, so everything of it was made by this restore.
+  std::optional<CopyCleanup> cleanup;
+  if (ar.mode == Mode::kCopy && !ar.force) cleanup.emplace(ar.working_dir);
   std::vector<std::string> applied;
-  auto summary = TRY(apply_backup(env, fa, req.backup_id, ar, ctx, job_id, applied));
-  summary["duration_ms"] = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
+  auto summary = apply_backup(env, fa, req.backup_id, ar, ctx, job_id, applied);
+  if (!summary.ok()) {
+    if (!cleanup || applied.empty()) return std::move(summary).error();
+    job::StepTimer t(ctx, "cleanup", "Remove the failed copy " + ar.project);
+    auto log = remove_project(env.docker, ar.project, ar.working_dir, compose_cache_file(env.data_dir), ctx);
+    std::string dir = cleanup->remove();
+    if (!dir.empty()) log.push_back(dir);
+    ctx.emit("restore_cleanup", {{"project", ar.project}, {"removed", log}});
+    t.end(true, std::to_string(log.size()) + " item(s)");
+    const std::string m = summary.error().message();
+    const size_t cut = m.find(" — applied before the failure: ");
+    return Error(summary.error().code(), (cut == std::string::npos ? m : m.substr(0, cut)) +
+                                             " — the copy " + ar.project + " was removed again (nothing is left of it)");
+  }
+  (*summary)["duration_ms"] = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
   return summary;
 }
 

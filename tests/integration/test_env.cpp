@@ -72,6 +72,46 @@ Status ensure_fixture_images() {
   return result;
 }
 
+std::string stack_project(std::string_view stack) {
+  const char* prefix = std::getenv("STACKSNAP_IT_PREFIX");
+  return std::string(prefix && *prefix ? prefix : "ssit-") + std::string(stack);
+}
+
+std::string container_of(std::string_view project, std::string_view service) {
+  auto* d = engine();
+  if (!d) return {};
+  auto list = d->list_containers({.all = true,
+                                  .labels = {"com.docker.compose.project=" + std::string(project),
+                                             "com.docker.compose.service=" + std::string(service)}});
+  if (!list.ok()) return {};
+  for (const auto& c : *list) {
+    auto oneoff = c.labels.find("com.docker.compose.oneoff");
+    if (oneoff == c.labels.end() || oneoff->second != "True") return c.name;
+  }
+  return {};
+}
+
+namespace {
+std::string quoted(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+ScriptResult stack_script(const char* script, std::string_view stack, std::string_view project,
+                          std::string_view workdir) {
+  std::string cmd = source_path(std::string("tests/fixtures/stacks/") + script) + " " + quoted(stack) + " " + quoted(project);
+  if (!workdir.empty()) cmd += " " + quoted(workdir);
+  return run_script(cmd);
+}
+}  // namespace
+
+ScriptResult stack_up(std::string_view stack, std::string_view project, std::string_view workdir) {
+  return stack_script("up.sh", stack, project, workdir);
+}
+ScriptResult stack_down(std::string_view stack, std::string_view project, std::string_view workdir) {
+  return stack_script("down.sh", stack, project, workdir);
+}
+
 Status ensure_sample_stacks() {
   static std::once_flag once;
   static Status result;
@@ -86,13 +126,15 @@ Status ensure_sample_stacks() {
       return;
     }
     for (const char* stack : {"shop", "wiki", "files"}) {
-      auto list = d->list_containers({.all = true, .labels = {std::string("com.docker.compose.project=") + stack}});
+      const std::string project = stack_project(stack);
+      auto list = d->list_containers({.all = true, .labels = {"com.docker.compose.project=" + project}});
       bool running = list.ok() && !list->empty() &&
                      std::all_of(list->begin(), list->end(), [](const auto& c) { return c.state == "running"; });
       if (running) continue;
-      auto r = run_script(source_path("tests/fixtures/stacks/up.sh") + " " + stack);
+      auto r = stack_up(stack, project);
       if (r.exit_code != 0) {
-        result = internal_error(std::string("tests/fixtures/stacks/up.sh ") + stack + " failed:\n" + r.output);
+        result = internal_error(std::string("tests/fixtures/stacks/up.sh ") + stack + " " + project + " failed:\n" +
+                                r.output);
         return;
       }
     }

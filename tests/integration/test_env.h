@@ -41,6 +41,18 @@ ScriptResult run_script(const std::string& command);
 // Path inside the source tree.
 std::string source_path(std::string_view relative);
 
+// The Compose project name sample stack `stack` ("shop", "wiki", "files", "busy", …) runs
+// under in this test lane: STACKSNAP_IT_PREFIX (default "ssit-") + stack, a name no user
+// picks, so that the suite passes beside a user's own "shop". The lane's Compose flavour
+// is STACKSNAP_COMPOSE (v2 default, v1), as for tests/fixtures/stacks/up.sh.
+std::string stack_project(std::string_view stack);
+// The container of `service` in a running `project`, found by its Compose labels (v1 names
+// it project_service_1, v2 project-service-1); "" when there is none.
+std::string container_of(std::string_view project, std::string_view service);
+// `tests/fixtures/stacks/up.sh STACK PROJECT [WORKDIR]` / down.sh, in this lane's flavour.
+ScriptResult stack_up(std::string_view stack, std::string_view project, std::string_view workdir = {});
+ScriptResult stack_down(std::string_view stack, std::string_view project, std::string_view workdir = {});
+
 // Status of bringing the three sample stacks up (ok when they already run).
 Status ensure_sample_stacks();
 // The fixture images (tests/fixtures/images/build.sh when missing).

@@ -324,6 +324,42 @@ TEST(ArchiveWriterContract, ChecksOrderPathsAndSizes) {
   EXPECT_EQ(back.error().code(), Code::kDataLoss);
 }
 
+TEST(ArchiveWriterContract, ADuplicatePathIsRefused) {
+  auto key = test_key();
+  auto attempt = [&](auto&& second) {
+    StringWriter out;
+    auto w = ArchiveWriter::create(out, key);
+    EXPECT_TRUE(w.ok());
+    EXPECT_TRUE((*w)->add_plan({{"p", 1}}).ok());
+    MemoryReader a("abc");
+    EXPECT_TRUE((*w)->add_file(file_meta("dumps/db/my_db.pgdump", 3), a).ok());
+    return second(**w);
+  };
+  auto st = attempt([](ArchiveWriter& w) {
+    MemoryReader b("xyz");
+    return w.add_file(file_meta("dumps/db/my_db.pgdump", 3), b);
+  });
+  ASSERT_EQ(testutil::code_of(st), Code::kInvalidArgument);
+  EXPECT_NE(st.error().message().find("dumps/db/my_db.pgdump was already written"), std::string::npos);
+  // A stream of the same logical name twice collides on its first part.
+  auto twice = attempt([](ArchiveWriter& w) -> Status {
+    MemoryReader one("first dump");
+    TRY(w.add_stream(file_meta("dumps/db/x.sql", 0), one));
+    MemoryReader two("second dump");
+    return w.add_stream(file_meta("dumps/db/x.sql", 0), two);
+  });
+  EXPECT_EQ(testutil::code_of(twice), Code::kInvalidArgument);
+  // Many distinct paths are all accepted (the table grows).
+  auto many = attempt([](ArchiveWriter& w) -> Status {
+    for (int i = 0; i < 5000; ++i) {
+      MemoryReader r("");
+      TRY(w.add_file(file_meta("volumes/v/f" + std::to_string(i), 0), r));
+    }
+    return {};
+  });
+  EXPECT_TRUE(many.ok()) << many.error().to_string();
+}
+
 TEST(ArchiveWriterContract, LongerContentIsRefused) {
   StringWriter out;
   auto key = test_key();

@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <set>
 #include <thread>
 
 #include "base/pipe.h"
 #include "engine/mysql_counter.h"
 #include "engine/postgres.h"
+#include "engine/rdb_scan.h"
 #include "engine/redis.h"
 
 namespace stacksnap::engine {
@@ -86,28 +89,84 @@ std::string rdb_len(uint64_t n) {
 }
 std::string rdb_str(const std::string& s) { return rdb_len(s.size()) + s; }
 
-TEST(RdbScanner, ReadsFirstResizeDb) {
-  std::string rdb = "REDIS0010";
-  rdb += "\xFA" + rdb_str("redis-ver") + rdb_str("7.0.15");
-  rdb += "\xFA" + rdb_str("redis-bits") + std::string("\xC0\x40", 2);  // int-encoded string
-  rdb += "\xFA" + rdb_str("ctime") + std::string("\xC2\x01\x02\x03\x04", 5);
-  rdb += std::string("\xFE\x00", 2) + "\xFB" + rdb_len(20000) + rdb_len(3);
-  rdb += std::string("\x00", 1) + rdb_str("k") + rdb_str("v");
-  for (size_t chunk : {size_t{1}, size_t{5}, rdb.size()}) {
+std::string read_fixture(const std::string& rel) {
+  std::ifstream f(std::string(STACKSNAP_SOURCE_DIR) + "/" + rel, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+void feed(RdbScanner& s, const std::string& rdb, size_t chunk) {
+  for (size_t i = 0; i < rdb.size(); i += chunk) ASSERT_TRUE(s.write(as_bytes(std::string_view(rdb).substr(i, chunk))).ok());
+  s.finish();
+}
+
+// A real redis-cli --rdb of Redis 7.0.15 (tests/fixtures/rdb): strings (int, LZF), lists
+// (listpack, quicklist), sets (intset, listpack, hashtable), zsets (listpack, skiplist with
+// +inf), hashes (listpack, hashtable), a stream with a consumer group and a pending entry,
+// a function library, TTLs, and databases 0, 1 and 5.
+TEST(RdbScanner, CountsEveryKeyOfEveryDatabaseOfARealRdb) {
+  const std::string rdb = read_fixture("tests/fixtures/rdb/redis-7.0-sample.rdb");
+  ASSERT_GT(rdb.size(), 10000u);
+  for (size_t chunk : {size_t{1}, size_t{7}, size_t{4096}, rdb.size()}) {
     RdbScanner s;
-    for (size_t i = 0; i < rdb.size(); i += chunk) ASSERT_TRUE(s.write(as_bytes(std::string_view(rdb).substr(i, chunk))).ok());
+    feed(s, rdb, chunk);
     ASSERT_TRUE(s.valid_magic());
-    ASSERT_TRUE(s.first_db().has_value()) << chunk;
-    EXPECT_EQ(s.first_db()->number, 0);
-    EXPECT_EQ(s.first_db()->keys, 20000);
-    EXPECT_EQ(s.first_db()->expires, 3);
+    ASSERT_TRUE(s.complete()) << "chunk " << chunk << ": " << s.problem();
+    ASSERT_EQ(s.dbs().size(), 3u);
+    EXPECT_EQ(s.dbs().at(0).keys, 15);
+    EXPECT_EQ(s.dbs().at(0).expires, 2);
+    EXPECT_EQ(s.dbs().at(1).keys, 3);
+    EXPECT_EQ(s.dbs().at(1).expires, 1);
+    EXPECT_EQ(s.dbs().at(5).keys, 1);
+    EXPECT_EQ(s.dbs().at(5).expires, 0);
   }
-  RdbScanner empty;
-  ASSERT_TRUE(empty.write(as_bytes(std::string("REDIS0010") + "\xFA" + rdb_str("a") + rdb_str("b") + "\xFF")).ok());
-  EXPECT_TRUE(empty.empty_rdb());
+}
+
+TEST(RdbScanner, StopsEarlyWithoutFailingOnTruncatedUnknownOrJunkInput) {
+  const std::string rdb = read_fixture("tests/fixtures/rdb/redis-7.0-sample.rdb");
+  RdbScanner cut;
+  feed(cut, rdb.substr(0, rdb.size() / 2), 100);
+  EXPECT_TRUE(cut.valid_magic());
+  EXPECT_FALSE(cut.complete());
+  EXPECT_NE(cut.problem().find("ended before"), std::string::npos) << cut.problem();
+
+  std::string unknown = "REDIS0012";
+  unknown += std::string("\xFE\x00", 2) + "\x19" + rdb_str("k") + rdb_str("v") + "\xFF";  // type 25: hash with field TTLs
+  RdbScanner u;
+  feed(u, unknown + std::string(100000, 'x'), 999);  // the writer is never blocked by a stopped walk
+  EXPECT_FALSE(u.complete());
+  EXPECT_NE(u.problem().find("type 25"), std::string::npos) << u.problem();
+
   RdbScanner junk;
-  ASSERT_TRUE(junk.write(as_bytes("not an rdb at all")).ok());
+  feed(junk, "not an rdb at all", 3);
   EXPECT_FALSE(junk.valid_magic());
+  EXPECT_FALSE(junk.complete());
+
+  RdbScanner empty;
+  feed(empty, std::string("REDIS0010") + "\xFA" + rdb_str("a") + rdb_str("b") + "\xFF", 2);
+  EXPECT_TRUE(empty.complete());
+  EXPECT_TRUE(empty.dbs().empty());
+
+  RdbScanner never_fed;  // destroyed without any byte: the walk ends cleanly
+}
+
+TEST(RdbScanner, WalksStreamsAndModuleValuesItCannotLoad) {
+  std::string rdb = "REDIS0011";
+  rdb += std::string("\xFE\x02", 2);
+  // A stream (type 21): one listpack, ids, one group with one pending entry and one consumer.
+  rdb += std::string("\x15") + rdb_str("st") + rdb_len(1) + rdb_str(std::string(16, 'n')) + rdb_str("listpack-bytes");
+  for (int i = 0; i < 8; ++i) rdb += rdb_len(7);
+  rdb += rdb_len(1) + rdb_str("g1") + rdb_len(1) + rdb_len(2) + rdb_len(3);
+  rdb += rdb_len(1) + std::string(16 + 8, 'p') + rdb_len(1);
+  rdb += rdb_len(1) + rdb_str("c1") + std::string(16, 't') + rdb_len(1) + std::string(16, 'i');
+  // A module value (type 7) of a module that is not loaded: opcodes up to EOF.
+  rdb += std::string("\xFC") + std::string(8, '\x01') + "\x07" + rdb_str("m") + rdb_len(12345);
+  rdb += rdb_len(2) + rdb_len(9) + rdb_len(5) + rdb_str("blob") + rdb_len(4) + std::string(8, 'd') + rdb_len(0);
+  rdb += "\xFF";
+  RdbScanner s;
+  feed(s, rdb, 3);
+  ASSERT_TRUE(s.complete()) << s.problem();
+  EXPECT_EQ(s.dbs().at(2).keys, 2);
+  EXPECT_EQ(s.dbs().at(2).expires, 1);
 }
 
 TEST(Redis, PasswordFromArgsAndKeyspace) {
@@ -118,22 +177,76 @@ TEST(Redis, PasswordFromArgsAndKeyspace) {
   EXPECT_EQ(ks[1], (TableCount{"db3", "keys", 12}));
 }
 
+std::string hex_of(const std::string& s) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) out += {kHex[c >> 4], kHex[c & 15]};
+  return out;
+}
+
 TEST(Postgres, CountLinesAndSnapshotIds) {
-  auto c = parse_pg_counts("shop", {"public.accounts|100", "public.orders|5000"});
+  auto c = parse_pg_counts("shop", {hex_of("public.accounts") + "|100", hex_of("public.orders") + "|5000",
+                                    hex_of("we|ird.ta\nble") + "|7"});
   ASSERT_TRUE(c.ok());
   EXPECT_EQ((*c)[1], (TableCount{"shop", "public.orders", 5000}));
+  EXPECT_EQ((*c)[2], (TableCount{"shop", "we|ird.ta\nble", 7}));
   EXPECT_FALSE(parse_pg_counts("shop", {"garbage"}).ok());
+  EXPECT_FALSE(parse_pg_counts("shop", {"public.accounts|100"}).ok());  // names always travel hex-encoded
   EXPECT_TRUE(looks_like_pg_snapshot("00000003-0000001B-1"));
   EXPECT_TRUE(looks_like_pg_snapshot("00000004-00000002"));
   EXPECT_FALSE(looks_like_pg_snapshot("BEGIN"));
 }
 
-TEST(Counts, DiffNamesEveryDifference) {
-  auto d = diff_counts({{"shop", "a", 1}, {"shop", "b", 2}}, {{"shop", "a", 1}, {"shop", "b", 3}, {"shop", "c", 0}});
-  ASSERT_EQ(d.size(), 2u);
-  EXPECT_EQ(d[0], "shop.b: 3 rows, expected 2");
-  EXPECT_EQ(d[1], "shop.c: unexpected table with 0 rows");
-  EXPECT_TRUE(diff_counts({{"x", "y", 1}}, {{"x", "y", 1}}).empty());
+TEST(Counts, ExactCountsFailOnEveryDifference) {
+  auto d = check_counts({{"shop", "a", 1}, {"shop", "b", 2}, {"shop", "gone", 5}},
+                        {{"shop", "a", 1}, {"shop", "b", 3}, {"shop", "c", 0}}, /*complete=*/true);
+  ASSERT_EQ(d.failures.size(), 3u);
+  EXPECT_EQ(d.failures[0], "shop.b: 3 rows, expected 2");
+  EXPECT_EQ(d.failures[1], "shop.gone: missing, expected 5");
+  EXPECT_EQ(d.failures[2], "shop.c: unexpected table with 0 rows");
+  EXPECT_TRUE(d.notes.empty());
+  auto same = check_counts({{"x", "y", 1}}, {{"x", "y", 1}}, true);
+  EXPECT_TRUE(same.failures.empty() && same.notes.empty());
+}
+
+TEST(Counts, TtlKeysMayExpireAndEstimatesNeverFail) {
+  TableCount ttl{"db0", "keys", 100};
+  ttl.may_expire = 10;
+  TableCount est{"db1", "keys", 50};
+  est.estimate = true;
+  // 95 of 100 keys: within the 10 with a TTL; the estimate differs: notes only.
+  auto ok = check_counts({ttl, est}, {{"db0", "keys", 95}, {"db1", "keys", 0}}, true);
+  EXPECT_TRUE(ok.failures.empty()) << ok.failures[0];
+  ASSERT_EQ(ok.notes.size(), 2u);
+  EXPECT_NE(ok.notes[0].find("within the 10 with a TTL"), std::string::npos) << ok.notes[0];
+  EXPECT_NE(ok.notes[1].find("an estimate"), std::string::npos) << ok.notes[1];
+  // Fewer than the TTL can explain, or more than there were: a failure.
+  auto few = check_counts({ttl}, {{"db0", "keys", 80}}, true);
+  ASSERT_EQ(few.failures.size(), 1u);
+  EXPECT_EQ(few.failures[0], "db0.keys: 80 rows, expected 100 (at least 90)");
+  EXPECT_EQ(check_counts({ttl}, {{"db0", "keys", 101}}, true).failures.size(), 1u);
+  // A database of only TTL keys may be gone altogether.
+  TableCount all_ttl{"db2", "keys", 3};
+  all_ttl.may_expire = 3;
+  EXPECT_TRUE(check_counts({all_ttl}, {}, true).failures.empty());
+  // Extra tables are a failure only when the dump's list was complete.
+  EXPECT_EQ(check_counts({}, {{"db1", "keys", 50}}, false).notes.size(), 1u);
+  EXPECT_EQ(check_counts({}, {{"db1", "keys", 50}}, false).failures.size(), 0u);
+}
+
+TEST(Counts, LegacyInexactRecordsBecomeEstimates) {
+  Json legacy = {{"engine", "redis"}, {"counts_exact", false},
+                 {"row_counts", {{{"database", "db0"}, {"table", "keys"}, {"rows", 7}}}}};
+  auto d = DumpInfo::from_json(legacy);
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(d->counts.size(), 1u);
+  EXPECT_TRUE(d->counts[0].estimate);
+  TableCount ttl{"db0", "keys", 9};
+  ttl.may_expire = 2;
+  DumpInfo now{.engine = "redis", .counts = {ttl}, .counts_exact = true};
+  auto back = DumpInfo::from_json(now.to_json());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->counts[0], ttl);
 }
 
 TEST(DumpInfo, JsonRoundTrip) {
@@ -168,6 +281,44 @@ TEST(Pipe, FailureReachesBothEnds) {
   std::byte b[4];
   EXPECT_EQ(p.read(b).error().code(), Code::kDataLoss);
   EXPECT_EQ(p.write(as_bytes("abc")).error().code(), Code::kDataLoss);
+}
+
+
+TEST(Postgres, DatabaseNamesReachLibpqOnlyQuoted) {
+  EXPECT_EQ(pg_dbname_conninfo("shop"), "dbname='shop'");
+  EXPECT_EQ(pg_dbname_conninfo("my db"), "dbname='my db'");
+  EXPECT_EQ(pg_dbname_conninfo("host=evil.example port=5432"), "dbname='host=evil.example port=5432'");
+  EXPECT_EQ(pg_dbname_conninfo("postgres://evil.example/x"), "dbname='postgres://evil.example/x'");
+  EXPECT_EQ(pg_dbname_conninfo("it's"), "dbname='it\\'s'");
+  EXPECT_EQ(pg_dbname_conninfo("back\\slash"), "dbname='back\\\\slash'");
+}
+
+TEST(Postgres, OnlyTheBootstrapUsersCreateRoleMayFail) {
+  EXPECT_TRUE(is_expected_role_error("psql:<stdin>:14: ERROR:  role \"shop\" already exists", "shop"));
+  EXPECT_FALSE(is_expected_role_error("psql:<stdin>:15: ERROR:  role \"reporting\" already exists", "shop"));
+  EXPECT_FALSE(is_expected_role_error("psql:<stdin>:16: ERROR:  directory \"/ts\" does not exist", "shop"));
+}
+
+TEST(DumpFiles, NamesAreUniqueAndReversible) {
+  const std::vector<std::string> names = {"my db", "my_db", "My_DB", "my%20db", "a=b", "it's", "back\\slash",
+                                          "grüße ✓", "postgres://x", "line\nbreak", ".hidden", "shop"};
+  std::set<std::string> files, folded;
+  for (const auto& n : names) {
+    std::string f = dump_file_name(n, ".pgdump");
+    EXPECT_EQ(f.find('/'), std::string::npos) << f;
+    EXPECT_NE(f[0], '.') << f;
+    EXPECT_EQ(dump_name_from_file(f, ".pgdump"), n);
+    files.insert(f);
+    std::string lower = f;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    folded.insert(lower);
+  }
+  EXPECT_EQ(files.size(), names.size());
+  EXPECT_EQ(folded.size(), names.size());  // unique on case-insensitive file systems too
+  EXPECT_EQ(dump_file_name("shop", ".pgdump"), "shop.pgdump");
+  EXPECT_EQ(dump_file_name("my db", ".pgdump"), "my%20db.pgdump");
+  EXPECT_FALSE(dump_name_from_file("bad%2", ".pgdump").has_value());
+  EXPECT_FALSE(dump_name_from_file("x.sql", ".pgdump").has_value());
 }
 
 }  // namespace
