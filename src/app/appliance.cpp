@@ -55,11 +55,15 @@ Appliance::Appliance(catalog::Catalog& c, http::SseHub& h, const Clock& clk, App
       clock(clk),
       docker(options.docker_host),
       keys(options.data_dir),
-      jobs(c, h, {.threads = options.job_threads, .max_concurrent = kDefaultMaxConcurrentJobs,
-                  .lock_dir = options.data_dir}),
+      jobs(c, h,
+           {.threads = options.job_threads,
+            .max_concurrent = kDefaultMaxConcurrentJobs,
+            .lock_dir = options.data_dir,
+            .warn = [this](const std::string& m) { warn(m); }}),
       scheduler(c, clk, jobs, random_jitter, options.warn),
       options_(options),
-      notifier_(options.notify_post ? options.notify_post : notify::Poster(notify::curl_post), options.notify_retry) {
+      notifier_(c, options.notify_post ? options.notify_post : notify::Poster(notify::curl_post), options.notify_retry,
+                [this](const std::string& m) { warn(m); }) {
   if (!options_.open_target) options_.open_target = default_target_opener();
   if (!options_.warn) {
     options_.warn = [](const std::string& m) { std::cerr << "stacksnap: warning: " << m << std::endl; };
@@ -81,19 +85,14 @@ Status Appliance::start() {
     for (int64_t id : *interrupted) {
       auto rec = cat.get_job(id);
       if (!rec.ok()) continue;
-      warn("job " + std::to_string(id) + " (" + rec->kind + " of " + rec->project + ") was interrupted");
+      const std::string state(catalog::job_state_name(rec->state));
+      warn("job " + std::to_string(id) + " (" + rec->kind + " of " + rec->project + ") " +
+           (rec->state == catalog::JobState::kInterrupted ? "was interrupted"
+                                                           : "ended " + state + " before its process died; recorded now"));
       http::publish_dashboard(hub, "job_finished", Json{{"job_id", id}, {"kind", rec->kind}, {"project", rec->project},
-                                                        {"backup_id", rec->backup_id}, {"result", "interrupted"},
+                                                        {"backup_id", rec->backup_id}, {"result", state},
                                                         {"code", rec->error_code}, {"message", rec->error}});
-      // Interrupted is a failure for notifications.
-      auto ns = catalog::list_notifications(cat);
-      if (ns.ok()) {
-        for (const auto& n : *ns) {
-          auto kind = notify::parse_kind(n.kind);
-          if (!n.enabled || !kind.ok() || (!n.on_failure && *kind != notify::Kind::kHealthchecks)) continue;
-          notifier_.post({*kind, n.url}, message_for(*rec, "job_finished"));
-        }
-      }
+      notifier_.job_event(*rec, "job_finished");  // interrupted is a failure
     }
   }
   repair_in_background();
@@ -165,55 +164,9 @@ void Appliance::repair_in_background() {
 
 // ---- notifications ------------------------------------------------------------------
 
-notify::Message Appliance::message_for(const catalog::JobRecord& job, const std::string& event) {
-  std::string server = "stacksnap";
-  if (auto s = settings(); s.ok()) server = (*s)["server_name"].get<std::string>();
-  std::string result = event == "job_started" ? "started" : std::string(catalog::job_state_name(job.state));
-  if (result == "interrupted") result = "failed";
-  std::string what = job.kind + (job.project.empty() ? "" : " of " + job.project);
-  std::string verb = result == "succeeded" ? "succeeded" : result == "started" ? "started" : result;
-  notify::Message m;
-  m.event = event;
-  m.result = result;
-  m.title = "StackSnap: " + what + " " + verb;
-  m.text = what + " " + verb + " (job " + std::to_string(job.id) + " on " + server + ")";
-  if (!job.error.empty()) m.text += ": " + job.error;
-  m.payload = Json{{"event", event},
-                   {"result", result},
-                   {"kind", job.kind},
-                   {"project", job.project},
-                   {"job_id", job.id},
-                   {"backup_id", job.summary.is_object() ? job.summary.value("backup_id", job.backup_id) : job.backup_id},
-                   {"code", job.error_code},
-                   {"message", job.error},
-                   {"duration_ms", job.summary.is_object() ? job.summary.value("duration_ms", int64_t{0}) : 0},
-                   {"server", server},
-                   {"ts", format_rfc3339(std::chrono::system_clock::now())},
-                   {"test", false},
-                   {"summary", job.summary}};
-  return m;
-}
-
 void Appliance::wire_notifications() {
-  auto send = [this](const catalog::JobRecord& job, const std::string& event) {
-    auto ns = catalog::list_notifications(cat);
-    if (!ns.ok()) return;
-    for (const auto& n : *ns) {
-      auto kind = notify::parse_kind(n.kind);
-      if (!n.enabled || !kind.ok()) continue;
-      bool wanted = *kind == notify::Kind::kHealthchecks ||
-                    (event == "job_finished" && job.state == catalog::JobState::kFailed && n.on_failure) ||
-                    (event == "job_finished" && job.state == catalog::JobState::kSucceeded && n.on_success);
-      if (!wanted) continue;
-      std::string name = n.name;
-      notifier_.post({*kind, n.url}, message_for(job, event), [this, name](const notify::Delivery& d) {
-        if (!d.ok) warn("notification " + name + " not delivered after " + std::to_string(d.attempts) +
-                        " attempt(s): " + d.message);
-      });
-    }
-  };
-  jobs.add_observer({.started = [send](const catalog::JobRecord& j) { send(j, "job_started"); },
-                     .finished = [send](const catalog::JobRecord& j) { send(j, "job_finished"); }});
+  jobs.add_observer({.started = [this](const catalog::JobRecord& j) { notifier_.job_event(j, "job_started"); },
+                     .finished = [this](const catalog::JobRecord& j) { notifier_.job_event(j, "job_finished"); }});
 }
 
 notify::Delivery Appliance::test_notification(const catalog::NotificationRecord& n) {
@@ -222,7 +175,7 @@ notify::Delivery Appliance::test_notification(const catalog::NotificationRecord&
   catalog::JobRecord fake{.id = 0, .kind = "backup", .project = "example", .state = catalog::JobState::kFailed,
                           .error = "this is a test notification from StackSnap", .error_code = "Internal"};
   fake.summary = Json{{"result", "failed"}, {"test", true}};
-  auto m = message_for(fake, "job_finished");
+  auto m = job_message(fake, "job_finished", server_name(cat).value_or("stacksnap"));
   m.payload["test"] = true;
   m.title = "StackSnap: test notification";
   m.text = "This is a test notification from StackSnap.";
@@ -242,12 +195,7 @@ Result<Json> Appliance::settings() {
   if (auto v = TRY(cat.get_setting("max_concurrent_jobs")); v && v->is_number_integer()) {
     out["max_concurrent_jobs"] = v->get<int>();
   }
-  if (auto v = TRY(cat.get_setting("server_name")); v && v->is_string()) out["server_name"] = *v;
-  if (out["server_name"].get<std::string>().empty()) {
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    out["server_name"] = std::string(host);
-  }
+  out["server_name"] = TRY(server_name(cat));
   return out;
 }
 

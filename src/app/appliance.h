@@ -19,6 +19,7 @@
 
 #include "app/backup_ops.h"
 #include "app/job_manager.h"
+#include "app/job_notify.h"
 #include "app/key_store.h"
 #include "app/scheduler.h"
 #include "base/clock.h"
@@ -101,10 +102,9 @@ class Appliance {
   void register_runners();
   void wire_notifications();
   void repair_in_background();
-  notify::Message message_for(const catalog::JobRecord& job, const std::string& event);
 
   ApplianceOptions options_;
-  notify::Dispatcher notifier_;
+  JobNotifier notifier_;
   std::thread repair_thread_;
   StopSource repair_stop_;
   bool started_ = false;

@@ -3,7 +3,9 @@
 #include <set>
 
 #include "catalog/catalog_admin.h"
+#include "base/clock.h"
 #include "repo/repo.h"
+#include "repo/verify_stored.h"
 #include "retention/apply.h"
 #include "retention/policy.h"
 
@@ -19,6 +21,57 @@ std::string sidecar_for_blob(const std::string& blob_key) {
     return blob_key.substr(0, blob_key.size() - kExt.size()) + ".json";
   }
   return blob_key + ".json";
+}
+
+Result<nlohmann::json> verify_stored_backup(catalog::Catalog& cat, const std::string& backup_id,
+                                            const seal::KeySource* keys, job::Context& ctx) {
+  using Json = nlohmann::json;
+  auto b = TRY(cat.get_backup(backup_id));
+  if (b.copies.empty()) return not_found("backup " + backup_id + " has no stored copy");
+  Json copies = Json::array(), failed = Json::array();
+  Json out{{"backup_id", backup_id}, {"deep", keys != nullptr}};
+  std::string damaged;
+  std::optional<Error> last_error;
+  bool any_verified = false;
+  for (const auto& copy : b.copies) {
+    job::StepTimer step(ctx, "verify." + copy.target,
+                        keys ? "Verify the copy on " + copy.target + " (authenticate, decompress, hash every entry)"
+                             : "Check the size and SHA-256 of the copy on " + copy.target);
+    auto check = repo::check_copy(cat, backup_id, copy, keys, ctx.stop());
+    if (!check.ok()) {
+      step.end(false, check.error().message());
+      return std::move(check).error();
+    }
+    const auto& rep = check->report;
+    const std::string state(catalog::copy_state_name(check->state));
+    std::string detail = check->error ? check->error->message() : std::string();
+    if (check->state == catalog::CopyState::kVerified) {
+      detail = keys ? std::to_string(rep.files) + " files, " + archive::human_bytes(rep.content_bytes)
+                    : archive::human_bytes(rep.sealed_bytes) + ", SHA-256 " + rep.sealed_sha256.substr(0, 12) + "…";
+      if (!any_verified) {
+        out.update(Json{{"target", copy.target}, {"files", rep.files}, {"entries", rep.entries},
+                        {"content_bytes", rep.content_bytes}, {"sealed_bytes", rep.sealed_bytes},
+                        {"key_fingerprint", rep.key_fingerprint}});
+      }
+      any_verified = true;
+    } else if (check->state == catalog::CopyState::kDamaged) {
+      damaged += (damaged.empty() ? "" : "; ") + detail;
+    } else {
+      failed.push_back({{"target", copy.target}, {"code", std::string(code_name(check->error->code()))},
+                        {"message", detail}});
+    }
+    step.end(check->state == catalog::CopyState::kVerified, state + (detail.empty() ? "" : ": " + detail));
+    copies.push_back({{"target", copy.target}, {"key", copy.key}, {"state", state}, {"detail", detail}});
+    if (check->error) last_error = check->error;
+  }
+  (void)repo::record_backup_verdict(cat, backup_id, keys != nullptr && any_verified,
+                                    unix_seconds(std::chrono::system_clock::now()));
+  ctx.emit("verify_result", Json{{"backup_id", backup_id}, {"deep", keys != nullptr}, {"copies", copies}});
+  if (!damaged.empty()) return data_loss(damaged);
+  if (!any_verified) return *last_error;
+  out["copies"] = copies;
+  out["failed_targets"] = failed;
+  return out;
 }
 
 Status delete_backup(catalog::Catalog& cat, const std::string& backup_id, const std::string& target,

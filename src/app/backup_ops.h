@@ -1,5 +1,6 @@
-// Operations on stored backups shared by routes and job runners: deleting a backup (or
-// one copy of it) from storage and the catalog, and applying retention policies.
+// Operations on stored backups shared by routes, job runners and the command line:
+// verifying every copy of a backup, deleting a backup (or one copy of it) from storage
+// and the catalog, and applying retention policies.
 #pragma once
 
 #include <functional>
@@ -11,6 +12,7 @@
 #include "base/error.h"
 #include "catalog/catalog.h"
 #include "job/context.h"
+#include "seal/key.h"
 #include "storage/target.h"
 
 namespace stacksnap::app {
@@ -21,6 +23,21 @@ TargetOpener default_target_opener();
 
 // The sidecar's key for a copy's blob key ("backups/x.stsnap" → "backups/x.json").
 std::string sidecar_for_blob(const std::string& blob_key);
+
+// `stacksnap verify ID` and the server's verify job: checks every copy of the backup,
+// streamed from its target (deep with `keys`: authenticate, decompress and hash every
+// entry; shallow without: size and SHA-256), one step "verify.<target>" per copy, each
+// recorded on the copy (repo::check_copy), then the backup's verdict, the worst of its
+// copies (repo::record_backup_verdict). A "verify_result" event lists the copies.
+// Returns {backup_id, deep, copies: [{target, key, state, detail}], target (the first
+// verified copy), files, entries, content_bytes, sealed_bytes, key_fingerprint,
+// failed_targets: [{target, code, message}]} — a copy that could not be reached is a
+// failed target, so the job ends partial.
+// Errors: DataLoss naming every damaged copy, even when another copy verified; when no
+// copy could be checked, the last one's error; NotFound (no such backup, no copy);
+// Cancelled; Unauthenticated (wrong key: nothing is recorded).
+Result<nlohmann::json> verify_stored_backup(catalog::Catalog& cat, const std::string& backup_id,
+                                            const seal::KeySource* keys, job::Context& ctx);
 
 // Removes the backup's copy on `target` ("*": every copy): sidecar first (the backup
 // stops being listed), then the blob; then the copy record, and the backup record once

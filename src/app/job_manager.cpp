@@ -58,6 +58,33 @@ void JobManager::stop() {
   for (auto& e : unstarted) finish_unstarted(e, "the server stopped before the job started");
   for (auto& t : threads_) t.join();
   threads_.clear();
+  record_unrecorded();
+}
+
+size_t JobManager::unrecorded_count() const {
+  std::lock_guard lk(mu_);
+  return unrecorded_.size();
+}
+
+void JobManager::record_unrecorded() {
+  std::vector<job::JobFinish> pending;
+  {
+    std::lock_guard lk(mu_);
+    pending.swap(unrecorded_);
+  }
+  if (pending.empty()) return;
+  std::vector<job::JobFinish> still;
+  for (auto& f : pending) {
+    auto st = job::record_finish(cat_, f, {.attempts = 1});
+    if (!st.ok()) {
+      still.push_back(std::move(f));
+    } else if (options_.warn) {
+      options_.warn("job " + std::to_string(f.job_id) + ": its end (" +
+                    std::string(catalog::job_state_name(f.state)) + ") is recorded now");
+    }
+  }
+  std::lock_guard lk(mu_);
+  unrecorded_.insert(unrecorded_.end(), still.begin(), still.end());
 }
 
 Result<catalog::JobRecord> JobManager::submit(const JobRequest& req) {
@@ -171,7 +198,14 @@ void JobManager::worker() {
     std::shared_ptr<Entry> e;
     {
       std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stopping_ || (!queue_.empty() && running_ < max_concurrent_); });
+      auto ready = [&] { return stopping_ || (!queue_.empty() && running_ < max_concurrent_); };
+      if (unrecorded_.empty()) {
+        cv_.wait(lk, ready);
+      } else if (!cv_.wait_for(lk, options_.finish_retry_period, ready)) {
+        lk.unlock();
+        record_unrecorded();
+        continue;
+      }
       if (stopping_) return;
       e = queue_.front();
       queue_.pop_front();
@@ -212,11 +246,22 @@ void JobManager::run_entry(const std::shared_ptr<Entry>& e) {
                                          } catch (const std::exception& ex) {
                                            return internal_error(std::string("job crashed: ") + ex.what());
                                          }
-                                       });
+                                       },
+                                       options_.finish_retry);
   live.close();
 
+  if (!outcome.recorded.ok()) {
+    // The job row still says running: warn, retry later, and tell everyone the real end.
+    if (options_.warn) {
+      options_.warn(outcome.recorded.error().message() + "; retried every " +
+                    std::to_string(options_.finish_retry_period.count() / 1000) + " s");
+    }
+    std::lock_guard lk(mu_);
+    unrecorded_.push_back(outcome.finish);
+  }
   auto rec = cat_.get_job(e->id);
   if (!rec.ok()) return;
+  if (!outcome.recorded.ok()) job::apply_finish(outcome.finish, *rec);
   Json fin = dashboard_fields(*rec);
   fin["result"] = std::string(catalog::job_state_name(rec->state));
   if (!rec->error_code.empty()) {
@@ -225,7 +270,7 @@ void JobManager::run_entry(const std::shared_ptr<Entry>& e) {
   }
   if (rec->summary.is_object() && rec->summary.contains("backup_id")) fin["backup_id"] = rec->summary["backup_id"];
   http::publish_dashboard(hub_, "job_finished", fin);
-  if (rec->kind == "backup" && rec->state == catalog::JobState::kSucceeded && outcome.result.ok() &&
+  if (rec->kind == "backup" && outcome.result.ok() &&
       rec->summary.is_object() && rec->summary.contains("backup_id")) {
     http::publish_dashboard(hub_, "backup_added", Json{{"backup_id", rec->summary["backup_id"]},
                                                         {"project", rec->project},

@@ -12,6 +12,9 @@
 //    dashboard events job_queued/job_started/job_finished/backup_added.
 //  - Work is done by runners registered per kind (register_runner); kinds without a
 //    runner are refused with Unimplemented.
+//  - A job whose end could not be written to the catalog (job::JobOutcome::recorded) is
+//    warned about and its end is written again every finish_retry_period until it is
+//    (and once more at stop()); observers see the end as it is to be recorded.
 //
 // Thread-safety: register_runner/add_observer before start(); everything else from any
 // thread.
@@ -34,6 +37,7 @@
 #include "catalog/catalog.h"
 #include "http/sse.h"
 #include "job/context.h"
+#include "job/run.h"
 
 namespace stacksnap::app {
 
@@ -63,6 +67,9 @@ struct JobManagerOptions {
   int threads = 8;         // upper bound for max_concurrent
   int max_concurrent = 2;  // jobs running at once
   std::string lock_dir;    // the data dir whose per-project locks jobs take ("": none)
+  std::chrono::milliseconds finish_retry_period{30'000};
+  job::FinishRetry finish_retry;                  // the retries inside one job's end
+  std::function<void(const std::string&)> warn;   // empty: nothing
 };
 
 class JobManager final : public JobSubmitter {
@@ -105,6 +112,8 @@ class JobManager final : public JobSubmitter {
   std::optional<Active> active_for(const std::string& project) const;
   size_t running_count() const;
   size_t queued_count() const;
+  // Jobs whose end is not written yet (see above).
+  size_t unrecorded_count() const;
 
  private:
   struct Entry {
@@ -116,6 +125,8 @@ class JobManager final : public JobSubmitter {
   void worker();
   void run_entry(const std::shared_ptr<Entry>& e);
   void finish_unstarted(const std::shared_ptr<Entry>& e, const std::string& message);
+  // Writes the ends kept in unrecorded_ once more; keeps those that fail again.
+  void record_unrecorded();
 
   catalog::Catalog& cat_;
   http::SseHub& hub_;
@@ -130,6 +141,7 @@ class JobManager final : public JobSubmitter {
   std::map<std::string, std::shared_ptr<Entry>> by_project_;
   int max_concurrent_;
   int running_ = 0;
+  std::vector<job::JobFinish> unrecorded_;
   bool started_ = false;
   bool stopping_ = false;
   std::vector<std::thread> threads_;

@@ -63,6 +63,37 @@ std::string Appliance::metrics_text() {
     o << "stacksnap_backup_stored_bytes_total " << total << "\n";
   }
 
+  // Per target: the newest backup stored there, and whether storing there fails now.
+  auto targets = db.prepare(
+      "SELECT t.name, MAX(COALESCE((SELECT MAX(uploaded_at) FROM backup_copies WHERE target = t.name), 0), "
+      "COALESCE((SELECT MAX(last_success_at) FROM target_health WHERE target = t.name), 0)), "
+      "COALESCE((SELECT MAX(last_failure_at) FROM target_health WHERE target = t.name), 0), "
+      "COALESCE((SELECT MIN(failing_since) FROM target_health WHERE target = t.name AND failing_since > 0), 0) "
+      "FROM targets t ORDER BY t.name");
+  if (targets.ok()) {
+    std::ostringstream ok, failing, since, last_failure;
+    while (true) {
+      auto more = targets->step();
+      if (!more.ok() || !*more) break;
+      std::string t = "{target=\"" + label(targets->col_text(0)) + "\"} ";
+      ok << "stacksnap_target_last_success_timestamp_seconds" << t << targets->col_int(1) << "\n";
+      failing << "stacksnap_target_failing" << t << (targets->col_int(3) > 0 ? 1 : 0) << "\n";
+      if (targets->col_int(3) > 0) since << "stacksnap_target_failing_since_timestamp_seconds" << t << targets->col_int(3) << "\n";
+      if (targets->col_int(2) > 0) last_failure << "stacksnap_target_last_failure_timestamp_seconds" << t << targets->col_int(2) << "\n";
+    }
+    head(o, "stacksnap_target_last_success_timestamp_seconds", "gauge",
+         "Time of the newest backup stored on the target (0: none yet).");
+    o << ok.str();
+    head(o, "stacksnap_target_failing", "gauge",
+         "1 while the last attempt to store some project's backup on the target failed, else 0.");
+    o << failing.str();
+    head(o, "stacksnap_target_failing_since_timestamp_seconds", "gauge",
+         "First failure since the last success on the target (only while failing).");
+    o << since.str();
+    head(o, "stacksnap_target_last_failure_timestamp_seconds", "gauge", "Time of the last failure to store on the target.");
+    o << last_failure.str();
+  }
+
   auto jc = catalog::job_counts(cat);
   if (jc.ok()) {
     head(o, "stacksnap_jobs_total", "counter", "Finished jobs by kind and result.");

@@ -9,9 +9,9 @@
 #include "restore/drill.h"
 #include "restore/restore.h"
 #include "base/scope.h"
+#include "job/run.h"
 #include "repo/rebuild.h"
 #include "repo/repo.h"
-#include "repo/verify_stored.h"
 
 namespace stacksnap::app {
 namespace {
@@ -44,7 +44,11 @@ void Appliance::register_runners() {
         .reason = r.params.value("reason", std::string("manual"))};
     backup::BackupEnv env{options_.data_dir, cat, *client, *key};
     Json out = TRY(backup::run_backup(env, req, ctx, id));
-    if (req.reason == "schedule") {
+    if (req.reason == "schedule" && job::state_for(out) == catalog::JobState::kPartial) {
+      // Not after a partial backup: the newest backups lack a copy on the failing target,
+      // so pruning by count could delete the last copies it still holds.
+      ctx.warn("retention not applied: the backup is not stored on every target", "retention");
+    } else if (req.reason == "schedule") {
       // Retention after each successful scheduled backup, in the same job (the project
       // is still ours). A retention problem does not fail the backup.
       job::StepTimer step(ctx, "retention", "Apply retention policies");
@@ -60,19 +64,13 @@ void Appliance::register_runners() {
     return out;
   });
 
+  // Verify: every copy, streamed from its target (app::verify_stored_backup, also what
+  // `stacksnap verify ID` runs); {"shallow": true}: size and SHA-256 only, no key.
   jobs.register_runner("verify", [this](const JobRequest& r, job::Context& ctx, int64_t) -> Result<Json> {
+    if (flag(r.params, "shallow")) return verify_stored_backup(cat, r.backup_id, nullptr, ctx);
     auto key = TRY(keys.key());
     auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
-    // Streamed from the target: authenticate, decompress and hash every entry (records
-    // the verdict unless no copy could be reached).
-    job::StepTimer step(ctx, "verify", "Authenticate, decompress and hash every entry of a stored copy");
-    auto v = repo::verify_backup(cat, r.backup_id, keysrc, ctx.stop());
-    step.end_with(v, v.ok() ? std::to_string(v->report.files) + " files on " + v->target : "");
-    TRY(v);
-    const auto& rep = v->report;
-    return Json{{"backup_id", r.backup_id},       {"target", v->target},  {"files", rep.files},
-                {"entries", rep.entries},         {"content_bytes", rep.content_bytes},
-                {"sealed_bytes", rep.sealed_bytes}, {"key_fingerprint", rep.key_fingerprint}};
+    return verify_stored_backup(cat, r.backup_id, &keysrc, ctx);
   });
 
   jobs.register_runner("prune", [this](const JobRequest& r, job::Context& ctx, int64_t) -> Result<Json> {

@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "base/fd.h"
 #include "base/scope.h"
+#include "catalog/catalog_admin.h"
 #include "repo/repo.h"
 #include "seal/crypto.h"
 #include "stack/discovery.h"
@@ -487,6 +488,12 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
     rec.copies.push_back(*copy);
     ok_targets.push_back(t.rec.name);
   }
+  // Where this project's backups fail to be stored, and since when (the dashboard's
+  // badge, metrics); where they are stored is recorded once the backup is.
+  for (const auto& f : failed) {
+    (void)catalog::record_target_failure(cat, plan.project, f["target"].get<std::string>(),
+                                         unix_seconds(std::chrono::system_clock::now()), f["message"].get<std::string>());
+  }
   if (rec.copies.empty()) {
     std::string why;
     for (const auto& f : failed) why += (why.empty() ? "" : "; ") + f["target"].get<std::string>() + ": " + f["message"].get<std::string>();
@@ -494,6 +501,7 @@ Result<Json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Con
   }
   rec.duration_ms = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
   TRY_CTX(cat.put_backup(rec), "record backup " + id);
+  for (const auto& c : rec.copies) (void)catalog::record_target_success(cat, plan.project, c.target, c.uploaded_at);
 
   return Json{{"backup_id", id},
               {"project", plan.project},

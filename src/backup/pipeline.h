@@ -46,8 +46,10 @@ std::string new_backup_id();
 // lock (job/project_lock.h: job::run_job takes it). Returns the summary fields:
 // {backup_id, project, stored_bytes, plaintext_bytes, files, duration_ms, pause_ms,
 //  targets:[names], failed_targets:[{target, code, message}]}.
-// Succeeds when at least one target holds a verified copy; fails (nothing recorded)
-// when none does.
+// Succeeds when at least one target holds a verified copy (with failed_targets
+// non-empty the job ends partial); fails (nothing recorded) when none does. Either way
+// every target's outcome is recorded for the project (catalog::record_target_success /
+// record_target_failure).
 Result<nlohmann::json> run_backup(const BackupEnv& env, const BackupRequest& req, job::Context& ctx,
                                   int64_t job_id);
 

@@ -61,6 +61,17 @@ CREATE TABLE notifications (
   on_success INTEGER NOT NULL DEFAULT 0, on_failure INTEGER NOT NULL DEFAULT 1, enabled INTEGER NOT NULL DEFAULT 1,
   created_at INTEGER NOT NULL);
 )sql",
+    // 3: the state of every copy (verify per copy) and of every (project, target) pair
+    // (where backups are stored and where they fail).
+    R"sql(
+ALTER TABLE backup_copies ADD COLUMN verify_state TEXT NOT NULL DEFAULT '';
+ALTER TABLE backup_copies ADD COLUMN verified_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE backup_copies ADD COLUMN verify_detail TEXT NOT NULL DEFAULT '';
+CREATE TABLE target_health (
+  project TEXT NOT NULL, target TEXT NOT NULL, last_success_at INTEGER NOT NULL DEFAULT 0,
+  last_failure_at INTEGER NOT NULL DEFAULT 0, failing_since INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '', PRIMARY KEY (project, target));
+)sql",
 };
 
 Json parse_json(const std::string& s) {
@@ -117,6 +128,23 @@ constexpr const char* kBackupColumns =
 
 }  // namespace
 
+std::string_view copy_state_name(CopyState s) {
+  switch (s) {
+    case CopyState::kUnchecked: return "";
+    case CopyState::kVerified: return "verified";
+    case CopyState::kDamaged: return "damaged";
+    case CopyState::kUnreachable: return "unreachable";
+  }
+  return "";
+}
+
+std::optional<CopyState> parse_copy_state(std::string_view s) {
+  for (CopyState st : {CopyState::kUnchecked, CopyState::kVerified, CopyState::kDamaged, CopyState::kUnreachable}) {
+    if (copy_state_name(st) == s) return st;
+  }
+  return std::nullopt;
+}
+
 std::string_view job_state_name(JobState s) {
   switch (s) {
     case JobState::kQueued: return "queued";
@@ -125,13 +153,14 @@ std::string_view job_state_name(JobState s) {
     case JobState::kFailed: return "failed";
     case JobState::kCancelled: return "cancelled";
     case JobState::kInterrupted: return "interrupted";
+    case JobState::kPartial: return "partial";
   }
   return "failed";
 }
 
 std::optional<JobState> parse_job_state(std::string_view s) {
   for (JobState st : {JobState::kQueued, JobState::kRunning, JobState::kSucceeded, JobState::kFailed,
-                      JobState::kCancelled, JobState::kInterrupted}) {
+                      JobState::kCancelled, JobState::kInterrupted, JobState::kPartial}) {
     if (job_state_name(st) == s) return st;
   }
   return std::nullopt;
@@ -239,11 +268,15 @@ Status Catalog::remove_copy(const std::string& backup_id, const std::string& tar
 
 Result<std::vector<CopyRecord>> Catalog::copies_of(const std::string& backup_id) {
   auto s = TRY(db_->prepare(
-      "SELECT target, key, size, sha256, uploaded_at FROM backup_copies WHERE backup_id = ? ORDER BY target"));
+      "SELECT target, key, size, sha256, uploaded_at, verify_state, verified_at, verify_detail FROM backup_copies "
+      "WHERE backup_id = ? ORDER BY target"));
   s.bind(1, backup_id);
   std::vector<CopyRecord> out;
   while (TRY(s.step())) {
-    out.push_back({s.col_text(0), s.col_text(1), static_cast<uint64_t>(s.col_int(2)), s.col_text(3), s.col_int(4)});
+    out.push_back({.target = s.col_text(0), .key = s.col_text(1), .size = static_cast<uint64_t>(s.col_int(2)),
+                   .sha256 = s.col_text(3), .uploaded_at = s.col_int(4),
+                   .verify_state = parse_copy_state(s.col_text(5)).value_or(CopyState::kUnchecked),
+                   .verified_at = s.col_int(6), .verify_detail = s.col_text(7)});
   }
   return out;
 }
@@ -280,6 +313,16 @@ Status Catalog::set_verify_result(const std::string& id, int64_t at, const std::
   auto s = TRY(db_->prepare("UPDATE backups SET verified_at = ?, verify_result = ? WHERE id = ?"));
   s.bind(1, at).bind(2, result).bind(3, id);
   return s.exec();
+}
+
+Status Catalog::set_copy_verify(const std::string& backup_id, const std::string& target, CopyState state, int64_t at,
+                                const std::string& detail) {
+  auto s = TRY(db_->prepare(
+      "UPDATE backup_copies SET verify_state = ?, verified_at = ?, verify_detail = ? WHERE backup_id = ? AND target = ?"));
+  s.bind(1, copy_state_name(state)).bind(2, at).bind(3, detail).bind(4, backup_id).bind(5, target);
+  TRY(s.exec());
+  if (db_->changes() == 0) return not_found("backup " + backup_id + " has no copy on target '" + target + "'");
+  return {};
 }
 
 Status Catalog::set_drill_result(const std::string& id, int64_t at, const std::string& result, const Json& details) {
@@ -358,6 +401,17 @@ Result<std::vector<int64_t>> Catalog::mark_interrupted_jobs(int64_t at) {
     if (!process_alive(s.col_int(1)) || s.col_int(1) == 0) dead.push_back(s.col_int(0));
   }
   for (int64_t id : dead) {
+    // The last event is the summary when only the job's own finish was lost.
+    auto last = TRY(db_->prepare("SELECT type, data FROM job_events WHERE job_id = ? ORDER BY seq DESC LIMIT 1"));
+    last.bind(1, id);
+    if (TRY(last.step()) && last.col_text(0) == "summary") {
+      Json summary = parse_json(last.col_text(1));
+      auto state = parse_job_state(summary.is_object() ? summary.value("result", "") : "");
+      if (state && is_terminal(*state)) {
+        TRY(finish_job(id, *state, at, summary.value("code", ""), summary.value("message", ""), summary));
+        continue;
+      }
+    }
     TRY(finish_job(id, JobState::kInterrupted, at, "Aborted",
                    "interrupted: the StackSnap process running this job stopped before it finished", Json()));
   }

@@ -28,12 +28,23 @@ struct TargetRecord {
   int64_t created_at = 0;
 };
 
+// What the last check of one copy found. kUnchecked: not verified since it was stored
+// (it was uploaded from a spool that had just been deep-verified, and its size checked).
+enum class CopyState { kUnchecked, kVerified, kDamaged, kUnreachable };
+std::string_view copy_state_name(CopyState s);  // "" | "verified" | "damaged" | "unreachable"
+std::optional<CopyState> parse_copy_state(std::string_view s);
+
 struct CopyRecord {
   std::string target;
   std::string key;   // object key of the sealed blob on that target
   uint64_t size = 0;
   std::string sha256;
   int64_t uploaded_at = 0;
+  // The last verification of this copy (schema v3). Written by set_copy_verify only:
+  // add_copy/put_backup store a copy as unchecked.
+  CopyState verify_state = CopyState::kUnchecked;
+  int64_t verified_at = 0;     // unix seconds; 0: never
+  std::string verify_detail;   // what was checked, or why it failed
 };
 
 struct BackupRecord {
@@ -46,14 +57,20 @@ struct BackupRecord {
   int64_t duration_ms = 0;
   Json summary;                  // services, dumps (engine, databases, row counts), volumes (files, bytes)
   std::optional<int64_t> verified_at;
-  std::string verify_result;     // "" | "ok" | "failed: …"
+  // The backup's verdict, the worst of its copies: "" (never verified), "ok" (a copy
+  // was verified deeply and no copy is known damaged), "failed: copy on T: …" (a copy
+  // is damaged). An unreachable copy says nothing about the archive: see copies[].
+  std::string verify_result;
   std::optional<int64_t> drill_at;
   std::string drill_result;      // "" | "passed" | "failed"
   Json drill_details;
   std::vector<CopyRecord> copies;
 };
 
-enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled, kInterrupted };
+// kPartial: the job did its work but not everywhere it was asked to (a backup not
+// stored on a requested target, a verify that could not reach a copy): terminal, and
+// a failure for notifications and the dashboard.
+enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled, kInterrupted, kPartial };
 std::string_view job_state_name(JobState s);
 std::optional<JobState> parse_job_state(std::string_view s);
 inline bool is_terminal(JobState s) { return s != JobState::kQueued && s != JobState::kRunning; }
@@ -114,6 +131,9 @@ class Catalog {
   Result<std::vector<BackupRecord>> list_backups(const BackupFilter& f = {});  // newest first
   Status remove_backup(const std::string& id);
   Status set_verify_result(const std::string& id, int64_t at, const std::string& result);
+  // Records the check of one copy (NotFound when the backup has no copy on `target`).
+  Status set_copy_verify(const std::string& backup_id, const std::string& target, CopyState state, int64_t at,
+                         const std::string& detail);
   Status set_drill_result(const std::string& id, int64_t at, const std::string& result, const Json& details);
 
   // Jobs and events
@@ -126,7 +146,9 @@ class Catalog {
   // Appends an event; returns its seq.
   Result<int64_t> append_event(int64_t job_id, int64_t ts_ms, const std::string& type, const Json& data);
   Result<std::vector<EventRecord>> events_after(int64_t job_id, int64_t after_seq, int limit = 10000);
-  // Marks queued/running jobs of dead processes as interrupted; returns their ids.
+  // Finishes queued/running jobs of dead processes; returns their ids. A job whose final
+  // summary event was stored (its process died, or its finish_job failed, after the work
+  // was done) is finished with that summary's result; any other as interrupted.
   Result<std::vector<int64_t>> mark_interrupted_jobs(int64_t at);
 
   // Containers paused by Safe Mode (crash repair).

@@ -204,8 +204,43 @@ Result<int64_t> forget_copies_on(Catalog& cat, const std::string& target) {
   TRY(s.exec());
   int64_t n = cat.db().changes();
   TRY(cat.db().exec("DELETE FROM backups WHERE id NOT IN (SELECT backup_id FROM backup_copies)"));
+  auto h = TRY(cat.db().prepare("DELETE FROM target_health WHERE target = ?"));
+  h.bind(1, target);
+  TRY(h.exec());
   TRY(tx.commit());
   return n;
+}
+
+// ---- target health -------------------------------------------------------------------
+
+Status record_target_success(Catalog& cat, const std::string& project, const std::string& target, int64_t at) {
+  auto s = TRY(cat.db().prepare(
+      "INSERT INTO target_health (project, target, last_success_at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (project, target) DO UPDATE SET last_success_at = MAX(last_success_at, ?3), failing_since = 0"));
+  s.bind(1, project).bind(2, target).bind(3, at);
+  return s.exec();
+}
+
+Status record_target_failure(Catalog& cat, const std::string& project, const std::string& target, int64_t at,
+                             const std::string& error) {
+  auto s = TRY(cat.db().prepare(
+      "INSERT INTO target_health (project, target, last_failure_at, failing_since, last_error) "
+      "VALUES (?1, ?2, ?3, ?3, ?4) ON CONFLICT (project, target) DO UPDATE SET last_failure_at = ?3, "
+      "failing_since = CASE WHEN failing_since = 0 THEN ?3 ELSE failing_since END, last_error = ?4"));
+  s.bind(1, project).bind(2, target).bind(3, at).bind(4, error);
+  return s.exec();
+}
+
+Result<std::vector<TargetHealth>> list_target_health(Catalog& cat, const std::string& project) {
+  auto s = TRY(cat.db().prepare(
+      "SELECT project, target, last_success_at, last_failure_at, failing_since, last_error FROM target_health "
+      "WHERE (?1 = '' OR project = ?1) AND target IN (SELECT name FROM targets) ORDER BY project, target"));
+  s.bind(1, project);
+  std::vector<TargetHealth> out;
+  while (TRY(s.step())) {
+    out.push_back({s.col_text(0), s.col_text(1), s.col_int(2), s.col_int(3), s.col_int(4), s.col_text(5)});
+  }
+  return out;
 }
 
 }  // namespace stacksnap::catalog

@@ -80,7 +80,27 @@ Status append_event_seq(Catalog& cat, int64_t job_id, int64_t seq, int64_t ts_ms
 // How many backups have a copy on each target.
 Result<std::map<std::string, int64_t>> copies_per_target(Catalog& cat);
 // Forgets every copy on `target` (the target is being removed); records left without a
-// copy are removed too. Returns how many copies were forgotten.
+// copy are removed too, and so is the target's health. Returns how many copies were
+// forgotten.
 Result<int64_t> forget_copies_on(Catalog& cat, const std::string& target);
+
+// Where a project's backups are stored and where storing them fails (schema v3): one
+// row per (project, target), written by the backup's promote step for every target it
+// was asked to store on.
+struct TargetHealth {
+  std::string project;
+  std::string target;
+  int64_t last_success_at = 0;  // the last backup of the project stored there; 0: never
+  int64_t last_failure_at = 0;  // the last failed attempt; 0: never
+  int64_t failing_since = 0;    // first failure since the last success; 0: not failing
+  std::string last_error;       // the last failure's message
+};
+// A success clears the failure (failing_since = 0); a failure keeps an earlier
+// failing_since.
+Status record_target_success(Catalog& cat, const std::string& project, const std::string& target, int64_t at);
+Status record_target_failure(Catalog& cat, const std::string& project, const std::string& target, int64_t at,
+                             const std::string& error);
+// Rows of existing targets only; `project` empty: every project. Ordered by project, target.
+Result<std::vector<TargetHealth>> list_target_health(Catalog& cat, const std::string& project = {});
 
 }  // namespace stacksnap::catalog

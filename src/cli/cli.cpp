@@ -40,10 +40,16 @@ int main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (!g.result) g.result = serve_with_defaults(g);  // no subcommand: run the server
-  if (!g.result->ok()) {
+  const Status& st = g.result->status;
+  if (!st.ok()) {
     std::fflush(stdout);
-    std::cerr << "stacksnap: " << g.result->error().message() << "\n";
-    return exit_code_for(g.result->error().code());
+    std::cerr << "stacksnap: " << st.error().message() << "\n";
+    return exit_code_for(st.error().code());
+  }
+  if (!g.result->partial.empty()) {
+    std::fflush(stdout);
+    std::cerr << "stacksnap: partial: " << g.result->partial << "\n";
+    return kExitPartial;
   }
   return kExitOk;
 }

@@ -57,7 +57,7 @@ struct VerifyArgs {
   KeyArgs key;
 };
 
-Status run_verify(const Globals& g, const VerifyArgs& a) {
+Outcome run_verify(const Globals& g, const VerifyArgs& a) {
   // Not a file but a backup ID from the catalog: verify the stored copy.
   if (::access(a.file.c_str(), F_OK) != 0 && a.file.find('/') == std::string::npos &&
       ::access((g.data_dir + "/state.db").c_str(), F_OK) == 0) {

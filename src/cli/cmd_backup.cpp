@@ -15,7 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "archive/verify.h"
+#include "app/backup_ops.h"
 #include "backup/pipeline.h"
 #include "base/clock.h"
 #include "base/fd.h"
@@ -25,7 +25,6 @@
 #include "cli/job_runner.h"
 #include "docker/client.h"
 #include "repo/repo.h"
-#include "repo/verify_stored.h"
 #include "storage/s3/credentials.h"
 
 namespace stacksnap::cli {
@@ -192,7 +191,7 @@ struct BackupArgs {
   std::string key_file;
 };
 
-Status run_backup_cmd(const Globals& g, const BackupArgs& a) {
+Outcome run_backup_cmd(const Globals& g, const BackupArgs& a) {
   auto cat = TRY(open_state(g));
   auto key = TRY(sealing_key(g, a.key_file));
   auto docker = TRY(docker::Client::connect());
@@ -222,9 +221,22 @@ Status run_backup_cmd(const Globals& g, const BackupArgs& a) {
 
 // ---- backups --------------------------------------------------------------------------
 
+// A copy's verify state: "verified", "damaged", "unreachable", or "unchecked".
+std::string copy_state_label(const catalog::CopyRecord& c) {
+  return c.verify_state == catalog::CopyState::kUnchecked ? "unchecked" : std::string(catalog::copy_state_name(c.verify_state));
+}
+
 Json backup_json(const catalog::BackupRecord& b) {
   Json copies = Json::array();
-  for (const auto& c : b.copies) copies.push_back({{"target", c.target}, {"key", c.key}, {"size", c.size}});
+  for (const auto& c : b.copies) {
+    copies.push_back({{"target", c.target},
+                      {"key", c.key},
+                      {"size", c.size},
+                      {"uploaded_at", c.uploaded_at},
+                      {"verify_state", std::string(catalog::copy_state_name(c.verify_state))},
+                      {"verified_at", c.verified_at > 0 ? Json(c.verified_at) : Json(nullptr)},
+                      {"verify_detail", c.verify_detail}});
+  }
   return {{"id", b.id},
           {"project", b.project},
           {"created", format_rfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(b.created_at)))},
@@ -277,7 +289,7 @@ Status list_backups(const Globals& g, const std::string& project, const std::str
   }
   for (const auto& b : list) {
     std::string targets;
-    for (const auto& c : b.copies) targets += (targets.empty() ? "" : ",") + c.target;
+    for (const auto& c : b.copies) targets += (targets.empty() ? "" : ", ") + c.target + ":" + copy_state_label(c);
     std::cout << b.id << "  " << b.project << "  "
               << format_rfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(b.created_at))) << "  "
               << human_bytes(b.stored_bytes) << "  verify:" << (b.verify_result.empty() ? "-" : b.verify_result)
@@ -288,53 +300,28 @@ Status list_backups(const Globals& g, const std::string& project, const std::str
 
 }  // namespace
 
-// verify ID: shallow streams the stored blob and checks size + SHA-256 without the key;
-// deep fetches it into the spool and authenticates everything. Records the result.
-Status verify_backup_id(const Globals& g, const std::string& id, bool shallow, const std::string& key_file) {
+// verify ID: a recorded job (kind verify) like the server's, through the same function.
+Outcome verify_backup_id(const Globals& g, const std::string& id, bool shallow, const std::string& key_file) {
   auto cat = TRY(open_state(g));
   auto b = TRY(cat->get_backup(id));
-  double t0 = monotonic_seconds();
-  Status verdict;
-  Json detail;
-  if (shallow) {
-    verdict = data_loss("no stored copy of " + id);
-    for (const auto& copy : b.copies) {
-      auto rep = repo::verify_copy(*cat, copy, nullptr, {});
-      if (!g.json) std::cout << "  " << copy.target << ": " << (rep.ok() ? "ok" : rep.error().message()) << "\n";
-      if (!rep.ok()) {
-        verdict = std::move(rep).error();
-        (void)cat->set_verify_result(id, now_s(), "failed: " + verdict.error().message());
-        break;
-      }
-      detail[copy.target] = {{"size", rep->sealed_bytes}, {"sha256", rep->sealed_sha256}};
-      verdict = Status{};
-    }
-  } else {
-    auto keys = TRY(reading_keys(g, key_file));
-    auto v = repo::verify_backup(*cat, id, keys, {});  // records the verdict
-    if (v.ok()) {
-      std::string key = repo::blob_key(id);
-      for (const auto& c : b.copies) {
-        if (c.target == v->target) key = c.key;  // readable-name targets keep it under the project
-      }
-      if (!g.json) std::cout << archive::describe_report(v->target + ":" + key, v->report);
-      detail = {{"target", v->target}, {"files", v->report.files}, {"bytes", v->report.content_bytes}};
-    } else {
-      verdict = std::move(v).error();
-    }
-  }
-  std::string result = verdict.ok() ? "ok" : "failed: " + verdict.error().message();
-  int64_t ms = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
-  if (g.json) {
-    std::cout << Json{{"backup_id", id}, {"ok", verdict.ok()}, {"deep", !shallow}, {"result", result},
-                      {"duration_ms", ms}, {"detail", detail}}
-                     .dump()
-              << "\n";
-  } else if (verdict.ok()) {
-    std::cout << "backup " << id << ": " << (shallow ? "stored copies intact" : "verified") << " ("
-              << human_duration_ms(ms) << ")\n";
-  }
-  return verdict;
+  std::optional<seal::KeySource> keys;
+  if (!shallow) keys.emplace(TRY(reading_keys(g, key_file)));
+  job::JobSpec spec{.kind = "verify", .project = b.project, .backup_id = id, .params = {{"shallow", shallow}}};
+  return run_cli_job(
+      g, *cat, spec,
+      [&](job::Context& ctx, int64_t) {
+        return app::verify_stored_backup(*cat, id, keys ? &*keys : nullptr, ctx);
+      },
+      [shallow](const Json& s) {
+        std::string out;
+        for (const auto& c : s.value("copies", Json::array())) {
+          const std::string state = c.value("state", "");
+          out += "  " + c.value("target", "") + ": " + (state == "verified" ? "ok" : state + ": " + c.value("detail", "")) +
+                 "\n";
+        }
+        return out + "backup " + s.value("backup_id", "") + ": " + (shallow ? "stored copies intact" : "verified") +
+               " (" + human_duration_ms(s.value("duration_ms", int64_t{0})) + ")";
+      });
 }
 
 void add_backup_commands(CLI::App& root, Globals& g) {

@@ -41,7 +41,7 @@ std::string render(const Json& s) {
   return line;
 }
 
-Status run_drill_cmd(const Globals& g, const DrillArgs& a) {
+Outcome run_drill_cmd(const Globals& g, const DrillArgs& a) {
   auto cat = TRY(open_state(g));
   auto keys = TRY(reading_keys(g, a.key_file));
   auto docker = TRY(docker::Client::connect());

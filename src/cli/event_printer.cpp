@@ -28,6 +28,19 @@ std::string human_duration_ms(int64_t ms) {
   return buf;
 }
 
+std::string render_findings(const job::Json& summary) {
+  std::string out;
+  if (!summary.is_object()) return out;
+  for (const char* key : {"problems", "warnings", "info"}) {
+    if (!summary.contains(key) || !summary[key].is_array()) continue;
+    const std::string prefix = std::string(key) == "info" ? "note: " : "WARNING: ";
+    for (const auto& item : summary[key]) {
+      if (item.is_string()) out += "\n" + prefix + item.get<std::string>();
+    }
+  }
+  return out;
+}
+
 void JsonLinesPrinter::emit(job::Event e) {
   std::lock_guard lk(mu_);
   std::string line = e.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

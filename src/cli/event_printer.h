@@ -42,4 +42,9 @@ std::string human_bytes(uint64_t n);
 // "1.2 s", "3 min 4 s"
 std::string human_duration_ms(int64_t ms);
 
+// A job summary's findings for the terminal: the strings under "problems" and
+// "warnings" as WARNING lines, those under "info" as notes, each line starting with a
+// newline; "" when there are none. Any kind of job; other keys are ignored.
+std::string render_findings(const job::Json& summary);
+
 }  // namespace stacksnap::cli

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <thread>
 
+#include "app/job_notify.h"
 #include "base/scope.h"
 #include "cli/event_printer.h"
 #include "seal/passphrase.h"
@@ -46,8 +47,8 @@ Result<seal::KeySource> reading_keys(const Globals& g, const std::string& key_fi
   return seal::resolve_key_source(key_flags(g, key_file, false));
 }
 
-Status run_cli_job(const Globals& g, catalog::Catalog& cat, const job::JobSpec& spec, const job::JobBody& body,
-                   const std::function<std::string(const nlohmann::json&)>& render_ok) {
+Outcome run_cli_job(const Globals& g, catalog::Catalog& cat, const job::JobSpec& spec, const job::JobBody& body,
+                    const std::function<std::string(const nlohmann::json&)>& render_ok) {
   // Signals become a stop request: blocked in every thread, taken by one waiter thread.
   sigset_t signals, previous;
   sigemptyset(&signals);
@@ -73,18 +74,44 @@ Status run_cli_job(const Globals& g, catalog::Catalog& cat, const job::JobSpec& 
     waiter.join();
   });
 
+  auto warn = [](const std::string& m) { std::fprintf(stderr, "stacksnap: warning: %s\n", m.c_str()); };
+  app::JobNotifier notifier(cat, app::cli_notify_poster(), app::cli_notify_retry(), warn);
+  auto notify_stop = on_scope_exit([&] { notifier.stop(); });
+
   JsonLinesPrinter json_printer;
   TerminalPrinter term_printer;
   job::EventSink& live = g.json ? static_cast<job::EventSink&>(json_printer) : term_printer;
   job::JobSpec locked = spec;
   if (locked.lock_dir.empty()) locked.lock_dir = g.data_dir;
-  auto outcome = job::run_job(cat, locked, live, stop.get_token(), body);
-  if (!outcome.result.ok()) return outcome.result.error();
+  auto outcome = job::run_job(cat, locked, live, stop.get_token(), body, [&](int64_t id) {
+    if (auto rec = cat.get_job(id); rec.ok()) notifier.job_event(*rec, "job_started");
+  });
+  if (outcome.job_id > 0) {
+    auto rec = cat.get_job(outcome.job_id);
+    if (!outcome.recorded.ok()) {
+      warn(outcome.recorded.error().message() + "; it reads \"running\" until the server's start-up repair "
+           "finishes it from its summary");
+    }
+    if (rec.ok()) {
+      job::apply_finish(outcome.finish, *rec);
+      notifier.job_event(*rec, "job_finished");
+    }
+  }
+  if (!outcome.result.ok()) {
+    if (!g.json) {
+      const std::string findings = render_findings(outcome.finish.summary);
+      if (!findings.empty()) std::cout << findings.substr(1) << std::endl;
+    }
+    return Outcome(outcome.result.error());
+  }
   if (!g.json) {
     std::string line = render_ok ? render_ok(*outcome.result) : std::string();
+    line += render_findings(*outcome.result);
     if (!line.empty()) std::cout << line << std::endl;
   }
-  return {};
+  Outcome out;
+  if (outcome.finish.state == catalog::JobState::kPartial) out.partial = outcome.finish.message;
+  return out;
 }
 
 }  // namespace stacksnap::cli

@@ -24,8 +24,14 @@ Result<seal::KeySource> reading_keys(const Globals& g, const std::string& key_fi
 // Runs `body` as a job. SIGINT/SIGTERM request a stop (a second signal does too; the
 // body decides how fast it can unwind). --json: every event as a line on stdout, the
 // summary last. Terminal: step lines, progress bar, and a final line rendered by
-// `render_ok` from the summary fields.
-Status run_cli_job(const Globals& g, catalog::Catalog& cat, const job::JobSpec& spec, const job::JobBody& body,
-                   const std::function<std::string(const nlohmann::json&)>& render_ok = {});
+// `render_ok` from the summary fields (also for a partial job), followed by the
+// summary's findings (render_findings).
+// Notifications configured in the catalog are sent as the server sends them
+// (app::JobNotifier), and delivered before this returns: at most about 11 s per channel
+// (app::cli_notify_retry). A job whose end could not be recorded is warned about on
+// stderr; the server's start-up repair finishes it from its summary event.
+// Returns the body's error, or its result with `partial` set for a partial job.
+Outcome run_cli_job(const Globals& g, catalog::Catalog& cat, const job::JobSpec& spec, const job::JobBody& body,
+                    const std::function<std::string(const nlohmann::json&)>& render_ok = {});
 
 }  // namespace stacksnap::cli

@@ -13,7 +13,13 @@ namespace resource {
 Json backup_json(const catalog::BackupRecord& b, bool detail) {
   Json copies = Json::array();
   for (const auto& c : b.copies) {
-    copies.push_back({{"target", c.target}, {"key", c.key}, {"size", c.size}, {"uploaded_at", c.uploaded_at}});
+    copies.push_back({{"target", c.target},
+                      {"key", c.key},
+                      {"size", c.size},
+                      {"uploaded_at", c.uploaded_at},
+                      {"verify_state", std::string(catalog::copy_state_name(c.verify_state))},
+                      {"verified_at", c.verified_at > 0 ? Json(c.verified_at) : Json()},
+                      {"verify_detail", c.verify_detail}});
   }
   Json j{{"id", b.id},
          {"project", b.project},

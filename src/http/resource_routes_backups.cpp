@@ -86,8 +86,11 @@ void register_backup_routes(Router& router, app::Appliance& app) {
   router.post("/api/backups/{id}/verify",
               [&app](Request& req) -> Result<Response> {
                 auto b = TRY(app.cat.get_backup(req.param("id")));
-                TRY(app.keys.key());
-                auto job = TRY(app.jobs.submit({.kind = "verify", .project = b.project, .backup_id = b.id}));
+                Json body = req.body.empty() ? Json::object() : TRY(req.json_body());
+                const bool shallow = TRY(opt_bool(body, "shallow", false));
+                if (!shallow) TRY(app.keys.key());
+                auto job = TRY(app.jobs.submit({.kind = "verify", .project = b.project, .backup_id = b.id,
+                                                .params = {{"shallow", shallow}}}));
                 return accepted(job);
               },
               kBlocking);

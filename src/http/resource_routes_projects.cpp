@@ -39,6 +39,21 @@ Json last_backup_json(const std::vector<catalog::BackupRecord>& newest) {
               {"verify_result", b.verify_result}, {"drill_result", b.drill_result}};
 }
 
+// The project's targets and how storing there went: [{target, last_success_at,
+// last_failure_at, failing_since (0: fine), last_error}].
+Json target_health_json(const std::vector<catalog::TargetHealth>& rows, const std::string& project) {
+  Json out = Json::array();
+  for (const auto& h : rows) {
+    if (h.project != project) continue;
+    out.push_back({{"target", h.target},
+                   {"last_success_at", h.last_success_at},
+                   {"last_failure_at", h.last_failure_at},
+                   {"failing_since", h.failing_since},
+                   {"last_error", h.failing_since > 0 ? h.last_error : std::string()}});
+  }
+  return out;
+}
+
 Json running_json(app::Appliance& app, const std::string& project) {
   auto a = app.jobs.active_for(project);
   if (!a) return nullptr;
@@ -77,6 +92,7 @@ void register_project_routes(Router& router, app::Appliance& app) {
                auto projects = TRY(stack::discover_projects(*docker, {.detect_by_process = false}));
                std::map<std::string, catalog::ScheduleRecord> schedules;
                for (auto& s : TRY(catalog::list_schedules(app.cat))) schedules[s.project] = s;
+               const auto health = TRY(catalog::list_target_health(app.cat));
                Json list = Json::array();
                std::set<std::string> seen;
                auto row = [&](const std::string& name, const stack::Project* p) -> Result<Json> {
@@ -88,6 +104,7 @@ void register_project_routes(Router& router, app::Appliance& app) {
                  j["binds"] = p ? p->binds.size() : 0;
                  j["warnings"] = p ? p->warnings : std::vector<std::string>{};
                  j["last_backup"] = last_backup_json(TRY(app.cat.list_backups({.project = name, .limit = 1})));
+                 j["targets"] = target_health_json(health, name);
                  auto it = schedules.find(name);
                  j["schedule"] = it == schedules.end()
                                      ? Json(nullptr)
@@ -124,6 +141,7 @@ void register_project_routes(Router& router, app::Appliance& app) {
                       {"project", p.ok() ? Json(stack::to_json(*p)) : Json(nullptr)},
                       {"engines", p.ok() ? engines_of(*p) : std::vector<std::string>{}},
                       {"last_backup", last_backup_json(backups)},
+                      {"targets", target_health_json(TRY(catalog::list_target_health(app.cat, name)), name)},
                       {"backups", backups.size()},
                       {"schedule", sched ? schedule_json(*sched) : Json(nullptr)},
                       {"next_run", sched && sched->enabled ? Json(sched->next_run) : Json(nullptr)},

@@ -7,7 +7,7 @@
 //   progress      step, bytes_done, bytes_total?, rate_bps, eta_s?
 //   log           level (debug|info|warn|error), message, step?
 //   error         code, message
-//   summary       result (succeeded|failed|cancelled), kind-specific fields (backup_id, …)
+//   summary       result (succeeded|partial|failed|cancelled), kind-specific fields (backup_id, …)
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,7 @@
 // seq, forwarded to a live sink (terminal, --json, SSE), and a final summary event.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -44,23 +45,63 @@ class CatalogSink final : public EventSink {
 
 using JobBody = std::function<Result<Json>(Context& ctx, int64_t job_id)>;
 
+// The state a body's result gives its job: succeeded, or partial when the summary
+// lists `failed_targets` ([{target, code, message}]: the work was done, but not on
+// every target it was asked for); cancelled for Cancelled; else failed.
+catalog::JobState state_for(const Result<Json>& result);
+
+// How a job's end is written to the catalog, as recorded by finish_job.
+struct JobFinish {
+  int64_t job_id = 0;
+  catalog::JobState state = catalog::JobState::kFailed;
+  int64_t at = 0;
+  std::string code;     // error code name; for partial, that of the first failed target
+  std::string message;  // the error; for partial, "failed on T: …" per failed target
+  Json summary;         // as in the summary event
+};
+
+// finish_job is retried: `attempts` tries, waiting `delay`, then twice as long, … in
+// between (a busy or briefly failing state disk). `sleep` is replaceable in tests.
+struct FinishRetry {
+  int attempts = 5;
+  std::chrono::milliseconds delay{100};
+  std::function<void(std::chrono::milliseconds)> sleep;  // empty: std::this_thread::sleep_for
+};
+
+// `rec` as it reads once `f` is written.
+void apply_finish(const JobFinish& f, catalog::JobRecord& rec);
+
+// Writes `f` with retries. Returns the last error when every attempt failed.
+Status record_finish(catalog::Catalog& cat, const JobFinish& f, const FinishRetry& retry = {});
+
 struct JobOutcome {
   int64_t job_id = 0;
   Result<Json> result = Json();  // the body's summary fields, or its error
+  JobFinish finish;              // the end as recorded (or to be recorded)
+  // Not ok when the end could not be written (after the retries): the job still reads
+  // "running" in the catalog. The caller says so and either retries record_finish(finish)
+  // (the server's job manager does, periodically) or leaves it to the next start-up
+  // repair, which finishes it from its stored summary event (mark_interrupted_jobs).
+  Status recorded;
 };
 
 // Creates the job (state running, this pid), takes its project locks (projects_to_lock
 // under spec.lock_dir; held by another job: the job fails at once with FailedPrecondition
 // "a backup of shop is already running", it never waits), runs `body`, and finishes it:
-// the summary event {"result": succeeded|failed|cancelled, "job_id", …body fields |
-// "code","message"} is always the last event. `live` receives every event after it is persisted.
+// the summary event {"result": succeeded|partial|failed|cancelled, "job_id", …body
+// fields | "code","message"} is always the last event, stored before the job row is
+// finished. Findings ("problems", "warnings", "info": arrays of strings) the body's
+// summary does not have are taken from the last event that carried them, so a failed
+// job (a drill whose checks failed) still shows them.
+// `live` receives every event after it is persisted.
 // `on_created` (optional) is called with the job id before the body runs.
 JobOutcome run_job(catalog::Catalog& cat, const JobSpec& spec, EventSink& live, StopToken stop,
-                   const JobBody& body, const std::function<void(int64_t)>& on_created = {});
+                   const JobBody& body, const std::function<void(int64_t)>& on_created = {},
+                   const FinishRetry& retry = {});
 
 // As run_job for a job already recorded (state queued, e.g. by the server's job
 // manager): marks it running with this pid, runs `body`, finishes it.
 JobOutcome run_recorded_job(catalog::Catalog& cat, int64_t job_id, const JobSpec& spec, EventSink& live,
-                            StopToken stop, const JobBody& body);
+                            StopToken stop, const JobBody& body, const FinishRetry& retry = {});
 
 }  // namespace stacksnap::job

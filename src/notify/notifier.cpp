@@ -26,6 +26,8 @@ Status check_url(const std::string& url) {
   return {};
 }
 
+bool is_failure(std::string_view result) { return result == "failed" || result == "partial"; }
+
 std::optional<HttpPost> render(const Channel& ch, const Message& m) {
   HttpPost p;
   switch (ch.kind) {
@@ -40,15 +42,15 @@ std::optional<HttpPost> render(const Channel& ch, const Message& m) {
       p.url = ch.url;
       p.body = m.text;
       p.headers = {"Content-Type: text/plain; charset=utf-8", "Title: " + m.title,
-                   std::string("Priority: ") + (m.result == "failed" ? "high" : "default"),
-                   std::string("Tags: ") + (m.result == "failed" ? "warning" : "white_check_mark")};
+                   std::string("Priority: ") + (is_failure(m.result) ? "high" : "default"),
+                   std::string("Tags: ") + (is_failure(m.result) ? "warning" : "white_check_mark")};
       return p;
     case Kind::kHealthchecks: {
       std::string base = ch.url;
       while (!base.empty() && base.back() == '/') base.pop_back();
       if (m.event == "job_started") p.url = base + "/start";
       else if (m.result == "succeeded") p.url = base;
-      else if (m.result == "failed") p.url = base + "/fail";
+      else if (is_failure(m.result)) p.url = base + "/fail";
       else return std::nullopt;
       p.body = m.text;
       p.headers = {"Content-Type: text/plain; charset=utf-8"};

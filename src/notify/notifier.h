@@ -34,7 +34,7 @@ struct Channel {
 };
 
 // What happened. `event` is "job_started" or "job_finished"; `result` "succeeded",
-// "failed", "cancelled" (job_finished). `payload` is the webhook body.
+// "partial", "failed", "cancelled" (job_finished). `payload` is the webhook body.
 struct Message {
   std::string event;
   std::string result;
@@ -65,8 +65,12 @@ struct RetryPolicy {
   std::vector<std::chrono::milliseconds> backoff{std::chrono::seconds(1), std::chrono::seconds(4)};
 };
 
+// Whether a result is a failure to alert on: "failed" and "partial" (a backup missing
+// from a target, a copy that could not be checked).
+bool is_failure(std::string_view result);
+
 // What a channel sends for a message, or nullopt when it sends nothing (healthchecks
-// pings start/success/fail; others ignore job_started).
+// pings start/success/fail, partial being a fail; others ignore job_started).
 std::optional<HttpPost> render(const Channel& ch, const Message& m);
 
 Delivery deliver(const Channel& ch, const Message& m, const Poster& post = curl_post, const RetryPolicy& retry = {});

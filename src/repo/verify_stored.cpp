@@ -51,6 +51,72 @@ Result<archive::VerifyReport> verify_copy(catalog::Catalog& cat, const catalog::
   return rep;
 }
 
+catalog::CopyState copy_state_for(const Result<archive::VerifyReport>& r) {
+  if (r.ok()) return catalog::CopyState::kVerified;
+  const Code code = r.error().code();
+  return code == Code::kDataLoss || code == Code::kNotFound ? catalog::CopyState::kDamaged
+                                                            : catalog::CopyState::kUnreachable;
+}
+
+namespace {
+
+int64_t now_s() { return unix_seconds(std::chrono::system_clock::now()); }
+
+// What a verified copy was checked for.
+std::string verified_detail(const archive::VerifyReport& rep) {
+  if (rep.deep) {
+    return "deep: " + std::to_string(rep.files) + " files, " + archive::human_bytes(rep.content_bytes) +
+           " authenticated, decompressed and hashed";
+  }
+  if (!rep.key_fingerprint.empty()) return "authenticated: every segment, size and SHA-256";
+  return "shallow: size and SHA-256 match the catalog";
+}
+
+CopyCheck classify(const catalog::CopyRecord& copy, Result<archive::VerifyReport> r) {
+  CopyCheck c{.copy = copy, .state = copy_state_for(r)};
+  if (r.ok()) c.report = std::move(*r);
+  else c.error = std::move(r).error();
+  return c;
+}
+
+}  // namespace
+
+Status record_copy_check(catalog::Catalog& cat, const std::string& backup_id, const CopyCheck& check) {
+  return cat.set_copy_verify(backup_id, check.copy.target, check.state, now_s(),
+                             check.error ? check.error->message() : verified_detail(check.report));
+}
+
+Result<CopyCheck> check_copy(catalog::Catalog& cat, const std::string& backup_id, const catalog::CopyRecord& copy,
+                             const seal::KeySource* keys, const StopToken& stop) {
+  TRY(check_cancel(stop, "verify"));
+  Result<archive::VerifyReport> rep = [&]() -> Result<archive::VerifyReport> {
+    // A copy on a target that is no longer configured cannot be reached (not: is gone).
+    if (auto t = cat.get_target(copy.target); !t.ok()) {
+      return failed_precondition("copy on " + copy.target + ": " + t.error().message());
+    }
+    return verify_copy(cat, copy, keys, stop);
+  }();
+  if (!rep.ok() && (rep.error().code() == Code::kCancelled || rep.error().code() == Code::kUnauthenticated)) {
+    return std::move(rep).error();
+  }
+  CopyCheck c = classify(copy, std::move(rep));
+  (void)record_copy_check(cat, backup_id, c);
+  return c;
+}
+
+Status record_backup_verdict(catalog::Catalog& cat, const std::string& backup_id, bool deep_verified, int64_t at) {
+  auto b = TRY(cat.get_backup(backup_id));
+  for (const auto& c : b.copies) {
+    if (c.verify_state == catalog::CopyState::kDamaged) {
+      std::string detail = c.verify_detail;
+      if (!detail.starts_with("copy on ")) detail = "copy on " + c.target + ": " + detail;
+      return cat.set_verify_result(backup_id, at, "failed: " + detail);
+    }
+  }
+  if (deep_verified) return cat.set_verify_result(backup_id, at, "ok");
+  return {};
+}
+
 Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::string& backup_id,
                                          const seal::KeySource& keys, const StopToken& stop,
                                          KeptCopy* keep, bool authenticate_only) {
@@ -81,21 +147,23 @@ Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::strin
       return r;
     }();
     if (!rep.ok() && keep != nullptr) ::unlink(keep->spool_path.c_str());
-    if (rep.ok()) {
-      if (!authenticate_only) (void)cat.set_verify_result(backup_id, unix_seconds(std::chrono::system_clock::now()), "ok");
-      return StoredVerification{copy.target, std::move(*rep)};
+    if (!rep.ok() && (rep.error().code() == Code::kCancelled || rep.error().code() == Code::kUnauthenticated)) {
+      return std::move(rep).error();
     }
-    const Code code = rep.error().code();
-    if (code == Code::kCancelled || code == Code::kUnauthenticated) return std::move(rep).error();
-    if (code == Code::kDataLoss) {
-      if (!damaged) damaged = std::move(rep).error();
+    CopyCheck check = classify(copy, std::move(rep));
+    (void)record_copy_check(cat, backup_id, check);
+    if (check.state == catalog::CopyState::kVerified) {
+      (void)record_backup_verdict(cat, backup_id, !authenticate_only, now_s());
+      return StoredVerification{copy.target, std::move(check.report)};
+    }
+    if (check.state == catalog::CopyState::kDamaged) {
+      if (!damaged) damaged = std::move(*check.error);
     } else {
-      unreachable = std::move(rep).error();
+      unreachable = std::move(*check.error);
     }
   }
   if (damaged) {
-    (void)cat.set_verify_result(backup_id, unix_seconds(std::chrono::system_clock::now()),
-                                "failed: " + damaged->message());
+    (void)record_backup_verdict(cat, backup_id, false, now_s());
     return *damaged;
   }
   return *unreachable;

@@ -2,6 +2,7 @@
 // what `stacksnap verify ID` and the server's verify job both run.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "archive/verify.h"
@@ -26,22 +27,51 @@ Result<archive::VerifyReport> verify_copy(catalog::Catalog& cat, const catalog::
                                           const seal::KeySource* keys, const StopToken& stop, Writer* keep = nullptr,
                                           bool authenticate_only = false, UniqueFd* in_place = nullptr);
 
+// What checking one copy found; recorded on the copy in the catalog (set_copy_verify).
+struct CopyCheck {
+  catalog::CopyRecord copy;
+  catalog::CopyState state = catalog::CopyState::kUnchecked;  // verified | damaged | unreachable
+  std::optional<Error> error;                                 // damaged, unreachable: why
+  archive::VerifyReport report;                               // verified: what was checked
+};
+
+// How a result of verify_copy classifies a copy: DataLoss and NotFound (the blob is
+// gone) → damaged; any other error → unreachable (says nothing about the bytes).
+catalog::CopyState copy_state_for(const Result<archive::VerifyReport>& r);
+
+// Records what a check of `copy` found (state, now, the detail: what was checked or why
+// it failed). Best effort: a catalog error is returned for the caller to ignore or warn.
+Status record_copy_check(catalog::Catalog& cat, const std::string& backup_id, const CopyCheck& check);
+
+// One copy checked with verify_copy (deep with `keys`, else shallow) and recorded.
+// Cancelled and Unauthenticated (a wrong key says nothing about the copy) are returned
+// and not recorded; every other outcome is a CopyCheck.
+Result<CopyCheck> check_copy(catalog::Catalog& cat, const std::string& backup_id, const catalog::CopyRecord& copy,
+                             const seal::KeySource* keys, const StopToken& stop);
+
+// Sets the backup's verify_result to the worst of its copies as recorded: "failed: copy
+// on T: …" when a copy is damaged; else "ok" when `deep_verified` (a copy was just
+// verified deeply); else it is left as it was. verified_at is `at` when it changes.
+Status record_backup_verdict(catalog::Catalog& cat, const std::string& backup_id, bool deep_verified, int64_t at);
+
 struct StoredVerification {
   std::string target;  // the copy that verified
   archive::VerifyReport report;
 };
 
-// Deep verification of a backup: tries its copies in catalog order until one verifies.
-// When none does: DataLoss if a copy was damaged (the archive's fault), else the error of
-// the last unreachable target. Records "ok" or "failed: …" in the catalog, except when no
-// copy could be reached at all (storage trouble says nothing about the archive).
+// For a restore: tries the backup's copies in catalog order until one verifies (deep,
+// or authenticate_only, below), recording every copy it checked (record_copy_check) and
+// the backup's verdict (record_backup_verdict). When none verifies: DataLoss if a copy
+// was damaged (the archive's fault), else the error of the last unreachable target.
+// `stacksnap verify ID` and the verify job check every copy instead (app/verify_ops.h).
 // With `keep`, the copy that verified stays open for a restore to apply, so that what it
 // applies is exactly what was verified: a file on a local target is verified in place
 // and kept open (nothing is copied); a remote copy is written to keep->spool_path (0600,
 // not fsynced: it is transient) in the same pass that verifies it. Nothing is left at
 // the spool path on failure. With `authenticate_only` the copy is authenticated
-// (every segment, size, SHA-256) but not decompressed, and no verify result is recorded
-// on success (the record's deep verification stands); a damaged copy is still recorded.
+// (every segment, size, SHA-256) but not decompressed: the copy is recorded verified,
+// the backup's verdict is not set to "ok" (the record's deep verification stands); a
+// damaged copy is still recorded, and fails the verdict.
 struct KeptCopy {
   std::string spool_path;  // in: where a copy from remote storage is written
   UniqueFd fd;             // out: the verified file, open read-only

@@ -3,7 +3,9 @@
 // the real binary, a real dockerd and the `shop` fixture stack running as $E2E_PROJECT).
 //
 // Flow: onboarding → projects shown → back up with Safe Mode while watching the live
-// log → verify → drill → restore as a new project → see it running. Saves a screenshot
+// log → verify (every copy's state shown) → drill → restore as a new project → see it
+// running → a target that fails makes the next backup partial (job page, dashboard
+// badge, project alert) until it is removed. Saves a screenshot
 // of each main page to tests/e2e/screenshots/<name>.png. Every step is named: a failure
 // prints which step failed, why, and saves screenshots/FAILED-<step>.png.
 //
@@ -12,7 +14,7 @@
 // the `docker` checks (development against a mock), CHROMIUM (default /usr/bin/chromium).
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -71,12 +73,20 @@ async function step(name, fn) {
   }
 }
 
+/** A mutating API call with the page's session (cookie and CSRF token). */
+async function api(method, path, data) {
+  const session = await (await page.request.get(`${base}/api/session`)).json();
+  const r = await page.request.fetch(`${base}${path}`, { method, data, headers: { 'X-CSRF-Token': session.csrf_token ?? '' } });
+  if (r.status() >= 300) throw new Error(`${method} ${path}: HTTP ${r.status()} ${await r.text()}`);
+  return r;
+}
+
 function docker(...args) {
   return execFileSync('docker', args, { encoding: 'utf8' }).trim();
 }
 
-/** Waits on the job page until the job ends; returns its result. Fails on anything but success. */
-async function waitForJob(label) {
+/** Waits on the job page until the job ends; returns its result. Fails on any other result than `expected`. */
+async function waitForJob(label, expected = 'succeeded') {
   await page.waitForURL(/\/jobs\/\d+$/, { timeout: 15000 });
   const jobPage = page.getByTestId('job-page');
   await jobPage.waitFor({ timeout: 15000 });
@@ -89,7 +99,7 @@ async function waitForJob(label) {
     { timeout: jobTimeout, polling: 250 },
   );
   const result = await jobPage.getAttribute('data-result');
-  if (result !== 'succeeded') {
+  if (result !== expected) {
     const reason = await page.getByTestId('job-failure').innerText().catch(() => '(no failure banner)');
     const lines = await page.getByTestId('job-log').innerText().catch(() => '');
     throw new Error(`${label} job ended "${result}": ${reason.replace(/\s+/g, ' ').slice(0, 400)}\n        last log lines: ${lines.split('\n').slice(-6).join(' ⏎ ')}`);
@@ -200,11 +210,16 @@ async function main() {
     await shot('job-backup');
   });
 
-  await step('verify the backup', async () => {
+  await step('verify the backup: every copy checked and shown', async () => {
     await openProject(project);
     await page.getByTestId('backup-row').first().getByRole('button', { name: 'Verify' }).click();
     await waitForJob('verify');
     await shot('job-verify');
+    await openProject(project);
+    const copy = page.getByTestId('backup-row').first().getByTestId('copy-badge').first();
+    await copy.waitFor();
+    const state = await copy.getAttribute('data-state');
+    if (state !== 'verified') throw new Error(`the copy badge says "${state}" after a verify, expected "verified"`);
   });
 
   await step('drill the backup', async () => {
@@ -242,6 +257,40 @@ async function main() {
     await shot('project-restored');
   });
 
+  await step('a failing target: the backup is partial, the project says which target since when', async () => {
+    // A second local target whose folder is replaced by a file once it is saved.
+    const broken = `${backupDir}-broken`;
+    mkdirSync(broken, { recursive: true });
+    await api('POST', '/api/targets', { name: 'broken', kind: 'local', config: { path: broken } });
+    rmSync(broken, { recursive: true, force: true });
+    writeFileSync(broken, 'not a folder');
+    try {
+      await openProject(project);
+      await page.getByTestId('backup-now').click();
+      await waitForJob('backup', 'partial');
+      const banner = await page.getByTestId('job-partial').innerText();
+      if (!/partly failed/.test(banner) || !banner.includes('broken')) throw new Error(`the partial banner does not name the target: ${banner}`);
+      await shot('job-backup-partial');
+      await page.goto(base);
+      const card = page.getByTestId(`project-card-${project}`);
+      await card.waitFor({ timeout: 30000 });
+      await card.getByText(/broken failing since/).waitFor({ timeout: 30000 });
+      if ((await card.getAttribute('data-protection')) !== 'failing') throw new Error('the project card is not "failing"');
+      await shot('dashboard-failing-target');
+      await openProject(project);
+      await page.getByTestId('failing-targets').getByText(/storing on broken fails since/).waitFor();
+      await page.getByTestId('backup-row').first().getByTestId('copy-badge').first().waitFor();
+      await shot('project-failing-target');
+    } finally {
+      await api('DELETE', '/api/targets/broken?force=true').catch(() => {});
+      rmSync(broken, { force: true });
+    }
+    await page.goto(base);
+    const card = page.getByTestId(`project-card-${project}`);
+    await card.waitFor({ timeout: 30000 });
+    if ((await card.getAttribute('data-protection')) === 'failing') throw new Error('the project still says failing after the target was removed');
+  });
+
   await step('jobs and settings pages', async () => {
     await page.goto(`${base}/jobs`);
     await page.getByRole('link', { name: new RegExp(`Restore of ${project}|Restore`) }).first().waitFor();
@@ -262,7 +311,16 @@ async function main() {
     await page.goto(base);
     await page.getByTestId(`project-card-${project}`).waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    if (overflow > 1) throw new Error(`the dashboard scrolls sideways at phone width (${overflow}px too wide)`);
+    if (overflow > 1) {
+      const wide = await page.evaluate(() => {
+        const w = document.documentElement.clientWidth;
+        return [...document.querySelectorAll('body *')]
+          .filter((el) => el.getBoundingClientRect().right > w + 1)
+          .slice(0, 5)
+          .map((el) => `${el.tagName.toLowerCase()}.${String(el.className).split(' ').slice(0, 4).join('.')} "${(el.textContent ?? '').trim().slice(0, 40)}"`);
+      });
+      throw new Error(`the dashboard scrolls sideways at phone width (${overflow}px too wide): ${wide.join('; ')}`);
+    }
     await shot('dashboard-phone-dark');
     await page.getByRole('radio', { name: 'Light theme' }).click();
     await openProject(project);

@@ -217,5 +217,56 @@ TEST(JobManager, StopCancelsQueuedAndRunning) {
   EXPECT_EQ(jm->submit({.kind = "backup", .project = "c"}).error().code(), Code::kFailedPrecondition);
 }
 
+TEST(JobManager, EndThatCannotBeWrittenIsWarnedAndWrittenLater) {
+  Fixture f;
+  // The state disk refuses to finish jobs until the test lifts it.
+  ASSERT_TRUE(f.cat->db()
+                  .exec("CREATE TRIGGER failing_finish BEFORE UPDATE OF state ON jobs "
+                        "WHEN NEW.state NOT IN ('queued', 'running') "
+                        "BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END;")
+                  .ok());
+  std::vector<std::string> warnings;
+  std::mutex mu;
+  JobManager jm(*f.cat, f.hub,
+                {.finish_retry_period = 20ms,
+                 .finish_retry = {.attempts = 2, .delay = 1ms},
+                 .warn = [&](const std::string& m) {
+                   std::lock_guard lk(mu);
+                   warnings.push_back(m);
+                 }});
+  jm.register_runner("backup", [](const JobRequest&, job::Context&, int64_t) -> Result<Json> {
+    return Json{{"backup_id", "b-9"}, {"failed_targets", {{{"target", "s3"}, {"message", "down"}}}}};
+  });
+  std::vector<std::string> finished;
+  jm.add_observer({.finished = [&](const catalog::JobRecord& j) {
+    std::lock_guard lk(mu);
+    finished.push_back(std::string(catalog::job_state_name(j.state)));
+  }});
+  jm.start();
+  auto rec = jm.submit({.kind = "backup", .project = "shop"});
+  ASSERT_TRUE(rec.ok());
+  for (int i = 0; i < 2000 && jm.unrecorded_count() == 0; ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(jm.unrecorded_count(), 1u);
+  EXPECT_EQ(f.cat->get_job(rec->id)->state, catalog::JobState::kRunning);
+  {
+    std::lock_guard lk(mu);
+    ASSERT_EQ(finished, std::vector<std::string>{"partial"}) << "observers (notifications) hear the real end";
+    ASSERT_FALSE(warnings.empty());
+    EXPECT_NE(warnings[0].find("record the end of job " + std::to_string(rec->id) + " (partial)"), std::string::npos)
+        << warnings[0];
+  }
+  std::this_thread::sleep_for(60ms);  // retried meanwhile, still failing
+  EXPECT_EQ(jm.unrecorded_count(), 1u);
+  ASSERT_TRUE(f.cat->db().exec("DROP TRIGGER failing_finish").ok());
+  auto done = f.wait_terminal(rec->id, 5s);
+  EXPECT_EQ(done.state, catalog::JobState::kPartial);
+  EXPECT_EQ(done.summary["backup_id"], "b-9");
+  for (int i = 0; i < 1000 && jm.unrecorded_count() != 0; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(jm.unrecorded_count(), 0u);
+  jm.stop();
+  std::lock_guard lk(mu);
+  EXPECT_NE(warnings.back().find("is recorded now"), std::string::npos) << warnings.back();
+}
+
 }  // namespace
 }  // namespace stacksnap::app

@@ -48,6 +48,15 @@ export interface JobRef {
 
 export type ProjectState = 'running' | 'partial' | 'stopped' | 'absent';
 
+/** How storing the project's backups on one target went (the promote step records it). */
+export interface TargetHealth {
+  target: string;
+  last_success_at: number; // 0: never
+  last_failure_at: number; // 0: never
+  failing_since: number; // 0: the last attempt succeeded
+  last_error: string; // set while failing
+}
+
 export interface ProjectSummary {
   name: string;
   state: ProjectState;
@@ -59,6 +68,7 @@ export interface ProjectSummary {
   last_backup: BackupRef | null;
   schedule: ScheduleRef | null;
   running_job: JobRef | null;
+  targets?: TargetHealth[];
 }
 
 export interface ContainerModel {
@@ -123,13 +133,20 @@ export interface ProjectDetail {
   next_run: number | null;
   retention: RetentionPolicy[];
   running_job: JobRef | null;
+  targets?: TargetHealth[];
 }
+
+/** '' = not checked since it was stored. */
+export type CopyState = '' | 'verified' | 'damaged' | 'unreachable';
 
 export interface Copy {
   target: string;
   key: string;
   size: number;
   uploaded_at: number;
+  verify_state?: CopyState;
+  verified_at?: number | null;
+  verify_detail?: string;
 }
 
 export interface Backup {
@@ -148,7 +165,7 @@ export interface Backup {
 }
 
 export type JobKind = 'backup' | 'restore' | 'verify' | 'drill' | 'prune';
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+export type JobState = 'queued' | 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface Job {
   id: number;

@@ -1,5 +1,6 @@
 // Status badges shared by the pages.
-import type { JobState, ProjectState } from '../api/types';
+import type { Copy, JobState, ProjectState } from '../api/types';
+import { formatDateTime } from '../lib/format';
 import type { Protection } from '../lib/protection';
 import { Badge, Dot, Spinner, type Tone } from './ui';
 
@@ -34,6 +35,8 @@ export function JobStateBadge({ state }: { state: JobState }) {
       );
     case 'succeeded':
       return <Badge tone="green">Succeeded</Badge>;
+    case 'partial':
+      return <Badge tone="red" title="Done, but not on every target it was asked for">Partial</Badge>;
     case 'failed':
       return <Badge tone="red">Failed</Badge>;
     case 'cancelled':
@@ -52,6 +55,22 @@ export function VerifyBadge({ result }: { result: string }) {
     <Badge tone="red" title={result}>
       Verify failed
     </Badge>
+  );
+}
+
+/** One copy of a backup and what its last check found. */
+export function CopyBadge({ copy }: { copy: Copy }) {
+  const state = copy.verify_state ?? '';
+  const when = copy.verified_at ? ` on ${formatDateTime(copy.verified_at)}` : '';
+  const title = state ? `${state}${when}${copy.verify_detail ? `: ${copy.verify_detail}` : ''}` : 'not checked since it was stored';
+  const tone: Tone = state === 'verified' ? 'green' : state === 'damaged' ? 'red' : state === 'unreachable' ? 'amber' : 'slate';
+  const label = state === 'verified' ? 'verified' : state === 'damaged' ? 'damaged' : state === 'unreachable' ? 'unreachable' : 'stored';
+  return (
+    <span data-testid="copy-badge" data-target={copy.target} data-state={state || 'unchecked'}>
+      <Badge tone={tone} title={title}>
+        {copy.target}: {label}
+      </Badge>
+    </span>
   );
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyEvent, applyEvents, failureReason, initialJobView, MAX_LOG_LINES, parseEventData, type JobEvent } from './jobEvents';
+import { applyEvent, applyEvents, failedTargetsOf, failureReason, findingsOf, initialJobView, MAX_LOG_LINES, parseEventData, type JobEvent } from './jobEvents';
 
 const ts = '2026-11-25T20:17:30.123Z';
 const events: JobEvent[] = [
@@ -96,5 +96,33 @@ describe('parseEventData', () => {
     expect(parseEventData('{"seq":1,"type":"log","level":"info","message":"x"}')).toMatchObject({ seq: 1, type: 'log' });
     expect(parseEventData('not json')).toBeNull();
     expect(parseEventData('{"reason":"x"}')).toBeNull();
+  });
+});
+
+describe('partial jobs and findings', () => {
+  it('a partial summary keeps finished steps and gives the failed targets as the reason', () => {
+    const v = applyEvents(initialJobView, [
+      { seq: 1, ts, type: 'step_finished', step: 'upload.local', ok: true, duration_ms: 5 },
+      { seq: 2, ts, type: 'step_started', step: 'upload.offsite', title: 'Store on offsite' },
+      { seq: 3, ts, type: 'step_finished', step: 'upload.offsite', ok: false, detail: 'connection refused' },
+      {
+        seq: 4, ts, type: 'summary', result: 'partial', backup_id: 'b1', code: 'Unavailable', message: 'failed on offsite: connection refused',
+        failed_targets: [{ target: 'offsite', code: 'Unavailable', message: 'connection refused' }, { bogus: 1 }],
+      },
+    ]);
+    expect(v.result).toBe('partial');
+    expect(v.steps.map((s) => s.state)).toEqual(['done', 'failed']);
+    expect(failureReason(v)).toBe('failed on offsite: connection refused');
+    expect(failedTargetsOf(v.summary)).toEqual([{ target: 'offsite', code: 'Unavailable', message: 'connection refused' }]);
+  });
+
+  it('findings: problems and warnings warn, info informs, anything else is ignored', () => {
+    expect(findingsOf({ problems: ['volume shop_appdata: 3 files fewer than the backup'], warnings: ['rows differ', 7, ''], info: ['cache: keys with a TTL'] })).toEqual({
+      warnings: ['volume shop_appdata: 3 files fewer than the backup', 'rows differ'],
+      info: ['cache: keys with a TTL'],
+    });
+    expect(findingsOf({ problems: 'not a list' })).toEqual({ warnings: [], info: [] });
+    expect(findingsOf(null)).toEqual({ warnings: [], info: [] });
+    expect(failedTargetsOf({ failed_targets: 'x' })).toEqual([]);
   });
 });

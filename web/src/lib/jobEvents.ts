@@ -9,7 +9,7 @@ export type JobEvent =
   | ({ type: 'progress'; step?: string; bytes_done: number; bytes_total?: number; rate_bps?: number; eta_s?: number } & Base)
   | ({ type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; step?: string } & Base)
   | ({ type: 'error'; code: string; message: string } & Base)
-  | ({ type: 'summary'; result: 'succeeded' | 'failed' | 'cancelled'; [k: string]: unknown } & Base);
+  | ({ type: 'summary'; result: 'succeeded' | 'partial' | 'failed' | 'cancelled'; [k: string]: unknown } & Base);
 
 interface Base {
   seq: number;
@@ -42,7 +42,8 @@ export interface Progress {
   etaS?: number;
 }
 
-export type JobResult = 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** partial: the work was done, but not on every target it was asked for (failed_targets). */
+export type JobResult = 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled';
 
 export interface JobView {
   lastSeq: number;
@@ -133,7 +134,7 @@ export function applyEvent(state: JobView, ev: JobEvent): JobView {
       next.summary = rest;
       next.result = ev.result ?? 'failed';
       // Steps still open when the job ended did not finish.
-      if (next.result !== 'succeeded') {
+      if (next.result !== 'succeeded' && next.result !== 'partial') {
         next.steps = state.steps.map((s) => (s.state === 'running' ? { ...s, state: 'failed' } : s));
       }
       break;
@@ -156,6 +157,35 @@ export function failureReason(v: JobView): string | null {
   for (const k of ['message', 'error', 'reason']) if (typeof s[k] === 'string' && s[k]) return s[k] as string;
   const lastErr = [...v.log].reverse().find((l) => l.level === 'error');
   return lastErr?.message ?? (v.result === 'cancelled' ? 'Cancelled' : null);
+}
+
+export interface Findings {
+  /** The summary's `problems` and `warnings`: shown as warnings. */
+  warnings: string[];
+  /** The summary's `info`: shown as notes. */
+  info: string[];
+}
+
+/**
+ * What a finished job wants the reader to know beyond its result, from any job's summary:
+ * the strings under `problems`, `warnings` and `info` (restore and drill checks, …).
+ * Anything that is not an array of strings is ignored.
+ */
+export function findingsOf(summary: Record<string, unknown> | null | undefined): Findings {
+  const strings = (k: string): string[] => {
+    const v = summary?.[k];
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.length > 0) : [];
+  };
+  return { warnings: [...strings('problems'), ...strings('warnings')], info: strings('info') };
+}
+
+/** A summary's failed targets ([{target, code, message}]), for a partial job. */
+export function failedTargetsOf(summary: Record<string, unknown> | null | undefined): { target: string; code?: string; message: string }[] {
+  const v = summary?.failed_targets;
+  if (!Array.isArray(v)) return [];
+  return v
+    .filter((x): x is Record<string, unknown> => !!x && typeof x === 'object' && typeof (x as Record<string, unknown>).target === 'string')
+    .map((x) => ({ target: x.target as string, code: typeof x.code === 'string' ? x.code : undefined, message: typeof x.message === 'string' ? x.message : '' }));
 }
 
 /** Parses one SSE data payload; null for anything that is not a job event. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProjectSummary } from '../api/types';
 import { passwordStrength } from './password';
-import { protectionOf } from './protection';
+import { describeFailingTarget, failingTargets, protectionOf } from './protection';
 
 describe('passwordStrength', () => {
   it('grades by length and variety', () => {
@@ -40,5 +40,33 @@ describe('protectionOf', () => {
   it('overdue schedule → stale; running job wins', () => {
     expect(protectionOf({ ...base, last_backup: backup, schedule: { ...schedule, next_run: now - 7200 } }, now).label).toBe('Overdue');
     expect(protectionOf({ ...base, running_job: { id: 1, kind: 'backup', state: 'running' } }, now).level).toBe('running');
+  });
+  it('a failing target → failing, naming the target and since when', () => {
+    const targets = [
+      { target: 'nas', last_success_at: now - 600, last_failure_at: 0, failing_since: 0, last_error: '' },
+      { target: 'offsite', last_success_at: now - 86400, last_failure_at: now - 300, failing_since: now - 7200, last_error: 'connection refused' },
+    ];
+    const prot = protectionOf({ ...base, last_backup: backup, schedule, targets }, now);
+    expect(prot.level).toBe('failing');
+    expect(prot.label).toBe('offsite failing since 2 h ago');
+    expect(prot.target).toBe('offsite');
+    expect(prot.reason).toBe('storing on offsite fails since 2 h ago (last success 1 d ago): connection refused');
+    // Healthy targets only: protected as before.
+    expect(protectionOf({ ...base, last_backup: backup, schedule, targets: [targets[0]] }, now).level).toBe('protected');
+    // A running job still wins; no backup at all is still unprotected, with the reason.
+    expect(protectionOf({ ...base, last_backup: backup, schedule, targets, running_job: { id: 3, kind: 'backup', state: 'running' } }, now).level).toBe('running');
+    const none = protectionOf({ ...base, schedule, targets }, now);
+    expect(none.level).toBe('unprotected');
+    expect(none.reason).toContain('storing on offsite fails since 2 h ago');
+  });
+  it('several failing targets: the longest failing first', () => {
+    const targets = [
+      { target: 'b', last_success_at: 0, last_failure_at: now, failing_since: now - 60, last_error: 'x' },
+      { target: 'a', last_success_at: 0, last_failure_at: now, failing_since: now - 3600, last_error: '' },
+    ];
+    expect(failingTargets({ targets }).map((t) => t.target)).toEqual(['a', 'b']);
+    expect(protectionOf({ ...base, last_backup: backup, schedule, targets }, now).label).toBe('a failing since 1 h ago (+1 more)');
+    expect(describeFailingTarget(targets[1], now)).toBe('storing on a fails since 1 h ago (never stored there)');
+    expect(failingTargets({})).toEqual([]);
   });
 });

@@ -17,14 +17,17 @@ export function DashboardPage() {
   const { onboarding } = useAuth();
   const projects = useApi<{ projects: ProjectSummary[] }>('/api/projects', 30000);
   const failures = useApi<{ jobs: Job[] }>('/api/jobs?state=failed&limit=20');
+  const partials = useApi<{ jobs: Job[] }>('/api/jobs?state=partial&limit=20');
   const { reload } = projects;
   const reloadFailures = failures.reload;
+  const reloadPartials = partials.reload;
   useEffect(() => {
     if (version > 0) {
       reload();
       reloadFailures();
+      reloadPartials();
     }
-  }, [version, reload, reloadFailures]);
+  }, [version, reload, reloadFailures, reloadPartials]);
 
   const now = Date.now() / 1000;
   const list = useMemo(() => {
@@ -47,14 +50,15 @@ export function DashboardPage() {
   // Recent failures that are newer than the project's last backup: something is wrong now.
   const recentFailures = useMemo(() => {
     const byProject = new Map(list.map(({ p }) => [p.name, p]));
-    return (failures.data?.jobs ?? []).filter((j) => {
+    const jobs = [...(failures.data?.jobs ?? []), ...(partials.data?.jobs ?? [])].sort((a, b) => b.id - a.id);
+    return jobs.filter((j) => {
       if (now - (j.finished_at || j.created_at) > 3 * 86400) return false;
       const p = byProject.get(j.project);
       return !p?.last_backup || p.last_backup.created_at < (j.finished_at || j.created_at);
     });
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [failures.data, list]);
-  const storageFailure = recentFailures.find((j) => j.kind === 'backup' && (j.error_code === 'Unavailable' || /target|storage|upload|s3/i.test(j.error)));
+  }, [failures.data, partials.data, list]);
+  const storageFailure = recentFailures.find((j) => j.kind === 'backup' && (j.state === 'partial' || j.error_code === 'Unavailable' || /target|storage|upload|s3/i.test(j.error)));
 
   const dockerDown = projects.error && (projects.error.code === 'Unavailable' || projects.error.status === 503);
 
@@ -74,12 +78,12 @@ export function DashboardPage() {
         {onboarding?.key && onboarding.key.configured && !onboarding.key.unlocked && <KeyLockedBanner />}
         {storageFailure && (
           <Alert title="Storage is failing" action={<Link className="font-medium underline" to="/settings#targets">Check targets</Link>}>
-            The backup of <strong>{storageFailure.project}</strong> failed {formatAgo(storageFailure.finished_at)}: {storageFailure.error}
+            The backup of <strong>{storageFailure.project}</strong> {storageFailure.state === 'partial' ? 'partly failed' : 'failed'} {formatAgo(storageFailure.finished_at)}: {storageFailure.error}
           </Alert>
         )}
         {!storageFailure && recentFailures.length > 0 && (
           <Alert tone="amber" title={`${plural(recentFailures.length, 'recent job')} failed`} action={<Link className="font-medium underline" to={`/jobs/${recentFailures[0].id}`}>Open the last one</Link>}>
-            {recentFailures[0].kind} of {recentFailures[0].project}: {recentFailures[0].error || 'failed'}
+            {recentFailures[0].kind} of {recentFailures[0].project}: {recentFailures[0].error || recentFailures[0].state}
           </Alert>
         )}
 
@@ -116,7 +120,7 @@ export function DashboardPage() {
         )}
 
         {list.length > 0 && (
-          <ul className="grid gap-4 md:grid-cols-2" aria-label="Projects">
+          <ul className="grid grid-cols-1 gap-4 md:grid-cols-2" aria-label="Projects">
             {list.map(({ p, prot }) => (
               <ProjectCard key={p.name} p={p} level={prot.level} label={prot.label} reason={prot.reason} now={now} />
             ))}

@@ -8,7 +8,7 @@ import { useToast } from '../components/toast';
 import { Alert, Button, Card, EmptyState, KeyValue, LoadingBlock, PageHeader, ProgressBar, Spinner, cx } from '../components/ui';
 import { useApi } from '../hooks/useApi';
 import { useJobStream, type StreamStatus } from '../hooks/useJobStream';
-import { failureReason, type JobView, type Step } from '../lib/jobEvents';
+import { failedTargetsOf, failureReason, findingsOf, type Findings, type JobView, type Step } from '../lib/jobEvents';
 import { computeEta, formatBytes, formatClock, formatDateTime, formatDurationMs, formatEta, formatRate, percent } from '../lib/format';
 
 function StreamIndicator({ status, reconnects }: { status: StreamStatus; reconnects: number }) {
@@ -99,8 +99,8 @@ function SummaryDetails({ job, summary }: { job: Job | undefined; summary: Recor
   if (num('duration_ms') !== undefined) items.push(['Duration', formatDurationMs(num('duration_ms'))]);
   if (num('pause_ms') !== undefined && num('pause_ms')! > 0) items.push(['Containers paused', formatDurationMs(num('pause_ms'))]);
   if (Array.isArray(summary.targets) && summary.targets.length) items.push(['Targets', (summary.targets as string[]).join(', ')]);
-  if (Array.isArray(summary.failed_targets) && summary.failed_targets.length)
-    items.push(['Failed targets', (summary.failed_targets as { target: string; message: string }[]).map((t) => `${t.target}: ${t.message}`).join('; ')]);
+  const failed = failedTargetsOf(summary);
+  if (failed.length) items.push(['Failed targets', failed.map((t) => `${t.target}: ${t.message}`).join('; ')]);
   if (Array.isArray(summary.pruned) && summary.pruned.length) items.push(['Pruned', `${summary.pruned.length} old backups`]);
   for (const k of ['checks', 'services', 'databases', 'tables', 'rows']) {
     const v = summary[k];
@@ -108,6 +108,61 @@ function SummaryDetails({ job, summary }: { job: Job | undefined; summary: Recor
   }
   if (items.length === 0) return null;
   return <KeyValue items={items} />;
+}
+
+/** The summary's problems and warnings (as warnings) and info (as notes), for any job. */
+function FindingsPanel({ findings }: { findings: Findings }) {
+  if (findings.warnings.length === 0 && findings.info.length === 0) return null;
+  return (
+    <div className="space-y-3" data-testid="job-findings">
+      {findings.warnings.length > 0 && (
+        <Alert tone="amber" title={findings.warnings.length === 1 ? '1 warning' : `${findings.warnings.length} warnings`}>
+          <ul className="list-disc space-y-1 pl-4" data-testid="job-warnings">
+            {findings.warnings.map((w, i) => (
+              <li key={i} className="break-words">{w}</li>
+            ))}
+          </ul>
+        </Alert>
+      )}
+      {findings.info.length > 0 && (
+        <Alert tone="slate" title="Notes">
+          <ul className="list-disc space-y-1 pl-4" data-testid="job-info">
+            {findings.info.map((w, i) => (
+              <li key={i} className="break-words">{w}</li>
+            ))}
+          </ul>
+        </Alert>
+      )}
+    </div>
+  );
+}
+
+/** A job that did its work, but not on every target it was asked for. */
+function PartialBanner({ job, kindLabel, summary }: { job: Job | undefined; kindLabel: string; summary: Record<string, unknown> | null }) {
+  const failed = failedTargetsOf(summary);
+  return (
+    <div role="alert" className="rounded-xl border border-red-300 bg-red-50 p-4 dark:border-red-500/40 dark:bg-red-500/10" data-testid="job-partial">
+      <p className="flex items-start gap-2 font-semibold text-red-900 dark:text-red-200">
+        <IconWarn className="mt-0.5 h-5 w-5 shrink-0" />
+        <span className="break-words">
+          {kindLabel} partly failed: {failed.length ? `not done on ${failed.map((f) => f.target).join(', ')}` : 'not done everywhere'}
+        </span>
+      </p>
+      <ul className="mt-1 space-y-0.5 pl-7 text-sm text-slate-700 dark:text-slate-300">
+        {failed.map((f) => (
+          <li key={f.target} className="break-words" data-testid="failed-target" data-target={f.target}>
+            <span className="font-medium">{f.target}</span>
+            {f.code ? <span className="ml-1 font-mono text-xs">({f.code})</span> : null}: {f.message}
+          </li>
+        ))}
+      </ul>
+      {summary && (
+        <div className="mt-3">
+          <SummaryDetails job={job} summary={summary} />
+        </div>
+      )}
+    </div>
+  );
 }
 
 export function JobPage() {
@@ -199,7 +254,8 @@ export function JobPage() {
             )}
           </div>
         )}
-        {finished && result !== 'succeeded' && result !== 'running' && (
+        {finished && result === 'partial' && <PartialBanner job={j} kindLabel={kindLabel} summary={summary} />}
+        {finished && result !== 'succeeded' && result !== 'partial' && result !== 'running' && (
           <div role="alert" className={cx('rounded-xl border p-4', result === 'cancelled' ? 'border-amber-300 bg-amber-50 dark:border-amber-500/40 dark:bg-amber-500/10' : 'border-red-300 bg-red-50 dark:border-red-500/40 dark:bg-red-500/10')} data-testid="job-failure">
             <p className={cx('flex items-start gap-2 font-semibold', result === 'cancelled' ? 'text-amber-900 dark:text-amber-200' : 'text-red-900 dark:text-red-200')}>
               <IconWarn className="mt-0.5 h-5 w-5 shrink-0" />
@@ -211,6 +267,8 @@ export function JobPage() {
             </p>
           </div>
         )}
+
+        {finished && <FindingsPanel findings={findingsOf(summary)} />}
 
         {!finished && (
           <Card>

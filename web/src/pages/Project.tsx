@@ -5,11 +5,12 @@ import type { Backup, Job, JobStarted, ProjectDetail } from '../api/types';
 import { useLiveVersion } from '../auth';
 import { IconDb, IconDownload, IconFlask, IconHook, IconPlay, IconRestore, IconShield, IconTrash } from '../components/icons';
 import { ScheduleEditor, RetentionEditor } from '../components/ScheduleEditor';
-import { DrillBadge, JOB_KIND_LABEL, JobStateBadge, ProjectStateBadge, VerifyBadge } from '../components/status';
+import { CopyBadge, DrillBadge, JOB_KIND_LABEL, JobStateBadge, ProjectStateBadge, VerifyBadge } from '../components/status';
 import { useToast } from '../components/toast';
 import { Alert, Badge, Button, Card, EmptyState, Field, Input, LoadingBlock, Modal, PageHeader, Toggle, cx } from '../components/ui';
 import { useApi } from '../hooks/useApi';
 import { formatAgo, formatBytes, formatDateTime, formatDurationMs, plural } from '../lib/format';
+import { describeFailingTarget, failingTargets } from '../lib/protection';
 
 function jobIdOf(r: JobStarted | Job): number {
   return 'job_id' in r ? r.job_id : (r as Job).id;
@@ -95,6 +96,19 @@ export function ProjectPage() {
       {d && (
         <div className="grid gap-6 lg:grid-cols-3">
           <div className="space-y-6 lg:col-span-2">
+            {failingTargets(d).length > 0 && (
+              <div data-testid="failing-targets">
+                <Alert title={failingTargets(d).length === 1 ? `Storing on ${failingTargets(d)[0].target} is failing` : 'Storing on some targets is failing'} action={<Link className="font-medium underline" to="/settings#targets">Check targets</Link>}>
+                  <ul className="space-y-0.5">
+                    {failingTargets(d).map((t) => (
+                      <li key={t.target} data-target={t.target}>
+                        {describeFailingTarget(t)}
+                      </li>
+                    ))}
+                  </ul>
+                </Alert>
+              </div>
+            )}
             <Card title="Back up now">
               <div className="space-y-4">
                 {running && (
@@ -135,11 +149,15 @@ export function ProjectPage() {
                           {formatDateTime(b.created_at)} <span className="text-sm font-normal text-slate-500">({formatAgo(b.created_at)})</span>
                         </p>
                         <p className="mt-0.5 text-xs text-slate-600 dark:text-slate-400">
-                          {formatBytes(b.stored_bytes)} stored · {formatBytes(b.plaintext_bytes)} data · took {formatDurationMs(b.duration_ms)} · {b.copies.map((c) => c.target).join(', ') || 'no copies'}
+                          {formatBytes(b.stored_bytes)} stored · {formatBytes(b.plaintext_bytes)} data · took {formatDurationMs(b.duration_ms)}
+                          {b.copies.length === 0 ? ' · no copies' : ''}
                         </p>
                         <div className="mt-1.5 flex flex-wrap gap-1.5">
                           <VerifyBadge result={b.verify_result} />
                           <DrillBadge result={b.drill_result} />
+                          {b.copies.map((c) => (
+                            <CopyBadge key={c.target} copy={c} />
+                          ))}
                           <span className="font-mono text-[11px] text-slate-400">{b.id}</span>
                         </div>
                       </div>
