@@ -1,6 +1,7 @@
 #include "engine/postgres.h"
 
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -105,9 +106,12 @@ std::string pg_dbname_conninfo(const std::string& db) {
   return out + "'";
 }
 
-bool is_expected_role_error(const std::string& line, const std::string& bootstrap_user) {
-  return line.find("ERROR:") != std::string::npos &&
-         line.find("role \"" + bootstrap_user + "\" already exists") != std::string::npos;
+bool is_expected_role_error(const std::string& line, const std::set<std::string>& roles_before) {
+  if (line.find("ERROR:") == std::string::npos) return false;
+  const std::string head = "role \"", tail = "\" already exists";
+  const size_t start = line.find(head), end = line.rfind(tail);
+  if (start == std::string::npos || end == std::string::npos || end < start + head.size()) return false;
+  return roles_before.count(line.substr(start + head.size(), end - start - head.size())) > 0;
 }
 
 bool looks_like_pg_snapshot(const std::string& s) {
@@ -228,15 +232,24 @@ Status PostgresEngine::restore(Executor& ex, ContainerControl&, const ContainerF
       std::string step = "replay:" + facts.name + ":globals";
       job::StepTimer t(ctx, step, "Restore postgres roles in " + facts.name);
       auto in = TRY(src.open(f.name));
-      // The role the fresh container was bootstrapped with (its POSTGRES_USER) exists
-      // already: its CREATE ROLE fails with "already exists" and is expected. Any other
-      // error fails the step: a role missing after a restore breaks the app's logins.
+      // Roles the fresh container has before the replay (its POSTGRES_USER, and roles its
+      // init scripts created) make their CREATE ROLE fail with "already exists": expected,
+      // the ALTER ROLE that follows in the dump gives them the backed-up attributes and
+      // password. Any other error fails the step: a role missing after a restore breaks
+      // the app's logins.
+      auto before = TRY(run_checked(
+          ex, c.psql(kMaintenanceDb, "SELECT encode(convert_to(rolname::text, 'UTF8'), 'hex') FROM pg_roles"),
+          "list roles in " + facts.name, ctx));
+      std::set<std::string> roles_before;
+      for (const auto& line : split_lines(before)) {
+        if (auto r = hex_decode_text(line)) roles_before.insert(*r);
+      }
       auto cap = TRY(run_capture(
           ex, {.cmd = {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=0", "-d", kMaintenanceDb}, .env = c.env()},
           ctx.stop(), in.get()));
       std::vector<std::string> unexpected;
       for (const auto& line : split_lines(cap.err)) {
-        if (line.find("ERROR:") == std::string::npos || is_expected_role_error(line, c.user)) continue;
+        if (line.find("ERROR:") == std::string::npos || is_expected_role_error(line, roles_before)) continue;
         unexpected.push_back(ctx.redact(line));
       }
       if (cap.exit_code != 0 || !unexpected.empty()) {

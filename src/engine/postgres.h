@@ -5,6 +5,9 @@
 // local socket only for dumps when TCP is refused.
 #pragma once
 
+#include <set>
+#include <string>
+
 #include "engine/engine.h"
 
 namespace stacksnap::engine {
@@ -31,8 +34,9 @@ bool looks_like_pg_snapshot(const std::string& s);
 // escaped): libpq reads a bare -d argument that contains '=' or starts with
 // "postgres://" as a connection string, so names never reach it bare.
 std::string pg_dbname_conninfo(const std::string& db);
-// True for the one error role replay expects: CREATE ROLE of the user the fresh
-// container was bootstrapped with ("ERROR:  role \"shop\" already exists").
-bool is_expected_role_error(const std::string& psql_line, const std::string& bootstrap_user);
+// True for the one error role replay expects: CREATE ROLE of a role the fresh container
+// had before the replay (its bootstrap user, roles its init scripts made):
+// "ERROR:  role \"shop\" already exists".
+bool is_expected_role_error(const std::string& psql_line, const std::set<std::string>& roles_before);
 
 }  // namespace stacksnap::engine
