@@ -15,6 +15,17 @@ std::string read_text(const std::string& path) {
 
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
+std::string sh_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
 Result<std::unique_ptr<BackupBed>> BackupBed::create(const std::string& parent) {
   auto data = TRY(TempDir::create(parent, "stacksnap-it-data-"));
   auto store = TRY(TempDir::create("/var/tmp", "stacksnap-it-store-"));

@@ -47,5 +47,9 @@ class BackupBed {
 
 std::string read_text(const std::string& path);
 bool contains(const std::string& hay, const std::string& needle);
+// 'text' for sh -c (single quotes, embedded ones escaped).
+std::string sh_quote(const std::string& s);
+// Without trailing newlines, carriage returns and spaces.
+std::string trimmed(std::string s);
 
 }  // namespace stacksnap::it

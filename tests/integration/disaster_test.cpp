@@ -47,17 +47,6 @@ namespace {
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 // `command` run by sh in `container` (docker exec, with `env` flags like "-e A=b").
 ScriptResult exec_in(const std::string& container, const std::string& command, const std::string& env = "") {
   auto r = run_script("docker exec " + env + " " + container + " sh -c " + sh_quote(command));
@@ -101,7 +90,7 @@ class OwnStack {
     std::unique_ptr<OwnStack> s(new OwnStack(stack, project, std::move(root)));
     const std::string fixtures = s->root() + "/fixtures";
     auto cp = run_script("mkdir -p " + fixtures + " && cp -a " + source_path("tests/fixtures/stacks/up.sh") + " " +
-                         source_path("tests/fixtures/stacks/down.sh") + " " +
+                         source_path("tests/fixtures/stacks/down.sh") + " " + source_path("tests/fixtures/stacks/compose.sh") + " " +
                          source_path("tests/fixtures/stacks/" + stack) + " " + fixtures + "/");
     if (cp.exit_code != 0) return internal_error("copy the fixture " + stack + ": " + cp.output);
     if (stack == "files") {
@@ -126,7 +115,7 @@ class OwnStack {
   const std::string& project() const { return project_; }
   const std::string& root() const { return root_.path(); }
   std::string work_dir() const { return root() + "/work"; }
-  std::string container(const std::string& service) const { return project_ + "_" + service + "_1"; }
+  std::string container(const std::string& service) const { return container_of(project_, service); }
   std::string archive_volume() const { return project_ + "-archive"; }
   // `docker-compose -p P -f … ARGS` run in the working dir.
   ScriptResult compose(const std::string& args) const {

@@ -34,6 +34,7 @@
 #include "base/fd.h"
 #include "base/temp_dir.h"
 #include "codec/zstd.h"
+#include "engine/postgres.h"
 #include "repo/repo.h"
 #include "seal/key.h"
 #include "seal/stream.h"
@@ -63,34 +64,13 @@ const std::vector<std::pair<std::string, int>>& hostile_databases() {
   return dbs;
 }
 
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 std::string exec_in(const std::string& container, const std::string& command) {
   return trimmed(run_script("docker exec " + container + " sh -c " + sh_quote(command)).output);
 }
 
-// A libpq connection string for a database name (as the engine builds it).
-std::string conninfo(const std::string& db) {
-  std::string out = "dbname='";
-  for (char c : db) {
-    if (c == '\\' || c == '\'') out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
-
 std::string rows_of(const std::string& container, const std::string& db, const std::string& table) {
   return exec_in(container, "PGPASSWORD=" + std::string(kDbPassword) + " psql -h 127.0.0.1 -U tricky -tA -d " +
-                                sh_quote(conninfo(db)) + " -c 'SELECT count(*) FROM " + table + "'");
+                                sh_quote(engine::pg_dbname_conninfo(db)) + " -c 'SELECT count(*) FROM " + table + "'");
 }
 
 std::string redis(const std::string& container, const std::string& args) {
