@@ -370,6 +370,34 @@ TEST_F(TrickyStack, RestoreWhileABackupOfTheProjectRunsIsRefusedAtOnce) {
   EXPECT_TRUE(contains(read_text(log), "\"result\":\"succeeded\"")) << read_text(log);
 }
 
+// ---- a failed in-place restore says what it applied and how to undo it --------------------
+
+TEST_F(TrickyStack, FailedInPlaceRestoreListsWhatItAppliedAndTheCommandThatUndoesIt) {
+  // A backup that verifies but whose dump of "my db" cannot be replayed.
+  auto broken = store_with_broken_dump(*bed_, backup_id(), "dumps/db/my%20db.pgdump");
+  ASSERT_TRUE(broken.ok()) << broken.error().message();
+  auto r = bed_->run("restore " + *broken + " --force --json");
+  ASSERT_NE(r.exit_code, 0) << describe(r);
+  const std::string msg = r.message();
+  EXPECT_TRUE(contains(msg, "applied before the failure")) << msg;
+  EXPECT_TRUE(contains(msg, "removed the containers of " + project_)) << msg;
+  Json applied = event_of(r, "restore_applied");
+  ASSERT_FALSE(applied.is_null()) << describe(r);
+  const std::string undo = applied.value("undo", "");
+  ASSERT_EQ(undo.rfind("stacksnap restore ", 0), 0u) << applied.dump();
+  EXPECT_TRUE(contains(msg, undo)) << "the message carries the command: " << msg;
+  EXPECT_TRUE(contains(undo, "--force --no-safety-backup")) << undo;
+
+  // The one command puts the project back as it was before the failed restore.
+  auto back = bed_->run(undo.substr(std::string("stacksnap ").size()) + " --json");
+  ASSERT_EQ(back.exit_code, 0) << describe(back);
+  EXPECT_TRUE(back.summary["problems"].empty()) << back.summary.dump();
+  EXPECT_EQ(rows_of(container(project_, "db"), "my db", "t"), "13");
+  EXPECT_EQ(redis(container(project_, "cache"), "-n 1 dbsize"), "51");
+  EXPECT_EQ(trimmed(run_script("docker port " + container(project_, "app") + " 8080").output),
+            "127.0.0.1:" + std::to_string(port_));
+}
+
 // Last: it takes the original stack down.
 TEST_F(TrickyStack, DisasterRestoreFromAFreshDataDirRestoresEveryDatabaseAndKey) {
   Json rec = record();
