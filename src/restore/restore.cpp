@@ -274,7 +274,7 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
       return std::move(b).error().with_context("safety backup of " + p.project +
                                                " failed; nothing was changed (--no-safety-backup skips it)");
     }
-    summary["safety_backup_id"] = b->value("backup_id", "");
+    summary["safety_backup_id"] = b->backup_id;
   }
 
   // From here on the host changes; every failure says what was applied (a copy or drill
