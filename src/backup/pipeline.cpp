@@ -18,6 +18,7 @@
 #include "base/fd.h"
 #include "base/scope.h"
 #include "catalog/catalog_admin.h"
+#include "docker/helper_container.h"
 #include "repo/repo.h"
 #include "seal/crypto.h"
 #include "stack/discovery.h"
@@ -104,7 +105,7 @@ void repair_leftovers(const BackupEnv& env, job::Context& ctx) {
   if (resumed.ok() && *resumed > 0) {
     ctx.warn("resumed " + std::to_string(*resumed) + " container(s) left paused by an interrupted backup");
   }
-  auto helpers = remove_orphan_helpers(env.docker);
+  auto helpers = docker::remove_orphan_helpers(env.docker);
   if (helpers.ok() && *helpers > 0) {
     ctx.info("removed " + std::to_string(*helpers) + " helper container(s) left by an interrupted run");
   }
