@@ -84,8 +84,6 @@ class Appliance {
   // A dashboard "settings_changed" event.
   void changed(const std::string& what);
 
-  // Where S3 secrets given through the API are kept (0600 files).
-  std::string secrets_dir() const { return options_.data_dir + "/secrets"; }
   const std::string& data_dir() const { return options_.data_dir; }
   const TargetOpener& open_target() const { return options_.open_target; }
   void warn(const std::string& message) const { options_.warn(message); }

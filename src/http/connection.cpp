@@ -20,8 +20,11 @@
 #include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <limits>
+#include <utility>
 #include <vector>
 
+#include "base/process.h"
+#include "http/credential_watch.h"
 #include "http/static_files.h"
 #include "http/url.h"
 
@@ -38,6 +41,11 @@ constexpr size_t kSseWriteBytes = 64 * 1024;    // at most this much SSE text pe
 constexpr auto kTlsShutdownTimeout = std::chrono::seconds(3);
 constexpr auto kLingerTimeout = std::chrono::seconds(2);  // drain a refused body at most this long
 constexpr size_t kLingerBytes = 4u << 20;                 // … and at most this much
+// After refusing a request at header time (not allowed, not authenticated) its body is
+// never read: the connection half-closes and waits this long for the client to read the
+// answer, then closes (what the client still sends is dropped by the kernel).
+constexpr auto kRefusalGrace = std::chrono::seconds(1);
+constexpr int kPasswordThreadNice = 10;  // the password pool yields the CPU to requests
 
 std::optional<int64_t> parse_event_id(std::string_view s) {
   int64_t v = 0;
@@ -48,7 +56,7 @@ std::optional<int64_t> parse_event_id(std::string_view s) {
 
 // Headers every response carries; Response headers come first so a handler may override
 // the CSP or Cache-Control.
-void apply_headers(bhttp::fields& f, const Response& r) {
+void apply_headers(bhttp::fields& f, const Response& r, bool hsts) {
   if (!r.content_type.empty()) f.set(bhttp::field::content_type, r.content_type);
   for (const auto& h : r.headers) f.insert(h.name, h.value);
   f.set("X-Content-Type-Options", "nosniff");
@@ -56,6 +64,12 @@ void apply_headers(bhttp::fields& f, const Response& r) {
   f.set("Referrer-Policy", "no-referrer");
   if (!r.header("Content-Security-Policy")) f.set("Content-Security-Policy", kContentSecurityPolicy);
   if (!r.header("Cache-Control")) f.set(bhttp::field::cache_control, "no-store");
+  if (hsts) f.set(bhttp::field::strict_transport_security, "max-age=31536000");
+}
+
+Response password_pool_busy() {
+  return Response::error(unavailable("too many password checks are in progress; try again in a second"))
+      .with_header("Retry-After", "1");
 }
 
 bool is_http_parse_error(const beast::error_code& ec) {
@@ -123,7 +137,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     // (Not boost::none: Beast 1.74 compares a Content-Length against an empty optional
     // as "greater" and refuses every body.)
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    lowest().expires_after(core_.opt.idle_timeout);
+    lowest().expires_after(requests_ == 0 ? core_.opt.first_request_timeout : core_.opt.idle_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = self()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
@@ -152,7 +166,10 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     req_.remote_ip = remote_ip_;
     req_.tls = kTls;
     req_.stop = core_.stop.get_token();
+    ++requests_;
+    if (auto refusal = core_.gate.screen(req_)) return refuse(std::move(*refusal));
     match_ = core_.router.match(req_.method, req_.path);
+    if (auto refusal = core_.router.authorize(match_, req_)) return refuse(std::move(*refusal));
     const uint64_t limit = match_.route ? match_.options().body_limit : kDefaultBodyLimit;
     if (auto length = parser_->content_length(); length && *length > limit) {
       return read_failed(bhttp::error::body_limit);  // refused before reading it
@@ -210,20 +227,49 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
 
   // ---- handling -----------------------------------------------------------------------
 
+  // Answers at header time; a body the client announced is never read.
+  void refuse(Response r) {
+    if (!parser_->is_done()) {
+      keep_alive_ = false;
+      refused_body_ = true;
+    }
+    state_ = State::kHandling;
+    core_.requests_total.fetch_add(1, std::memory_order_relaxed);
+    lowest().expires_never();
+    send(std::move(r));
+  }
+
   void dispatch() {
     state_ = State::kHandling;
     core_.requests_total.fetch_add(1, std::memory_order_relaxed);
     lowest().expires_never();
     if (!match_.route) return send(Router::unmatched(match_));
-    if (match_.options().exec == Exec::kBlocking) {
-      // req_ and match_ belong to the worker until it posts the response back.
-      net::post(*core_.workers, [self = self()] {
-        auto res = std::make_shared<Response>(self->core_.router.invoke(self->match_, self->req_));
-        net::post(self->executor(), [self, res] { self->send(std::move(*res)); });
-      });
-      return;
+    switch (match_.options().exec) {
+      case Exec::kInline: return send(core_.router.invoke(match_, req_));
+      case Exec::kBlocking: return invoke_on(*core_.workers, false);
+      case Exec::kPasswordHash:
+        if (core_.password_jobs.fetch_add(1) >= core_.password_limit) {
+          core_.password_jobs.fetch_sub(1);
+          return send(password_pool_busy());
+        }
+        return invoke_on(*core_.password_pool, true);
     }
-    send(core_.router.invoke(match_, req_));
+  }
+
+  // Runs the route on `pool`; req_ and match_ belong to it until it posts the response back.
+  void invoke_on(net::thread_pool& pool, bool password) {
+    net::post(pool, [self = self(), password] {
+      ServerCore& core = self->core_;
+      if (password) {
+        thread_local bool lowered = false;
+        if (!std::exchange(lowered, true)) lower_this_thread_priority(kPasswordThreadNice);
+      }
+      auto res = std::make_shared<Response>(core.stop.stop_requested() && password
+                                                ? password_pool_busy()
+                                                : core.router.invoke(self->match_, self->req_));
+      if (password) core.password_jobs.fetch_sub(1);
+      net::post(self->executor(), [self, res] { self->send(std::move(*res)); });
+    });
   }
 
   void send(Response r) {
@@ -244,14 +290,14 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     if (r.static_body.data() != nullptr) {
       auto res = std::make_shared<bhttp::response<bhttp::span_body<const char>>>(
           static_cast<bhttp::status>(r.status), version_);
-      apply_headers(*res, r);
+      apply_headers(*res, r, core_.hsts);
       res->keep_alive(keep());
       if (!head) res->body() = {r.static_body.data(), r.static_body.size()};
       res->content_length(r.static_body.size());
       return write_message(std::move(res));
     }
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(r.status), version_);
-    apply_headers(*res, r);
+    apply_headers(*res, r, core_.hsts);
     res->keep_alive(keep());
     if (!no_body) {
       res->content_length(r.body.size());
@@ -279,7 +325,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
 
   void start_stream(Response r) {
     auto res = std::make_shared<bhttp::response<bhttp::empty_body>>(static_cast<bhttp::status>(r.status), version_);
-    apply_headers(*res, r);
+    apply_headers(*res, r, core_.hsts);
     res->keep_alive(keep());
     if (r.stream_length) {
       res->content_length(*r.stream_length);
@@ -361,6 +407,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     // The wake callback runs on publishing threads under the hub's lock: it only posts,
     // and holds no strong reference (the last one must never drop there).
     std::weak_ptr<Connection> weak = self();
+    watch_credentials(weak);
     auto wake = [ex = executor(), weak] {
       net::post(ex, [weak] {
         if (auto s = weak.lock()) s->sse_pump();
@@ -370,6 +417,18 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     net::post(*core_.workers, [self = self(), wake = std::move(wake)] {
       auto st = std::make_shared<Status>(self->sse_->open(wake));
       net::post(self->executor(), [self, st] { self->on_sse_open(std::move(*st)); });
+    });
+  }
+
+  // The stream ends as soon as the session or token it was opened with ends.
+  void watch_credentials(const std::weak_ptr<Connection>& weak) {
+    Authenticator* auth = core_.router.authenticator();
+    CredentialWatch* watch = auth ? auth->credential_watch() : nullptr;
+    if (!watch || !req_.principal) return;
+    credentials_ = watch->watch(*req_.principal, [ex = executor(), weak] {
+      net::post(ex, [weak] {
+        if (auto s = weak.lock(); s && s->state_ == State::kSse) s->do_close();
+      });
     });
   }
 
@@ -384,7 +443,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     Response meta;
     meta.content_type = "text/event-stream; charset=utf-8";
     meta.headers.push_back({"X-Accel-Buffering", "no"});  // reverse proxies: do not buffer
-    apply_headers(*res, meta);
+    apply_headers(*res, meta, core_.hsts);
     res->keep_alive(false);  // the event stream ends with the connection
     auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*res);
     sse_busy_ = true;
@@ -458,6 +517,11 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     } else {
       beast::error_code ec;
       lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (refused_body_) {
+        timer_.expires_after(kRefusalGrace);
+        timer_.async_wait([self = self()](beast::error_code) { self->lowest().close(); });
+        return;
+      }
       if (!unread_body_) return lowest().close();
       // We answered without reading the body (413): read and drop what the client is
       // still sending for a moment, so closing does not reset the connection before it
@@ -502,13 +566,18 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   uint64_t stream_sent_ = 0;
   bool stream_keep_ = false;
   bool unread_body_ = false;  // closing after refusing a request: linger
+  bool refused_body_ = false; // refused at header time: close without reading the body
   size_t lingered_ = 0;
+  uint64_t requests_ = 0;     // request headers read on this connection
 
   std::unique_ptr<SseStream> sse_;
   bool sse_ready_ = false;  // header written: frames may follow
   bool sse_busy_ = false;   // a write, open or fetch is in flight
   std::string sse_out_;
+  std::unique_ptr<CredentialWatch::Registration> credentials_;
 };
+
+}  // namespace
 
 std::string peer_address(const tcp::socket& s) {
   beast::error_code ec;
@@ -519,20 +588,16 @@ std::string peer_address(const tcp::socket& s) {
   return a.to_string();
 }
 
-}  // namespace
-
-void start_plain_connection(ServerCore& core, tcp::socket socket) {
-  std::string peer = peer_address(socket);
-  auto c = std::make_shared<Connection<beast::tcp_stream>>(core, beast::tcp_stream(std::move(socket)), std::move(peer));
-  core.add(c);
+void start_plain_connection(ServerCore& core, tcp::socket socket, std::string peer) {
+  auto c = std::make_shared<Connection<beast::tcp_stream>>(core, beast::tcp_stream(std::move(socket)), peer);
+  core.add(c, peer);
   c->run();
 }
 
-void start_tls_connection(ServerCore& core, tcp::socket socket, net::ssl::context& ctx) {
-  std::string peer = peer_address(socket);
+void start_tls_connection(ServerCore& core, tcp::socket socket, net::ssl::context& ctx, std::string peer) {
   using Tls = beast::ssl_stream<beast::tcp_stream>;
-  auto c = std::make_shared<Connection<Tls>>(core, Tls(beast::tcp_stream(std::move(socket)), ctx), std::move(peer));
-  core.add(c);
+  auto c = std::make_shared<Connection<Tls>>(core, Tls(beast::tcp_stream(std::move(socket)), ctx), peer);
+  core.add(c, peer);
   c->run();
 }
 

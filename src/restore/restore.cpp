@@ -492,6 +492,7 @@ Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::
     ar.mode = Mode::kCopy;
     ar.project = req.as_name;
     ar.working_dir = req.to_dir.empty() ? env.data_dir + "/restores/" + req.as_name : req.to_dir;
+    if (req.to_dir.empty()) TRY(make_private_dirs(env.data_dir, env.data_dir + "/restores"));
   } else {
     ar.mode = Mode::kInPlace;
     ar.project = rec.project;
