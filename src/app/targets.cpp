@@ -233,10 +233,14 @@ Json public_target_config(const catalog::TargetRecord& t) {
 }
 
 Status migrate_inline_secrets(catalog::Catalog& cat, const std::string& data_dir, const Note& note) {
+  bool moved = false;
   for (auto t : TRY(cat.list_targets())) {
     if (!t.config.is_object()) continue;
     auto files = TRY(store_inline_secrets(data_dir, target_secret_stem(t.name), t.config));
     if (!files.empty()) {
+      // Overwrite the old row's bytes too, not just unlink them from the b-tree.
+      if (!moved) TRY(cat.db().exec("PRAGMA secure_delete = ON"));
+      moved = true;
       TRY(cat.update_target(t));
       if (note) note("target " + t.name + ": moved its stored secret out of the state database into " + files.front());
     }
@@ -249,6 +253,7 @@ Status migrate_inline_secrets(catalog::Catalog& cat, const std::string& data_dir
       }
     }
   }
+  if (moved) TRY(cat.db().exec("PRAGMA wal_checkpoint(TRUNCATE)"));  // no old page left in the WAL
   return {};
 }
 

@@ -18,6 +18,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <utility>
@@ -139,7 +140,17 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     lowest().expires_after(requests_ == 0 ? core_.opt.first_request_timeout : core_.opt.idle_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = self()](beast::error_code ec, size_t) { self->on_header(ec); });
+                             [self = self(), before = buffer_.size()](beast::error_code ec, size_t n) {
+                               self->count_received(before, n);
+                               self->on_header(ec);
+                             });
+  }
+
+  // Bytes a read took from the socket: what the parser consumed, plus what it left in
+  // the buffer beyond what was there before.
+  void count_received(size_t buffered_before, size_t consumed) {
+    size_t got = consumed + buffer_.size() - std::min(buffered_before, consumed + buffer_.size());
+    core_.bytes_received.fetch_add(got, std::memory_order_relaxed);
   }
 
   void on_header(beast::error_code ec) {
@@ -192,7 +203,8 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
 
   void read_body() {
     lowest().expires_after(core_.opt.read_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_, [self = self()](beast::error_code ec, size_t) {
+    bhttp::async_read(stream_, buffer_, *parser_, [self = self(), before = buffer_.size()](beast::error_code ec, size_t n) {
+      self->count_received(before, n);
       if (ec) return self->read_failed(ec);
       self->req_.body = std::move(self->parser_->get().body());
       self->dispatch();
@@ -535,6 +547,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   void linger() {
     lowest().async_read_some(net::buffer(chunk_), [self = self()](beast::error_code ec, size_t n) {
       self->lingered_ += n;
+      self->core_.bytes_received.fetch_add(n, std::memory_order_relaxed);
       if (ec || self->lingered_ > kLingerBytes) return self->lowest().close();
       self->linger();
     });

@@ -61,6 +61,7 @@ struct ServerCore {
   std::atomic<uint64_t> connections_total{0};
   std::atomic<uint64_t> connections_rejected{0};
   std::atomic<uint64_t> requests_total{0};
+  std::atomic<uint64_t> bytes_received{0};  // from client sockets: headers, bodies, drained bodies
   std::atomic<uint64_t> sse_streams_total{0};
   std::array<std::atomic<uint64_t>, 6> responses_by_class{};  // index = status / 100
 

@@ -259,6 +259,9 @@ std::string Server::metrics_text() const {
   metric("stacksnap_http_connections_rejected_total", "counter", "Connections closed at once (limit or stopping).",
          c.connections_rejected.load());
   metric("stacksnap_http_requests_total", "counter", "HTTP requests read.", c.requests_total.load());
+  metric("stacksnap_http_received_bytes_total", "counter",
+         "Bytes read from client connections (headers and bodies; refused bodies are not read).",
+         c.bytes_received.load());
   out += "# HELP stacksnap_http_responses_total HTTP responses by status class.\n"
          "# TYPE stacksnap_http_responses_total counter\n";
   for (size_t i = 1; i <= 5; ++i) {

@@ -108,7 +108,8 @@ TEST(ServerRepair, KillNineDuringAScheduledSafeModeBackupIsRepairedAtRestart) {
   api.port = server.start();
   ASSERT_NE(api.port, 0) << server.log();
   project.server_pids.push_back(server.pid());
-  Reply r = call({.method = "POST", .url = api.url("/api/setup"), .body = Json{{"password", kServerPassword}}.dump(),
+  Reply r = call({.method = "POST", .url = api.url("/api/setup"),
+                  .body = Json{{"password", kServerPassword}, {"setup_token", server.setup_token()}}.dump(),
                   .headers = {"Content-Type: application/json"}});
   ASSERT_EQ(r.status, 201) << r.body;
   ASSERT_TRUE(api.login(kServerPassword));

@@ -157,7 +157,7 @@ TEST(VisibleVerify, TwoTargetsOneCopyDamagedFailsWithDataLossAndShowsWhichCopy) 
   Api api;
   api.port = server.start();
   ASSERT_NE(api.port, 0) << server.log();
-  ASSERT_TRUE(api.setup()) << server.log();
+  ASSERT_TRUE(api.setup(server.setup_token())) << server.log();
   Reply r = api.req("POST", "/api/backups/" + id + "/verify");
   ASSERT_EQ(r.status, 202) << r.body;
   Json job = api.wait_job(r.json()["job_id"].get<int64_t>(), 120s);
@@ -190,7 +190,7 @@ TEST(VisiblePartial, S3StoppedDuringABackupIsPartialEverywhere) {
   Api api;
   api.port = server.start();
   ASSERT_NE(api.port, 0) << server.log();
-  ASSERT_TRUE(api.setup()) << server.log();
+  ASSERT_TRUE(api.setup(server.setup_token())) << server.log();
   ASSERT_EQ(api.req("POST", "/api/key", {{"mode", "generate"}}).status, 201);
   Reply r = api.req("POST", "/api/targets",
                     {{"name", "local"}, {"kind", "local"}, {"config", {{"path", tmp->path() + "/store"}}}});
