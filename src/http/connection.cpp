@@ -239,11 +239,18 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
 
   // ---- handling -----------------------------------------------------------------------
 
-  // Answers at header time; a body the client announced is never read.
+  // Answers at header time; a body the client announced is never read from the socket.
+  // (A small body that already arrived with the header is dropped from the buffer, and the
+  // connection stays usable.)
   void refuse(Response r) {
     if (!parser_->is_done()) {
-      keep_alive_ = false;
-      refused_body_ = true;
+      auto remaining = parser_->content_length_remaining();
+      if (remaining && *remaining <= buffer_.size()) {
+        buffer_.consume(static_cast<size_t>(*remaining));
+      } else {
+        keep_alive_ = false;
+        refused_body_ = true;
+      }
     }
     state_ = State::kHandling;
     core_.requests_total.fetch_add(1, std::memory_order_relaxed);

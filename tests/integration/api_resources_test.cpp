@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/fd.h"
 #include "integration/api_support.h"
 
 namespace stacksnap::http::testing {
@@ -64,9 +65,12 @@ TEST(ApiTargets, CrudAndConnectionTest) {
   EXPECT_FALSE(std::filesystem::exists(root + "/stacksnap-probe") &&
                !std::filesystem::is_empty(root + "/stacksnap-probe"));
 
-  // A failing target: the exact error, 200.
-  r = api.req("POST", "/api/targets/test", {{"kind", "local"}, {"config", {{"path", "/proc/stacksnap-nope"}}}});
-  ASSERT_EQ(r.status, 200);
+  // A failing target: the exact error, 200. (A system tree is refused before any test: 400.)
+  EXPECT_EQ(api.req("POST", "/api/targets/test", {{"kind", "local"}, {"config", {{"path", "/proc/x"}}}}).status, 400);
+  ASSERT_TRUE(write_file_atomic(api.ts.dir->path() + "/a-file", "x", 0600).ok());
+  r = api.req("POST", "/api/targets/test",
+              {{"kind", "local"}, {"config", {{"path", api.ts.dir->path() + "/a-file/below"}}}});
+  ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_FALSE(r.json()["ok"].get<bool>());
   EXPECT_FALSE(r.json()["message"].get<std::string>().empty());
 
