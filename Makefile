@@ -1,5 +1,6 @@
 # StackSnap — the two commands that matter:
 #   make run    build everything (dashboard included) and start the server on http://127.0.0.1:8080
+#               (the first run prints the one-time setup URL to open)
 #   make test   install what is missing, start dockerd and the S3 test server, run every test
 # Also: make build, make bench, make fuzz, make clean.
 SHELL := /bin/bash
@@ -34,10 +35,11 @@ build: deps-build web $(BUILD)/build.ninja
 	@ninja -C $(BUILD) -j$(JOBS) | grep -v '^\[' || true
 	@ninja -C $(BUILD) -j$(JOBS) >/dev/null
 
+# The server makes the data dir private (0700) and, on the first run, prints the one-time
+# setup URL (http://…/?setup_token=…): open that one to create the admin.
 run: build engine
-	@mkdir -p $(DATA_DIR)
-	@echo "StackSnap dashboard: http://$(LISTEN)  (data dir $(DATA_DIR))"
-	$(BUILD)/stacksnap --data-dir $(DATA_DIR) serve --listen $(LISTEN)
+	@echo "StackSnap dashboard: http://$(LISTEN)  (data dir $(DATA_DIR)); on the first run open the setup URL printed below"
+	@$(BUILD)/stacksnap --data-dir $(DATA_DIR) serve --listen $(LISTEN)
 
 engine:
 	@scripts/ensure-dockerd.sh

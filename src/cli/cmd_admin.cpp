@@ -3,7 +3,7 @@
 // the admin when there is none yet, e.g. on a headless install), ends every session and
 // revokes every API token. It needs no old password and no setup token — it needs the
 // data directory, i.e. root on this host. A running server sees the change at once;
-// event streams it already has open end when they reconnect (or at its next restart).
+// event streams it already has open end at their next heartbeat (within 15 s).
 #include <unistd.h>
 
 #include <iostream>

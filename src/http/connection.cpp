@@ -439,6 +439,16 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     });
   }
 
+  // At each heartbeat: credentials ended elsewhere (expiry, `stacksnap admin
+  // reset-password` in another process) end the stream too. A check that cannot run now
+  // (the state database is busy) keeps it.
+  bool credentials_still_valid() {
+    Authenticator* auth = core_.router.authenticator();
+    if (!auth || !req_.principal) return true;
+    auto found = auth->authenticate(req_);
+    return !found.ok() || found->has_value();
+  }
+
   // The stream ends as soon as the session or token it was opened with ends.
   void watch_credentials(const std::weak_ptr<Connection>& weak) {
     Authenticator* auth = core_.router.authenticator();
@@ -515,6 +525,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     timer_.expires_after(core_.opt.sse_heartbeat);
     timer_.async_wait([self = self()](beast::error_code ec) {
       if (ec || self->state_ != State::kSse) return;
+      if (!self->credentials_still_valid()) return self->do_close();
       if (!self->sse_busy_) {
         self->sse_out_ = sse_comment("ping");
         self->sse_write();

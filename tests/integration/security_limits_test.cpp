@@ -63,8 +63,19 @@ TEST(SecurityLimits, FiftyConcurrentLoginsDoNotSlowTheApi) {
     unexpected += r.status != 200 && r.status != 503;  // 503: no Docker Engine (still a full request)
     return ms_since(t0);
   };
+  // The bound is absolute. A machine so busy (other builds, other tests' containers on the
+  // same Engine) that the route misses it without any login cannot show anything either
+  // way: wait, up to two minutes, for an idle p99 within half the bound.
   std::vector<double> idle;
-  for (int i = 0; i < 200; ++i) idle.push_back(projects());
+  for (int round = 0; round < 8; ++round) {
+    idle.clear();
+    for (int i = 0; i < 200; ++i) idle.push_back(projects());
+    if (quantile(idle, 0.99) < 50.0) break;
+    std::cout << "idle p99 " << quantile(idle, 0.99) << " ms: the machine is busy, waiting\n";
+    std::this_thread::sleep_for(15s);
+  }
+  ASSERT_LT(quantile(idle, 0.99), 50.0) << "the machine is too busy to measure: GET /api/projects alone has a p99 of "
+                                        << quantile(idle, 0.99) << " ms";
 
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0}, busy{0}, throttled{0}, other{0};
