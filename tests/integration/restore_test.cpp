@@ -152,6 +152,11 @@ TEST_F(RestoreTest, AsNewProjectBesideTheOriginal) {
   EXPECT_TRUE(fs::exists(dir + "/uploads/images/photo.jpg"));
   EXPECT_TRUE(fs::exists(dir + "/docker-compose.yml"));
   EXPECT_TRUE(fs::exists(dir + "/.env"));
+  // The copy's compose and env files hold the stack's secrets: 0600 in a 0700 directory.
+  auto mode = [](const std::string& p) { return fs::status(p).permissions() & fs::perms::all; };
+  EXPECT_EQ(mode(dir + "/docker-compose.yml"), fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(mode(dir + "/.env"), fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(mode(dir), fs::perms::owner_all);
 
   // Databases: the dump's rows, not a fresh initdb.
   EXPECT_EQ(in_container(db, "psql -U shop -d shop -tAc \"SELECT count(*) FROM orders WHERE note = 'it-marker'\""),

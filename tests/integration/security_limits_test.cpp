@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "integration/security_support.h"
+#include "integration/test_env.h"
 
 namespace stacksnap::it {
 namespace {
@@ -49,33 +50,40 @@ TEST(SecurityLimits, GuessesThroughAProxyDoNotLockTheAdminOut) {
 
 // 50 clients log in (and out) at the same time, with the production Argon2id cost, and
 // retry when told to (503 + Retry-After: the password pool is full). The admin's
-// dashboard meanwhile asks for the project list over its keep-alive connection: its
-// p99 stays under 100 ms. Measured over at least 500 requests and 5 s of load.
+// dashboard meanwhile asks for the project list over its keep-alive connection: its p99
+// stays under 100 ms. Measured over at least 500 requests and 5 s of load. Beside it,
+// GET /api/settings (no Docker Engine involved) shows what the server itself adds.
 TEST(SecurityLimits, FiftyConcurrentLoginsDoNotSlowTheApi) {
   LiveServer s;
   ASSERT_NE(s.start(), 0) << s.process->log();
   Session admin = s.claim();
   CURL* keep = curl_easy_init();
   int unexpected = 0;
-  auto projects = [&] {
+  auto timed_get = [&](const std::string& path) {
     auto t0 = Clock::now();
-    Reply r = call({.url = s.url("/api/projects"), .headers = {admin.cookie}, .timeout_ms = 10000, .reuse = keep});
+    Reply r = call({.url = s.url(path), .headers = {admin.cookie}, .timeout_ms = 10000, .reuse = keep});
     unexpected += r.status != 200 && r.status != 503;  // 503: no Docker Engine (still a full request)
     return ms_since(t0);
+  };
+  struct Samples {
+    std::vector<double> projects, settings;
+  };
+  auto sample = [&](Samples& out) {
+    out.projects.push_back(timed_get("/api/projects"));
+    out.settings.push_back(timed_get("/api/settings"));
   };
   // The bound is absolute. A machine so busy (other builds, other tests' containers on the
   // same Engine) that the route misses it without any login cannot show anything either
   // way: wait, up to two minutes, for an idle p99 within half the bound.
-  std::vector<double> idle;
+  Samples idle;
   for (int round = 0; round < 8; ++round) {
-    idle.clear();
-    for (int i = 0; i < 200; ++i) idle.push_back(projects());
-    if (quantile(idle, 0.99) < 50.0) break;
-    std::cout << "idle p99 " << quantile(idle, 0.99) << " ms: the machine is busy, waiting\n";
+    idle = {};
+    for (int i = 0; i < 200; ++i) sample(idle);
+    if (quantile(idle.projects, 0.99) < 50.0) break;
+    std::cout << "idle p99 of GET /api/projects " << quantile(idle.projects, 0.99) << " ms (GET /api/settings "
+              << quantile(idle.settings, 0.99) << " ms): the machine is busy, waiting\n";
     std::this_thread::sleep_for(15s);
   }
-  ASSERT_LT(quantile(idle, 0.99), 50.0) << "the machine is too busy to measure: GET /api/projects alone has a p99 of "
-                                        << quantile(idle, 0.99) << " ms";
 
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0}, busy{0}, throttled{0}, other{0};
@@ -98,25 +106,35 @@ TEST(SecurityLimits, FiftyConcurrentLoginsDoNotSlowTheApi) {
     });
   }
   std::this_thread::sleep_for(1s);  // let the burst build up
-  std::vector<double> loaded;
+  Samples loaded;
   auto t0 = Clock::now();
-  while (loaded.size() < 500 || ms_since(t0) < 5000) loaded.push_back(projects());
+  while (loaded.projects.size() < 500 || ms_since(t0) < 5000) sample(loaded);
   const int ok_during = ok;
   stop = true;
   for (auto& t : clients) t.join();
   curl_easy_cleanup(keep);
 
-  const double p50 = quantile(loaded, 0.50), p99 = quantile(loaded, 0.99);
-  std::cout << "GET /api/projects over one keep-alive connection: idle p50 " << quantile(idle, 0.5) << " ms, p99 "
-            << quantile(idle, 0.99) << " ms (" << idle.size() << " requests); during 50 concurrent logins p50 " << p50
-            << " ms, p99 " << p99 << " ms, max " << quantile(loaded, 1.0) << " ms (" << loaded.size()
-            << " requests in " << ms_since(t0) / 1000 << " s); logins meanwhile: " << ok_during << " ok, " << busy
-            << " told to retry (503, password pool full), " << throttled << " 429, " << other << " other\n";
+  auto line = [](const char* what, const std::vector<double>& v) {
+    std::cout << "  " << what << ": p50 " << quantile(v, 0.5) << " ms, p99 " << quantile(v, 0.99) << " ms, max "
+              << quantile(v, 1.0) << " ms (" << v.size() << " requests)\n";
+  };
+  std::cout << "one keep-alive client, idle:\n";
+  line("GET /api/projects", idle.projects);
+  line("GET /api/settings", idle.settings);
+  std::cout << "the same during 50 concurrent logins (" << ms_since(t0) / 1000 << " s):\n";
+  line("GET /api/projects", loaded.projects);
+  line("GET /api/settings", loaded.settings);
+  std::cout << "logins meanwhile: " << ok_during << " ok, " << busy << " told to retry (503, password pool full), "
+            << throttled << " 429, " << other << " other\n";
   EXPECT_EQ(unexpected, 0) << "the dashboard's session stayed valid";
   EXPECT_GT(ok_during, 0) << "logins went through meanwhile";
   EXPECT_GT(busy.load(), 0) << "the password pool is bounded";
   EXPECT_EQ(other.load(), 0);
-  EXPECT_LT(p99, 100.0);
+  EXPECT_LT(quantile(loaded.settings, 0.99), 100.0);
+  ASSERT_LT(quantile(idle.projects, 0.99), 50.0)
+      << "the machine is too busy to measure: GET /api/projects alone has a p99 of " << quantile(idle.projects, 0.99)
+      << " ms (Docker Engine with " << run_script("docker ps -q | wc -l").output << " containers)";
+  EXPECT_LT(quantile(loaded.projects, 0.99), 100.0);
 }
 
 TEST(SecurityLimits, IdleConnectionsFromOneClientDoNotStopAnother) {
