@@ -541,17 +541,20 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     if (sse_busy_) return abort();  // a write may be in flight: no close_notify beside it
     state_ = State::kClosed;
     timer_.cancel();
+    if (refused_body_) {
+      // No TLS close_notify either: waiting for the client's would read its body.
+      beast::error_code ec;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+      timer_.expires_after(kRefusalGrace);
+      timer_.async_wait([self = self()](beast::error_code) { self->lowest().close(); });
+      return;
+    }
     if constexpr (kTls) {
       lowest().expires_after(kTlsShutdownTimeout);
       stream_.async_shutdown([self = self()](beast::error_code) { self->lowest().close(); });
     } else {
       beast::error_code ec;
       lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
-      if (refused_body_) {
-        timer_.expires_after(kRefusalGrace);
-        timer_.async_wait([self = self()](beast::error_code) { self->lowest().close(); });
-        return;
-      }
       if (!unread_body_) return lowest().close();
       // We answered without reading the body (413): read and drop what the client is
       // still sending for a moment, so closing does not reset the connection before it

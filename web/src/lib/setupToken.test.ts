@@ -1,22 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { takeSetupToken } from './setupToken';
+import { setupTokenFrom, withoutSetupToken } from './setupToken';
 
-function fakeHistory() {
-  const calls: string[] = [];
-  return { calls, history: { state: null, replaceState: (_s: unknown, _t: string, url?: string | URL | null) => void calls.push(String(url)) } };
-}
-
-describe('takeSetupToken', () => {
-  it('reads the token and removes it from the address bar', () => {
-    const { calls, history } = fakeHistory();
-    const token = takeSetupToken({ search: '?setup_token=3f9c0a&x=1', pathname: '/', hash: '' }, history);
-    expect(token).toBe('3f9c0a');
-    expect(calls).toEqual(['/?x=1']);
+describe('setup token in the URL', () => {
+  it('is read from the query string', () => {
+    expect(setupTokenFrom('?setup_token=3f9c0a&x=1')).toBe('3f9c0a');
+    expect(setupTokenFrom('?x=1')).toBe('');
+    expect(setupTokenFrom('')).toBe('');
   });
 
-  it('is empty without a token and leaves the URL alone', () => {
-    const { calls, history } = fakeHistory();
-    expect(takeSetupToken({ search: '', pathname: '/settings', hash: '#a' }, history)).toBe('');
-    expect(calls).toEqual([]);
+  it('is removed from the address, the rest kept', () => {
+    expect(withoutSetupToken({ search: '?setup_token=3f9c0a&x=1', pathname: '/', hash: '' })).toBe('/?x=1');
+    expect(withoutSetupToken({ search: '?setup_token=3f9c0a', pathname: '/', hash: '#a' })).toBe('/#a');
+    expect(withoutSetupToken({ search: '?x=1', pathname: '/settings', hash: '' })).toBeNull();
   });
 });

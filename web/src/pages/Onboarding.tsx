@@ -8,7 +8,7 @@ import { StrengthMeter } from '../components/StrengthMeter';
 import { TargetForm } from '../components/TargetForm';
 import { Alert, Badge, Button, Field, Input, LoadingBlock, cx } from '../components/ui';
 import { plural } from '../lib/format';
-import { takeSetupToken } from '../lib/setupToken';
+import { setupTokenFrom, withoutSetupToken } from '../lib/setupToken';
 
 type Step = 'admin' | 'storage' | 'key' | 'done';
 const STEPS: { id: Step; label: string }[] = [
@@ -89,8 +89,13 @@ export function OnboardingPage({ needsAdmin, onboarding, onAdminCreated, onDone 
 function AdminStep({ onDone }: { onDone: () => Promise<void> }) {
   const [pw, setPw] = useState('');
   const [pw2, setPw2] = useState('');
-  const [token, setToken] = useState(() => takeSetupToken());
+  const [token, setToken] = useState(() => setupTokenFrom(window.location.search));
   const [askToken, setAskToken] = useState(() => token === '');
+  useEffect(() => {
+    // Out of the address bar and the history once read.
+    const clean = withoutSetupToken(window.location);
+    if (clean !== null) window.history.replaceState(window.history.state, '', clean);
+  }, []);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const mismatch = pw2.length > 0 && pw !== pw2;
