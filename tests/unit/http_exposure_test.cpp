@@ -5,6 +5,7 @@
 #include "http/client_address.h"
 #include "http/host_policy.h"
 #include "http/request_gate.h"
+#include "http/server.h"
 
 namespace stacksnap::http {
 namespace {
@@ -142,6 +143,12 @@ TEST(HttpRequestGate, MisdirectedHostsAndCrossOriginStateChangesAreRefused) {
   auto proxied = request(Method::kPost, {{"host", "localhost:8080"}, {"origin", "https://localhost:8080"},
                                          {"x-forwarded-proto", "https"}});
   EXPECT_FALSE(gate.screen(proxied)) << "the proxy says the client used https";
+}
+
+TEST(HttpConnectionCap, FollowsTheOpenFileLimit) {
+  EXPECT_EQ(connection_cap_for(1024), 512u) << "half the descriptors, the rest for jobs";
+  EXPECT_EQ(connection_cap_for(1 << 20), kMaxConnections);
+  EXPECT_EQ(connection_cap_for(20), 16u);
 }
 
 }  // namespace
