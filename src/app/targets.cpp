@@ -220,6 +220,15 @@ Result<std::string> copy_into_secrets(const std::string& data_dir, const std::st
   return path;
 }
 
+void keep_stored_secrets(const Json& old, Json& next) {
+  if (!old.is_object() || !next.is_object()) return;
+  for (const auto& r : kS3Keys) {
+    if (r.role == Role::kSecretFile && !next.contains(r.key) && old.contains(r.key)) {
+      next[std::string(r.key)] = old[std::string(r.key)];
+    }
+  }
+}
+
 Json public_target_config(const catalog::TargetRecord& t) {
   Json cfg = t.config.is_object() ? t.config : Json::object();
   bool secret = false;
@@ -253,7 +262,10 @@ Status migrate_inline_secrets(catalog::Catalog& cat, const std::string& data_dir
       }
     }
   }
-  if (moved) TRY(cat.db().exec("PRAGMA wal_checkpoint(TRUNCATE)"));  // no old page left in the WAL
+  if (moved) {
+    TRY(cat.db().exec("PRAGMA wal_checkpoint(TRUNCATE)"));  // no old page left in the WAL
+    TRY(cat.db().exec("PRAGMA secure_delete = OFF"));
+  }
   return {};
 }
 

@@ -50,6 +50,10 @@ void remove_secret_files(const std::string& data_dir, const std::string& stem);
 // as <secrets>/<name>, 0600; returns the new path.
 Result<std::string> copy_into_secrets(const std::string& data_dir, const std::string& source, const std::string& name);
 
+// An edited config that names no secret keeps the stored secret files of `old` (the
+// dashboard never sees them, so it cannot send them back).
+void keep_stored_secrets(const nlohmann::json& old, nlohmann::json& next);
+
 // A target's config as shown to people and API clients: no inline secrets, no secret
 // file paths; s3 targets get "secret_key_set".
 nlohmann::json public_target_config(const catalog::TargetRecord& t);

@@ -112,10 +112,7 @@ void register_target_routes(Router& router, app::Appliance& app) {
                if (!body.contains("config")) return invalid_argument("config is required");
                t.config = body["config"];
                TRY(prepare_config(app, app::target_secret_stem(t.name), t.kind, t.config));
-               if (t.kind == "s3" && !t.config.contains("secret_key_file") && old.is_object() &&
-                   old.contains("secret_key_file")) {
-                 t.config["secret_key_file"] = old["secret_key_file"];
-               }
+               if (t.kind == "s3") app::keep_stored_secrets(old, t.config);
                TRY(app.cat.update_target(t));
                app.changed("targets");
                return Response::json(200, target_json(t));

@@ -107,6 +107,11 @@ TEST_F(AppTargets, InlineSecretsBecome0600FilesAndAreNeverShown) {
   EXPECT_FALSE(shown.contains("session_token_file"));
   EXPECT_EQ(shown["access_key"], "AK");
 
+  Json edited = {{"bucket", "b2"}, {"access_key", "AK"}};  // an edit form that never saw the secrets
+  keep_stored_secrets(cfg, edited);
+  EXPECT_EQ(edited["secret_key_file"], cfg["secret_key_file"]);
+  EXPECT_EQ(edited["session_token_file"], cfg["session_token_file"]);
+
   remove_secret_files(data_, target_secret_stem("off"));
   EXPECT_FALSE(std::filesystem::exists(secrets_dir(data_) + "/target-off.secret"));
 }
