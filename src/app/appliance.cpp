@@ -10,6 +10,7 @@
 
 #include "backup/quiesce.h"
 #include "docker/helper_container.h"
+#include "stack/discovery.h"
 #include "http/job_stream.h"
 
 namespace stacksnap::app {
@@ -61,6 +62,10 @@ Appliance::Appliance(catalog::Catalog& c, http::SseHub& h, const Clock& clk, App
             .lock_dir = options.data_dir,
             .warn = [this](const std::string& m) { warn(m); }}),
       scheduler(c, clk, jobs, random_jitter, options.warn),
+      projects([this]() -> Result<std::vector<stack::Project>> {
+        auto* client = TRY(docker.get());
+        return stack::discover_projects(*client, {.detect_by_process = false});
+      }),
       options_(options),
       notifier_(c, options.notify_post ? options.notify_post : notify::Poster(notify::curl_post), options.notify_retry,
                 [this](const std::string& m) { warn(m); }) {
@@ -166,7 +171,10 @@ void Appliance::repair_in_background() {
 
 void Appliance::wire_notifications() {
   jobs.add_observer({.started = [this](const catalog::JobRecord& j) { notifier_.job_event(j, "job_started"); },
-                     .finished = [this](const catalog::JobRecord& j) { notifier_.job_event(j, "job_finished"); }});
+                     .finished = [this](const catalog::JobRecord& j) {
+                       projects.invalidate();  // a restore or drill may have made or removed a project
+                       notifier_.job_event(j, "job_finished");
+                     }});
 }
 
 notify::Delivery Appliance::test_notification(const catalog::NotificationRecord& n) {

@@ -21,6 +21,7 @@
 #include "app/job_manager.h"
 #include "app/job_notify.h"
 #include "app/key_store.h"
+#include "app/projects_cache.h"
 #include "app/scheduler.h"
 #include "base/clock.h"
 #include "catalog/catalog.h"
@@ -95,6 +96,8 @@ class Appliance {
   KeyStore keys;
   JobManager jobs;
   Scheduler scheduler;
+  // The projects on the Engine for the dashboard's lists (app/projects_cache.h).
+  ProjectsCache projects;
 
  private:
   void register_runners();
