@@ -248,7 +248,8 @@ int main(int argc, char** argv) {
 
   int64_t job_id = *(*cat)->create_job({.kind = "backup", .project = "bench", .state = catalog::JobState::kRunning,
                                          .created_at = unix_seconds(clock.now())});
-  http::JobEventPublisher publisher(hub);
+  http::SsePublisher sse(hub);
+  job::PublishingSink publisher(sse);
   publisher.bind(job_id);
 
   // Followers.

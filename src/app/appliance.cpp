@@ -11,7 +11,6 @@
 #include "backup/quiesce.h"
 #include "docker/helper_container.h"
 #include "stack/discovery.h"
-#include "http/job_stream.h"
 
 namespace stacksnap::app {
 namespace {
@@ -50,13 +49,13 @@ Result<docker::Client*> DockerProvider::get() {
   return client_.get();
 }
 
-Appliance::Appliance(catalog::Catalog& c, http::SseHub& h, const Clock& clk, ApplianceOptions options)
+Appliance::Appliance(catalog::Catalog& c, job::Publisher& p, const Clock& clk, ApplianceOptions options)
     : cat(c),
-      hub(h),
+      publisher(p),
       clock(clk),
       docker(options.docker_host),
       keys(options.data_dir),
-      jobs(c, h,
+      jobs(c, p,
            {.threads = options.job_threads,
             .max_concurrent = kDefaultMaxConcurrentJobs,
             .lock_dir = options.data_dir,
@@ -94,7 +93,7 @@ Status Appliance::start() {
       warn("job " + std::to_string(id) + " (" + rec->kind + " of " + rec->project + ") " +
            (rec->state == catalog::JobState::kInterrupted ? "was interrupted"
                                                            : "ended " + state + " before its process died; recorded now"));
-      http::publish_dashboard(hub, "job_finished", Json{{"job_id", id}, {"kind", rec->kind}, {"project", rec->project},
+      publisher.dashboard("job_finished", Json{{"job_id", id}, {"kind", rec->kind}, {"project", rec->project},
                                                         {"backup_id", rec->backup_id}, {"result", state},
                                                         {"code", rec->error_code}, {"message", rec->error}});
       notifier_.job_event(*rec, "job_finished");  // interrupted is a failure
@@ -193,7 +192,7 @@ notify::Delivery Appliance::test_notification(const catalog::NotificationRecord&
 }
 
 void Appliance::changed(const std::string& what) {
-  http::publish_dashboard(hub, "settings_changed", Json{{"what", what}});
+  publisher.dashboard("settings_changed", Json{{"what", what}});
 }
 
 // ---- settings -----------------------------------------------------------------------

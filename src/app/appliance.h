@@ -27,7 +27,7 @@
 #include "catalog/catalog.h"
 #include "catalog/catalog_admin.h"
 #include "docker/client.h"
-#include "http/sse.h"
+#include "job/publisher.h"
 #include "notify/notifier.h"
 
 namespace stacksnap::app {
@@ -63,7 +63,7 @@ inline constexpr int kMaxConcurrentJobsLimit = 8;
 
 class Appliance {
  public:
-  Appliance(catalog::Catalog& cat, http::SseHub& hub, const Clock& clock, ApplianceOptions options);
+  Appliance(catalog::Catalog& cat, job::Publisher& publisher, const Clock& clock, ApplianceOptions options);
   ~Appliance();  // stop()
   Appliance(const Appliance&) = delete;
   Appliance& operator=(const Appliance&) = delete;
@@ -90,7 +90,7 @@ class Appliance {
   void warn(const std::string& message) const { options_.warn(message); }
 
   catalog::Catalog& cat;
-  http::SseHub& hub;
+  job::Publisher& publisher;
   const Clock& clock;
   DockerProvider docker;
   KeyStore keys;

@@ -121,7 +121,8 @@ Status run_serve(const Globals& g, const ServeFlags& flags) {
   http::LoginRateLimiter limiter(clock);
   http::SseHub hub;
   // Declared before the router and server: handlers use it until the server stopped.
-  app::Appliance appliance(*cat, hub, clock, {.data_dir = g.data_dir});
+  http::SsePublisher publisher(hub);
+  app::Appliance appliance(*cat, publisher, clock, {.data_dir = g.data_dir});
   http::Router router(&auth);
   http::Server server(router, hub);
 

@@ -126,7 +126,7 @@ void register_backup_routes(Router& router, app::Appliance& app) {
                auto b = TRY(app.cat.get_backup(req.param("id")));
                TRY(require_free(app, b.project));
                TRY(app::delete_backup(app.cat, b.id, "*", app.open_target()));
-               publish_dashboard(app.hub, "backup_deleted", Json{{"backup_id", b.id}, {"project", b.project}});
+               app.publisher.dashboard("backup_deleted", Json{{"backup_id", b.id}, {"project", b.project}});
                return Response::no_content();
              },
              kBlocking);

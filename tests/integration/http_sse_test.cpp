@@ -204,7 +204,8 @@ TEST_F(HttpSse, SlowClientIsToldToReloadWhileOthersKeepUp) {
 
 TEST_F(HttpSse, JobEventsFromTheCatalogWithHandoff) {
   catalog::Catalog& cat = *ts_->cat;
-  JobEventPublisher live(ts_->hub);
+  SsePublisher publisher(ts_->hub);
+  job::PublishingSink live(publisher);
   std::atomic<int64_t> job_id{0};
   std::atomic<bool> go{false};
   std::thread runner([&] {

@@ -36,6 +36,7 @@ struct Fixture {
   std::optional<TempDir> dir;
   std::unique_ptr<catalog::Catalog> cat;
   http::SseHub hub;
+  http::SsePublisher publisher{hub};
 };
 
 // A runner that blocks until released (or stopped).
@@ -60,7 +61,7 @@ struct Gate {
 
 TEST(JobManager, RunsJobAndStoresEventsWithHubSeq) {
   Fixture f;
-  JobManager jm(*f.cat, f.hub);
+  JobManager jm(*f.cat, f.publisher);
   jm.register_runner("backup", [](const JobRequest& r, job::Context& ctx, int64_t) -> Result<Json> {
     for (int i = 0; i < 5; ++i) ctx.info("step " + std::to_string(i));
     return Json{{"backup_id", "b-" + r.project}};
@@ -103,7 +104,7 @@ TEST(JobManager, RunsJobAndStoresEventsWithHubSeq) {
 TEST(JobManager, OneJobPerProject) {
   Fixture f;
   Gate gate;
-  JobManager jm(*f.cat, f.hub);
+  JobManager jm(*f.cat, f.publisher);
   jm.register_runner("backup", gate.runner());
   jm.register_runner("verify", gate.runner());
   jm.start();
@@ -130,7 +131,7 @@ TEST(JobManager, OneJobPerProject) {
 TEST(JobManager, GlobalLimitQueuesJobs) {
   Fixture f;
   Gate gate;
-  JobManager jm(*f.cat, f.hub, {.threads = 4, .max_concurrent = 1});
+  JobManager jm(*f.cat, f.publisher, {.threads = 4, .max_concurrent = 1});
   jm.register_runner("backup", gate.runner());
   jm.start();
   auto a = jm.submit({.kind = "backup", .project = "a"});
@@ -154,7 +155,7 @@ TEST(JobManager, GlobalLimitQueuesJobs) {
 TEST(JobManager, CancelRunningAndQueued) {
   Fixture f;
   Gate gate;
-  JobManager jm(*f.cat, f.hub, {.threads = 2, .max_concurrent = 1});
+  JobManager jm(*f.cat, f.publisher, {.threads = 2, .max_concurrent = 1});
   jm.register_runner("backup", gate.runner());
   jm.start();
   auto a = jm.submit({.kind = "backup", .project = "a"});
@@ -186,7 +187,7 @@ TEST(JobManager, CancelRunningAndQueued) {
 
 TEST(JobManager, UnknownKindIsUnimplementedAndFailuresAreRecorded) {
   Fixture f;
-  JobManager jm(*f.cat, f.hub);
+  JobManager jm(*f.cat, f.publisher);
   jm.register_runner("backup", [](const JobRequest&, job::Context&, int64_t) -> Result<Json> {
     return unavailable("cannot reach the Docker Engine");
   });
@@ -205,7 +206,7 @@ TEST(JobManager, UnknownKindIsUnimplementedAndFailuresAreRecorded) {
 TEST(JobManager, StopCancelsQueuedAndRunning) {
   Fixture f;
   Gate gate;
-  auto jm = std::make_unique<JobManager>(*f.cat, f.hub, JobManagerOptions{.threads = 2, .max_concurrent = 1});
+  auto jm = std::make_unique<JobManager>(*f.cat, f.publisher, JobManagerOptions{.threads = 2, .max_concurrent = 1});
   jm->register_runner("backup", gate.runner());
   jm->start();
   auto a = jm->submit({.kind = "backup", .project = "a"});
@@ -227,7 +228,7 @@ TEST(JobManager, EndThatCannotBeWrittenIsWarnedAndWrittenLater) {
                   .ok());
   std::vector<std::string> warnings;
   std::mutex mu;
-  JobManager jm(*f.cat, f.hub,
+  JobManager jm(*f.cat, f.publisher,
                 {.finish_retry_period = 20ms,
                  .finish_retry = {.attempts = 2, .delay = 1ms},
                  .warn = [&](const std::string& m) {
