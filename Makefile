@@ -1,7 +1,8 @@
 # StackSnap — the two commands that matter:
 #   make run    build everything (dashboard included) and start the server on http://127.0.0.1:8080
 #   make test   install what is missing, start dockerd and the S3 test server, run every test
-# Also: make build, make bench, make fuzz, make clean.
+# Also: make build, make bench, make fuzz, make clean; make integration-v1 / integration-v2
+# (one Compose lane), make asan-full (everything under ASan, slow).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 JOBS ?= $(shell nproc)
@@ -12,8 +13,8 @@ DATA_DIR ?= /var/lib/stacksnap
 LISTEN ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build run test bench fuzz clean deps-build deps-test unit asan-unit fuzz-run \
-        integration engine fixtures web
+.PHONY: all build build-tests run test bench fuzz clean deps-build deps-test unit asan-unit asan-full fuzz-run \
+        integration integration-v2 integration-v1 e2e engine fixtures web
 
 all: build
 
@@ -30,9 +31,18 @@ $(BUILD)/build.ninja:
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTACKSNAP_WERROR=ON \
 	  -DSTACKSNAP_WEB_DIST=$(CURDIR)/web/dist >/dev/null
 
+# `make run` needs the binary only; the benchmarks build with `make bench`.
 build: deps-build web $(BUILD)/build.ninja
-	@ninja -C $(BUILD) -j$(JOBS) | grep -v '^\[' || true
-	@ninja -C $(BUILD) -j$(JOBS) >/dev/null
+	@ninja -C $(BUILD) -j$(JOBS) stacksnap | grep -v '^\[' || true
+	@ninja -C $(BUILD) -j$(JOBS) stacksnap >/dev/null
+
+# Everything the tests run, in one ninja queue: the binary, the unit tests, the unit tests
+# under ASan+UBSan (same build dir; CMakeLists.txt, STACKSNAP_ASAN_UNIT) and the
+# integration tests.
+TEST_TARGETS := stacksnap stacksnap_unit_tests stacksnap_unit_tests_asan stacksnap_integration_tests
+build-tests: deps-build web $(BUILD)/build.ninja
+	@ninja -C $(BUILD) -j$(JOBS) $(TEST_TARGETS) | grep -v '^\[' || true
+	@ninja -C $(BUILD) -j$(JOBS) $(TEST_TARGETS) >/dev/null
 
 run: build engine
 	@mkdir -p $(DATA_DIR)
@@ -45,12 +55,21 @@ engine:
 fixtures: engine
 	@tests/fixtures/images/build.sh
 
-unit: build
+unit: build-tests
 	@echo "== unit tests"
 	@cd $(BUILD) && ctest -L unit --output-on-failure -j$(JOBS) --timeout 300 | tail -n 3
 
-asan-unit: deps-build
+# The unit tests under ASan+UBSan: every source a unit test reaches is instrumented; the
+# CLI, the embedded dashboard and the Beast HTTP server layer are linked in uninstrumented
+# (no unit test runs them). docs/adr/0005-sanitized-tests.md.
+asan-unit: build-tests
 	@echo "== unit tests under ASan+UBSan"
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(BUILD)/stacksnap_unit_tests_asan --gtest_brief=1
+
+# The whole code base instrumented, in a build of its own (slow: the Beast layer alone
+# takes minutes and gigabytes under ASan): when a change touches the HTTP server.
+asan-full: deps-build
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSTACKSNAP_WERROR=ON \
 	  -DSTACKSNAP_SANITIZE=ON -DSTACKSNAP_BUILD_BENCH=OFF >/dev/null
 	@ninja -C $(ASAN_BUILD) -j$(JOBS) stacksnap_unit_tests >/dev/null
@@ -65,21 +84,33 @@ fuzz: deps-test
 fuzz-run: fuzz
 	@scripts/fuzz.sh --run $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-integration: build fixtures
-	@scripts/test-services.sh
-	@echo "== integration tests (real dockerd, databases, S3)"
-	@cd $(BUILD) && ctest -L integration --output-on-failure --timeout 900
+# Both lanes: Compose v2 (everything, a foreign project `shop` beside it) and Compose v1
+# (backup, restore, copy restore, drill on v1-created stacks). scripts/integration.sh.
+integration: build-tests fixtures
+	@scripts/integration.sh $(BUILD) both
 
+integration-v2: build-tests fixtures
+	@scripts/integration.sh $(BUILD) v2
+
+integration-v1: build-tests fixtures
+	@scripts/integration.sh $(BUILD) v1
+
+e2e: build-tests
+	@scripts/e2e.sh $(BUILD)
+
+# Every phase timed; the breakdown is printed at the end (scripts/timed.sh).
 test: deps-test
-	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory unit; \
-	$(MAKE) --no-print-directory asan-unit; \
-	$(MAKE) --no-print-directory fuzz-run; \
-	$(MAKE) --no-print-directory integration; \
-	scripts/e2e.sh $(BUILD); \
-	echo "== all tests passed in $$(( $$(date +%s) - start )) s"
+	@scripts/timed.sh start; \
+	scripts/timed.sh run "build (release + ASan unit tests)" $(MAKE) --no-print-directory build-tests; \
+	scripts/timed.sh run "unit tests" $(MAKE) --no-print-directory unit; \
+	scripts/timed.sh run "unit tests under ASan+UBSan" $(MAKE) --no-print-directory asan-unit; \
+	scripts/timed.sh run "fuzz (build + run)" $(MAKE) --no-print-directory fuzz-run; \
+	scripts/timed.sh run "integration (v2 + v1 lanes)" $(MAKE) --no-print-directory integration; \
+	scripts/timed.sh run "e2e + browser" $(MAKE) --no-print-directory e2e; \
+	scripts/timed.sh report
 
 bench: build fixtures
+	@ninja -C $(BUILD) -j$(JOBS) >/dev/null
 	@scripts/deps.sh bench
 	@scripts/bench.sh $(BUILD)
 
