@@ -108,6 +108,7 @@ Status wait_until_healthy(docker::Client& docker, const std::string& project, co
   std::map<std::string, std::string> waiting;  // service → why, from the last look
   for (;;) {
     waiting.clear();
+    std::vector<std::string> stopped;  // containers that exited: nothing brings them back
     auto list = TRY(docker.list_containers({.all = true, .labels = {"com.docker.compose.project=" + project}}));
     std::map<std::string, std::vector<docker::ContainerInfo>> by_service;
     for (const auto& c : list) {
@@ -131,7 +132,12 @@ Status wait_until_healthy(docker::Client& docker, const std::string& project, co
       }
       for (const auto& c : cs) {
         if (!c.state.running) {
-          if (need_running) waiting[svc] = c.name + " is " + c.state.status;
+          if (!need_running) continue;
+          waiting[svc] = c.name + " is " + c.state.status;
+          if (c.state.status == "exited" || c.state.status == "dead") {
+            stopped.push_back(svc + ": " + c.name + " exited with code " + std::to_string(c.state.exit_code) +
+                              " (docker logs " + c.name + ")");
+          }
           continue;
         }
         if (!c.state.health.empty() && c.state.health != "healthy") {
@@ -154,6 +160,9 @@ Status wait_until_healthy(docker::Client& docker, const std::string& project, co
       if (!running.empty()) msg += std::string(msg.empty() ? "" : "; ") + "running (no healthcheck): " + join(running, ", ");
       if (!msg.empty()) ctx.info(msg);
       return {};
+    }
+    if (!stopped.empty()) {
+      return failed_precondition("project " + project + " did not come up: " + join(stopped, "; "));
     }
     TRY(check_cancel(ctx.stop(), "waiting for " + project + " to become healthy"));
     if (monotonic_seconds() >= deadline) {

@@ -48,8 +48,10 @@ inline constexpr std::chrono::seconds kHealthTimeout{300};
 
 // Waits until every service in `must_run` has a running container and every running
 // container of `services` whose image or service defines a healthcheck reports
-// healthy. DeadlineExceeded after `timeout`, naming each service that is not there yet
-// with its state and its last healthcheck output; Cancelled on a stop request.
+// healthy. FailedPrecondition at once when a container of a service in `must_run` has
+// exited (naming it and its exit code); DeadlineExceeded after `timeout`, naming each
+// service that is not there yet with its state and its last healthcheck output;
+// Cancelled on a stop request.
 Status wait_until_healthy(docker::Client& docker, const std::string& project, const std::vector<std::string>& services,
                           const std::set<std::string>& must_run, std::chrono::seconds timeout, job::Context& ctx);
 

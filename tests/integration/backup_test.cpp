@@ -53,10 +53,8 @@ TEST(Backup, ShopHasDumpsVolumesBindsConfigAndVerifies) {
     types.insert(e.value("type", ""));
     if (e.value("type", "") == "step_finished") steps.insert(e.value("step", ""));
   }
-  for (const std::string s : {"plan", "dump.db", "dump.cache", "config", "seal", "verify", "upload.local"}) {
-    EXPECT_TRUE(steps.count(s)) << "missing step " << s << " in " << r.out;
-  }
-  for (const std::string s : {"volume." + shop + "_appdata"}) {
+  for (const std::string& s : std::vector<std::string>{"plan", "dump.db", "dump.cache", "volume." + shop + "_appdata",
+                                                       "config", "seal", "verify", "upload.local"}) {
     EXPECT_TRUE(steps.count(s)) << "missing step " << s << " in " << r.out;
   }
   EXPECT_TRUE(types.count("progress"));

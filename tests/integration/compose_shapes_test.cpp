@@ -331,7 +331,8 @@ struct SmallProject {
     for (int i = 0; i < 120; ++i) {
       const std::string db = container_of(project, "db"), app = container_of(project, "app");
       if (!db.empty() && !app.empty() &&
-          run_script("docker exec " + db + " psql -h 127.0.0.1 -U small -d small -c 'select 1' >/dev/null 2>&1 && "
+          run_script("docker exec -e PGPASSWORD=small-pw-3141 " + db +
+                     " psql -h 127.0.0.1 -U small -d small -c 'select 1' >/dev/null 2>&1 && "
                      "docker exec " + app + " test -f /state/seeded").exit_code == 0) {
         return {};
       }
