@@ -12,6 +12,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-build/release}"
 lanes="${2:-both}"
+# Project name prefixes of the lanes (STACKSNAP_IT_PREFIX / STACKSNAP_IT_PREFIX_V1 override).
+v1_prefix="${STACKSNAP_IT_PREFIX_V1:-ssv1-}"
 # The v1 lane: what a v1-created project has to keep supporting.
 v1_tests='^(StackDiscovery\.(FindsTheThreeSampleStacks|Shop|Wiki|FilesWithACustomVolumeNameAndAnExclusion)|CliProjects\.(JsonDescribesTheSampleStacks|OneProjectAsATable)|DockerContainers\.ListWithLabelFiltersAndInspect|Backup\.(ShopHasDumpsVolumesBindsConfigAndVerifies|WikiAndFilesBackUpAndVerify)|RestoreTest\..*|SampleStacks/Disaster\..*|BrokenDumpDrill\..*|ComposeLane\..*)$'
 
@@ -30,12 +32,12 @@ run_lane() { # name, env…, -- ctest args…
   lane_seconds+=("$name $(( $(date +%s) - t0 )) s")
 }
 if [[ "$lanes" == both || "$lanes" == v2 ]]; then
-  run_lane "Compose v2 (all)" STACKSNAP_COMPOSE=v2 STACKSNAP_IT_PREFIX=ssit- --
+  run_lane "Compose v2 (all)" STACKSNAP_COMPOSE=v2 STACKSNAP_IT_PREFIX="${STACKSNAP_IT_PREFIX:-ssit-}" --
 fi
 if [[ "$lanes" == both || "$lanes" == v1 ]]; then
-  run_lane "Compose v1 (backup, restore, copy, drill)" STACKSNAP_COMPOSE=v1 STACKSNAP_IT_PREFIX=ssv1- -- -R "$v1_tests"
+  run_lane "Compose v1 (backup, restore, copy, drill)" STACKSNAP_COMPOSE=v1 STACKSNAP_IT_PREFIX="$v1_prefix" -- -R "$v1_tests"
   for s in shop wiki files; do
-    STACKSNAP_COMPOSE=v1 "$root/tests/fixtures/stacks/down.sh" "$s" "ssv1-$s" >/dev/null 2>&1 || true
+    STACKSNAP_COMPOSE=v1 "$root/tests/fixtures/stacks/down.sh" "$s" "$v1_prefix$s" >/dev/null 2>&1 || true
   done
 fi
 printf '   %s\n' "${lane_seconds[@]}"
