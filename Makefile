@@ -14,7 +14,7 @@ LISTEN ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 60
 
 .PHONY: all build build-tests run test bench fuzz clean deps-build deps-test unit asan-unit asan-full fuzz-run \
-        integration integration-v2 integration-v1 e2e engine fixtures web
+        integration integration-v2 integration-v1 test-engine20 e2e engine fixtures web
 
 all: build
 
@@ -94,6 +94,20 @@ integration-v2: build-tests fixtures
 
 integration-v1: build-tests fixtures
 	@scripts/integration.sh $(BUILD) v1
+
+# Engine 20.10 (Debian 12's docker.io, API 1.41) with Compose v1, as a Debian 12 user runs
+# them: a second dockerd on its own socket (scripts/engine20.sh), the fixture images
+# copied into it, and the Engine client, discovery, backup, restore, copy and drill tests
+# against it. Not part of `make test` (the image copy alone takes minutes).
+ENGINE20_TESTS := '^(Docker(System|Containers|Archive|Exec)\..*|StackDiscovery\..*|CliProjects\.JsonDescribesTheSampleStacks|Backup\.ShopHasDumpsVolumesBindsConfigAndVerifies|RestoreTest\..*|ComposeLane\..*)$$'
+test-engine20: build-tests fixtures
+	@scripts/engine20.sh start >/dev/null
+	@scripts/engine20.sh load stacksnap-fixture/app:test stacksnap-fixture/postgres:test \
+	  stacksnap-fixture/redis:test stacksnap-fixture/mariadb:test
+	@echo "== integration tests against Engine 20.10 (API 1.41) with Compose v1"
+	@cd $(BUILD) && DOCKER_HOST=$$($(CURDIR)/scripts/engine20.sh host) STACKSNAP_COMPOSE=v1 \
+	  STACKSNAP_IT_PREFIX=$${STACKSNAP_IT_PREFIX:-ss20-} ctest -L integration -R $(ENGINE20_TESTS) \
+	  --output-on-failure --timeout 900
 
 e2e: build-tests
 	@scripts/e2e.sh $(BUILD)

@@ -3,8 +3,9 @@
 # 1.41, what Debian 12 users run), to check that StackSnap still works with it.
 # Unpacked from the .deb (apt-get download), never installed: the main Engine 26 and its
 # packages stay as they are. Its own socket, data root, exec root, managed containerd,
-# cgroup parent and address pool (10.213.0.0/16); no docker0 bridge, no iptables rules,
-# so it cannot disturb the main Engine's containers.
+# cgroup parent, address pool (10.213.0.0/16) and default bridge (ss20br0, made here: with
+# `--bridge none` dockerd 20.10 *deletes* docker0 at start, the main Engine's bridge);
+# no iptables rules, so it cannot disturb the main Engine's containers.
 #   engine20.sh start        start it (idempotent); prints DOCKER_HOST for it
 #   engine20.sh stop         stop it (its data root is kept: loaded images survive)
 #   engine20.sh load IMAGE…  copy images from the main Engine into it (when missing)
@@ -37,9 +38,14 @@ case "${1:-}" in
     ensure_binary
     mkdir -p "$run" "$data"
     echo '{}' >"$run/daemon.json"
+    if ! ip link show ss20br0 >/dev/null 2>&1; then
+      ip link add ss20br0 type bridge
+      ip addr add 10.213.255.1/24 dev ss20br0
+      ip link set ss20br0 up
+    fi
     PATH="$root/usr/sbin:$root/usr/bin:$PATH" nohup "$root/usr/sbin/dockerd" \
       --config-file "$run/daemon.json" --host "$host" --data-root "$data" --exec-root "$run/exec" \
-      --pidfile "$run/docker.pid" --bridge none --iptables=false --ip-masq=false \
+      --pidfile "$run/docker.pid" --bridge ss20br0 --iptables=false --ip-masq=false \
       --default-address-pool base=10.213.0.0/16,size=24 --cgroup-parent stacksnap-engine20 \
       --storage-driver overlay2 --log-level warn >/var/log/stacksnap-engine20.log 2>&1 &
     for _ in $(seq 1 120); do
