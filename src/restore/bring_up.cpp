@@ -78,7 +78,9 @@ Result<std::vector<std::string>> ensure_external_networks(docker::Client& docker
     if (have.ok()) continue;
     if (have.error().code() != Code::kNotFound) return std::move(have).error();
     const std::string driver = n.value("driver", "");
-    TRY_CTX(docker.create_network({.name = name, .driver = driver == "bridge" ? "" : driver}),
+    TRY_CTX(docker.create_network({.name = name,
+                                   .driver = driver == "bridge" ? "" : driver,
+                                   .labels = {{"org.stacksnap.created-by", "restore"}}}),
             "create the external network " + name);
     ctx.info("created the external network " + name + (driver.empty() ? "" : " (driver " + driver + ")") +
                  ": the project expects it and this host had none",

@@ -36,32 +36,11 @@ namespace {
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // Output of a command inside a container, trimmed; "<exit N: …>" on failure.
 std::string in_container(const std::string& container, const std::string& command) {
   auto r = run_script("docker exec " + container + " sh -c " + sh_quote(command));
-  std::string out = r.output;
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  std::string out = trimmed(r.output);
   return r.exit_code == 0 ? out : "<exit " + std::to_string(r.exit_code) + ": " + out + ">";
-}
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-std::string describe(const CliRun& r) {
-  std::string s = "exit " + std::to_string(r.exit_code) + "\nstderr: " + r.err + "\nsummary: " + r.summary.dump();
-  for (const auto& e : r.events) {
-    const std::string t = e.value("type", "");
-    if (t == "error" || t == "log" || t == "drill_result" || t == "restore_applied") s += "\n  " + e.dump();
-  }
-  return s;
 }
 
 Json find(const Json& arr, const std::string& key, const std::string& value) {
@@ -111,6 +90,10 @@ class PrivateStack {
   ~PrivateStack() {
     stack_down(stack_, project_, work_dir(), flavour_);
     for (const auto& extra : also_remove_) stack_down(stack_, extra, "/nonexistent", flavour_);
+    // Networks named after the project that carry no label of it (external ones a
+    // restore re-created).
+    run_script("docker network ls --format '{{.Name}}' | grep -E -- '^" + project_ +
+               "-' | xargs -r docker network rm >/dev/null 2>&1");
   }
   const std::string& project() const { return project_; }
   std::string root() const { return root_.path(); }
@@ -291,15 +274,40 @@ void remove_project_by_label(const std::string& project) {
              "); [ -z \"$nets\" ] || docker network rm $nets >/dev/null");
 }
 
-// A small project with a database: written by the test, brought up from `up_dir` with
-// `-f <relative path>` so that the invocation dir and the working dir differ.
-struct SmallProject {
-  std::string project;
-  std::string root;      // parent of everything
-  std::string work_dir;  // root/stacks/app: the compose file's directory
+// A small project with a database, written by the test in a temp dir and brought up
+// from that dir's root with `-f stacks/app/docker-compose.yml`, so that the invocation dir
+// and the working dir differ. Removed (by label) with the object.
+class SmallProject {
+ public:
+  static Result<std::unique_ptr<SmallProject>> start(const std::string& what) {
+    TRY(ensure_fixture_images());
+    auto tmp = TRY(TempDir::create("/var/tmp", "stacksnap-it-" + what + "-"));
+    std::unique_ptr<SmallProject> sp(new SmallProject(stack_project(what + std::to_string(::getpid())), std::move(tmp)));
+    sp->write();
+    auto up = sp->compose("up -d");
+    if (up.exit_code != 0) return internal_error(compose_command() + " up: " + up.output);
+    TRY(sp->wait_ready());
+    return sp;
+  }
+  ~SmallProject() { remove_project_by_label(project); }
+
+  const std::string project;
+  std::string root() const { return tmp_.path(); }
+  std::string work_dir() const { return root() + "/stacks/app"; }
+  // `cd root && <compose> -p P -f stacks/app/docker-compose.yml ARGS`
+  ScriptResult compose(const std::string& args) const {
+    return compose_in(root(), project, "-f stacks/app/docker-compose.yml " + args);
+  }
+  std::string container(const std::string& service) const { return container_of(project, service); }
+  std::string psql(const std::string& sql) const {
+    return in_container(container("db"), "psql -U small -d small -tAqc " + sh_quote(sql));
+  }
+
+ private:
+  SmallProject(std::string p, TempDir tmp) : project(std::move(p)), tmp_(std::move(tmp)) {}
   void write() const {
-    fs::create_directories(work_dir + "/data");
-    std::ofstream(work_dir + "/docker-compose.yml")
+    fs::create_directories(work_dir() + "/data");
+    std::ofstream(work_dir() + "/docker-compose.yml")
         << "services:\n"
            "  db:\n"
            "    image: stacksnap-fixture/postgres:test\n"
@@ -320,16 +328,12 @@ struct SmallProject {
            "volumes:\n"
            "  dbdata:\n"
            "  state:\n";
-    std::ofstream(work_dir + "/.env") << "SMALL_DB_PASSWORD=small-pw-3141\n";
-    std::ofstream(work_dir + "/app.env") << "GREETING=hello-small\n";
-  }
-  // `cd root && <compose> -p P -f stacks/app/docker-compose.yml ARGS`
-  ScriptResult compose(const std::string& args) const {
-    return compose_in(root, project, "-f stacks/app/docker-compose.yml " + args);
+    std::ofstream(work_dir() + "/.env") << "SMALL_DB_PASSWORD=small-pw-3141\n";
+    std::ofstream(work_dir() + "/app.env") << "GREETING=hello-small\n";
   }
   Status wait_ready() const {
     for (int i = 0; i < 120; ++i) {
-      const std::string db = container_of(project, "db"), app = container_of(project, "app");
+      const std::string db = container("db"), app = container("app");
       if (!db.empty() && !app.empty() &&
           run_script("docker exec -e PGPASSWORD=small-pw-3141 " + db +
                      " psql -h 127.0.0.1 -U small -d small -c 'select 1' >/dev/null 2>&1 && "
@@ -340,63 +344,52 @@ struct SmallProject {
     }
     return internal_error("project " + project + " did not become ready");
   }
-  ~SmallProject() { remove_project_by_label(project); }
+  TempDir tmp_;
 };
 
 TEST(ComposeLane, ProjectStartedWithPFromAnotherDirectory) {
   STACKSNAP_REQUIRE_ENGINE(d);
-  ASSERT_TRUE(ensure_fixture_images().ok());
-  auto tmp = TempDir::create("/var/tmp", "stacksnap-it-elsewhere-");
-  ASSERT_TRUE(tmp.ok());
-  SmallProject sp{.project = stack_project("elsewhere" + std::to_string(::getpid())), .root = tmp->path(),
-                  .work_dir = tmp->path() + "/stacks/app"};
-  sp.write();
-  auto up = sp.compose("up -d");
-  ASSERT_EQ(up.exit_code, 0) << up.output;
-  ASSERT_TRUE(sp.wait_ready().ok());
+  auto made = SmallProject::start("elsewhere");
+  ASSERT_TRUE(made.ok()) << made.error().message();
+  const SmallProject& sp = **made;
   // v1 records the file relative to where it ran; discovery still finds it.
   const std::string label = trimmed(run_script("docker inspect -f '{{index .Config.Labels \"com.docker.compose.project."
-                                               "config_files\"}}' " + container_of(sp.project, "app")).output);
-  EXPECT_EQ(label, compose_v1_lane() ? "stacks/app/docker-compose.yml" : sp.work_dir + "/docker-compose.yml");
+                                               "config_files\"}}' " + sp.container("app")).output);
+  EXPECT_EQ(label, compose_v1_lane() ? "stacks/app/docker-compose.yml" : sp.work_dir() + "/docker-compose.yml");
   auto r = run_script(std::string(STACKSNAP_BINARY) + " projects " + sp.project + " --json 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const Json p = Json::parse(r.output)["projects"][0];
-  EXPECT_EQ(p["working_dir"], sp.work_dir);
-  EXPECT_EQ(p["config_files"], Json::array({sp.work_dir + "/docker-compose.yml"}));
-  EXPECT_EQ(p["env_files"], Json::array({sp.work_dir + "/.env", sp.work_dir + "/app.env"}));
+  EXPECT_EQ(p["working_dir"], sp.work_dir());
+  EXPECT_EQ(p["config_files"], Json::array({sp.work_dir() + "/docker-compose.yml"}));
+  EXPECT_EQ(p["env_files"], Json::array({sp.work_dir() + "/.env", sp.work_dir() + "/app.env"}));
   EXPECT_EQ(p["warnings"], Json::array()) << p["warnings"].dump();
   EXPECT_EQ(p["compose_flavour"], compose_flavour());
 
-  auto bed_r = BackupBed::create(tmp->path());
+  auto bed_r = BackupBed::create(sp.root());
   ASSERT_TRUE(bed_r.ok());
   auto& bed = **bed_r;
-  in_container(container_of(sp.project, "db"), "psql -U small -d small -qc 'CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2)'");
+  sp.psql("CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2)");
   auto b = bed.backup(sp.project);
   ASSERT_EQ(b.exit_code, 0) << b.out;
   const std::string id = b.summary.value("backup_id", "");
 
   ASSERT_EQ(sp.compose("down -v").exit_code, 0);
-  fs::remove_all(sp.work_dir);
+  fs::remove_all(sp.work_dir());
   auto rr = bed.run("restore " + id + " --json");
   ASSERT_EQ(rr.exit_code, 0) << describe(rr);
   EXPECT_EQ(rr.summary["compose_flavour"], compose_flavour()) << "the flavour that created the project";
-  EXPECT_EQ(in_container(container_of(sp.project, "db"), "psql -U small -d small -tAc 'SELECT count(*) FROM t'"), "2");
-  EXPECT_EQ(in_container(container_of(sp.project, "app"), "cat /state/seeded /data/bind.txt"), "hello-small\nbind");
-  EXPECT_TRUE(fs::exists(sp.work_dir + "/docker-compose.yml"));
+  EXPECT_EQ(sp.psql("SELECT count(*) FROM t"), "2");
+  EXPECT_EQ(in_container(sp.container("app"), "cat /state/seeded /data/bind.txt"), "hello-small\nbind");
+  EXPECT_TRUE(fs::exists(sp.work_dir() + "/docker-compose.yml"));
 }
 
 TEST(ComposeLane, ComposeFilesGoneStillBackUpAndRestoreSaysWhatIsMissing) {
   STACKSNAP_REQUIRE_ENGINE(d);
-  ASSERT_TRUE(ensure_fixture_images().ok());
-  auto tmp = TempDir::create("/var/tmp", "stacksnap-it-nofiles-");
-  ASSERT_TRUE(tmp.ok());
-  SmallProject sp{.project = stack_project("nofiles" + std::to_string(::getpid())), .root = tmp->path(),
-                  .work_dir = tmp->path() + "/stacks/app"};
-  sp.write();
-  ASSERT_EQ(sp.compose("up -d").exit_code, 0);
-  ASSERT_TRUE(sp.wait_ready().ok());
-  in_container(container_of(sp.project, "db"), "psql -U small -d small -qc 'CREATE TABLE t (x int); INSERT INTO t VALUES (7)'");
-  const std::string compose_file = sp.work_dir + "/docker-compose.yml";
+  auto made = SmallProject::start("nofiles");
+  ASSERT_TRUE(made.ok()) << made.error().message();
+  const SmallProject& sp = **made;
+  sp.psql("CREATE TABLE t (x int); INSERT INTO t VALUES (7)");
+  const std::string compose_file = sp.work_dir() + "/docker-compose.yml";
   const std::string compose_text = read_text(compose_file);
   fs::remove(compose_file);
 
@@ -406,7 +399,7 @@ TEST(ComposeLane, ComposeFilesGoneStillBackUpAndRestoreSaysWhatIsMissing) {
   const Json p = Json::parse(pr.output)["projects"][0];
   EXPECT_EQ(p["missing_files"], Json::array({compose_file}));
   EXPECT_NE(p["warnings"].dump().find(compose_file + " is not on this host"), std::string::npos) << p.dump();
-  auto bed_r = BackupBed::create(tmp->path());
+  auto bed_r = BackupBed::create(sp.root());
   ASSERT_TRUE(bed_r.ok());
   auto& bed = **bed_r;
   auto b = bed.backup(sp.project);
@@ -434,8 +427,8 @@ TEST(ComposeLane, ComposeFilesGoneStillBackUpAndRestoreSaysWhatIsMissing) {
   std::ofstream(compose_file) << compose_text;
   auto r = bed.run("restore " + id + " --json");
   ASSERT_EQ(r.exit_code, 0) << describe(r);
-  EXPECT_EQ(in_container(container_of(sp.project, "db"), "psql -U small -d small -tAc 'SELECT x FROM t'"), "7");
-  EXPECT_EQ(in_container(container_of(sp.project, "app"), "cat /state/seeded"), "hello-small");
+  EXPECT_EQ(sp.psql("SELECT x FROM t"), "7");
+  EXPECT_EQ(in_container(sp.container("app"), "cat /state/seeded"), "hello-small");
 }
 
 TEST(ComposeLane, AHealthcheckThatNeverPassesIsNamedWithItsOutput) {

@@ -54,15 +54,6 @@ ScriptResult exec_in(const std::string& container, const std::string& command, c
   return r;
 }
 
-std::string describe(const CliRun& r) {
-  std::string s = "exit " + std::to_string(r.exit_code) + "\nstderr: " + r.err + "\nsummary: " + r.summary.dump();
-  for (const auto& e : r.events) {
-    const std::string t = e.value("type", "");
-    if (t == "error" || t == "log" || t == "drill_result" || t == "restore_applied") s += "\n  " + e.dump();
-  }
-  return s;
-}
-
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);

@@ -40,13 +40,6 @@ class RestoreTest : public ::testing::Test {
   static inline bool ready_ = false;
 
   static CliRun cli(const std::string& args) { return run_stacksnap(data_dir_, args + " --json"); }
-  static std::string describe(const CliRun& r) {
-    std::string s = "exit " + std::to_string(r.exit_code) + "\nstderr: " + r.err + "\nsummary: " + r.summary.dump();
-    for (const auto& e : r.events) {
-      if (e.value("type", "") == "error" || e.value("type", "") == "log") s += "\n  " + e.dump();
-    }
-    return s;
-  }
 
   static void SetUpTestSuite() {
     if (!engine() || !ensure_sample_stacks().ok()) return;
