@@ -250,5 +250,21 @@ TEST(ApiNotifications, TestCallAndFailureWebhook) {
   EXPECT_NE(text.find("stacksnap_backup_last_success_timestamp_seconds{project=\"shop\"} 1"), std::string::npos);
 }
 
+// `compose` in restore and drill requests is checked before any job is queued (the job
+// itself passes it to the same choose_compose the CLI's --compose uses).
+TEST(ApiRestoreDrill, ComposeFlavourIsValidated) {
+  ApiServer api;
+  ASSERT_TRUE(api.ts.cat->put_backup({.id = "20260101T000000Z-0c0ffee0", .project = "shop", .created_at = 1}).ok());
+  for (const char* what : {"restore", "drill"}) {
+    SCOPED_TRACE(what);
+    const std::string url = std::string("/api/backups/20260101T000000Z-0c0ffee0/") + what;
+    Reply r = api.req("POST", url, {{"compose", "v3"}});
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(r.body.find("compose must be v1 or v2"), std::string::npos) << r.body;
+    EXPECT_EQ(api.req("POST", url, {{"compose", 2}}).status, 400);
+  }
+  EXPECT_EQ(api.get("/api/jobs").json()["jobs"].size(), 0u);
+}
+
 }  // namespace
 }  // namespace stacksnap::http::testing
