@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "app/appliance.h"
+#include "app/job_params.h"
 #include "archive/verify.h"
 #include "backup/pipeline.h"
 #include "restore/drill.h"
@@ -14,43 +15,12 @@
 #include "repo/repo.h"
 
 namespace stacksnap::app {
-namespace {
-
-std::vector<std::string> string_list(const Json& params, const char* key) {
-  std::vector<std::string> out;
-  if (params.is_object() && params.contains(key) && params[key].is_array()) {
-    for (const auto& v : params[key]) {
-      if (v.is_string()) out.push_back(v.get<std::string>());
-    }
-  }
-  return out;
-}
-
-bool flag(const Json& params, const char* key) {
-  return params.is_object() && params.contains(key) && params[key].is_boolean() && params[key].get<bool>();
-}
-
-// {"compose": "v1"|"v2"} (absent: auto); InvalidArgument for anything else.
-Result<restore::ComposeChoice> compose_param(const Json& params) {
-  if (!params.is_object() || !params.contains("compose") || params["compose"].is_null()) {
-    return restore::ComposeChoice::kAuto;
-  }
-  if (!params["compose"].is_string()) return invalid_argument("compose must be \"v1\" or \"v2\"");
-  return restore::parse_compose_choice(params["compose"].get<std::string>());
-}
-
-
-}  // namespace
 
 void Appliance::register_runners() {
   jobs.register_runner("backup", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
     auto key = TRY(keys.key());
     auto* client = TRY(docker.get());
-    backup::BackupRequest req{
-        .project = r.project,
-        .targets = string_list(r.params, "targets"),
-        .options = {.safe_mode = flag(r.params, "safe_mode"), .include_db_volumes = flag(r.params, "include_db_volumes")},
-        .reason = r.params.value("reason", std::string("manual"))};
+    const backup::BackupRequest req = TRY(backup_request(r.project, r.params));
     backup::BackupEnv env{options_.data_dir, cat, *client, *key};
     Json out = TRY(backup::run_backup(env, req, ctx, id)).to_json();
     if (req.reason == "schedule" && job::state_for(out) == catalog::JobState::kPartial) {
@@ -76,7 +46,8 @@ void Appliance::register_runners() {
   // Verify: every copy, streamed from its target (app::verify_stored_backup, also what
   // `stacksnap verify ID` runs); {"shallow": true}: size and SHA-256 only, no key.
   jobs.register_runner("verify", [this](const JobRequest& r, job::Context& ctx, int64_t) -> Result<Json> {
-    if (flag(r.params, "shallow")) return verify_stored_backup(cat, r.backup_id, nullptr, ctx);
+    const VerifyRequest req = TRY(verify_request(r.backup_id, r.params));
+    if (req.shallow) return verify_stored_backup(cat, r.backup_id, nullptr, ctx);
     auto key = TRY(keys.key());
     auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
     return verify_stored_backup(cat, r.backup_id, &keysrc, ctx);
@@ -89,35 +60,21 @@ void Appliance::register_runners() {
     return out;
   });
 
-  // Restore: {"project": NAME} restores beside the original under NAME; without it (or
-  // with the original's name) the project is replaced, after a safety backup unless
-  // {"no_safety_backup": true}; {"no_ports": true} with a new name publishes no host ports;
-  // {"compose": "v1"|"v2"} drives that Compose (default: the one that created the project).
-  // The dashboard asks for a typed confirmation first.
+  // Restore and drill: app/job_params.h names their parameters (the CLI's flags, the
+  // API's body). The dashboard asks for a typed confirmation before it sends force.
   jobs.register_runner("restore", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
     auto key = TRY(keys.key());
     auto* client = TRY(docker.get());
     auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
     auto b = TRY(repo::find_backup(cat, r.backup_id, keysrc, ctx.stop()));
-    std::string as = r.params.value("project", std::string());
-    restore::RestoreRequest req;
-    req.backup_id = r.backup_id;
-    req.compose = TRY(compose_param(r.params));
-    if (!as.empty() && as != b.project) {
-      req.as_name = as;
-      req.no_ports = flag(r.params, "no_ports");
-    } else {
-      req.force = true;
-      req.no_safety_backup = flag(r.params, "no_safety_backup");
-    }
+    const restore::RestoreRequest req = TRY(restore_request(r.backup_id, b.project, r.params));
     return restore::run_restore({options_.data_dir, cat, *client, keysrc}, req, ctx, id);
   });
   jobs.register_runner("drill", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
     auto key = TRY(keys.key());
     auto* client = TRY(docker.get());
     auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
-    restore::DrillRequest req{.backup_id = r.backup_id,
-                              .compose = TRY(compose_param(r.params))};
+    const restore::DrillRequest req = TRY(drill_request(r.backup_id, r.params));
     return restore::run_drill({options_.data_dir, cat, *client, keysrc}, req, ctx, id);
   });
 }

@@ -1,6 +1,7 @@
 #include "backup/plan.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
@@ -91,6 +92,18 @@ Result<BackupPlan> make_plan(const stack::Project& p, const BackupOptions& optio
         if (c.state == "running") plan.pause.push_back({c.id, c.name, s.name});
       }
     }
+    // stacksnap.hook.timeout=SECONDS on the service overrides the request's timeout for
+    // its hooks, whoever starts the backup (CLI, dashboard, schedule).
+    std::chrono::seconds hook_timeout = options.hook_timeout;
+    if (auto t = s.hooks.find("timeout"); t != s.hooks.end()) {
+      char* end = nullptr;
+      const long v = std::strtol(t->second.c_str(), &end, 10);
+      if (t->second.empty() || *end != '\0' || v < 1 || v > 86400) {
+        return invalid_argument("label stacksnap.hook.timeout of service " + s.name + " must be whole seconds from 1 to 86400, not \"" +
+                                t->second + "\"");
+      }
+      hook_timeout = std::chrono::seconds(v);
+    }
     for (const auto& [hook, command] : s.hooks) {
       if (hook != "pre-backup" && hook != "post-backup") continue;
       if (cid.empty()) {
@@ -100,7 +113,7 @@ Result<BackupPlan> make_plan(const stack::Project& p, const BackupOptions& optio
         }
         continue;
       }
-      plan.hooks.push_back({s.name, cid, cname, hook, command, options.hook_timeout});
+      plan.hooks.push_back({s.name, cid, cname, hook, command, hook_timeout});
     }
   }
 

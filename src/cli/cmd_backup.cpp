@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/backup_ops.h"
+#include "app/job_params.h"
 #include "app/targets.h"
 #include "backup/pipeline.h"
 #include "base/clock.h"
@@ -186,12 +187,15 @@ Outcome run_backup_cmd(const Globals& g, const BackupArgs& a) {
   auto cat = TRY(open_state(g));
   auto key = TRY(sealing_key(g, a.key_file));
   auto docker = TRY(docker::Client::connect());
-  backup::BackupRequest req{.project = a.project, .targets = a.targets,
-                            .options = {.safe_mode = a.safe_mode, .include_db_volumes = a.include_db_volumes,
-                                        .hook_timeout = std::chrono::seconds(a.hook_timeout)}};
+  // The flags become the job's params and go through the parser the server's runner uses.
+  const backup::BackupRequest req = TRY(app::backup_request(
+      a.project, Json{{"targets", a.targets},
+                      {"safe_mode", a.safe_mode},
+                      {"include_db_volumes", a.include_db_volumes},
+                      {"hook_timeout_s", a.hook_timeout},
+                      {"reason", "manual"}}));
   backup::BackupEnv env{.data_dir = g.data_dir, .cat = *cat, .docker = *docker, .key = key};
-  job::JobSpec spec{.kind = "backup", .project = a.project,
-                    .params = {{"safe_mode", a.safe_mode}, {"targets", a.targets}}};
+  job::JobSpec spec{.kind = "backup", .project = a.project, .params = app::to_params(req)};
   return run_cli_job(
       g, *cat, spec,
       [&](job::Context& ctx, int64_t job_id) -> Result<Json> {
@@ -275,7 +279,8 @@ Outcome verify_backup_id(const Globals& g, const std::string& id, bool shallow, 
   auto b = TRY(cat->get_backup(id));
   std::optional<seal::KeySource> keys;
   if (!shallow) keys.emplace(TRY(reading_keys(g, key_file)));
-  job::JobSpec spec{.kind = "verify", .project = b.project, .backup_id = id, .params = {{"shallow", shallow}}};
+  job::JobSpec spec{.kind = "verify", .project = b.project, .backup_id = id,
+                    .params = app::to_params(app::VerifyRequest{.backup_id = id, .shallow = shallow})};
   return run_cli_job(
       g, *cat, spec,
       [&](job::Context& ctx, int64_t) {

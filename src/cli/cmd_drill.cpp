@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "app/job_params.h"
 #include "cli/event_printer.h"
 #include "cli/globals.h"
 #include "cli/job_runner.h"
@@ -43,7 +44,10 @@ std::string render(const Json& s) {
 }
 
 Outcome run_drill_cmd(const Globals& g, DrillArgs& a) {
-  a.req.compose = TRY(restore::parse_compose_choice(a.compose));
+  // The flags become the job's params and go through the parser the server's runner uses.
+  Json params = Json::object();
+  if (!a.compose.empty() && a.compose != "auto") params["compose"] = a.compose;
+  a.req = TRY(app::drill_request(a.req.backup_id, params));
   auto cat = TRY(open_state(g));
   auto keys = TRY(reading_keys(g, a.key_file));
   auto docker = TRY(docker::Client::connect());
@@ -51,7 +55,7 @@ Outcome run_drill_cmd(const Globals& g, DrillArgs& a) {
   auto rec = TRY(repo::find_backup(*cat, a.req.backup_id, keys));
   restore::RestoreEnv env{.data_dir = g.data_dir, .cat = *cat, .docker = *docker, .keys = keys};
   job::JobSpec spec{.kind = "drill", .project = rec.project, .backup_id = a.req.backup_id,
-                    .params = {{"compose", std::string(restore::compose_choice_name(a.req.compose))}}};
+                    .params = app::to_params(a.req)};
   return run_cli_job(
       g, *cat, spec, [&](job::Context& ctx, int64_t job_id) { return restore::run_drill(env, a.req, ctx, job_id); },
       render);

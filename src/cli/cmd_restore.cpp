@@ -1,9 +1,11 @@
 // stacksnap restore ID [--as NAME] [--to DIR] [--force] [--no-safety-backup] [--compose v1|v2] [--key-file F] [--json]
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "app/job_params.h"
 #include "cli/event_printer.h"
 #include "cli/globals.h"
 #include "cli/job_runner.h"
@@ -18,9 +20,8 @@ namespace {
 using Json = nlohmann::json;
 
 struct RestoreArgs {
-  restore::RestoreRequest req;
-  std::string compose;
-  std::string key_file;
+  std::string backup_id, as_name, to_dir, compose, key_file;
+  bool force = false, no_safety_backup = false, no_ports = false;
 };
 
 std::string render(const Json& s) {
@@ -34,25 +35,25 @@ std::string render(const Json& s) {
 }
 
 Outcome run_restore_cmd(const Globals& g, RestoreArgs& a) {
-  a.req.compose = TRY(restore::parse_compose_choice(a.compose));
   auto cat = TRY(open_state(g));
   auto keys = TRY(reading_keys(g, a.key_file));
   auto docker = TRY(docker::Client::connect());
   // An ID this catalog does not know is looked up on the targets (a fresh data dir).
-  auto rec = TRY(repo::find_backup(*cat, a.req.backup_id, keys));
+  auto rec = TRY(repo::find_backup(*cat, a.backup_id, keys));
+  // The flags become the job's params and go through the parser the server's runner uses.
+  Json params{{"force", a.force}, {"no_safety_backup", a.no_safety_backup}, {"no_ports", a.no_ports}};
+  if (!a.as_name.empty()) params["as"] = a.as_name;
+  if (!a.to_dir.empty()) params["to"] = std::filesystem::absolute(a.to_dir).lexically_normal().string();
+  if (!a.compose.empty() && a.compose != "auto") params["compose"] = a.compose;
+  const restore::RestoreRequest req = TRY(app::restore_request(a.backup_id, rec.project, params));
   restore::RestoreEnv env{.data_dir = g.data_dir, .cat = *cat, .docker = *docker, .keys = keys};
   job::JobSpec spec{.kind = "restore",
-                    .project = a.req.as_name.empty() ? rec.project : a.req.as_name,
-                    .backup_id = a.req.backup_id,
-                    .params = {{"as", a.req.as_name},
-                               {"to", a.req.to_dir},
-                               {"force", a.req.force},
-                               {"no_safety_backup", a.req.no_safety_backup},
-                               {"no_ports", a.req.no_ports},
-                               {"compose", std::string(restore::compose_choice_name(a.req.compose))}}};
+                    .project = req.as_name.empty() ? rec.project : req.as_name,
+                    .backup_id = a.backup_id,
+                    .params = app::to_params(req)};
   return run_cli_job(
       g, *cat, spec,
-      [&](job::Context& ctx, int64_t job_id) { return restore::run_restore(env, a.req, ctx, job_id); }, render);
+      [&](job::Context& ctx, int64_t job_id) { return restore::run_restore(env, req, ctx, job_id); }, render);
 }
 
 }  // namespace
@@ -60,12 +61,12 @@ Outcome run_restore_cmd(const Globals& g, RestoreArgs& a) {
 void add_restore_command(CLI::App& root, Globals& g) {
   auto a = std::make_shared<RestoreArgs>();
   auto* cmd = root.add_subcommand("restore", "Restore a backup as a running Compose project");
-  cmd->add_option("ID", a->req.backup_id, "Backup ID (see `stacksnap backups`)")->required();
-  cmd->add_option("--as", a->req.as_name, "Restore beside the original under this project name");
-  cmd->add_option("--to", a->req.to_dir, "Working directory for the config files (binds under it follow)");
-  cmd->add_flag("--force", a->req.force, "Replace an existing project (a safety backup is taken first)");
-  cmd->add_flag("--no-safety-backup", a->req.no_safety_backup, "With --force: skip the safety backup");
-  cmd->add_flag("--no-ports", a->req.no_ports,
+  cmd->add_option("ID", a->backup_id, "Backup ID (see `stacksnap backups`)")->required();
+  cmd->add_option("--as", a->as_name, "Restore beside the original under this project name");
+  cmd->add_option("--to", a->to_dir, "Working directory for the config files (binds under it follow)");
+  cmd->add_flag("--force", a->force, "Replace an existing project (a safety backup is taken first)");
+  cmd->add_flag("--no-safety-backup", a->no_safety_backup, "With --force: skip the safety backup");
+  cmd->add_flag("--no-ports", a->no_ports,
                 "With --as: publish no host ports (run the copy beside an original that holds them)");
   cmd->add_option("--compose", a->compose,
                   "Compose to drive: v1 (docker-compose) or v2 (docker compose); default: the one that created the project")

@@ -2,6 +2,7 @@
 #include "app/appliance.h"
 #include "http/job_stream.h"
 #include "http/resource_routes.h"
+#include "app/job_params.h"
 #include "catalog/record_json.h"
 #include "http/route_params.h"
 #include "restore/compose.h"
@@ -32,17 +33,6 @@ Status require_free(app::Appliance& app, const std::string& project) {
   return {};
 }
 
-Result<std::vector<std::string>> string_array(const Json& body, const char* key) {
-  std::vector<std::string> out;
-  if (!body.contains(key) || body[key].is_null()) return out;
-  if (!body[key].is_array()) return invalid_argument(std::string("'") + key + "' must be an array of names");
-  for (const auto& v : body[key]) {
-    if (!v.is_string()) return invalid_argument(std::string("'") + key + "' must be an array of names");
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
-
 }  // namespace
 
 void register_backup_routes(Router& router, app::Appliance& app) {
@@ -62,19 +52,16 @@ void register_backup_routes(Router& router, app::Appliance& app) {
               [&app](Request& req) -> Result<Response> {
                 Json body = TRY(req.json_body());
                 std::string project = TRY(json_string(body, "project", 255));
-                auto targets = TRY(string_array(body, "targets"));
-                bool safe_mode = TRY(opt_bool(body, "safe_mode", false));
-                bool include_db = TRY(opt_bool(body, "include_db_volumes", false));
+                body.erase("project");
+                body["reason"] = "manual";
+                auto request = TRY(app::backup_request(project, body));
                 TRY(app.keys.key());
                 auto all = TRY(app.cat.list_targets());
                 if (all.empty()) return failed_precondition("no storage target yet: add one first (POST /api/targets)");
-                for (const auto& t : targets) TRY(app.cat.get_target(t));
+                for (const auto& t : request.targets) TRY(app.cat.get_target(t));
                 auto* docker = TRY(app.docker.get());
                 TRY(stack::discover_project(*docker, project, {.detect_by_process = false, .read_compose_files = false}));
-                auto job = TRY(app.jobs.submit({.kind = "backup", .project = project,
-                                                .params = Json{{"targets", targets}, {"safe_mode", safe_mode},
-                                                               {"include_db_volumes", include_db},
-                                                               {"reason", "manual"}}}));
+                auto job = TRY(app.jobs.submit({.kind = "backup", .project = project, .params = app::to_params(request)}));
                 return accepted(job);
               },
               kBlocking);
@@ -89,10 +76,10 @@ void register_backup_routes(Router& router, app::Appliance& app) {
               [&app](Request& req) -> Result<Response> {
                 auto b = TRY(app.cat.get_backup(req.param("id")));
                 Json body = req.body.empty() ? Json::object() : TRY(req.json_body());
-                const bool shallow = TRY(opt_bool(body, "shallow", false));
-                if (!shallow) TRY(app.keys.key());
+                const auto request = TRY(app::verify_request(b.id, body));
+                if (!request.shallow) TRY(app.keys.key());
                 auto job = TRY(app.jobs.submit({.kind = "verify", .project = b.project, .backup_id = b.id,
-                                                .params = {{"shallow", shallow}}}));
+                                                .params = app::to_params(request)}));
                 return accepted(job);
               },
               kBlocking);
@@ -101,14 +88,12 @@ void register_backup_routes(Router& router, app::Appliance& app) {
               [&app](Request& req) -> Result<Response> {
                 auto b = TRY(app.cat.get_backup(req.param("id")));
                 Json body = req.body.empty() ? Json::object() : TRY(req.json_body());
-                std::string project = TRY(opt_string(body, "project", b.project, 255));
-                TRY(restore::parse_compose_choice(TRY(opt_string(body, "compose", "", 8))));
+                const auto request = TRY(app::restore_request(b.id, b.project, body));
                 if (!app.jobs.has_runner("restore")) return unimplemented("restore is not available in this server build");
                 TRY(app.keys.key());
-                Json params = body;
-                params["project"] = project;
+                const std::string project = request.as_name.empty() ? b.project : request.as_name;
                 auto job = TRY(app.jobs.submit({.kind = "restore", .project = project, .backup_id = b.id,
-                                                .params = params}));
+                                                .params = app::to_params(request)}));
                 return accepted(job);
               },
               kBlocking);
@@ -117,12 +102,11 @@ void register_backup_routes(Router& router, app::Appliance& app) {
               [&app](Request& req) -> Result<Response> {
                 auto b = TRY(app.cat.get_backup(req.param("id")));
                 Json body = req.body.empty() ? Json::object() : TRY(req.json_body());
-                const std::string compose = TRY(opt_string(body, "compose", "", 8));
-                TRY(restore::parse_compose_choice(compose));
+                const auto request = TRY(app::drill_request(b.id, body));
                 if (!app.jobs.has_runner("drill")) return unimplemented("drills are not available in this server build");
                 TRY(app.keys.key());
-                Json params{{"reason", "manual"}};
-                if (!compose.empty()) params["compose"] = compose;
+                Json params = app::to_params(request);
+                params["reason"] = "manual";
                 auto job = TRY(app.jobs.submit({.kind = "drill", .project = b.project, .backup_id = b.id,
                                                 .params = params}));
                 return accepted(job);

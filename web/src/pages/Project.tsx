@@ -327,7 +327,7 @@ export function ProjectPage() {
   );
 }
 
-function RestoreDialog({ project, backup, onClose, onStart }: { project: string; backup: Backup; onClose: () => void; onStart: (body: { project?: string }) => Promise<void> }) {
+function RestoreDialog({ project, backup, onClose, onStart }: { project: string; backup: Backup; onClose: () => void; onStart: (body: { as?: string; force?: boolean }) => Promise<void> }) {
   const [mode, setMode] = useState<'new' | 'same'>('new');
   const [newName, setNewName] = useState(`${project}-restored`);
   const [typed, setTyped] = useState('');
@@ -340,7 +340,7 @@ function RestoreDialog({ project, backup, onClose, onStart }: { project: string;
     setBusy(true);
     setError(null);
     try {
-      await onStart(mode === 'new' ? { project: newName } : {});
+      await onStart(mode === 'new' ? { as: newName } : { force: true });
     } catch (e) {
       setError(errorMessage(e));
       setBusy(false);
