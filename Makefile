@@ -119,6 +119,7 @@ e2e: build-tests
 # Every phase timed; the breakdown is printed at the end (scripts/timed.sh).
 test: deps-test
 	@scripts/timed.sh start; \
+	scripts/timed.sh run "include rule (docs/adr/0006-layers.md)" scripts/check-layers.sh; \
 	scripts/timed.sh run "build (release + ASan unit tests)" $(MAKE) --no-print-directory build-tests; \
 	scripts/timed.sh run "unit tests" $(MAKE) --no-print-directory unit; \
 	scripts/timed.sh run "unit tests under ASan+UBSan" $(MAKE) --no-print-directory asan-unit; \

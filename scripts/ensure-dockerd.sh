@@ -31,7 +31,8 @@ if ! pgrep -x dockerd >/dev/null; then
   rm -f "$sock"
   mkdir -p /var/log
   echo "starting dockerd (log: /var/log/stacksnap-dockerd.log)" >&2
-  nohup dockerd --storage-driver=overlay2 >/var/log/stacksnap-dockerd.log 2>&1 &
+  # In a session of its own: whoever started us may kill its process group when it ends.
+  setsid nohup dockerd --storage-driver=overlay2 >/var/log/stacksnap-dockerd.log 2>&1 &
   disown || true
 fi
 for _ in $(seq 1 120); do

@@ -22,6 +22,27 @@ bin="$root/$build/stacksnap_integration_tests"
 [[ -x "$bin" ]] || { echo "integration: no $bin (make build-tests)" >&2; exit 1; }
 
 "$root/scripts/test-services.sh"
+
+# What a killed run left behind: projects of the lanes' prefixes that are not running (a
+# restarted dockerd leaves them exited) are removed with their volumes, and networks of
+# those prefixes that no container uses: they would otherwise exhaust the Engine's address
+# pools (about 30 networks) and every new project would fail.
+leftovers() { # prefix…
+  local prefix proj
+  for prefix in "$@"; do
+    for proj in $(docker ps -a --filter label=com.docker.compose.project \
+                    --format '{{.Label "com.docker.compose.project"}} {{.State}}' |
+                  awk -v p="$prefix" 'index($1, p) == 1 && $2 != "running" {print $1}' | sort -u); do
+      docker ps -aq --filter "label=com.docker.compose.project=$proj" | xargs -r docker rm -f >/dev/null 2>&1 || true
+      docker volume ls -q --filter "label=com.docker.compose.project=$proj" | xargs -r docker volume rm >/dev/null 2>&1 || true
+    done
+    docker network ls --filter label=com.docker.compose.project \
+      --format '{{.Name}} {{.Label "com.docker.compose.project"}}' |
+      awk -v p="$prefix" 'index($2, p) == 1 {print $1}' |
+      xargs -r -n1 docker network rm >/dev/null 2>&1 || true
+  done
+}
+leftovers "${STACKSNAP_IT_PREFIX:-ssit-}" "$v1_prefix"
 "$root/scripts/foreign-shop.sh" up
 trap '"$root/scripts/foreign-shop.sh" down' EXIT
 

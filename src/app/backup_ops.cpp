@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "backup/pipeline.h"
 #include "catalog/catalog_admin.h"
 #include "base/clock.h"
 #include "repo/repo.h"
@@ -10,6 +11,17 @@
 #include "retention/policy.h"
 
 namespace stacksnap::app {
+
+restore::SafetyBackup safety_backup_by_pipeline(const std::string& data_dir, catalog::Catalog& cat,
+                                                docker::Client& docker, const seal::KeySource& keys) {
+  return [data_dir, &cat, &docker, &keys](const std::string& project, job::Context& ctx,
+                                          int64_t job_id) -> Result<std::string> {
+    const seal::MasterKey* key = TRY(keys.key_for_writing());
+    backup::BackupEnv env{.data_dir = data_dir, .cat = cat, .docker = docker, .key = *key};
+    auto b = TRY(backup::run_backup(env, {.project = project, .reason = "safety"}, ctx, job_id));
+    return b.backup_id;
+  };
+}
 
 TargetOpener default_target_opener() {
   return [](const catalog::TargetRecord& r) { return repo::open_target(r); };
@@ -46,8 +58,8 @@ Result<nlohmann::json> verify_stored_backup(catalog::Catalog& cat, const std::st
     const std::string state(catalog::copy_state_name(check->state));
     std::string detail = check->error ? check->error->message() : std::string();
     if (check->state == catalog::CopyState::kVerified) {
-      detail = keys ? std::to_string(rep.files) + " files, " + archive::human_bytes(rep.content_bytes)
-                    : archive::human_bytes(rep.sealed_bytes) + ", SHA-256 " + rep.sealed_sha256.substr(0, 12) + "…";
+      detail = keys ? std::to_string(rep.files) + " files, " + human_bytes(rep.content_bytes)
+                    : human_bytes(rep.sealed_bytes) + ", SHA-256 " + rep.sealed_sha256.substr(0, 12) + "…";
       if (!any_verified) {
         out.update(Json{{"target", copy.target}, {"files", rep.files}, {"entries", rep.entries},
                         {"content_bytes", rep.content_bytes}, {"sealed_bytes", rep.sealed_bytes},

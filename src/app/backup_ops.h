@@ -1,5 +1,5 @@
 // Operations on stored backups shared by routes, job runners and the command line:
-// verifying every copy of a backup, deleting a backup (or one copy of it) from storage
+// the safety backup of a restore, verifying every copy of a backup, deleting a backup (or one copy of it) from storage
 // and the catalog, and applying retention policies.
 #pragma once
 
@@ -11,7 +11,9 @@
 
 #include "base/error.h"
 #include "catalog/catalog.h"
+#include "docker/client.h"
 #include "job/context.h"
+#include "restore/restore.h"
 #include "seal/key.h"
 #include "storage/target.h"
 
@@ -20,6 +22,13 @@ namespace stacksnap::app {
 // Opens a target from its record (repo::open_target in production; fakes in tests).
 using TargetOpener = std::function<Result<std::unique_ptr<storage::Target>>(const catalog::TargetRecord&)>;
 TargetOpener default_target_opener();
+
+// The safety backup a restore takes before it replaces a project: a backup (reason
+// "safety") through the backup pipeline, sealed with the key `keys` can write with, in
+// the restore's job (under its locks). What `stacksnap restore --force` and the server's
+// restore job hand to restore::RestoreEnv.
+restore::SafetyBackup safety_backup_by_pipeline(const std::string& data_dir, catalog::Catalog& cat,
+                                                docker::Client& docker, const seal::KeySource& keys);
 
 // The sidecar's key for a copy's blob key ("backups/x.stsnap" → "backups/x.json").
 std::string sidecar_for_blob(const std::string& blob_key);

@@ -62,20 +62,6 @@ Result<VerifyReport> shallow(Reader& in, const VerifyOptions& o) {
 
 }  // namespace
 
-std::string human_bytes(uint64_t n) {
-  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[64];
-  if (u == 0) std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(n));
-  else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  return buf;
-}
-
 std::string describe_header(const seal::Header& h) {
   std::string s = "format v" + std::to_string(h.version) + ", AES-256-GCM STREAM, segments of " +
                   human_bytes(h.segment_size) + ", key from " + std::string(seal::key_kind_name(h.key_kind));

@@ -22,6 +22,7 @@
 #include "base/cancel.h"
 #include "base/error.h"
 #include "base/stream.h"
+#include "base/text.h"
 #include "seal/header.h"
 #include "seal/key.h"
 
@@ -66,8 +67,6 @@ std::string describe_report(const std::string& name, const VerifyReport& report)
 
 // Human description of a header: version, key kind (+ Argon2id parameters), segment size.
 std::string describe_header(const seal::Header& h);
-// "12.3 MiB"
-std::string human_bytes(uint64_t n);
 
 // "<sha256>  <name>\n", the sidecar format; parse returns the hex digest.
 std::string sha256_sidecar_line(const std::string& sha256_hex, const std::string& file_name);

@@ -17,6 +17,7 @@
 #include "base/clock.h"
 #include "base/fd.h"
 #include "base/scope.h"
+#include "base/text.h"
 #include "catalog/catalog_admin.h"
 #include "docker/helper_container.h"
 #include "repo/repo.h"
@@ -30,13 +31,6 @@ using Json = nlohmann::json;
 namespace {
 
 constexpr uint64_t kSpoolMargin = 64ull << 20;  // headroom kept free beyond the estimate
-
-std::string hex8() {
-  std::array<uint8_t, 4> b{};
-  // The OS CSPRNG failing is not survivable; an ID from zeros would still be unique by time.
-  (void)seal::random_bytes(MutableBytes(reinterpret_cast<std::byte*>(b.data()), b.size()));
-  return seal::hex_encode(b);
-}
 
 std::string spool_dir(const std::string& data_dir) { return data_dir + "/spool"; }
 
@@ -72,8 +66,8 @@ Status check_free_space(const std::string& dir, uint64_t need) {
   uint64_t free_bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
   if (need + kSpoolMargin > free_bytes) {
     return resource_exhausted("not enough free space in " + dir + " for the backup spool: about " +
-                              archive::human_bytes(need) + " of volumes and bind mounts to capture (before compression) plus " +
-                              archive::human_bytes(kSpoolMargin) + " headroom, but only " + archive::human_bytes(free_bytes) +
+                              human_bytes(need) + " of volumes and bind mounts to capture (before compression) plus " +
+                              human_bytes(kSpoolMargin) + " headroom, but only " + human_bytes(free_bytes) +
                               " free");
   }
   return {};
@@ -194,7 +188,7 @@ Status dump_databases(docker::Client& docker, archive::ArchiveWriter& writer, co
     }
     uint64_t bytes = 0;
     for (const auto& f : info->files) bytes += f.bytes;
-    step.end(true, std::to_string(info->databases.size()) + " database(s), " + archive::human_bytes(bytes));
+    step.end(true, std::to_string(info->databases.size()) + " database(s), " + human_bytes(bytes));
   }
   return {};
 }
@@ -268,8 +262,8 @@ Result<Written> write_archive(const BackupEnv& env, const BackupRequest& req, co
 Result<archive::VerifyReport> verdict(Spool& spool, const archive::WriteSummary& written, job::Context& ctx) {
   job::StepTimer step(ctx, "verify", "Verify the archive (authenticate, decompress, hash every entry)");
   auto r = spool.verified(written.sealed_bytes);
-  step.end_with(r, std::to_string(written.files) + " files, " + archive::human_bytes(written.content_bytes) + " → " +
-                       archive::human_bytes(written.sealed_bytes) + " sealed");
+  step.end_with(r, std::to_string(written.files) + " files, " + human_bytes(written.content_bytes) + " → " +
+                       human_bytes(written.sealed_bytes) + " sealed");
   return r;
 }
 
@@ -322,7 +316,7 @@ Status record_backup(catalog::Catalog& cat, catalog::BackupRecord& rec, const Pr
 
 }  // namespace
 
-std::string new_backup_id() { return format_compact_utc(std::chrono::system_clock::now()) + "-" + hex8(); }
+std::string new_backup_id() { return format_compact_utc(std::chrono::system_clock::now()) + "-" + random_hex(4); }
 
 Json BackupSummary::to_json() const {
   Json failed = Json::array();

@@ -125,7 +125,7 @@ Status run_extract(const Globals& g, const ExtractArgs& a) {
               << "\n";
   } else {
     std::cout << "extracted " << sum->entries << " entries (" << sum->files << " files, "
-              << archive::human_bytes(sum->bytes) << ") into " << a.out << "\n";
+              << human_bytes(sum->bytes) << ") into " << a.out << "\n";
   }
   return {};
 }
@@ -211,8 +211,8 @@ Status run_pack(const Globals& g, const PackArgs& a) {
   }
   std::string name = std::filesystem::path(a.out).filename().string();
   TRY(write_file_atomic(a.out + ".sha256", archive::sha256_sidecar_line(sum->sealed_sha256, name), 0644));
-  std::cout << "packed " << sum->entries << " entries (" << archive::human_bytes(sum->content_bytes) << " in "
-            << sum->files << " files) into " << a.out << ": " << archive::human_bytes(sum->sealed_bytes) << ", sha256 "
+  std::cout << "packed " << sum->entries << " entries (" << human_bytes(sum->content_bytes) << " in "
+            << sum->files << " files) into " << a.out << ": " << human_bytes(sum->sealed_bytes) << ", sha256 "
             << sum->sealed_sha256 << ", key " << sum->key_fingerprint << "\n";
   (void)g;
   return {};

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
 #include "cli/globals.h"
 #include "docker/client.h"
 #include "stack/discovery.h"
@@ -46,12 +47,6 @@ class Table {
   }
   std::vector<std::vector<std::string>> rows_;
 };
-
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
 
 void print_list(std::ostream& os, const std::string& title, const std::vector<std::string>& items) {
   constexpr size_t kTitleWidth = 14;

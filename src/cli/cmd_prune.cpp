@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/backup_ops.h"
+#include "base/text.h"
 #include "job/project_lock.h"
 #include "base/clock.h"
 #include "catalog/catalog_admin.h"
@@ -51,12 +52,6 @@ struct PruneArgs {
 
 std::string when(int64_t t) { return format_rfc3339(SystemTime(std::chrono::seconds(t))); }
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : "; ") + x;
-  return s;
-}
-
 Status run_prune(const Globals& g, const PruneArgs& a) {
   auto cat = TRY(open_state(g));
   retention::PruneRequest req{.project = a.project, .target = a.target};
@@ -73,7 +68,7 @@ Status run_prune(const Globals& g, const PruneArgs& a) {
       if (grp.decisions.empty()) std::cout << "  no backups\n";
       for (const auto& d : grp.decisions) {
         std::cout << "  " << (d.keep ? "keep  " : "delete") << "  " << d.id << "  " << when(d.created) << "  "
-                  << join(d.reasons) << "\n";
+                  << join(d.reasons, "; ") << "\n";
       }
     }
     for (const auto& p : plan.without_policy) {

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "app/backup_ops.h"
 #include "app/job_params.h"
 #include "cli/event_printer.h"
 #include "cli/globals.h"
@@ -46,7 +47,8 @@ Outcome run_restore_cmd(const Globals& g, RestoreArgs& a) {
   if (!a.to_dir.empty()) params["to"] = std::filesystem::absolute(a.to_dir).lexically_normal().string();
   if (!a.compose.empty() && a.compose != "auto") params["compose"] = a.compose;
   const restore::RestoreRequest req = TRY(app::restore_request(a.backup_id, rec.project, params));
-  restore::RestoreEnv env{.data_dir = g.data_dir, .cat = *cat, .docker = *docker, .keys = keys};
+  restore::RestoreEnv env{.data_dir = g.data_dir, .cat = *cat, .docker = *docker, .keys = keys,
+                          .safety_backup = app::safety_backup_by_pipeline(g.data_dir, *cat, *docker, keys)};
   job::JobSpec spec{.kind = "restore",
                     .project = req.as_name.empty() ? rec.project : req.as_name,
                     .backup_id = a.backup_id,

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "base/text.h"
 #include "job/events.h"
 
 namespace stacksnap::cli {
@@ -37,8 +38,6 @@ class TerminalPrinter final : public job::EventSink {
   std::map<std::string, std::string> titles_;
 };
 
-// "1.5 GiB", "12.0 MiB", "512 B"
-std::string human_bytes(uint64_t n);
 // "1.2 s", "3 min 4 s"
 std::string human_duration_ms(int64_t ms);
 

@@ -2,6 +2,7 @@
 #include "app/appliance.h"
 #include "app/targets.h"
 #include "base/scope.h"
+#include "base/text.h"
 #include "http/resource_routes.h"
 #include "http/route_params.h"
 #include "seal/crypto.h"
@@ -22,12 +23,6 @@ Status prepare_config(app::Appliance& app, const std::string& stem, const std::s
   TRY(app::check_target_config(app.data_dir(), kind, cfg));
   TRY(app::store_inline_secrets(app.data_dir(), stem, cfg));
   return {};
-}
-
-std::string random_hex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  (void)seal::random_bytes(seal::byte_view_mut(raw.data(), raw.size()));
-  return seal::hex_encode(as_bytes(raw));
 }
 
 // Write, read back, delete a probe object; timings per step.

@@ -23,15 +23,6 @@ std::string to_hex(const unsigned char* p, size_t n) {
 
 }  // namespace
 
-std::string random_hex(size_t bytes) {
-  ensure_sodium();
-  std::vector<unsigned char> buf(bytes);
-  randombytes_buf(buf.data(), buf.size());
-  std::string out = to_hex(buf.data(), buf.size());
-  sodium_memzero(buf.data(), buf.size());
-  return out;
-}
-
 std::string sha256_hex(std::string_view data) {
   ensure_sodium();
   unsigned char digest[crypto_hash_sha256_BYTES];

@@ -6,10 +6,10 @@
 #include <string>
 #include <string_view>
 
+#include "base/text.h"
+
 namespace stacksnap::http {
 
-// `bytes` random bytes from the OS CSPRNG (libsodium), as lower-case hex (2*bytes chars).
-std::string random_hex(size_t bytes);
 
 // SHA-256 of `data`, lower-case hex (64 chars).
 std::string sha256_hex(std::string_view data);

@@ -65,7 +65,7 @@ int64_t now_s() { return unix_seconds(std::chrono::system_clock::now()); }
 // What a verified copy was checked for.
 std::string verified_detail(const archive::VerifyReport& rep) {
   if (rep.deep) {
-    return "deep: " + std::to_string(rep.files) + " files, " + archive::human_bytes(rep.content_bytes) +
+    return "deep: " + std::to_string(rep.files) + " files, " + human_bytes(rep.content_bytes) +
            " authenticated, decompressed and hashed";
   }
   if (!rep.key_fingerprint.empty()) return "authenticated: every segment, size and SHA-256";

@@ -12,10 +12,10 @@
 
 #include "archive/reader.h"
 #include "archive/verify.h"
-#include "backup/pipeline.h"
 #include "base/clock.h"
 #include "base/fd.h"
 #include "base/scope.h"
+#include "base/text.h"
 #include "repo/repo.h"
 #include "repo/verify_stored.h"
 #include "restore/apply.h"
@@ -81,11 +81,11 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
     fa.open_path_ = "/proc/self/fd/" + std::to_string(fa.fd_.get());
     if (kept.in_place) ctx.info("read in place on target " + v->target + " (nothing copied)", "verify");
     if (deep) {
-      t.end(true, std::to_string(v->report.entries) + " entries, " + archive::human_bytes(v->report.content_bytes) +
+      t.end(true, std::to_string(v->report.entries) + " entries, " + human_bytes(v->report.content_bytes) +
                       " from target " + v->target);
       fa.plan_ = std::move(v->report.plan);
     } else {
-      t.end(true, std::to_string(v->report.segments) + " segments, " + archive::human_bytes(v->report.sealed_bytes) +
+      t.end(true, std::to_string(v->report.segments) + " segments, " + human_bytes(v->report.sealed_bytes) +
                       " from target " + v->target);
       // The plan is the archive's first entry.
       auto fd = TRY(open_file(fa.open_path_, O_RDONLY | O_CLOEXEC));
@@ -100,12 +100,6 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
 // ---- apply --------------------------------------------------------------------------
 
 namespace {
-
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
 
 // The failure of a step after the host was changed: says what was applied and, when a
 // safety backup was taken, the one command that puts the project back as it was.
@@ -275,19 +269,15 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
                   {"target", fa.target()}};
   if (existing.any() && req.safety_backup && !existing.containers.empty()) {
     job::StepTimer t(ctx, "safety-backup", "Safety backup of " + p.project + " before it is replaced");
-    auto key = env.keys.key_for_writing();
-    if (!key.ok()) {
-      t.end(false, key.error().message());
-      return std::move(key).error().with_context("safety backup of " + p.project + " (nothing was changed)");
-    }
-    backup::BackupEnv benv{.data_dir = env.data_dir, .cat = env.cat, .docker = env.docker, .key = **key};
-    auto b = backup::run_backup(benv, {.project = p.project, .reason = "safety"}, ctx, job_id);
+    Result<std::string> b = env.safety_backup
+                                ? env.safety_backup(p.project, ctx, job_id)
+                                : Result<std::string>(failed_precondition("this restore cannot take safety backups"));
     t.end_with(b);
     if (!b.ok()) {
       return std::move(b).error().with_context("safety backup of " + p.project +
                                                " failed; nothing was changed (--no-safety-backup skips it)");
     }
-    summary["safety_backup_id"] = b->backup_id;
+    summary["safety_backup_id"] = *b;
   }
 
   // From here on the host changes; every failure says what was applied (a copy or drill

@@ -13,6 +13,7 @@
 // "restore_applied" event), so the user knows the state the host is in.
 #pragma once
 
+#include <functional>
 #include <future>
 #include <string>
 
@@ -29,11 +30,17 @@
 
 namespace stacksnap::restore {
 
+// Takes the safety backup of `project` before an in-place restore replaces it and
+// returns its backup ID. The caller provides it (app::safety_backup_by_pipeline): the
+// restore layer does not depend on the backup pipeline.
+using SafetyBackup = std::function<Result<std::string>(const std::string& project, job::Context& ctx, int64_t job_id)>;
+
 struct RestoreEnv {
   std::string data_dir;
   catalog::Catalog& cat;
   docker::Client& docker;
   const seal::KeySource& keys;
+  SafetyBackup safety_backup = {};  // empty: a due safety backup fails the restore before any change
 };
 
 struct RestoreRequest {

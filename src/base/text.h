@@ -1,0 +1,22 @@
+// Small text helpers every layer uses: one copy each.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stacksnap {
+
+// "a, b, c" for join({"a","b","c"}, ", "); "" for an empty list.
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+
+// Binary units, one decimal: "512 B", "1.5 KiB", "3.0 GiB" (up to TiB).
+std::string human_bytes(uint64_t n);
+
+// `bytes` random bytes from the kernel's CSPRNG (getrandom(2)) as lowercase hex (2 ×
+// bytes characters): tokens, probe names, backup ID suffixes. Aborts when the kernel
+// cannot give randomness (nothing sensible can continue without it).
+std::string random_hex(size_t bytes);
+
+}  // namespace stacksnap
