@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <thread>
+
 #include "base/clock.h"
 #include "base/scope.h"
 #include "sqlite/connection.h"
@@ -18,6 +20,23 @@ namespace {
 constexpr size_t kWriteVersionOffset = 18;
 // The copy's own page cache: bounded, pages beyond it go to the scratch file at once.
 constexpr int kCopyCacheKiB = 8192;
+
+// Waiting for the read lock of a rollback-journal database: a writer in a tight loop holds
+// its exclusive lock for most of each transaction (journal sync, page writes, database
+// sync) and releases it only for a moment between two. SQLite's own busy handler backs
+// off to 100 ms between tries and can miss those moments for seconds; this one tries
+// every kLockRetry until the deadline.
+constexpr auto kLockRetry = std::chrono::microseconds(200);
+
+struct LockWait {
+  std::chrono::steady_clock::time_point deadline;
+  static int retry(void* self, int) {
+    auto* w = static_cast<LockWait*>(self);
+    if (std::chrono::steady_clock::now() >= w->deadline) return 0;
+    std::this_thread::sleep_for(kLockRetry);
+    return 1;
+  }
+};
 
 int64_t ms_since(double t0) { return static_cast<int64_t>((monotonic_seconds() - t0) * 1000.0 + 0.5); }
 
@@ -42,6 +61,7 @@ Json DatabaseFacts::to_json() const {
     j["bytes"] = bytes;
     j["tables"] = tables;
     if (!counts_error.empty()) j["counts_error"] = counts_error;
+    j["lock_wait_ms"] = lock_wait_ms;
     j["read_lock_ms"] = read_lock_ms;
     j["capture_ms"] = capture_ms;
     j["captured_at"] = captured_at;
@@ -61,6 +81,7 @@ Result<DatabaseFacts> DatabaseFacts::from_json(const Json& j) {
     f.bytes = j.value("bytes", uint64_t{0});
     if (j.contains("tables")) f.tables = j["tables"].get<std::map<std::string, int64_t>>();
     f.counts_error = j.value("counts_error", "");
+    f.lock_wait_ms = j.value("lock_wait_ms", int64_t{0});
     f.read_lock_ms = j.value("read_lock_ms", int64_t{0});
     f.capture_ms = j.value("capture_ms", int64_t{0});
     f.captured_at = j.value("captured_at", "");
@@ -88,23 +109,32 @@ Result<std::unique_ptr<Snapshot>> Snapshot::take(const std::string& root, const 
 
   // The copy's home first: nothing is opened on the live side when it cannot be made.
   auto vfs = TRY_CTX(ScratchVfs::create(options.scratch_dir), "snapshot " + shown);
-  Connection copy = TRY(open("", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs->name().c_str(), "the snapshot copy"));
-  TRY(exec(copy.get(), "PRAGMA journal_mode=OFF; PRAGMA cache_size=-" + std::to_string(kCopyCacheKiB),
+  // A database of its own (the scratch VFS ignores the name): its commit writes every page
+  // to the file. Exclusive locking lets it read the copy of a WAL database afterwards
+  // with the WAL index in heap memory (the scratch VFS has no shared memory).
+  Connection copy = TRY(open("snapshot.db", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs->name().c_str(),
+                             "the snapshot copy"));
+  TRY(exec(copy.get(),
+           "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=OFF; PRAGMA cache_size=-" +
+               std::to_string(kCopyCacheKiB),
            "prepare the snapshot copy"));
   {
     // The live side: announced before SQLite opens it, closed before the hold ends.
     InodeHold hold(file.id);
+    LockWait wait{std::chrono::steady_clock::now() + options.busy_timeout};
     Connection live = TRY(open(file.path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, nullptr, shown));
     int off = 0;
     sqlite3_db_config(live.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, &off);  // never touch the app's WAL
-    sqlite3_busy_timeout(live.get(), static_cast<int>(options.busy_timeout.count()));
+    sqlite3_busy_handler(live.get(), LockWait::retry, &wait);
     // One read transaction around every step: the copy is one snapshot even though it
     // is taken in chunks.
     TRY(exec(live.get(), "BEGIN", "snapshot " + shown));
     auto end_read = on_scope_exit([&] { (void)exec(live.get(), "COMMIT", "end the read"); });
-    const double locked_at = monotonic_seconds();
-    f.captured_at = format_rfc3339(std::chrono::system_clock::now());
+    const double asked_at = monotonic_seconds();
     TRY(scalar(live.get(), "SELECT count(*) FROM sqlite_master", "read " + shown));
+    const double locked_at = monotonic_seconds();
+    f.lock_wait_ms = ms_since(asked_at);
+    f.captured_at = format_rfc3339(std::chrono::system_clock::now());
     sqlite3_backup* backup = sqlite3_backup_init(copy.get(), "main", live.get(), "main");
     if (backup == nullptr) return error_from(copy.get(), sqlite3_errcode(copy.get()), "snapshot " + shown);
     int rc = SQLITE_OK;
@@ -130,9 +160,6 @@ Result<std::unique_ptr<Snapshot>> Snapshot::take(const std::string& root, const 
   if (auto st = count_rows(copy.get(), f); !st.ok()) {
     f.tables.clear();
     f.counts_error = st.error().message();
-  }
-  if (int rc = sqlite3_db_cacheflush(copy.get()); rc != SQLITE_OK) {
-    return error_from(copy.get(), rc, "write the snapshot copy");
   }
   f.bytes = static_cast<uint64_t>(f.page_size) * static_cast<uint64_t>(f.page_count);
   const uint64_t written = TRY(vfs->main_file_size());

@@ -44,9 +44,10 @@ struct DatabaseFacts {
   uint64_t bytes = 0;                     // size of the copy in the archive
   std::map<std::string, int64_t> tables;  // rows per table, counted in the copy
   std::string counts_error;               // why `tables` is empty ("" when counted)
-  int64_t read_lock_ms = 0;  // the source's read transaction: rollback-journal writers wait at most this
+  int64_t lock_wait_ms = 0;  // waiting for the read lock (a rollback-journal writer mid-commit)
+  int64_t read_lock_ms = 0;  // the read transaction: rollback-journal writers wait at most this
   int64_t capture_ms = 0;    // open, copy, count
-  std::string captured_at;   // RFC 3339 UTC, when the read transaction began
+  std::string captured_at;   // RFC 3339 UTC, when the read lock was granted
 
   nlohmann::json to_json() const;
   static Result<DatabaseFacts> from_json(const nlohmann::json& j);
