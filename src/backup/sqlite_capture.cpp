@@ -42,8 +42,11 @@ Result<archive::TarEntryFilter::Decision> SqliteCapture::on_file(std::string_vie
       found_.push_back(f);
       replaced_.insert(std::string(relative));
       ctx_.info("SQLite " + shown + ": online backup (" + f.journal_mode + "), " + archive::human_bytes(f.bytes) +
-                    ", " + std::to_string(f.tables.size()) + " table(s), read lock held " +
-                    std::to_string(f.read_lock_ms) + " ms, " + std::to_string(f.capture_ms) + " ms in all",
+                    ", " + std::to_string(f.tables.size()) + " table(s); read lock " +
+                    (f.lock_wait_ms > 0 ? "after " + std::to_string(f.lock_wait_ms) + " ms, " : std::string()) +
+                    "held " + std::to_string(f.read_lock_ms) + " ms" +
+                    (f.journal_mode == "rollback" ? " (the app's writers waited at most that long)" : "") + "; " +
+                    std::to_string(f.capture_ms) + " ms in all",
                 step_);
       if (!f.counts_error.empty()) ctx_.warn("SQLite " + shown + ": rows not counted: " + f.counts_error, step_);
       return Decision{.action = Action::kReplace, .size = current_->size(), .content = &current_->content()};
