@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <cstring>
-#include <mutex>
 #include <new>
 #include <vector>
 
@@ -18,9 +17,9 @@ struct ScratchVfs::State {
   std::string name;
   std::string dir;
   sqlite3_vfs* base = nullptr;  // the default VFS: randomness, sleep, time
-  std::mutex mu;
-  int main_fd = -1;  // borrowed from the open main file (guarded by mu)
+  UniqueFd main_fd;             // the main scratch file
   std::shared_ptr<const seal::ScratchCipher> main_cipher;
+  std::vector<std::byte> buf;   // write_main's ciphertext
 };
 
 namespace {
@@ -29,8 +28,6 @@ struct File {
   sqlite3_file base;  // first member: SQLite passes File* as sqlite3_file*
   int fd;
   std::shared_ptr<const seal::ScratchCipher> cipher;
-  ScratchVfs::State* owner;
-  bool is_main;
   std::vector<std::byte> buf;
 };
 
@@ -39,10 +36,6 @@ ScratchVfs::State* as_state(sqlite3_vfs* v) { return static_cast<ScratchVfs::Sta
 
 int x_close(sqlite3_file* f) {
   File* p = as_file(f);
-  if (p->is_main) {
-    std::lock_guard lock(p->owner->mu);
-    p->owner->main_fd = -1;
-  }
   ::close(p->fd);
   p->~File();
   return SQLITE_OK;
@@ -67,19 +60,25 @@ int x_read(sqlite3_file* f, void* out, int amt, sqlite3_int64 off) {
   return SQLITE_OK;
 }
 
+Status pwrite_all(int fd, Bytes data, uint64_t offset) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("write the snapshot copy", errno);
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
 int x_write(sqlite3_file* f, const void* in, int amt, sqlite3_int64 off) {
   File* p = as_file(f);
   p->buf.resize(static_cast<size_t>(amt));
   std::memcpy(p->buf.data(), in, static_cast<size_t>(amt));
   if (!p->cipher->apply(static_cast<uint64_t>(off), p->buf).ok()) return SQLITE_IOERR_WRITE;
-  size_t done = 0;
-  while (done < p->buf.size()) {
-    ssize_t n = ::pwrite(p->fd, p->buf.data() + done, p->buf.size() - done, off + static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno == ENOSPC ? SQLITE_FULL : SQLITE_IOERR_WRITE;
-    done += static_cast<size_t>(n);
-  }
-  return SQLITE_OK;
+  auto st = pwrite_all(p->fd, p->buf, static_cast<uint64_t>(off));
+  if (st.ok()) return SQLITE_OK;
+  return st.error().code() == Code::kResourceExhausted ? SQLITE_FULL : SQLITE_IOERR_WRITE;
 }
 
 int x_truncate(sqlite3_file* f, sqlite3_int64 size) {
@@ -110,28 +109,23 @@ const sqlite3_io_methods kMethods = {
 int x_open(sqlite3_vfs* vfs, sqlite3_filename, sqlite3_file* out, int flags, int* out_flags) {
   ScratchVfs::State* s = as_state(vfs);
   out->pMethods = nullptr;
-  int fd = ::open(s->dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) return SQLITE_CANTOPEN;
-  auto cipher = seal::ScratchCipher::random();
-  if (!cipher.ok()) {
-    ::close(fd);
-    return SQLITE_CANTOPEN;
-  }
-  const bool is_main = (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_TEMP_DB)) != 0;
-  auto* p = new (out) File{.base = {},
-                           .fd = fd,
-                           .cipher = std::make_shared<const seal::ScratchCipher>(std::move(*cipher)),
-                           .owner = s,
-                           .is_main = false,
-                           .buf = {}};
-  if (is_main) {
-    std::lock_guard lock(s->mu);
-    if (s->main_fd < 0) {
-      s->main_fd = fd;
-      s->main_cipher = p->cipher;
-      p->is_main = true;
+  std::shared_ptr<const seal::ScratchCipher> cipher;
+  int fd;
+  if (flags & SQLITE_OPEN_MAIN_DB) {
+    fd = ::fcntl(s->main_fd.get(), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return SQLITE_CANTOPEN;
+    cipher = s->main_cipher;
+  } else {
+    fd = ::open(s->dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) return SQLITE_CANTOPEN;
+    auto c = seal::ScratchCipher::random();
+    if (!c.ok()) {
+      ::close(fd);
+      return SQLITE_CANTOPEN;
     }
+    cipher = std::make_shared<const seal::ScratchCipher>(std::move(*c));
   }
+  auto* p = new (out) File{.base = {}, .fd = fd, .cipher = std::move(cipher), .buf = {}};
   p->base.pMethods = &kMethods;
   if (out_flags) *out_flags = flags;
   return SQLITE_OK;
@@ -179,10 +173,11 @@ Result<size_t> ScratchReader::read(MutableBytes buf) {
 
 Result<std::unique_ptr<ScratchVfs>> ScratchVfs::create(const std::string& dir) {
   // The directory must take unnamed files: a named fallback would leave the copy findable.
-  int probe = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (probe < 0) return errno_error("create an unnamed scratch file in " + dir, errno);
-  ::close(probe);
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return errno_error("create an unnamed scratch file in " + dir, errno);
   auto s = std::make_unique<State>();
+  s->main_fd = UniqueFd(fd);
+  s->main_cipher = std::make_shared<const seal::ScratchCipher>(TRY(seal::ScratchCipher::random()));
   s->dir = dir;
   s->name = "stacksnap-scratch-" + std::to_string(::getpid()) + "-" + std::to_string(++g_instances);
   s->base = sqlite3_vfs_find(nullptr);
@@ -214,19 +209,21 @@ ScratchVfs::~ScratchVfs() { sqlite3_vfs_unregister(&s_->vfs); }
 
 const std::string& ScratchVfs::name() const { return s_->name; }
 
+Status ScratchVfs::write_main(uint64_t offset, Bytes data) {
+  s_->buf.assign(data.begin(), data.end());
+  TRY(s_->main_cipher->apply(offset, s_->buf));
+  return pwrite_all(s_->main_fd.get(), s_->buf, offset);
+}
+
 Result<std::unique_ptr<ScratchReader>> ScratchVfs::main_file(uint64_t size) const {
-  std::lock_guard lock(s_->mu);
-  if (s_->main_fd < 0) return failed_precondition("SQLite wrote no snapshot copy");
-  int fd = ::fcntl(s_->main_fd, F_DUPFD_CLOEXEC, 0);
+  int fd = ::fcntl(s_->main_fd.get(), F_DUPFD_CLOEXEC, 0);
   if (fd < 0) return errno_error("keep the snapshot copy", errno);
   return std::make_unique<ScratchReader>(UniqueFd(fd), s_->main_cipher, size);
 }
 
 Result<uint64_t> ScratchVfs::main_file_size() const {
-  std::lock_guard lock(s_->mu);
-  if (s_->main_fd < 0) return uint64_t{0};
   struct stat st {};
-  if (::fstat(s_->main_fd, &st) != 0) return errno_error("stat the snapshot copy", errno);
+  if (::fstat(s_->main_fd.get(), &st) != 0) return errno_error("stat the snapshot copy", errno);
   return static_cast<uint64_t>(st.st_size);
 }
 

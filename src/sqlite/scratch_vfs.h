@@ -37,18 +37,22 @@ class ScratchReader final : public Reader {
 
 class ScratchVfs {
  public:
-  // Registers the VFS (not as the default). InvalidArgument when `dir` cannot hold
-  // unnamed files (no O_TMPFILE support): the snapshot then falls back.
+  // Creates the main scratch file and registers the VFS (not as the default). An error
+  // when `dir` cannot hold unnamed files (no O_TMPFILE support): the snapshot then falls
+  // back, a named copy would be findable.
   static Result<std::unique_ptr<ScratchVfs>> create(const std::string& dir);
   ~ScratchVfs();
   ScratchVfs(const ScratchVfs&) = delete;
   ScratchVfs& operator=(const ScratchVfs&) = delete;
 
   const std::string& name() const;
-  // The main database file as written so far (a new descriptor of it), `size` bytes:
-  // FailedPrecondition when SQLite never opened one.
+  // The main scratch file is what SQLite opens as the main database of any connection
+  // through this VFS (other files, a WAL, are fresh unnamed files). It can also be filled
+  // directly, before a connection opens it.
+  Status write_main(uint64_t offset, Bytes data);
+  // Its plaintext from the start, `size` bytes (a new descriptor of it).
   Result<std::unique_ptr<ScratchReader>> main_file(uint64_t size) const;
-  // Bytes of the main file as SQLite wrote them (fstat).
+  // Its size (fstat).
   Result<uint64_t> main_file_size() const;
 
   struct State;
