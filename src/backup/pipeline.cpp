@@ -32,10 +32,10 @@ namespace {
 
 constexpr uint64_t kSpoolMargin = 64ull << 20;  // headroom kept free beyond the estimate
 // How long a SQLite snapshot waits for its read lock (rollback-journal mode, a writer
-// mid-commit); with Safe Mode the writer may be frozen holding it, and the plain files
-// of a frozen app are consistent anyway.
+// mid-commit). With Safe Mode the writer may be frozen holding it, when waiting only
+// lengthens the pause; the plain files of a frozen app are consistent anyway.
 constexpr std::chrono::milliseconds kSqliteLockWait{10000};
-constexpr std::chrono::milliseconds kSqliteLockWaitPaused{1000};
+constexpr std::chrono::milliseconds kSqliteLockWaitPaused{100};
 
 std::string hex8() {
   std::array<uint8_t, 4> b{};
@@ -225,6 +225,7 @@ Result<int64_t> capture_mounts(const BackupEnv& env, const BackupRequest& req, c
     lite.tree = docker::host_path_of(env.docker, type, source);
     lite.scratch_dir = spool_dir(env.data_dir);
     lite.busy_timeout = quiesce ? kSqliteLockWaitPaused : kSqliteLockWait;
+    lite.apps_paused = quiesce.has_value();
     SqliteCapture databases(std::move(lite), ctx, title.substr(title.find(' ') + 1), step_id);
     auto st = capture_mount(env.docker, writer, image, type, source, dir, est.of(source), ctx, step_id, &databases);
     step.end(st.ok(), st.ok() ? "" : st.error().message());

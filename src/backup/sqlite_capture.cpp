@@ -54,7 +54,12 @@ Result<archive::TarEntryFilter::Decision> SqliteCapture::on_file(std::string_vie
     if (snap.error().code() == Code::kCancelled) return std::move(snap).error();
     files.reason = "the snapshot failed: " + snap.error().message();
   }
-  ctx_.warn("SQLite " + shown + " captured as plain files (consistent only with Safe Mode): " + files.reason, step_);
+  if (o_.apps_paused) {
+    ctx_.info("SQLite " + shown + " captured as plain files while its app is paused (Safe Mode): " + files.reason,
+              step_);
+  } else {
+    ctx_.warn("SQLite " + shown + " captured as plain files (consistent only with Safe Mode): " + files.reason, step_);
+  }
   found_.push_back(std::move(files));
   return Decision{};
 }

@@ -34,6 +34,7 @@ struct SqliteCaptureOptions {
   std::vector<std::string> container_roots;  // where the services mount the tree ("/config")
   std::string scratch_dir;                   // the spool: encrypted copies live there
   std::chrono::milliseconds busy_timeout{10000};
+  bool apps_paused = false;  // Safe Mode: the plain files of a frozen app are consistent
 };
 
 // Why a database at `relative` below the tree is captured as plain files ("" when it gets

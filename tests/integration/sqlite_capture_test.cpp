@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -308,6 +309,38 @@ TEST(SqliteCapture, ExcludedByLabelIsCapturedAsPlainFiles) {
   EXPECT_TRUE(fs::exists(*dir + "/volumes/" + volume + "/cache.db"));
   EXPECT_TRUE(fs::exists(*dir + "/volumes/" + volume + "/cache.db-wal")) << "plain files: the WAL comes along";
   EXPECT_FALSE(fs::exists(*dir + "/volumes/" + volume + "/books.db-wal")) << "a snapshot needs no WAL";
+}
+
+// A restore over the running project: every database goes back as the file alone (checked
+// before any container starts: nothing beside it, integrity ok, the counts of the capture)
+// and the app carries on from it.
+TEST(SqliteCapture, RestoreInPlacePutsEachDatabaseBackAloneAndTheAppCarriesOn) {
+  STACKSNAP_REQUIRE_ENGINE(d);
+  const std::string project = stack_project("ledger");
+  ASSERT_TRUE(ensure_ledger(project, 2).ok());
+  auto bed = BackupBed::create();
+  ASSERT_TRUE(bed.ok());
+  auto b = (*bed)->backup(project);
+  ASSERT_EQ(b.exit_code, 0) << b.out;
+  auto r = (*bed)->run("restore " + b.summary["backup_id"].get<std::string>() + " --force --no-safety-backup --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  ASSERT_TRUE(r.summary["problems"].empty()) << r.summary.dump();
+  std::set<std::string> checked;
+  for (const auto& db : r.summary["sqlite"]) {
+    if (!db.value("checked", false)) continue;
+    checked.insert(db.value("path", ""));
+    EXPECT_EQ(db.value("integrity", ""), "ok") << db.dump();
+    EXPECT_TRUE(db["problems"].empty()) << db.dump();
+  }
+  EXPECT_EQ(checked, (std::set<std::string>{"books.db", "journal.db", "settings.db"}));
+  const std::string app = container_of(project, "ledger");
+  ASSERT_FALSE(app.empty());
+  int64_t commits = -1;
+  for (int i = 0; i < 40 && commits <= 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    commits = commits_of(app, "books.db");
+  }
+  EXPECT_GT(commits, 0) << "the restored app commits again";
 }
 
 // A backup whose database was damaged after the capture (re-sealed, so the archive itself
