@@ -27,7 +27,7 @@ SqliteInventory find_sqlite_databases(docker::Client& docker, const stack::Proje
   if (!plan.ok()) return out;  // nothing would be backed up
   std::vector<Tree> trees;
   for (const auto& v : plan->volumes) {
-    Tree t{"volume", v.name, docker::MountSpec::Type::kVolume, {.exclude = v.sqlite_exclude}, {}};
+    Tree t{"volume", v.name, docker::MountSpec::Type::kVolume, {.exclude = v.sqlite_exclude, .include = v.sqlite_include}, {}};
     for (const auto& u : v.used_by) {
       t.options.container_roots.push_back(u.destination);
       t.users.push_back(u.service + ":" + u.destination);
@@ -36,7 +36,7 @@ SqliteInventory find_sqlite_databases(docker::Client& docker, const stack::Proje
   }
   for (const auto& b : plan->binds) {
     Tree t{"bind", b.host_path, docker::MountSpec::Type::kBind,
-           {.exclude = b.sqlite_exclude, .container_roots = {b.container_path}}, {}};
+           {.exclude = b.sqlite_exclude, .include = b.sqlite_include, .container_roots = {b.container_path}}, {}};
     for (const auto& s : b.services) t.users.push_back(s + ":" + b.container_path);
     trees.push_back(std::move(t));
   }

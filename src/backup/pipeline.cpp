@@ -237,13 +237,13 @@ Result<int64_t> capture_mounts(const BackupEnv& env, const BackupRequest& req, c
     for (const auto& u : v.used_by) roots.push_back(u.destination);
     auto extra = TRY(capture("volume." + v.name, "Capture volume " + v.name, v.helper_image,
                              docker::MountSpec::Type::kVolume, v.name, v.archive_dir,
-                             {.exclude = v.sqlite_exclude, .container_roots = roots}));
+                             {.exclude = v.sqlite_exclude, .include = v.sqlite_include, .container_roots = roots}));
     if (!extra.empty()) TRY(writer.set_volume_info(v.name, extra));
   }
   for (const auto& b : plan.binds) {
     auto extra = TRY(capture("bind." + std::to_string(b.index), "Capture bind mount " + b.host_path, b.helper_image,
                              docker::MountSpec::Type::kBind, b.host_path, b.archive_dir,
-                             {.exclude = b.sqlite_exclude, .container_roots = {b.container_path}}));
+                             {.exclude = b.sqlite_exclude, .include = b.sqlite_include, .container_roots = {b.container_path}}));
     if (!extra.empty()) TRY(writer.set_bind_info(std::to_string(b.index), extra));
   }
   if (!quiesce) return int64_t{0};

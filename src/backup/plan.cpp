@@ -40,22 +40,28 @@ std::string first_container_id(const stack::Service& s, std::string* name) {
   return {};
 }
 
-// The stacksnap.sqlite.exclude patterns of the services that mount each tree.
+// The stacksnap.sqlite.exclude / .include patterns of the services that mount each tree.
 void add_sqlite_exclusions(const stack::Project& p, BackupPlan& plan) {
-  auto patterns_of = [&](const std::string& service, std::vector<std::string>& out) {
+  auto patterns_of = [&](const std::string& service, std::string_view label, std::vector<std::string>& out) {
     const stack::Service* s = p.find_service(service);
     if (!s) return;
-    auto it = s->labels.find(std::string(sqlite::kLabelExclude));
+    auto it = s->labels.find(std::string(label));
     if (it == s->labels.end()) return;
     for (auto& pat : sqlite::parse_patterns(it->second)) {
       if (!has(out, pat)) out.push_back(std::move(pat));
     }
   };
   for (auto& v : plan.volumes) {
-    for (const auto& u : v.used_by) patterns_of(u.service, v.sqlite_exclude);
+    for (const auto& u : v.used_by) {
+      patterns_of(u.service, sqlite::kLabelExclude, v.sqlite_exclude);
+      patterns_of(u.service, sqlite::kLabelInclude, v.sqlite_include);
+    }
   }
   for (auto& b : plan.binds) {
-    for (const auto& svc : b.services) patterns_of(svc, b.sqlite_exclude);
+    for (const auto& svc : b.services) {
+      patterns_of(svc, sqlite::kLabelExclude, b.sqlite_exclude);
+      patterns_of(svc, sqlite::kLabelInclude, b.sqlite_include);
+    }
   }
 }
 

@@ -42,6 +42,7 @@ struct VolumeTask {
   std::string helper_image;  // an image on this engine to create the capture helper from
   std::string archive_dir;   // "volumes/<name>"
   std::vector<std::string> sqlite_exclude;  // the users' stacksnap.sqlite.exclude patterns
+  std::vector<std::string> sqlite_include;  // the users' stacksnap.sqlite.include patterns
 };
 
 struct BindTask {
@@ -54,6 +55,7 @@ struct BindTask {
   std::string helper_image;
   std::string archive_dir;  // "binds/<index>"
   std::vector<std::string> sqlite_exclude;  // the services' stacksnap.sqlite.exclude patterns
+  std::vector<std::string> sqlite_include;  // the services' stacksnap.sqlite.include patterns
 };
 
 struct ConfigFile {

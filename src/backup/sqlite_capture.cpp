@@ -11,7 +11,8 @@ SqliteCapture::SqliteCapture(SqliteCaptureOptions options, job::Context& ctx, st
 std::string sqlite_fallback_reason(const SqliteCaptureOptions& o, std::string_view relative) {
   std::vector<std::string> seen_as;
   for (const auto& r : o.container_roots) seen_as.push_back(relative.empty() ? r : r + "/" + std::string(relative));
-  if (auto p = sqlite::matching_pattern(o.exclude, relative, seen_as)) {
+  auto p = sqlite::matching_pattern(o.exclude, relative, seen_as);
+  if (p && !sqlite::matching_pattern(o.include, relative, seen_as)) {
     return "excluded by the label " + std::string(sqlite::kLabelExclude) + " (pattern \"" + *p + "\")";
   }
   if (o.tree.path.empty()) return o.tree.reason;

@@ -1,5 +1,5 @@
 // SQLite databases in a volume or bind mount, captured consistently while the app keeps
-// running (docs/adr/0008-sqlite-capture.md): a filter on the Engine's tar stream of the
+// running (docs/adr/0009-sqlite-capture.md): a filter on the Engine's tar stream of the
 // tree recognises each database by its 16-byte header as it passes, replaces its bytes
 // with a snapshot taken through the host path (sqlite/snapshot.h) and leaves out its
 // -wal, -shm and -journal files (the Engine's walk is lexical, so they come after it).
@@ -31,6 +31,7 @@ namespace stacksnap::backup {
 struct SqliteCaptureOptions {
   docker::HostPath tree;  // where the tree is on this host (docker/host_path.h)
   std::vector<std::string> exclude;          // the using services' label patterns
+  std::vector<std::string> include;          // … of stacksnap.sqlite.include (override exclude)
   std::vector<std::string> container_roots;  // where the services mount the tree ("/config")
   std::string scratch_dir;                   // the spool: encrypted copies live there
   std::chrono::milliseconds busy_timeout{10000};
@@ -38,7 +39,8 @@ struct SqliteCaptureOptions {
 };
 
 // Why a database at `relative` below the tree is captured as plain files ("" when it gets
-// a snapshot): excluded by a label pattern, tree not reachable here, a single-file bind.
+// a snapshot): excluded by a label pattern (unless an include pattern names it too),
+// tree not reachable here, a single-file bind.
 std::string sqlite_fallback_reason(const SqliteCaptureOptions& options, std::string_view relative);
 
 class SqliteCapture final : public archive::TarEntryFilter {

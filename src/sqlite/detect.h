@@ -19,6 +19,9 @@ inline constexpr uint64_t kMinDatabaseBytes = 512;
 
 // Service label: comma-separated patterns of databases captured as plain files.
 inline constexpr std::string_view kLabelExclude = "stacksnap.sqlite.exclude";
+// Service label: comma-separated patterns of databases that get a snapshot even when an
+// exclude pattern names them ("exclude *, include data/app.db": only that one).
+inline constexpr std::string_view kLabelInclude = "stacksnap.sqlite.include";
 
 // True when `head` (the first bytes of a file) starts with kHeader.
 bool has_header(Bytes head);

@@ -1,7 +1,7 @@
 // Where a snapshot's copy lives while it is written into the archive: a private SQLite
 // VFS whose files are unnamed (O_TMPFILE) files in one directory (the data dir's spool),
 // each encrypted with its own seal::ScratchCipher. Nothing of the copy is readable on disk
-// in plaintext, and a killed process leaves no file behind (docs/adr/0008).
+// in plaintext, and a killed process leaves no file behind (docs/adr/0009-sqlite-capture.md).
 //
 // The VFS keeps no locks (its files are private to one connection) and does not sync
 // (nothing needs to survive a crash). Each instance registers under a unique name and

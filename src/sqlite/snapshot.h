@@ -1,5 +1,5 @@
 // A consistent copy of a live SQLite database, taken while its app keeps running
-// (docs/adr/0008-sqlite-capture.md).
+// (docs/adr/0009-sqlite-capture.md).
 //
 // The database is opened through its host path (the same inode the app has open, so
 // SQLite's POSIX locks and the WAL's shared-memory index work across the container

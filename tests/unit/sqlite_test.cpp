@@ -17,6 +17,7 @@
 #include "archive/writer.h"
 #include "archive_testutil.h"
 #include "base/fd.h"
+#include "backup/sqlite_capture.h"
 #include "base/temp_dir.h"
 #include "seal/scratch_cipher.h"
 #include "sqlite/check.h"
@@ -156,6 +157,29 @@ TEST(SqliteDetect, HeaderCompanionsAndPatterns) {
   EXPECT_EQ(matching_pattern(pats, "tmp/a.db", {"/config/tmp/a.db"}), "/config/tmp/*");
   EXPECT_EQ(matching_pattern(pats, "tmp/a.db", {"/data/tmp/a.db"}), std::nullopt);
   EXPECT_EQ(matching_pattern(pats, "books.db", {"/config/books.db"}), std::nullopt);
+}
+
+// Which databases of a tree get a snapshot: exclude patterns send them to plain files, an
+// include pattern wins over them, an unreachable tree or a single-file bind never gets one.
+TEST(SqliteCaptureDecision, ExcludeIncludeUnreachableAndSingleFileBind) {
+  backup::SqliteCaptureOptions o{.tree = {"/var/lib/docker/volumes/x/_data", ""},
+                                 .exclude = {"*", "/config/tmp/*"},
+                                 .include = {"data/app.db", "/config/keep.db"},
+                                 .container_roots = {"/config"}};
+  EXPECT_EQ(backup::sqlite_fallback_reason(o, "data/app.db"), "");
+  EXPECT_EQ(backup::sqlite_fallback_reason(o, "keep.db"), "") << "an include pattern on the container path";
+  EXPECT_EQ(backup::sqlite_fallback_reason(o, "other.db"),
+            "excluded by the label stacksnap.sqlite.exclude (pattern \"*\")");
+  o.include.clear();
+  EXPECT_EQ(backup::sqlite_fallback_reason(o, "data/app.db"),
+            "excluded by the label stacksnap.sqlite.exclude (pattern \"*\")");
+  o.exclude.clear();
+  EXPECT_EQ(backup::sqlite_fallback_reason(o, "data/app.db"), "");
+  o.include = {"nothing.db"};
+  EXPECT_EQ(backup::sqlite_fallback_reason(o, "data/app.db"), "") << "include alone restricts nothing";
+  EXPECT_NE(backup::sqlite_fallback_reason(o, "").find("the bind mount is the database file itself"), std::string::npos);
+  o.tree = {"", "volume driver nfs keeps its files elsewhere"};
+  EXPECT_EQ(backup::sqlite_fallback_reason(o, "data/app.db"), "volume driver nfs keeps its files elsewhere");
 }
 
 class SqliteSnapshot : public ::testing::TestWithParam<std::string> {};
