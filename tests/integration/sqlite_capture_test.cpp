@@ -311,6 +311,58 @@ TEST(SqliteCapture, ExcludedByLabelIsCapturedAsPlainFiles) {
   EXPECT_FALSE(fs::exists(*dir + "/volumes/" + volume + "/books.db-wal")) << "a snapshot needs no WAL";
 }
 
+// Safe Mode as before: the app containers are paused while their trees are read (the
+// Engine's events show it), the backup succeeds, and every database of the archive opens
+// consistent — a snapshot when the read lock was free at the freeze, else the plain files
+// of the frozen app (the database with its -wal, opened normally in a copy).
+TEST(SqliteCapture, SafeModeStillPausesAndEveryDatabaseIsConsistent) {
+  STACKSNAP_REQUIRE_ENGINE(d);
+  const std::string project = stack_project("ledger");
+  ASSERT_TRUE(ensure_ledger(project, 2).ok());
+  auto bed = BackupBed::create();
+  ASSERT_TRUE(bed.ok());
+  const int64_t since = static_cast<int64_t>(::time(nullptr)) - 1;
+  auto r = (*bed)->backup(project, "--safe-mode");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const int64_t until = static_cast<int64_t>(::time(nullptr)) + 1;
+  EXPECT_GT(r.summary.value("pause_ms", int64_t{0}), 0) << r.summary.dump();
+  const auto pauses = pauses_of(d, project, since, until);
+  EXPECT_FALSE(pauses.empty()) << "Safe Mode pauses the app containers";
+  EXPECT_FALSE(contains(r.out, "consistent only with Safe Mode")) << r.out;
+  auto dir = (*bed)->extract(r.summary["backup_id"]);
+  ASSERT_TRUE(dir.ok());
+  const Json manifest = read_json(*dir + "/stacksnap/manifest.json");
+  const std::string volume = project + "_books";
+  for (const char* db : {"books.db", "journal.db"}) {
+    SCOPED_TRACE(db);
+    const Json f = facts_of(manifest, "volumes", volume, db);
+    ASSERT_FALSE(f.is_null());
+    const std::string path = *dir + "/volumes/" + volume + "/" + db;
+    if (f.value("mechanism", "") == "online-backup") {
+      expect_consistent(path, f, db);
+      continue;
+    }
+    // Plain files of a frozen app: copied aside with their companions, opened normally
+    // (the -wal replayed, a hot journal rolled back).
+    const std::string copy = *dir + "/safe-" + db;
+    for (const char* suffix : {"", "-wal", "-journal"}) {
+      if (fs::exists(path + suffix)) fs::copy_file(path + suffix, copy + suffix);
+    }
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(copy.c_str(), &h), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(h, "SELECT (SELECT group_concat(integrity_check) FROM pragma_integrity_check), "
+                                    "count(*), sum(balance) FROM accounts", -1, &st, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(h);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "ok");
+    EXPECT_EQ(sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 1) * kOpening);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+  }
+  fs::remove_all(*dir);
+}
+
 // A restore over the running project: every database goes back as the file alone (checked
 // before any container starts: nothing beside it, integrity ok, the counts of the capture)
 // and the app carries on from it.
