@@ -161,7 +161,7 @@ void expect_consistent(const std::string& path, const Json& facts, const std::st
 TEST(SqliteCapture, TwentyLiveBackupsOfWalAndRollbackJournalDatabasesRestoreConsistent) {
   STACKSNAP_REQUIRE_ENGINE(d);
   const std::string project = stack_project("ledger");
-  ASSERT_TRUE(ensure_ledger(project, 2).ok());
+  { auto up = ensure_ledger(project, 2); ASSERT_TRUE(up.ok()) << up.error().message(); }
   auto bed = BackupBed::create();
   ASSERT_TRUE(bed.ok());
   const std::string app = container_of(project, "ledger");
@@ -213,7 +213,7 @@ TEST(SqliteCapture, TwentyLiveBackupsOfWalAndRollbackJournalDatabasesRestoreCons
 TEST(SqliteCapture, FiftyMegabyteDatabasesHoldTheirWritersUnder200Ms) {
   STACKSNAP_REQUIRE_ENGINE(d);
   const std::string project = stack_project("ledger50");
-  ASSERT_TRUE(ensure_ledger(project, 50).ok());
+  { auto up = ensure_ledger(project, 50); ASSERT_TRUE(up.ok()) << up.error().message(); }
   auto bed = BackupBed::create();
   ASSERT_TRUE(bed.ok());
   const std::string app = container_of(project, "ledger");
@@ -261,7 +261,7 @@ TEST(SqliteCapture, FiftyMegabyteDatabasesHoldTheirWritersUnder200Ms) {
 TEST(SqliteCapture, ProjectsListsTheDatabasesWithTheirServicesAndHowTheyAreCaptured) {
   STACKSNAP_REQUIRE_ENGINE(d);
   const std::string project = stack_project("ledger");
-  ASSERT_TRUE(ensure_ledger(project, 2).ok());
+  { auto up = ensure_ledger(project, 2); ASSERT_TRUE(up.ok()) << up.error().message(); }
   auto r = run_script(std::string(STACKSNAP_BINARY) + " projects " + project + " --json 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const Json sqlite = Json::parse(r.output)["projects"][0]["sqlite"];
@@ -294,7 +294,7 @@ TEST(SqliteCapture, ProjectsListsTheDatabasesWithTheirServicesAndHowTheyAreCaptu
 TEST(SqliteCapture, ExcludedByLabelIsCapturedAsPlainFiles) {
   STACKSNAP_REQUIRE_ENGINE(d);
   const std::string project = stack_project("ledger");
-  ASSERT_TRUE(ensure_ledger(project, 2).ok());
+  { auto up = ensure_ledger(project, 2); ASSERT_TRUE(up.ok()) << up.error().message(); }
   auto bed = BackupBed::create();
   ASSERT_TRUE(bed.ok());
   auto r = (*bed)->backup(project);
@@ -318,7 +318,7 @@ TEST(SqliteCapture, ExcludedByLabelIsCapturedAsPlainFiles) {
 TEST(SqliteCapture, SafeModeStillPausesAndEveryDatabaseIsConsistent) {
   STACKSNAP_REQUIRE_ENGINE(d);
   const std::string project = stack_project("ledger");
-  ASSERT_TRUE(ensure_ledger(project, 2).ok());
+  { auto up = ensure_ledger(project, 2); ASSERT_TRUE(up.ok()) << up.error().message(); }
   auto bed = BackupBed::create();
   ASSERT_TRUE(bed.ok());
   const int64_t since = static_cast<int64_t>(::time(nullptr)) - 1;
@@ -369,7 +369,7 @@ TEST(SqliteCapture, SafeModeStillPausesAndEveryDatabaseIsConsistent) {
 TEST(SqliteCapture, RestoreInPlacePutsEachDatabaseBackAloneAndTheAppCarriesOn) {
   STACKSNAP_REQUIRE_ENGINE(d);
   const std::string project = stack_project("ledger");
-  ASSERT_TRUE(ensure_ledger(project, 2).ok());
+  { auto up = ensure_ledger(project, 2); ASSERT_TRUE(up.ok()) << up.error().message(); }
   auto bed = BackupBed::create();
   ASSERT_TRUE(bed.ok());
   auto b = (*bed)->backup(project);
@@ -400,7 +400,7 @@ TEST(SqliteCapture, RestoreInPlacePutsEachDatabaseBackAloneAndTheAppCarriesOn) {
 TEST(SqliteCapture, DrillFailsOnACorruptedDatabase) {
   STACKSNAP_REQUIRE_ENGINE(d);
   const std::string project = stack_project("ledger");
-  ASSERT_TRUE(ensure_ledger(project, 2).ok());
+  { auto up = ensure_ledger(project, 2); ASSERT_TRUE(up.ok()) << up.error().message(); }
   auto bed = BackupBed::create();
   ASSERT_TRUE(bed.ok());
   auto r = (*bed)->backup(project);
