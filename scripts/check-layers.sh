@@ -19,14 +19,15 @@ declare -A allowed=(
   [job]="base catalog"
   [archive]="base codec seal"
   [stack]="base docker"
+  [sqlite]="base seal"
   [engine]="archive base docker job"
   [repo]="base archive catalog seal storage"
   [retention]="base catalog"
-  [backup]="base archive catalog codec docker engine job repo seal stack storage"
-  [restore]="base archive catalog codec docker engine job repo seal stack storage"
-  [app]="base archive backup catalog codec docker engine job notify repo restore retention schedule seal stack storage"
-  [http]="app base archive backup catalog codec docker engine job notify repo restore retention schedule seal stack storage webui"
-  [cli]="app base archive backup catalog codec docker engine http job notify repo restore retention schedule seal stack storage webui"
+  [backup]="base archive catalog codec docker engine job repo seal sqlite stack storage"
+  [restore]="base archive catalog codec docker engine job repo seal sqlite stack storage"
+  [app]="base archive backup catalog codec docker engine job notify repo restore retention schedule seal sqlite stack storage"
+  [http]="app base archive backup catalog codec docker engine job notify repo restore retention schedule seal sqlite stack storage webui"
+  [cli]="app base archive backup catalog codec docker engine http job notify repo restore retention schedule seal sqlite stack storage webui"
 )
 
 status=0

@@ -83,6 +83,23 @@ class PathSet {
   size_t count_ = 0;
 };
 
+// Bytes read ahead, then the rest of a stream.
+class HeadThenRest final : public Reader {
+ public:
+  HeadThenRest(Bytes head, Reader& rest) : head_(head), rest_(rest) {}
+  Result<size_t> read(MutableBytes buf) override {
+    if (head_.empty()) return rest_.read(buf);
+    const size_t n = std::min(buf.size(), head_.size());
+    std::copy_n(head_.begin(), n, buf.begin());
+    head_ = head_.subspan(n);
+    return n;
+  }
+
+ private:
+  Bytes head_;
+  Reader& rest_;
+};
+
 // Forwards into the current tar entry.
 class TarDataWriter final : public Writer {
  public:
@@ -111,7 +128,7 @@ struct ArchiveWriter::Impl {
   PathSet paths;
   Manifest manifest;
   std::map<std::string, TreeStats> volume_stats, bind_stats;
-  std::map<std::string, nlohmann::json> volume_extra;
+  std::map<std::string, nlohmann::json> volume_extra, bind_extra;
   enum class State { kNeedPlan, kOpen, kDone } state = State::kNeedPlan;
   std::optional<Error> failed;
   std::vector<std::byte> buf;
@@ -237,12 +254,44 @@ struct ArchiveWriter::Impl {
         if (!target) return invalid_argument("tar stream for " + *prefix + ": hardlink " + raw + " points above the stripped root");
         m.link = *target;
       }
-      if (m.type == EntryType::kFile) {
+      if (m.type == EntryType::kFile && o.filter != nullptr) {
+        TRY_CTX(emit_filtered(*o.filter, *tr, m, relative_to(*prefix, m.path)), "tar stream for " + *prefix);
+      } else if (m.type == EntryType::kFile) {
         TarEntryReader content(*tr, m.size);
         TRY_CTX(emit(m, &content, nullptr), "tar stream for " + *prefix);
       } else {
         TRY_CTX(emit(m, nullptr, nullptr), "tar stream for " + *prefix);
       }
+    }
+    return {};
+  }
+
+  static std::string relative_to(const std::string& prefix, const std::string& path) {
+    return path.size() > prefix.size() ? path.substr(prefix.size() + 1) : std::string();
+  }
+
+  // A regular file of a tar stream through the caller's filter: the first bytes are read
+  // ahead and offered with the metadata; the rest follows them, or is skipped.
+  Status emit_filtered(TarEntryFilter& filter, TarReader& tr, EntryMeta& m, const std::string& relative) {
+    TarEntryReader content(tr, m.size);
+    std::array<std::byte, kFilterHeadBytes> head{};
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(m.size, head.size()));
+    TRY(read_exact(content, MutableBytes(head.data(), want)));
+    auto d = TRY(filter.on_file(relative, m, Bytes(head.data(), want)));
+    switch (d.action) {
+      case TarEntryFilter::Action::kKeep: {
+        HeadThenRest joined(Bytes(head.data(), want), content);
+        return emit(m, &joined, nullptr);
+      }
+      case TarEntryFilter::Action::kDrop:
+        TRY(copy_stream(content, *static_cast<Writer*>(&null_sink)));
+        return {};
+      case TarEntryFilter::Action::kReplace:
+        if (d.content == nullptr) return invalid_argument(m.path + ": replacement without content");
+        TRY(copy_stream(content, *static_cast<Writer*>(&null_sink)));
+        m.size = d.size;
+        m.sparse.clear();
+        return emit(m, d.content, nullptr);
     }
     return {};
   }
@@ -378,6 +427,18 @@ Status ArchiveWriter::set_volume_info(const std::string& volume, const nlohmann:
   return {};
 }
 
+Status ArchiveWriter::set_bind_info(const std::string& bind, const nlohmann::json& extra) {
+  TRY(impl_->check_usable(false));
+  if (!extra.is_object()) return invalid_argument("bind info for " + bind + " must be a JSON object");
+  try {
+    (void)extra.dump();
+  } catch (const nlohmann::json::exception& e) {
+    return invalid_argument("bind info for " + bind + ": " + e.what());
+  }
+  impl_->bind_extra[bind] = extra;
+  return {};
+}
+
 Result<WriteSummary> ArchiveWriter::finish() {
   TRY(impl_->check_usable(false));
   Impl& s = *impl_;
@@ -393,7 +454,13 @@ Result<WriteSummary> ArchiveWriter::finish() {
     j["bytes"] = t.bytes;
     m.volumes[name] = std::move(j);
   }
-  for (const auto& [name, t] : s.bind_stats) m.binds[name] = {{"files", t.files}, {"bytes", t.bytes}};
+  for (const auto& [name, extra] : s.bind_extra) s.bind_stats.try_emplace(name);
+  for (const auto& [name, t] : s.bind_stats) {
+    nlohmann::json j = s.bind_extra.count(name) ? s.bind_extra[name] : nlohmann::json::object();
+    j["files"] = t.files;
+    j["bytes"] = t.bytes;
+    m.binds[name] = std::move(j);
+  }
   auto run = [&]() -> Status {
     ManifestSerializer ser(m, s.entries);
     EntryMeta mm{.path = std::string(kManifestPath), .type = EntryType::kFile, .mode = 0644,

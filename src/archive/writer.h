@@ -63,10 +63,34 @@ struct WriterOptions {
   bool hash_sealed = true;
 };
 
+// Bytes of a regular file's content a TarEntryFilter sees before it decides.
+inline constexpr size_t kFilterHeadBytes = 16;
+
+// Lets the caller of add_tar_stream keep, drop or replace each regular file as the
+// stream passes, knowing nothing of the archive (the backup's SQLite snapshots:
+// backup/sqlite_capture.h). Only regular files are offered; everything else is kept.
+class TarEntryFilter {
+ public:
+  enum class Action { kKeep, kDrop, kReplace };
+  struct Decision {
+    Action action = Action::kKeep;
+    // kReplace: the entry keeps its path and metadata but gets `size` bytes read from
+    // `content` (which must stay valid until the next call) instead of the stream's.
+    uint64_t size = 0;
+    Reader* content = nullptr;
+  };
+  virtual ~TarEntryFilter() = default;
+  // `relative`: the path below the stream's root after strip_components ("" for the
+  // root itself); `head`: the first min(size, kFilterHeadBytes) bytes of the content.
+  // An error stops the stream (and poisons the writer).
+  virtual Result<Decision> on_file(std::string_view relative, const EntryMeta& meta, Bytes head) = 0;
+};
+
 struct TarStreamOptions {
   // Leading path components dropped from every entry (Docker's archive of /data names
   // its entries "data/..."; strip 1 to put the contents directly under the prefix).
   int strip_components = 0;
+  TarEntryFilter* filter = nullptr;  // not owned; nullptr keeps every entry
 };
 
 struct WriteSummary {
@@ -102,8 +126,10 @@ class ArchiveWriter {
 
   // Re-emits a tar stream (Docker Engine archive endpoint: ustar/pax from Go's
   // archive/tar) entry by entry under `prefix` ("volumes/shop_data"), hashing file
-  // contents on the way and rewriting hardlink targets. InvalidArgument for ".."
-  // paths or sockets in the stream; DataLoss for a malformed stream.
+  // contents on the way and rewriting hardlink targets; options.filter may drop or
+  // replace regular files (a replaced file's stream bytes are read and discarded, not
+  // hashed). InvalidArgument for ".." paths or sockets in the stream; DataLoss for a
+  // malformed stream.
   Status add_tar_stream(std::string_view prefix, Reader& tar, TarStreamOptions options = {});
 
   // A stream of unknown size (a database dump from a pipe), stored as parts
@@ -116,6 +142,8 @@ class ArchiveWriter {
   Status set_dump_info(const std::string& service, const DumpInfo& info);
   // Extra facts for a volume; "files" and "bytes" are counted by the writer.
   Status set_volume_info(const std::string& volume, const nlohmann::json& extra);
+  // The same for a bind mount (`bind` is its directory name below binds/, e.g. "0").
+  Status set_bind_info(const std::string& bind, const nlohmann::json& extra);
 
   // Writes the manifest, ends tar, zstd and the seal. Does not close `out`.
   Result<WriteSummary> finish();

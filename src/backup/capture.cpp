@@ -141,7 +141,8 @@ Result<engine::DumpInfo> capture_dump(docker::Client& docker, archive::ArchiveWr
 
 Status capture_mount(docker::Client& docker, archive::ArchiveWriter& writer, const std::string& image,
                      docker::MountSpec::Type type, const std::string& source, const std::string& archive_dir,
-                     uint64_t estimate, job::Context& ctx, const std::string& step) {
+                     uint64_t estimate, job::Context& ctx, const std::string& step,
+                     archive::TarEntryFilter* filter) {
   const std::string what = (type == docker::MountSpec::Type::kVolume ? "volume " : "bind mount ") + source;
   auto helper = TRY_CTX(docker::HelperContainer::create(
                             docker, {.image = image,
@@ -152,7 +153,7 @@ Status capture_mount(docker::Client& docker, archive::ArchiveWriter& writer, con
   auto tar = TRY_CTX(docker.open_archive(helper->id(), "/stacksnap/data", ctx.stop()), "capture " + what);
   job::Progress progress(ctx, step, estimate ? std::optional<uint64_t>(estimate) : std::nullopt);
   CountingReader counted(*tar, progress);
-  auto st = writer.add_tar_stream(archive_dir, counted, {.strip_components = 1});
+  auto st = writer.add_tar_stream(archive_dir, counted, {.strip_components = 1, .filter = filter});
   progress.finish();
   if (!st.ok()) return std::move(st).error().with_context("capture " + what);
   return {};

@@ -23,10 +23,12 @@ Result<engine::DumpInfo> capture_dump(docker::Client& docker, archive::ArchiveWr
 // Captures a named volume (type kVolume) or a bind mount (kBind) through a helper
 // container created from `image` (never started, no network, read-only mount, NoCopy)
 // into `archive_dir` (contents directly below it; a bind of a single file becomes the
-// file `archive_dir` itself). `estimate` sizes the progress bar (0: unknown).
+// file `archive_dir` itself). `estimate` sizes the progress bar (0: unknown). `filter`
+// (optional) sees every regular file as it passes (backup/sqlite_capture.h).
 Status capture_mount(docker::Client& docker, archive::ArchiveWriter& writer, const std::string& image,
                      docker::MountSpec::Type type, const std::string& source, const std::string& archive_dir,
-                     uint64_t estimate, job::Context& ctx, const std::string& step);
+                     uint64_t estimate, job::Context& ctx, const std::string& step,
+                     archive::TarEntryFilter* filter = nullptr);
 
 // Runs a hook command with `sh -c` in its container. Non-zero exit, timeout or exec
 // failure → error naming the hook and its output's tail.

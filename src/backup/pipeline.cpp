@@ -13,6 +13,7 @@
 #include "archive/writer.h"
 #include "backup/capture.h"
 #include "backup/quiesce.h"
+#include "backup/sqlite_capture.h"
 #include "backup/spool.h"
 #include "base/clock.h"
 #include "base/fd.h"
@@ -31,6 +32,11 @@ using Json = nlohmann::json;
 namespace {
 
 constexpr uint64_t kSpoolMargin = 64ull << 20;  // headroom kept free beyond the estimate
+// How long a SQLite snapshot waits for its read lock (rollback-journal mode, a writer
+// mid-commit). With Safe Mode the writer may be frozen holding it, when waiting only
+// lengthens the pause; the plain files of a frozen app are consistent anyway.
+constexpr std::chrono::milliseconds kSqliteLockWait{10000};
+constexpr std::chrono::milliseconds kSqliteLockWaitPaused{100};
 
 std::string spool_dir(const std::string& data_dir) { return data_dir + "/spool"; }
 
@@ -203,21 +209,36 @@ Result<int64_t> capture_mounts(const BackupEnv& env, const BackupRequest& req, c
     step.end_with(g, "");
     quiesce.emplace(TRY(std::move(g)));
   }
+  // SQLite databases are copied through the host path as the tree passes; under Safe Mode
+  // their app may be frozen holding a lock, so the wait for it is short.
   auto capture = [&](const std::string& step_id, const std::string& title, const std::string& image,
-                     docker::MountSpec::Type type, const std::string& source, const std::string& dir) -> Status {
+                     docker::MountSpec::Type type, const std::string& source, const std::string& dir,
+                     SqliteCaptureOptions lite) -> Result<Json> {
     TRY(ctx.check_cancel("backup"));
     job::StepTimer step(ctx, step_id, title);
-    auto st = capture_mount(env.docker, writer, image, type, source, dir, est.of(source), ctx, step_id);
+    lite.tree = docker::host_path_of(env.docker, type, source);
+    lite.scratch_dir = spool_dir(env.data_dir);
+    lite.busy_timeout = quiesce ? kSqliteLockWaitPaused : kSqliteLockWait;
+    lite.apps_paused = quiesce.has_value();
+    SqliteCapture databases(std::move(lite), ctx, title.substr(title.find(' ') + 1), step_id);
+    auto st = capture_mount(env.docker, writer, image, type, source, dir, est.of(source), ctx, step_id, &databases);
     step.end(st.ok(), st.ok() ? "" : st.error().message());
-    return st;
+    TRY(std::move(st));
+    return databases.manifest_extra();
   };
   for (const auto& v : plan.volumes) {
-    TRY(capture("volume." + v.name, "Capture volume " + v.name, v.helper_image, docker::MountSpec::Type::kVolume,
-                v.name, v.archive_dir));
+    std::vector<std::string> roots;
+    for (const auto& u : v.used_by) roots.push_back(u.destination);
+    auto extra = TRY(capture("volume." + v.name, "Capture volume " + v.name, v.helper_image,
+                             docker::MountSpec::Type::kVolume, v.name, v.archive_dir,
+                             {.exclude = v.sqlite_exclude, .include = v.sqlite_include, .container_roots = roots}));
+    if (!extra.empty()) TRY(writer.set_volume_info(v.name, extra));
   }
   for (const auto& b : plan.binds) {
-    TRY(capture("bind." + std::to_string(b.index), "Capture bind mount " + b.host_path, b.helper_image,
-                docker::MountSpec::Type::kBind, b.host_path, b.archive_dir));
+    auto extra = TRY(capture("bind." + std::to_string(b.index), "Capture bind mount " + b.host_path, b.helper_image,
+                             docker::MountSpec::Type::kBind, b.host_path, b.archive_dir,
+                             {.exclude = b.sqlite_exclude, .include = b.sqlite_include, .container_roots = {b.container_path}}));
+    if (!extra.empty()) TRY(writer.set_bind_info(std::to_string(b.index), extra));
   }
   if (!quiesce) return int64_t{0};
   job::StepTimer step(ctx, "resume", "Safe Mode: resume app containers");

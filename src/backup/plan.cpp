@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <set>
 
+#include "sqlite/detect.h"
+
 namespace stacksnap::backup {
 
 namespace {
@@ -37,6 +39,31 @@ std::string first_container_id(const stack::Service& s, std::string* name) {
     }
   }
   return {};
+}
+
+// The stacksnap.sqlite.exclude / .include patterns of the services that mount each tree.
+void add_sqlite_exclusions(const stack::Project& p, BackupPlan& plan) {
+  auto patterns_of = [&](const std::string& service, std::string_view label, std::vector<std::string>& out) {
+    const stack::Service* s = p.find_service(service);
+    if (!s) return;
+    auto it = s->labels.find(std::string(label));
+    if (it == s->labels.end()) return;
+    for (auto& pat : sqlite::parse_patterns(it->second)) {
+      if (!has(out, pat)) out.push_back(std::move(pat));
+    }
+  };
+  for (auto& v : plan.volumes) {
+    for (const auto& u : v.used_by) {
+      patterns_of(u.service, sqlite::kLabelExclude, v.sqlite_exclude);
+      patterns_of(u.service, sqlite::kLabelInclude, v.sqlite_include);
+    }
+  }
+  for (auto& b : plan.binds) {
+    for (const auto& svc : b.services) {
+      patterns_of(svc, sqlite::kLabelExclude, b.sqlite_exclude);
+      patterns_of(svc, sqlite::kLabelInclude, b.sqlite_include);
+    }
+  }
 }
 
 }  // namespace
@@ -221,6 +248,7 @@ Result<BackupPlan> make_plan(const stack::Project& p, const BackupOptions& optio
   }
   if (!p.environment_file.empty()) add_config(p.environment_file, "env_file");
 
+  add_sqlite_exclusions(p, plan);
   if (plan.dumps.empty() && plan.volumes.empty() && plan.binds.empty() && plan.configs.empty()) {
     return failed_precondition("nothing to back up in project " + p.name +
                                ": no running database, no volume or bind mount, no compose file found");

@@ -41,6 +41,8 @@ struct VolumeTask {
   std::vector<stack::VolumeUse> used_by;
   std::string helper_image;  // an image on this engine to create the capture helper from
   std::string archive_dir;   // "volumes/<name>"
+  std::vector<std::string> sqlite_exclude;  // the users' stacksnap.sqlite.exclude patterns
+  std::vector<std::string> sqlite_include;  // the users' stacksnap.sqlite.include patterns
 };
 
 struct BindTask {
@@ -52,6 +54,8 @@ struct BindTask {
   std::vector<std::string> services;
   std::string helper_image;
   std::string archive_dir;  // "binds/<index>"
+  std::vector<std::string> sqlite_exclude;  // the services' stacksnap.sqlite.exclude patterns
+  std::vector<std::string> sqlite_include;  // the services' stacksnap.sqlite.include patterns
 };
 
 struct ConfigFile {

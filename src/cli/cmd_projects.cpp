@@ -8,6 +8,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "app/sqlite_inventory.h"
+#include "archive/verify.h"
 #include "base/text.h"
 #include "cli/globals.h"
 #include "docker/client.h"
@@ -127,6 +129,25 @@ void print_project(std::ostream& os, const stack::Project& p) {
   for (const auto& w : p.warnings) os << "  warning: " << w << "\n";
 }
 
+// The SQLite databases the next backup captures (app/sqlite_inventory.h).
+void print_sqlite(std::ostream& os, const app::SqliteInventory& inv) {
+  os << "\n";
+  if (inv.databases.empty()) {
+    os << "  SQLITE DATABASES  none found\n";
+  } else {
+    Table t({"SQLITE DATABASE", "IN", "SIZE", "JOURNAL", "USED BY", "CAPTURE"});
+    for (const auto& d : inv.databases) {
+      std::string journal = d.journal_mode.empty() ? "-" : d.journal_mode;
+      if (d.has_wal) journal += " (+wal)";
+      if (d.has_journal) journal += " (+journal)";
+      t.add({d.path.empty() ? "(the file itself)" : d.path, d.tree + " " + d.source, human_bytes(d.bytes), journal,
+             join(d.used_by, ", "), d.capture == "online-backup" ? "snapshot" : "plain files: " + d.reason});
+    }
+    t.print(os, "  ");
+  }
+  for (const auto& n : inv.notes) os << "  note: " << n << "\n";
+}
+
 Status run_projects(const std::string& name, bool json) {
   auto docker = TRY(docker::Client::connect());
   std::vector<stack::Project> projects;
@@ -144,7 +165,11 @@ Status run_projects(const std::string& name, bool json) {
           {"api_version", docker->api_version().to_string()}}},
         {"projects", nlohmann::ordered_json::array()},
     };
-    for (const auto& p : projects) out["projects"].push_back(stack::to_json(p));
+    for (const auto& p : projects) {
+      auto j = stack::to_json(p);
+      j["sqlite"] = app::to_json(app::find_sqlite_databases(*docker, p));
+      out["projects"].push_back(std::move(j));
+    }
     std::cout << out.dump(2) << "\n";
     return {};
   }
@@ -155,6 +180,7 @@ Status run_projects(const std::string& name, bool json) {
   for (size_t i = 0; i < projects.size(); ++i) {
     if (i > 0) std::cout << "\n";
     print_project(std::cout, projects[i]);
+    print_sqlite(std::cout, app::find_sqlite_databases(*docker, projects[i]));
   }
   return {};
 }

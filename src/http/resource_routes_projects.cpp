@@ -2,6 +2,7 @@
 #include <set>
 
 #include "app/appliance.h"
+#include "app/sqlite_inventory.h"
 #include "http/resource_routes.h"
 #include "catalog/record_json.h"
 #include "http/route_params.h"
@@ -137,6 +138,7 @@ void register_project_routes(Router& router, app::Appliance& app) {
                Json j{{"name", name},
                       {"state", p.ok() ? std::string(stack::project_state_name(p->state)) : "absent"},
                       {"project", p.ok() ? Json(stack::to_json(*p)) : Json(nullptr)},
+                      {"sqlite", p.ok() ? Json(app::to_json(app::find_sqlite_databases(*docker, *p))) : Json(nullptr)},
                       {"engines", p.ok() ? engines_of(*p) : std::vector<std::string>{}},
                       {"last_backup", last_backup_json(backups)},
                       {"targets", target_health_json(TRY(catalog::list_target_health(app.cat, name)), name)},

@@ -82,7 +82,7 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
   Json problems = summary.is_object() && summary.contains("problems") ? summary["problems"] : Json::array();
   if (failure) problems.push_back(failure->message());
   const bool passed = problems.empty();
-  for (const char* k : {"databases", "volumes", "binds", "compose", "info", "warnings"}) {
+  for (const char* k : {"databases", "sqlite", "volumes", "binds", "compose", "info", "warnings"}) {
     if (summary.is_object() && summary.contains(k)) details[k] = summary[k];
   }
   details["problems"] = problems;

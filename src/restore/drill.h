@@ -4,7 +4,8 @@
 // directory under <data>/drills/, from a compose file rewritten by sandbox_compose (no
 // published ports, no container_name, binds under the drill dir, `name:` and external
 // volumes turned into the drill's own volumes, external networks detached). Then it
-// checks: row counts of every dump against the manifest, every volume read back through
+// checks: row counts of every dump against the manifest, every SQLite database captured
+// with a snapshot (integrity_check, row counts: restore/sqlite_check.h), every volume read back through
 // the Engine (file count, bytes and a digest over path, content SHA-256, mode, owner)
 // against what the archive holds, file counts of bind mounts. Whatever the outcome, it
 // tears everything down (compose down -v, leftover containers and volumes of the drill
@@ -26,7 +27,7 @@ struct DrillRequest {
 };
 
 // Summary fields: {backup_id, project (the original), drill_project, result:
-// passed|failed, duration_ms, problems:[…], databases, volumes, binds, teardown:[…]}.
+// passed|failed, duration_ms, problems:[…], databases, sqlite, volumes, binds, teardown:[…]}.
 // A failed drill is an error (DataLoss for failed checks, else the failing step's code)
 // after the "drill_result" event carried the details and the catalog recorded them.
 Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Context& ctx, int64_t job_id);

@@ -23,6 +23,7 @@
 #include "restore/compose.h"
 #include "restore/databases.h"
 #include "restore/file_check.h"
+#include "restore/sqlite_check.h"
 #include "restore/teardown.h"
 #include "repo/rebuild.h"
 #include "stack/discovery.h"
@@ -362,6 +363,21 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
                                                       : std::to_string(fc->problems.size()) + " difference(s)");
   }
 
+  // SQLite databases captured with a snapshot: checked where they were restored.
+  Json sqlite_dbs = Json::array();
+  if (has_sqlite_records(files.manifest)) {
+    job::StepTimer t(ctx, "check-sqlite", "Check the restored SQLite databases (integrity, row counts)");
+    auto sc = check_restored_sqlite(env.docker, p, files.manifest, ctx);
+    if (!sc.ok()) {
+      t.end(false, sc.error().message());
+      return changed(std::move(sc).error());
+    }
+    for (const auto& line : sc->problems) problems.push_back(line);
+    sqlite_dbs = std::move(sc->databases);
+    t.end(sc->problems.empty(), sc->problems.empty() ? std::to_string(sqlite_dbs.size()) + " database(s)"
+                                                      : std::to_string(sc->problems.size()) + " problem(s)");
+  }
+
   // The Compose invocation for the restored project.
   if (cp.files.empty()) return changed(data_loss("plan.json names no compose files"));
   if (p.mode != Mode::kInPlace) {
@@ -489,6 +505,7 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   summary["binds"] = binds;
   summary["config_files"] = files.config_files;
   summary["databases"] = dbs;
+  summary["sqlite"] = sqlite_dbs;
   summary["row_count_differences"] = row_diffs;
   summary["problems"] = problems;
   summary["info"] = info;

@@ -55,7 +55,8 @@ struct RestoreRequest {
 
 // Summary fields: {backup_id, project, source_project, mode, working_dir, compose,
 // compose_files, safety_backup_id?, volumes:[{name, files, bytes}], binds, config_files,
-// databases:[{service, engine, rows_match, differences}], row_count_differences,
+// databases:[{service, engine, rows_match, differences}], sqlite:[{where, path, mechanism,
+// checked, integrity, tables, problems}] (restore/sqlite_check.h), row_count_differences,
 // warnings, duration_ms}.
 Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::Context& ctx, int64_t job_id);
 

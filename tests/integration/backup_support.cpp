@@ -122,6 +122,17 @@ archive::DumpInfo dump_info_from(const Json& j) {
 // backup (plan and sealed catalog record carry the new ID) and stores blob and sidecar
 // on the target, as the backup pipeline does. Returns the new ID.
 Result<std::string> store_with_broken_dump(const BackupBed& bed, const std::string& id, const std::string& dump_path) {
+  return store_with_changed_entry(bed, id, dump_path, [&](std::string& data) -> Status {
+    if (data.size() < 1024) {
+      return failed_precondition(dump_path + " is too small to cut (" + std::to_string(data.size()) + " bytes)");
+    }
+    data.resize(data.size() / 2);
+    return {};
+  });
+}
+
+Result<std::string> store_with_changed_entry(const BackupBed& bed, const std::string& id, const std::string& dump_path,
+                                             const std::function<Status(std::string&)>& change) {
   auto key = TRY(seal::read_key_file(seal::key_file_path(bed.data_dir())));
   auto keys = seal::KeySource::from_key(TRY(key.clone()));
   const std::string new_id = id.substr(0, id.size() - 8) + (id.substr(id.size() - 8) == "0badd0e5" ? "0badd0e6" : "0badd0e5");
@@ -150,9 +161,8 @@ Result<std::string> store_with_broken_dump(const BackupBed& bed, const std::stri
         else TRY(writer->add_file(e->meta, reader->content()));
         continue;
       }
-      std::string data = TRY(read_all(reader->content(), 64 << 20));
-      if (data.size() < 1024) return failed_precondition(dump_path + " is too small to cut (" + std::to_string(data.size()) + " bytes)");
-      data.resize(data.size() / 2);
+      std::string data = TRY(read_all(reader->content(), 256 << 20));
+      TRY(change(data));
       MemoryReader half(data);
       archive::EntryMeta meta = e->meta;
       meta.size = data.size();
@@ -169,6 +179,12 @@ Result<std::string> store_with_broken_dump(const BackupBed& bed, const std::stri
       extra.erase("files");
       extra.erase("bytes");
       TRY(writer->set_volume_info(volume, extra));
+    }
+    for (const auto& [bind, j] : m.binds) {
+      Json extra = j;
+      extra.erase("files");
+      extra.erase("bytes");
+      if (!extra.empty()) TRY(writer->set_bind_info(bind, extra));
     }
     written = TRY(writer->finish());
   }

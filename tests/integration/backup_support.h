@@ -1,6 +1,7 @@
 // A StackSnap data dir with a key and a local target, and the CLI run against it.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,10 @@ class BackupBed {
 // the target, as the backup pipeline does. Returns the new ID: a backup that verifies but
 // whose dump cannot be replayed.
 Result<std::string> store_with_broken_dump(const BackupBed& bed, const std::string& id, const std::string& dump_path);
+// The same with any entry (a file or a dump) changed by `change` (its new content is
+// what `change` leaves in the string; the entry may be up to 256 MiB).
+Result<std::string> store_with_changed_entry(const BackupBed& bed, const std::string& id, const std::string& path,
+                                             const std::function<Status(std::string&)>& change);
 
 std::string read_text(const std::string& path);
 bool contains(const std::string& hay, const std::string& needle);
