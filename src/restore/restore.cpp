@@ -290,9 +290,7 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   }
   auto changed = [&](Error e) { return after_changes(std::move(e), applied, undo, ctx); };
   auto step = [&](const std::string& id, const std::string& title, auto&& fn) -> Status {
-    job::StepTimer t(ctx, id, title);
-    Status st = fn();
-    t.end_with(st);
+    Status st = job::run_step(ctx, id, title, fn);
     if (!st.ok()) return changed(std::move(st).error());
     return {};
   };
