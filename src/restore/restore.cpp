@@ -260,9 +260,14 @@ class Applier {
                           [&] { return ensure_images(env_.docker, fa_.plan(), ctx_, helper_image_); }),
             "nothing was changed on this host");
     existing_ = TRY(find_existing(env_.docker, p_));
-    summary_ = {{"backup_id", backup_id_},      {"project", p_.project},       {"source_project", p_.source_project},
-                {"mode", mode_name(p_.mode)},   {"working_dir", p_.working_dir}, {"compose", tool_.describe()},
-                {"compose_flavour", tool_.v2 ? "v2" : "v1"}, {"target", fa_.target()}};
+    out_.backup_id = backup_id_;
+    out_.project = p_.project;
+    out_.source_project = p_.source_project;
+    out_.mode = mode_name(p_.mode);
+    out_.working_dir = p_.working_dir;
+    out_.compose = tool_.describe();
+    out_.compose_flavour = tool_.v2 ? "v2" : "v1";
+    out_.target = fa_.target();
     return {};
   }
 
@@ -297,7 +302,7 @@ class Applier {
       return std::move(b).error().with_context("safety backup of " + p_.project +
                                                " failed; nothing was changed (--no-safety-backup skips it)");
     }
-    summary_["safety_backup_id"] = *b;
+    out_.safety_backup_id = *b;
     undo_ = "stacksnap restore " + *b + " --force --no-safety-backup";
     return {};
   }
@@ -363,8 +368,8 @@ class Applier {
       t.end(false, fc.error().message());
       return changed(std::move(fc).error());
     }
-    for (const auto& line : fc->problems) problems_.push_back(line);
-    binds_ = std::move(fc->binds);
+    for (const auto& line : fc->problems) out_.problems.push_back(line);
+    out_.binds = std::move(fc->binds);
     t.end(fc->problems.empty(), fc->problems.empty() ? "every file matches"
                                                       : std::to_string(fc->problems.size()) + " difference(s)");
     return {};
@@ -379,9 +384,9 @@ class Applier {
       t.end(false, sc.error().message());
       return changed(std::move(sc).error());
     }
-    for (const auto& line : sc->problems) problems_.push_back(line);
-    sqlite_dbs_ = std::move(sc->databases);
-    t.end(sc->problems.empty(), sc->problems.empty() ? std::to_string(sqlite_dbs_.size()) + " database(s)"
+    for (const auto& line : sc->problems) out_.problems.push_back(line);
+    out_.sqlite = std::move(sc->databases);
+    t.end(sc->problems.empty(), sc->problems.empty() ? std::to_string(out_.sqlite.size()) + " database(s)"
                                                       : std::to_string(sc->problems.size()) + " problem(s)");
     return {};
   }
@@ -406,7 +411,7 @@ class Applier {
     }
     compose_.emplace(tool_, cp_);
     compose_->set_line_sink([this](const std::string& line) { ctx_.log(job::Level::kDebug, line, "compose"); });
-    summary_["compose_files"] = cp_.files;
+    out_.compose_files = cp_.files;
     return {};
   }
 
@@ -444,24 +449,24 @@ class Applier {
       auto o = check_rows(env_.docker, p_.project, d, ctx_);
       if (!o.ok()) {
         t.end(false, o.error().message());
-        problems_.push_back("row counts of " + d.service + ": " + o.error().message());
-        dbs_.push_back({{"service", d.service}, {"engine", d.info.engine}, {"error", o.error().message()}});
+        out_.problems.push_back("row counts of " + d.service + ": " + o.error().message());
+        out_.databases.push_back({{"service", d.service}, {"engine", d.info.engine}, {"error", o.error().message()}});
         continue;
       }
-      row_diffs_ += o->differences.size();
+      out_.row_count_differences += o->differences.size();
       for (const auto& line : o->differences) {
         ctx_.warn(d.service + ": " + line, "rows:" + d.service);
-        problems_.push_back("rows of " + d.service + ": " + line);
+        out_.problems.push_back("rows of " + d.service + ": " + line);
       }
       for (const auto& line : o->notes) {
         ctx_.info(d.service + ": " + line, "rows:" + d.service);
-        info_.push_back("rows of " + d.service + ": " + line);
+        out_.info.push_back("rows of " + d.service + ": " + line);
       }
       t.end(o->differences.empty(),
             o->differences.empty() ? std::to_string(o->tables) + " table(s) match" +
                                          (o->notes.empty() ? "" : " (" + std::to_string(o->notes.size()) + " within tolerance)")
                                    : std::to_string(o->differences.size()) + " difference(s)");
-      dbs_.push_back(to_json(*o));
+      out_.databases.push_back(to_json(*o));
     }
   }
 
@@ -475,7 +480,7 @@ class Applier {
         const uint64_t want_bytes = m->second.value("bytes", uint64_t{0});
         j["manifest_files"] = want_files;
         if (want_files != restored.files || want_bytes != restored.bytes) {
-          problems_.push_back("volume " + v.name + ": " + std::to_string(restored.files) +
+          out_.problems.push_back("volume " + v.name + ": " + std::to_string(restored.files) +
                               " files restored, manifest says " + std::to_string(want_files));
         }
       }
@@ -485,10 +490,10 @@ class Applier {
         j["readback_digest"] = back.hex();
         j["matches"] = back == restored;
       }
-      vols_.push_back(j);
+      out_.volumes.push_back(j);
     }
     if (!req_.check_volumes) {
-      for (const auto& b : p_.binds) binds_.push_back({{"index", b.index}, {"host_path", b.host_path}});
+      for (const auto& b : p_.binds) out_.binds.push_back({{"index", b.index}, {"host_path", b.host_path}});
     }
   }
 
@@ -515,19 +520,12 @@ class Applier {
     });
   }
 
-  Json summary(double t0) {
-    summary_["volumes"] = vols_;
-    summary_["binds"] = binds_;
-    summary_["config_files"] = files_.config_files;
-    summary_["databases"] = dbs_;
-    summary_["sqlite"] = sqlite_dbs_;
-    summary_["row_count_differences"] = row_diffs_;
-    summary_["problems"] = problems_;
-    summary_["info"] = info_;
-    summary_["warnings"] = files_.warnings;
-    summary_["applied"] = applied_;
-    summary_["duration_ms"] = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
-    return std::move(summary_);
+  RestoreSummary summary(double t0) {
+    out_.config_files = files_.config_files;
+    out_.warnings = files_.warnings;
+    out_.applied = applied_;
+    out_.duration_ms = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
+    return std::move(out_);
   }
 
  private:
@@ -568,7 +566,7 @@ class Applier {
   ServicesToStart starting_;
   std::string helper_image_;
   Existing existing_;
-  Json summary_;
+  RestoreSummary out_;
   std::string undo_;  // the command that puts the replaced project back (after a safety backup)
   ComposeProject cp_;
   std::optional<Result<std::string>> resolved_;
@@ -576,14 +574,11 @@ class Applier {
   ApplySummary files_;
   std::optional<Compose> compose_;
   std::vector<DumpToReplay> dumps_;
-  Json problems_ = Json::array(), info_ = Json::array(), binds_ = Json::array(), sqlite_dbs_ = Json::array();
-  Json dbs_ = Json::array(), vols_ = Json::array();
-  size_t row_diffs_ = 0;
 };
 
 }  // namespace
 
-Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const std::string& backup_id,
+Result<RestoreSummary> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const std::string& backup_id,
                           const ApplyRequest& req, job::Context& ctx, int64_t job_id,
                           std::vector<std::string>& applied) {
   const double t0 = monotonic_seconds();
@@ -606,7 +601,33 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   return a.summary(t0);
 }
 
-Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::Context& ctx, int64_t job_id) {
+Json RestoreSummary::to_json() const {
+  Json j{{"backup_id", backup_id},
+         {"project", project},
+         {"source_project", source_project},
+         {"mode", mode},
+         {"working_dir", working_dir},
+         {"compose", compose},
+         {"compose_flavour", compose_flavour},
+         {"target", target},
+         {"compose_files", compose_files},
+         {"volumes", volumes},
+         {"binds", binds},
+         {"config_files", config_files},
+         {"databases", databases},
+         {"sqlite", sqlite},
+         {"row_count_differences", row_count_differences},
+         {"problems", problems},
+         {"info", info},
+         {"warnings", warnings},
+         {"applied", applied},
+         {"duration_ms", duration_ms}};
+  if (safety_backup_id) j["safety_backup_id"] = *safety_backup_id;
+  return j;
+}
+
+Result<RestoreSummary> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::Context& ctx,
+                                   int64_t job_id) {
   const double t0 = monotonic_seconds();
   auto rec = TRY(repo::find_backup(env.cat, req.backup_id, env.keys, ctx.stop()));
   ApplyRequest ar;
@@ -654,7 +675,7 @@ Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::
     return Error(summary.error().code(), (cut == std::string::npos ? m : m.substr(0, cut)) +
                                              " — the copy " + ar.project + " was removed again (nothing is left of it)");
   }
-  (*summary)["duration_ms"] = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
+  summary->duration_ms = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
   return summary;
 }
 
