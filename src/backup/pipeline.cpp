@@ -51,8 +51,6 @@ std::string hex8() {
   return seal::hex_encode(b);
 }
 
-std::string spool_dir(const std::string& data_dir) { return data_dir + "/spool"; }
-
 // Removes *.partial spool files no running process holds (their owner died).
 int clean_spool(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
@@ -147,6 +145,8 @@ Result<catalog::CopyRecord> upload_blob(storage::Target& target, int spool_fd, c
 }
 
 }  // namespace
+
+std::string spool_dir(const std::string& data_dir) { return data_dir + "/spool"; }
 
 std::string new_backup_id() { return format_compact_utc(std::chrono::system_clock::now()) + "-" + hex8(); }
 

@@ -42,6 +42,9 @@ struct BackupEnv {
 // New backup IDs: "20261125T201730Z-3fa2c1d0" (UTC time + 8 random hex digits).
 std::string new_backup_id();
 
+// Where backups and restores stage sealed archives: <data_dir>/spool.
+std::string spool_dir(const std::string& data_dir);
+
 // Runs one backup inside job `job_id` (events through ctx); the job holds the project's
 // lock (job/project_lock.h: job::run_job takes it). Returns the summary fields:
 // {backup_id, project, stored_bytes, plaintext_bytes, files, duration_ms, pause_ms,

@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/appliance.h"
+#include "base/build_info.h"
 #include "base/clock.h"
 #include "base/scope.h"
 #include "catalog/catalog.h"
@@ -80,6 +81,10 @@ Status run_serve(const Globals& g, const ServeFlags& flags) {
   TRY(ensure_data_dir(g.data_dir));
   const std::string db_path = g.data_dir + "/state.db";
   auto cat = TRY_CTX(catalog::Catalog::open(db_path), "open the state database");
+  if (const auto& schema = cat->schema(); schema.migrated()) {
+    std::cout << "State database upgraded from schema " << schema.found << " to " << schema.version
+              << "; the one before is kept as " << schema.backup_path << " (for an older StackSnap)" << std::endl;
+  }
   // Authentication gets its own connection: a long catalog query never delays a login
   // check on an io thread (SQLite serializes calls per connection).
   auto auth_db = TRY_CTX(catalog::Db::open(db_path), "open the state database");
@@ -99,6 +104,12 @@ Status run_serve(const Globals& g, const ServeFlags& flags) {
   ServeContext ctx{*cat, hub, auth, appliance};
   register_resource_routes(router, ctx);
   TRY(appliance.start());
+  // In the StackSnap image: what the container does not share with the host (app/doctor.h).
+  for (const auto& c : app::container_checks({.data_dir = g.data_dir, .docker = [&appliance] { return appliance.docker.get(); }})) {
+    if (c.state != app::CheckState::kOk) {
+      std::cerr << "stacksnap: warning: " << c.summary << (c.fix.empty() ? "" : "; fix: " + c.fix) << std::endl;
+    }
+  }
 
   http::ServerOptions options{.listen = flags.listen,
                               .tls_cert = flags.tls_cert,
@@ -109,7 +120,7 @@ Status run_serve(const Globals& g, const ServeFlags& flags) {
   auto addr = http::parse_listen(flags.listen);
   std::string host = addr.ok() ? addr->display() : flags.listen;
   host = host.substr(0, host.rfind(':')) + ":" + std::to_string(server.port());
-  std::cout << "StackSnap " << STACKSNAP_VERSION << " listening on " << (server.tls() ? "https://" : "http://") << host
+  std::cout << "StackSnap " << build_info().version << " (commit " << build_info().commit << ") listening on " << (server.tls() ? "https://" : "http://") << host
             << " (data dir " << g.data_dir << ")" << std::endl;
   auto needs_setup = auth.needs_setup();
   if (needs_setup.ok() && *needs_setup) {

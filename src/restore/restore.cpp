@@ -16,6 +16,7 @@
 #include "base/clock.h"
 #include "base/fd.h"
 #include "base/scope.h"
+#include "docker/host_view.h"
 #include "repo/repo.h"
 #include "repo/verify_stored.h"
 #include "restore/apply.h"
@@ -55,7 +56,7 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
   // segment's tag proves the file is bit for bit what was verified. The restore's own
   // pass over the archive still hashes every entry against the manifest as it applies.
   const bool deep = rec.verify_result != "ok";
-  const std::string spool = env.data_dir + "/spool";
+  const std::string spool = backup::spool_dir(env.data_dir);
   if (::mkdir(spool.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("create " + spool, errno);
   FetchedArchive fa;
   repo::KeptCopy kept{.spool_path = spool + "/restore-" + backup_id + "-" + std::to_string(::getpid()) + ".stsnap"};
@@ -222,6 +223,16 @@ Json tree_json(const std::string& name, const TreeDigest& d) {
   return {{"name", name}, {"files", d.files}, {"bytes", d.bytes}, {"digest", d.hex()}};
 }
 
+// Run in a container (the StackSnap image), a restore writes its files where the Engine
+// looks for them only through bind mounts at the same path (docker/host_view.h).
+Status check_host_paths(docker::Client& docker, const Placement& p) {
+  auto view = TRY(docker::HostView::detect(docker));
+  std::vector<std::string> paths = {p.working_dir};
+  for (const auto& b : p.binds) paths.push_back(b.host_path);
+  for (const auto& c : p.configs) paths.push_back(c.host_path);
+  return view.require_same_paths(paths, (p.mode == Mode::kDrill ? "the drill of " : "the restore of ") + p.source_project);
+}
+
 }  // namespace
 
 Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const std::string& backup_id,
@@ -235,6 +246,7 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   ctx.info("using " + tool.describe() + " for project " + p.project);
 
   // Preconditions: nothing changes before all of them hold.
+  TRY_CTX(check_host_paths(env.docker, p), "nothing was changed on this host");
   std::string helper_image;
   {
     job::StepTimer t(ctx, "images", "Check the images");
