@@ -1,7 +1,7 @@
 # StackSnap — the two commands that matter:
 #   make run    build everything (dashboard included) and start the server on http://127.0.0.1:8080
 #   make test   install what is missing, start dockerd and the S3 test server, run every test
-# Also: make build, make bench, make fuzz, make clean.
+# Also: make build, make package, make bench, make fuzz, make clean.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 JOBS ?= $(shell nproc)
@@ -13,7 +13,7 @@ LISTEN ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 60
 
 .PHONY: all build run test bench fuzz clean deps-build deps-test unit asan-unit fuzz-run \
-        integration engine fixtures web
+        integration engine fixtures web package test-package
 
 all: build
 
@@ -77,7 +77,19 @@ test: deps-test
 	$(MAKE) --no-print-directory fuzz-run; \
 	$(MAKE) --no-print-directory integration; \
 	scripts/e2e.sh $(BUILD); \
+	$(MAKE) --no-print-directory test-package; \
 	echo "== all tests passed in $$(( $$(date +%s) - start )) s"
+
+# The Debian packages and the container image, in $(BUILD)/package (packaging/README.md).
+package: deps-build web $(BUILD)/build.ninja engine
+	@scripts/ensure-packages.sh dpkg-dev binutils lintian tini zstd
+	@ninja -C $(BUILD) -j$(JOBS) stacksnap >/dev/null
+	@packaging/build-deb.sh $(BUILD) $(BUILD)/package
+	@packaging/build-image.sh $(BUILD)/package
+
+test-package: package fixtures
+	@echo "== package tests (.deb on a fresh Debian 12; the image backs up and restores shop)"
+	@tests/package/run.sh $(BUILD)/package
 
 bench: build fixtures
 	@scripts/deps.sh bench

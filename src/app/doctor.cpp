@@ -173,7 +173,8 @@ Check check_compose(const DoctorEnv& env) {
 }
 
 // Entries of the data dir and of its secrets/ that group or others may use (symlinks
-// aside): the key, the catalog and its copies, credentials.
+// aside): the key, the catalog and its copies, credentials. They matter once the data
+// dir itself lets others in.
 void loose_files(const std::string& dir, std::vector<std::string>& found) {
   for (const std::string& d : {dir, dir + "/secrets"}) {
     std::error_code ec;
@@ -200,14 +201,16 @@ Check check_data_dir(const DoctorEnv& env) {
                 "chown -R " + std::to_string(::geteuid()) + " " + dir);
   }
   std::vector<std::string> loose;
-  if ((st.st_mode & 077) != 0) loose.push_back(dir + " (" + octal_mode(st.st_mode) + ")");
-  loose_files(dir, loose);
+  if ((st.st_mode & 077) != 0) {
+    loose.push_back(dir + " (" + octal_mode(st.st_mode) + ")");
+    loose_files(dir, loose);
+  }
   if (!loose.empty()) {
     std::string list;
     for (const auto& l : loose) list += (list.empty() ? "" : ", ") + l;
     return fail("data-dir", "other users can read StackSnap's state and keys: " + list, "chmod -R go-rwx " + dir);
   }
-  return ok("data-dir", dir + " (mode 0700, key and state private)");
+  return ok("data-dir", dir + " (mode 0700: the key and the state are private)");
 }
 
 Check check_key(const DoctorEnv& env) {

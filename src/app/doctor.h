@@ -81,9 +81,10 @@ DoctorReport run_doctor(const DoctorEnv& env);
 // those that are not ok when it starts in the StackSnap image.
 std::vector<Check> container_checks(const DoctorEnv& env);
 
-// Clock skew limits (seconds): a warning above kSkewWarn, a failure above kSkewFail.
+// Clock skew limits (seconds): a warning above kSkewWarn, a failure above kSkewFail (S3
+// refuses requests signed more than 15 minutes off).
 inline constexpr int64_t kSkewWarn = 60;
-inline constexpr int64_t kSkewFail = 300;
+inline constexpr int64_t kSkewFail = 600;
 // Free space in the spool: a warning below twice the largest backup or kSpoolWarnBytes.
 inline constexpr uint64_t kSpoolWarnBytes = 1ull << 30;
 
