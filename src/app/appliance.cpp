@@ -8,8 +8,8 @@
 #include <iostream>
 #include <set>
 
-#include "backup/capture.h"
 #include "backup/quiesce.h"
+#include "docker/helper_container.h"
 #include "http/job_stream.h"
 
 namespace stacksnap::app {
@@ -124,7 +124,7 @@ void Appliance::repair_in_background() {
       if (!n.ok()) warn("startup repair: " + n.error().message());
       // Capture and restore helper containers of a process that died: they hold the
       // project's volumes (`compose down -v` could not remove them) until removed.
-      auto h = backup::remove_orphan_helpers(**client);
+      auto h = docker::remove_orphan_helpers(**client);
       if (h.ok() && *h > 0) warn("startup repair: removed " + std::to_string(*h) + " orphan helper container(s)");
       if (!h.ok()) warn("startup repair: helper containers: " + h.error().message());
     } else {

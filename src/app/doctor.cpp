@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "archive/verify.h"
-#include "backup/pipeline.h"
+#include "backup/spool.h"
 #include "base/build_info.h"
 #include "docker/host_view.h"
 #include "repo/repo.h"

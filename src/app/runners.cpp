@@ -43,7 +43,7 @@ void Appliance::register_runners() {
         .options = {.safe_mode = flag(r.params, "safe_mode"), .include_db_volumes = flag(r.params, "include_db_volumes")},
         .reason = r.params.value("reason", std::string("manual"))};
     backup::BackupEnv env{options_.data_dir, cat, *client, *key};
-    Json out = TRY(backup::run_backup(env, req, ctx, id));
+    Json out = TRY(backup::run_backup(env, req, ctx, id)).to_json();
     if (req.reason == "schedule" && job::state_for(out) == catalog::JobState::kPartial) {
       // Not after a partial backup: the newest backups lack a copy on the failing target,
       // so pruning by count could delete the last copies it still holds.

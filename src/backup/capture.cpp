@@ -11,7 +11,8 @@
 #include <mutex>
 #include <thread>
 
-#include "backup/docker_executor.h"
+#include "docker/helper_container.h"
+#include "engine/docker_executor.h"
 #include "base/clock.h"
 #include "base/pipe.h"
 #include "base/scope.h"
@@ -124,9 +125,9 @@ std::string tail(const std::string& s, size_t n = 600) {
 Result<engine::DumpInfo> capture_dump(docker::Client& docker, archive::ArchiveWriter& writer, const DumpTask& task,
                                       job::Context& ctx, const std::string& step) {
   auto info = TRY_CTX(docker.inspect_container(task.container_id), "dump " + task.service);
-  auto facts = facts_from(info);
+  auto facts = engine::facts_from(info);
   auto eng = TRY(engine::make_engine(task.engine));
-  DockerExecutor ex(docker, task.container_id, task.container_name);
+  engine::DockerExecutor ex(docker, task.container_id, task.container_name);
   job::Progress progress(ctx, step, std::nullopt);
   ArchiveDumpSink sink(writer, task.service, progress);
   auto dump = eng->dump(ex, facts, sink, ctx);
@@ -142,16 +143,13 @@ Status capture_mount(docker::Client& docker, archive::ArchiveWriter& writer, con
                      docker::MountSpec::Type type, const std::string& source, const std::string& archive_dir,
                      uint64_t estimate, job::Context& ctx, const std::string& step) {
   const std::string what = (type == docker::MountSpec::Type::kVolume ? "volume " : "bind mount ") + source;
-  docker::CreateContainerOptions opt;
-  opt.image = image;
-  opt.cmd = {"stacksnap-capture-helper"};  // never started
-  opt.entrypoint = std::vector<std::string>{};
-  opt.labels = {{kHelperLabel, "capture"}, {kHelperPidLabel, std::to_string(::getpid())}};
-  opt.mounts.push_back({.type = type, .source = source, .target = "/stacksnap/data", .read_only = true,
-                        .no_copy = true});
-  auto id = TRY_CTX(docker.create_container(opt), "capture " + what + ": create helper container from " + image);
-  auto remove = on_scope_exit([&] { (void)docker.remove_container(id, {.force = true}); });
-  auto tar = TRY_CTX(docker.open_archive(id, "/stacksnap/data", ctx.stop()), "capture " + what);
+  auto helper = TRY_CTX(docker::HelperContainer::create(
+                            docker, {.image = image,
+                                     .purpose = "capture",
+                                     .mounts = {{.type = type, .source = source, .target = "/stacksnap/data",
+                                                 .read_only = true, .no_copy = true}}}),
+                        "capture " + what + ": create helper container from " + image);
+  auto tar = TRY_CTX(docker.open_archive(helper->id(), "/stacksnap/data", ctx.stop()), "capture " + what);
   job::Progress progress(ctx, step, estimate ? std::optional<uint64_t>(estimate) : std::nullopt);
   CountingReader counted(*tar, progress);
   auto st = writer.add_tar_stream(archive_dir, counted, {.strip_components = 1});
@@ -192,20 +190,6 @@ Status run_hook(docker::Client& docker, const HookTask& hook, job::Context& ctx)
     return failed_precondition(what + " exited " + std::to_string(r->exit_code) + (out.empty() ? "" : ": " + out));
   }
   return {};
-}
-
-Result<int> remove_orphan_helpers(docker::Client& docker) {
-  auto list = TRY(docker.list_containers({.all = true, .labels = {kHelperLabel}}));
-  int removed = 0;
-  for (const auto& c : list) {
-    auto it = c.labels.find(kHelperPidLabel);
-    if (it != c.labels.end()) {
-      pid_t pid = static_cast<pid_t>(std::atol(it->second.c_str()));
-      if (pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM)) continue;  // its owner still runs
-    }
-    if (docker.remove_container(c.id, {.force = true}).ok()) ++removed;
-  }
-  return removed;
 }
 
 namespace {

@@ -15,10 +15,6 @@
 
 namespace stacksnap::backup {
 
-// Label on every helper container StackSnap creates, with the creating process's pid.
-inline constexpr const char* kHelperLabel = "stacksnap.helper";
-inline constexpr const char* kHelperPidLabel = "stacksnap.helper.pid";
-
 // Dumps one database service into dumps/<service>/ and records its DumpInfo in the
 // manifest. Returns the engine's DumpInfo.
 Result<engine::DumpInfo> capture_dump(docker::Client& docker, archive::ArchiveWriter& writer, const DumpTask& task,
@@ -35,9 +31,6 @@ Status capture_mount(docker::Client& docker, archive::ArchiveWriter& writer, con
 // Runs a hook command with `sh -c` in its container. Non-zero exit, timeout or exec
 // failure → error naming the hook and its output's tail.
 Status run_hook(docker::Client& docker, const HookTask& hook, job::Context& ctx);
-
-// Removes helper containers left behind by processes that no longer run.
-Result<int> remove_orphan_helpers(docker::Client& docker);
 
 // Bytes below a host directory (best effort, 0 when unreadable): the free-space estimate.
 uint64_t disk_usage(const std::string& path);

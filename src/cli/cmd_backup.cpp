@@ -203,7 +203,9 @@ Outcome run_backup_cmd(const Globals& g, const BackupArgs& a) {
                     .params = {{"safe_mode", a.safe_mode}, {"targets", a.targets}}};
   return run_cli_job(
       g, *cat, spec,
-      [&](job::Context& ctx, int64_t job_id) { return backup::run_backup(env, req, ctx, job_id); },
+      [&](job::Context& ctx, int64_t job_id) -> Result<Json> {
+        return TRY(backup::run_backup(env, req, ctx, job_id)).to_json();
+      },
       [](const Json& s) {
         std::string line = "backup " + s.value("backup_id", "") + " done: " +
                            human_bytes(s.value("content_bytes", uint64_t{0})) + " in " +

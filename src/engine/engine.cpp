@@ -4,6 +4,8 @@
 #include <set>
 #include <sstream>
 
+#include "base/hex.h"
+
 #include "engine/mysql.h"
 #include "engine/postgres.h"
 #include "engine/redis.h"
@@ -178,15 +180,6 @@ std::string dump_file_name(const std::string& name, const std::string& ext) {
   return out + ext;
 }
 
-namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
-
 std::optional<std::string> dump_name_from_file(const std::string& file, const std::string& ext) {
   if (file.size() < ext.size() || file.compare(file.size() - ext.size(), ext.size(), ext) != 0) return std::nullopt;
   std::string out;
@@ -196,21 +189,9 @@ std::optional<std::string> dump_name_from_file(const std::string& file, const st
       out += file[i];
       continue;
     }
-    if (i + 2 >= end || hex_value(file[i + 1]) < 0 || hex_value(file[i + 2]) < 0) return std::nullopt;
-    out += static_cast<char>(hex_value(file[i + 1]) * 16 + hex_value(file[i + 2]));
+    if (i + 2 >= end || hex_digit_value(file[i + 1]) < 0 || hex_digit_value(file[i + 2]) < 0) return std::nullopt;
+    out += static_cast<char>(hex_digit_value(file[i + 1]) * 16 + hex_digit_value(file[i + 2]));
     i += 2;
-  }
-  return out;
-}
-
-std::optional<std::string> hex_decode_text(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(hex.size() / 2);
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
   }
   return out;
 }

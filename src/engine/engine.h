@@ -184,8 +184,6 @@ Result<uint64_t> stream_dump(Executor& ex, const ExecRequest& req, DumpSink& sin
 std::string dump_file_name(const std::string& name, const std::string& ext);
 // The name back from dump_file_name's result; nullopt when `file` is not one.
 std::optional<std::string> dump_name_from_file(const std::string& file, const std::string& ext);
-// "6d7920646200" → bytes; nullopt for odd lengths or non-hex characters.
-std::optional<std::string> hex_decode_text(std::string_view hex);
 // For readiness loops: Unavailable "<engine> in <container> stopped while StackSnap
 // waited for it (…): <last error>" once the container is known to have stopped (a
 // server that fails at start-up is reported at once, not after the whole timeout).

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "base/clock.h"
+#include "base/hex.h"
 #include "engine/session.h"
 
 namespace stacksnap::engine {
@@ -88,7 +89,7 @@ Result<std::vector<std::string>> list_databases(Executor& ex, const Conn& c, con
   auto out = TRY(run_checked(ex, c.psql(kMaintenanceDb, kListDatabases), "list databases in " + facts.name, ctx));
   std::vector<std::string> dbs;
   for (const auto& line : split_lines(out)) {
-    auto name = hex_decode_text(line);
+    auto name = hex_decode(line);
     if (!name) return internal_error("list databases in " + facts.name + ": unexpected line from psql: " + line);
     dbs.push_back(std::move(*name));
   }
@@ -124,7 +125,7 @@ Result<std::vector<TableCount>> parse_pg_counts(const std::string& database, con
   for (const auto& l : lines) {
     size_t bar = l.rfind('|');
     if (bar == std::string::npos) return internal_error("unexpected row count line from psql: " + l);
-    auto table = hex_decode_text(l.substr(0, bar));
+    auto table = hex_decode(l.substr(0, bar));
     if (!table) return internal_error("unexpected row count line from psql: " + l);
     TableCount t{database, std::move(*table), 0};
     try {
@@ -242,7 +243,7 @@ Status PostgresEngine::restore(Executor& ex, ContainerControl&, const ContainerF
           "list roles in " + facts.name, ctx));
       std::set<std::string> roles_before;
       for (const auto& line : split_lines(before)) {
-        if (auto r = hex_decode_text(line)) roles_before.insert(*r);
+        if (auto r = hex_decode(line)) roles_before.insert(*r);
       }
       auto cap = TRY(run_capture(
           ex, {.cmd = {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=0", "-d", kMaintenanceDb}, .env = c.env()},

@@ -118,7 +118,7 @@ Result<ApplySummary> apply_files(docker::Client& docker, const std::string& arch
   FdReader in(fd.get(), archive_path);
   auto reader = TRY(archive::ArchiveReader::open(in, keys, {.hash_sealed = false}));  // authenticated before
 
-  std::unique_ptr<Helper> helper;
+  std::unique_ptr<docker::HelperContainer> helper;
   Pipe pipe(kPutPipeBuffer);
   Pipe::WriterEnd pipe_out(pipe);
   Pipe::ReaderEnd pipe_in(pipe);
@@ -135,7 +135,7 @@ Result<ApplySummary> apply_files(docker::Client& docker, const std::string& arch
     if (options.helper_image.empty()) return failed_precondition("no image to create the restore helper from");
     std::vector<std::string> names;
     for (const auto& v : placement.volumes) names.push_back(v.name);
-    helper = TRY(Helper::create(docker, placement.project, options.helper_image, docker::MountSpec::Type::kVolume, names,
+    helper = TRY(mount_helper(docker, placement.project, options.helper_image, docker::MountSpec::Type::kVolume, names,
                                 kHelperMountRoot, /*read_only=*/false));
     tw = TRY(archive::TarWriter::create(pipe_out));
     uploader = std::thread([&] {

@@ -3,7 +3,7 @@
 #include <fcntl.h>
 
 #include "archive/reader.h"
-#include "backup/docker_executor.h"
+#include "engine/docker_executor.h"
 #include "base/fd.h"
 
 namespace stacksnap::restore {
@@ -71,9 +71,9 @@ Status replay_dump(docker::Client& docker, const std::string& project, const Dum
                    const std::string& archive_path, const seal::KeySource& keys, job::Context& ctx) {
   auto info = TRY(service_container(docker, project, d.service));
   auto eng = TRY(engine::make_engine(d.info.engine));
-  backup::DockerExecutor ex(docker, info.id, info.name);
-  backup::DockerContainerControl ctl(docker, info.id);
-  auto facts = backup::facts_from(info);
+  engine::DockerExecutor ex(docker, info.id, info.name);
+  engine::DockerContainerControl ctl(docker, info.id);
+  auto facts = engine::facts_from(info);
   {
     job::StepTimer t(ctx, "ready:" + d.service, "Wait for " + d.info.engine + " in " + info.name);
     auto st = eng->wait_ready(ex, facts, kReadyTimeout, ctx);
@@ -89,8 +89,8 @@ Result<DbOutcome> check_rows(docker::Client& docker, const std::string& project,
                              job::Context& ctx) {
   auto info = TRY(service_container(docker, project, d.service));
   auto eng = TRY(engine::make_engine(d.info.engine));
-  backup::DockerExecutor ex(docker, info.id, info.name);
-  auto facts = backup::facts_from(info);
+  engine::DockerExecutor ex(docker, info.id, info.name);
+  auto facts = engine::facts_from(info);
   TRY_CTX(eng->wait_ready(ex, facts, kReadyTimeout, ctx), "wait for " + info.name);
   auto now = TRY_CTX(eng->count_rows(ex, facts, ctx), "count rows in " + info.name);
   DbOutcome o{.service = d.service, .engine = d.info.engine, .container = info.name};

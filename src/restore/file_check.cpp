@@ -119,7 +119,7 @@ Result<FileCheck> check_restored_files(docker::Client& docker, const Placement& 
     trees.push_back({"volume " + v.name, v.archive_dir, want == sum.volume_digests.end() ? TreeDigest{} : want->second,
                      got == sum.volume_readback.end() ? TreeDigest{} : got->second, nullptr});
     trees.back().restored_files = [&docker, &placement, &helper_image, &ctx, i]() -> Result<FileMap> {
-      auto h = TRY(Helper::create(docker, placement.project, helper_image, docker::MountSpec::Type::kVolume,
+      auto h = TRY(mount_helper(docker, placement.project, helper_image, docker::MountSpec::Type::kVolume,
                                   {placement.volumes[i].name}, kBindCheckRoot, /*read_only=*/true));
       FileMap files;
       TRY(read_back(docker, h->id(), std::string(kBindCheckRoot) + "/0", ctx.stop(), &files));
@@ -138,9 +138,9 @@ Result<FileCheck> check_restored_files(docker::Client& docker, const Placement& 
       sources.push_back(b.host_path);
     }
   }
-  std::unique_ptr<Helper> helper;
+  std::unique_ptr<docker::HelperContainer> helper;
   if (!sources.empty()) {
-    helper = TRY(Helper::create(docker, placement.project, helper_image, docker::MountSpec::Type::kBind, sources,
+    helper = TRY(mount_helper(docker, placement.project, helper_image, docker::MountSpec::Type::kBind, sources,
                                 kBindCheckRoot, /*read_only=*/true));
   }
   for (const auto& b : placement.binds) {

@@ -1,7 +1,6 @@
-// The restore's helper containers: created from any local image, never started, mounting
-// the volumes (or bind-mount paths) a restore fills or reads back through the Engine's
-// archive endpoint; removed when they go out of scope (crashed runs' leftovers carry the
-// helper labels of backup/capture.h and are removed by the next backup).
+// The restore's helper containers (docker/helper_container.h): mounting the volumes or
+// bind-mount paths a restore fills or a drill reads back through the Engine's archive
+// endpoint, and the read-back itself.
 #pragma once
 
 #include <map>
@@ -12,30 +11,18 @@
 #include "base/cancel.h"
 #include "base/error.h"
 #include "docker/client.h"
+#include "docker/helper_container.h"
 
 namespace stacksnap::restore {
 
 struct TreeDigest;
 
-class Helper {
- public:
-  // One mount per entry, at `<root>/<index>`.
-  static Result<std::unique_ptr<Helper>> create(docker::Client& docker, const std::string& project,
-                                               const std::string& image, docker::MountSpec::Type type,
-                                               const std::vector<std::string>& sources, const std::string& root,
-                                               bool read_only);
-  ~Helper();
-  Helper(const Helper&) = delete;
-  Helper& operator=(const Helper&) = delete;
-  Status remove();
-  const std::string& id() const { return id_; }
-
- private:
-  Helper(docker::Client& d, std::string id) : docker_(d), id_(std::move(id)) {}
-  docker::Client& docker_;
-  std::string id_;
-  bool removed_ = false;
-};
+// A helper (docker/helper_container.h) mounting each of `sources` at `<root>/<index>`;
+// volumes with NoCopy (their contents are never copied from the image).
+Result<std::unique_ptr<docker::HelperContainer>> mount_helper(docker::Client& docker, const std::string& project,
+                                                              const std::string& image, docker::MountSpec::Type type,
+                                                              const std::vector<std::string>& sources,
+                                                              const std::string& root, bool read_only);
 
 // What a drill knows of one regular file.
 struct FileFacts {

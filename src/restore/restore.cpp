@@ -56,7 +56,7 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
   // segment's tag proves the file is bit for bit what was verified. The restore's own
   // pass over the archive still hashes every entry against the manifest as it applies.
   const bool deep = rec.verify_result != "ok";
-  const std::string spool = backup::spool_dir(env.data_dir);
+  const std::string spool = env.data_dir + "/spool";
   if (::mkdir(spool.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("create " + spool, errno);
   FetchedArchive fa;
   repo::KeptCopy kept{.spool_path = spool + "/restore-" + backup_id + "-" + std::to_string(::getpid()) + ".stsnap"};
@@ -286,7 +286,7 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
       return std::move(b).error().with_context("safety backup of " + p.project +
                                                " failed; nothing was changed (--no-safety-backup skips it)");
     }
-    summary["safety_backup_id"] = b->value("backup_id", "");
+    summary["safety_backup_id"] = b->backup_id;
   }
 
   // From here on the host changes; every failure says what was applied (a copy or drill

@@ -45,7 +45,18 @@ class BackupBed {
   mutable int extracts_ = 0;
 };
 
+// Rewrites backup `id` (on the bed's local target) entry by entry through the archive
+// library with `dump_path` cut to half its length, seals it with the same key as a new
+// backup (plan and sealed catalog record carry the new ID) and stores blob and sidecar on
+// the target, as the backup pipeline does. Returns the new ID: a backup that verifies but
+// whose dump cannot be replayed.
+Result<std::string> store_with_broken_dump(const BackupBed& bed, const std::string& id, const std::string& dump_path);
+
 std::string read_text(const std::string& path);
 bool contains(const std::string& hay, const std::string& needle);
+// 'text' for sh -c (single quotes, embedded ones escaped).
+std::string sh_quote(const std::string& s);
+// Without trailing newlines, carriage returns and spaces.
+std::string trimmed(std::string s);
 
 }  // namespace stacksnap::it

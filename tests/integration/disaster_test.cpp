@@ -47,17 +47,6 @@ namespace {
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 // `command` run by sh in `container` (docker exec, with `env` flags like "-e A=b").
 ScriptResult exec_in(const std::string& container, const std::string& command, const std::string& env = "") {
   auto r = run_script("docker exec " + env + " " + container + " sh -c " + sh_quote(command));
@@ -101,7 +90,7 @@ class OwnStack {
     std::unique_ptr<OwnStack> s(new OwnStack(stack, project, std::move(root)));
     const std::string fixtures = s->root() + "/fixtures";
     auto cp = run_script("mkdir -p " + fixtures + " && cp -a " + source_path("tests/fixtures/stacks/up.sh") + " " +
-                         source_path("tests/fixtures/stacks/down.sh") + " " +
+                         source_path("tests/fixtures/stacks/down.sh") + " " + source_path("tests/fixtures/stacks/compose.sh") + " " +
                          source_path("tests/fixtures/stacks/" + stack) + " " + fixtures + "/");
     if (cp.exit_code != 0) return internal_error("copy the fixture " + stack + ": " + cp.output);
     if (stack == "files") {
@@ -126,7 +115,7 @@ class OwnStack {
   const std::string& project() const { return project_; }
   const std::string& root() const { return root_.path(); }
   std::string work_dir() const { return root() + "/work"; }
-  std::string container(const std::string& service) const { return project_ + "_" + service + "_1"; }
+  std::string container(const std::string& service) const { return container_of(project_, service); }
   std::string archive_volume() const { return project_ + "-archive"; }
   // `docker-compose -p P -f … ARGS` run in the working dir.
   ScriptResult compose(const std::string& args) const {
@@ -453,104 +442,6 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<DisasterCase>& i) { return i.param.stack; });
 
 // ---- a drill of a backup with a broken dump ---------------------------------------------
-
-archive::DumpInfo dump_info_from(const Json& j) {
-  archive::DumpInfo d;
-  d.engine = j.value("engine", "");
-  d.version = j.value("version", "");
-  d.extra = j;
-  if (j.contains("databases") && j["databases"].is_object()) {
-    for (const auto& [db, rec] : j["databases"].items()) {
-      auto& tables = d.row_counts[db];
-      if (rec.is_object() && rec.contains("tables")) {
-        for (const auto& [t, rows] : rec["tables"].items()) tables[t] = rows.get<int64_t>();
-      }
-    }
-  }
-  return d;
-}
-
-// Rewrites backup `id` (on the bed's local target) entry by entry through the archive
-// library with `dump_path` cut to half its length, seals it with the same key as a new
-// backup (plan and sealed catalog record carry the new ID) and stores blob and sidecar
-// on the target, as the backup pipeline does. Returns the new ID.
-Result<std::string> store_with_broken_dump(const BackupBed& bed, const std::string& id, const std::string& dump_path) {
-  auto key = TRY(seal::read_key_file(seal::key_file_path(bed.data_dir())));
-  auto keys = seal::KeySource::from_key(TRY(key.clone()));
-  const std::string new_id = id.substr(0, id.size() - 8) + (id.substr(id.size() - 8) == "0badd0e5" ? "0badd0e6" : "0badd0e5");
-  const std::string forged = bed.store_dir() + "/forged.stsnap";
-  archive::WriteSummary written;
-  {
-    auto in_fd = TRY(open_file(bed.blob_path(id), O_RDONLY));
-    FdReader in(in_fd.get(), bed.blob_path(id));
-    auto reader = TRY(archive::ArchiveReader::open(in, keys));
-    auto out_fd = TRY(open_file(forged, O_WRONLY | O_CREAT | O_TRUNC, 0600));
-    FdWriter out(out_fd.get(), forged);
-    auto writer = TRY(archive::ArchiveWriter::create(out, key));
-    Json plan = reader->plan();
-    plan["backup_id"] = new_id;
-    TRY(writer->add_plan(plan));
-    bool broken = false;
-    for (;;) {
-      const archive::Entry* e = TRY(reader->next());
-      if (e == nullptr) break;
-      if (e->meta.type != archive::EntryType::kFile) {
-        TRY(writer->add_entry(e->meta));
-        continue;
-      }
-      if (e->meta.path != dump_path) {
-        if (e->is_stream) TRY(writer->add_stream(e->meta, reader->content()));
-        else TRY(writer->add_file(e->meta, reader->content()));
-        continue;
-      }
-      std::string data = TRY(read_all(reader->content(), 64 << 20));
-      if (data.size() < 1024) return failed_precondition(dump_path + " is too small to cut (" + std::to_string(data.size()) + " bytes)");
-      data.resize(data.size() / 2);
-      MemoryReader half(data);
-      archive::EntryMeta meta = e->meta;
-      meta.size = data.size();
-      meta.sparse.clear();
-      if (e->is_stream) TRY(writer->add_stream(meta, half));
-      else TRY(writer->add_file(meta, half));
-      broken = true;
-    }
-    if (!broken) return not_found("backup " + id + " has no " + dump_path);
-    const archive::Manifest& m = reader->manifest();
-    for (const auto& [service, j] : m.dumps) TRY(writer->set_dump_info(service, dump_info_from(j)));
-    for (const auto& [volume, j] : m.volumes) {
-      Json extra = j;
-      extra.erase("files");
-      extra.erase("bytes");
-      TRY(writer->set_volume_info(volume, extra));
-    }
-    written = TRY(writer->finish());
-  }
-
-  // The catalog record, sealed into the sidecar: the original's, for the new blob.
-  catalog::TargetRecord trec{.name = "local", .kind = "local"};
-  trec.config["path"] = bed.store_dir() + "/backups-root";
-  auto target = TRY(repo::open_target(trec));
-  const std::string sidecar_text = TRY(storage::get_small(*target, repo::sidecar_key(id)));
-  auto sidecar = TRY(repo::parse_sidecar(sidecar_text));
-  auto rec = TRY(repo::open_sidecar_meta(sidecar, keys));
-  rec.id = new_id;
-  rec.plaintext_bytes = written.tar_bytes;
-  rec.stored_bytes = written.sealed_bytes;
-  rec.sha256 = written.sealed_sha256;
-  catalog::CopyRecord copy{.target = "local", .key = repo::blob_key(new_id), .size = written.sealed_bytes,
-                           .sha256 = written.sealed_sha256};
-  {
-    auto in_fd = TRY(open_file(forged, O_RDONLY));
-    FdReader in(in_fd.get(), forged);
-    auto up = TRY(target->put(copy.key, copy.size));
-    TRY(copy_stream(in, *up));
-    TRY(up->commit());
-  }
-  ::unlink(forged.c_str());
-  const std::string new_sidecar = TRY(repo::make_sidecar(rec, copy, key));
-  TRY(storage::put_small(*target, repo::sidecar_key(new_id), new_sidecar));
-  return new_id;
-}
 
 TEST(BrokenDumpDrill, FailsNamingTheDumpAndLeavesNothingBehind) {
   STACKSNAP_REQUIRE_ENGINE(d);

@@ -34,6 +34,7 @@
 #include "base/fd.h"
 #include "base/temp_dir.h"
 #include "codec/zstd.h"
+#include "engine/postgres.h"
 #include "repo/repo.h"
 #include "seal/key.h"
 #include "seal/stream.h"
@@ -63,34 +64,13 @@ const std::vector<std::pair<std::string, int>>& hostile_databases() {
   return dbs;
 }
 
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 std::string exec_in(const std::string& container, const std::string& command) {
   return trimmed(run_script("docker exec " + container + " sh -c " + sh_quote(command)).output);
 }
 
-// A libpq connection string for a database name (as the engine builds it).
-std::string conninfo(const std::string& db) {
-  std::string out = "dbname='";
-  for (char c : db) {
-    if (c == '\\' || c == '\'') out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
-
 std::string rows_of(const std::string& container, const std::string& db, const std::string& table) {
   return exec_in(container, "PGPASSWORD=" + std::string(kDbPassword) + " psql -h 127.0.0.1 -U tricky -tA -d " +
-                                sh_quote(conninfo(db)) + " -c 'SELECT count(*) FROM " + table + "'");
+                                sh_quote(engine::pg_dbname_conninfo(db)) + " -c 'SELECT count(*) FROM " + table + "'");
 }
 
 std::string redis(const std::string& container, const std::string& args) {
@@ -388,6 +368,34 @@ TEST_F(TrickyStack, RestoreWhileABackupOfTheProjectRunsIsRefusedAtOnce) {
   for (int i = 0; i < 600 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   (void)status;
   EXPECT_TRUE(contains(read_text(log), "\"result\":\"succeeded\"")) << read_text(log);
+}
+
+// ---- a failed in-place restore says what it applied and how to undo it --------------------
+
+TEST_F(TrickyStack, FailedInPlaceRestoreListsWhatItAppliedAndTheCommandThatUndoesIt) {
+  // A backup that verifies but whose dump of "my db" cannot be replayed.
+  auto broken = store_with_broken_dump(*bed_, backup_id(), "dumps/db/my%20db.pgdump");
+  ASSERT_TRUE(broken.ok()) << broken.error().message();
+  auto r = bed_->run("restore " + *broken + " --force --json");
+  ASSERT_NE(r.exit_code, 0) << describe(r);
+  const std::string msg = r.message();
+  EXPECT_TRUE(contains(msg, "applied before the failure")) << msg;
+  EXPECT_TRUE(contains(msg, "removed the containers of " + project_)) << msg;
+  Json applied = event_of(r, "restore_applied");
+  ASSERT_FALSE(applied.is_null()) << describe(r);
+  const std::string undo = applied.value("undo", "");
+  ASSERT_EQ(undo.rfind("stacksnap restore ", 0), 0u) << applied.dump();
+  EXPECT_TRUE(contains(msg, undo)) << "the message carries the command: " << msg;
+  EXPECT_TRUE(contains(undo, "--force --no-safety-backup")) << undo;
+
+  // The one command puts the project back as it was before the failed restore.
+  auto back = bed_->run(undo.substr(std::string("stacksnap ").size()) + " --json");
+  ASSERT_EQ(back.exit_code, 0) << describe(back);
+  EXPECT_TRUE(back.summary["problems"].empty()) << back.summary.dump();
+  EXPECT_EQ(rows_of(container(project_, "db"), "my db", "t"), "13");
+  EXPECT_EQ(redis(container(project_, "cache"), "-n 1 dbsize"), "51");
+  EXPECT_EQ(trimmed(run_script("docker port " + container(project_, "app") + " 8080").output),
+            "127.0.0.1:" + std::to_string(port_));
 }
 
 // Last: it takes the original stack down.

@@ -22,12 +22,6 @@ namespace fs = std::filesystem;
 
 std::string bin() { return STACKSNAP_BINARY; }
 
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // Output of a command inside a container (docker exec), trimmed.
 std::string in_container(const std::string& container, const std::string& command) {
   auto r = run_script("docker exec " + container + " sh -c " + sh_quote(command));

@@ -1,4 +1,4 @@
-// engine::Executor and engine::ContainerControl over the Docker Engine API.
+// Executor and ContainerControl over the Docker Engine API.
 #pragma once
 
 #include <string>
@@ -6,13 +6,13 @@
 #include "docker/client.h"
 #include "engine/engine.h"
 
-namespace stacksnap::backup {
+namespace stacksnap::engine {
 
-class DockerExecutor final : public engine::Executor {
+class DockerExecutor final : public Executor {
  public:
   DockerExecutor(docker::Client& docker, std::string container_id, std::string name)
       : docker_(docker), id_(std::move(container_id)), name_(std::move(name)) {}
-  Result<int> run(const engine::ExecRequest& req, Reader* in, Writer& out, Writer& err,
+  Result<int> run(const ExecRequest& req, Reader* in, Writer& out, Writer& err,
                   const StopToken& stop) override;
   std::string container_name() const override { return name_; }
   bool container_running() override;
@@ -22,13 +22,13 @@ class DockerExecutor final : public engine::Executor {
   std::string id_, name_;
 };
 
-class DockerContainerControl final : public engine::ContainerControl {
+class DockerContainerControl final : public ContainerControl {
  public:
   DockerContainerControl(docker::Client& docker, std::string container_id)
       : docker_(docker), id_(std::move(container_id)) {}
   Status stop(const StopToken& stop) override;
   Status start(const StopToken& stop) override;
-  Status put_files(const std::string& dir, const std::vector<engine::PutEntry>& entries, int uid, int gid) override;
+  Status put_files(const std::string& dir, const std::vector<PutEntry>& entries, int uid, int gid) override;
 
  private:
   docker::Client& docker_;
@@ -36,6 +36,6 @@ class DockerContainerControl final : public engine::ContainerControl {
 };
 
 // Facts an engine may use, from a container inspect.
-engine::ContainerFacts facts_from(const docker::ContainerInfo& info);
+ContainerFacts facts_from(const docker::ContainerInfo& info);
 
-}  // namespace stacksnap::backup
+}  // namespace stacksnap::engine

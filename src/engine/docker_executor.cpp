@@ -1,13 +1,13 @@
-#include "backup/docker_executor.h"
+#include "engine/docker_executor.h"
 
 #include <thread>
 
 #include "archive/tar_io.h"
 #include "base/pipe.h"
 
-namespace stacksnap::backup {
+namespace stacksnap::engine {
 
-Result<int> DockerExecutor::run(const engine::ExecRequest& req, Reader* in, Writer& out, Writer& err,
+Result<int> DockerExecutor::run(const ExecRequest& req, Reader* in, Writer& out, Writer& err,
                                 const StopToken& stop) {
   docker::ExecOptions o{.cmd = req.cmd, .env = req.env, .user = req.user};
   return docker_.exec(id_, o, in, out, err, stop);
@@ -21,7 +21,7 @@ bool DockerExecutor::container_running() {
 Status DockerContainerControl::stop(const StopToken&) { return docker_.stop_container(id_, 30); }
 Status DockerContainerControl::start(const StopToken&) { return docker_.start_container(id_); }
 
-Status DockerContainerControl::put_files(const std::string& dir, const std::vector<engine::PutEntry>& entries, int uid,
+Status DockerContainerControl::put_files(const std::string& dir, const std::vector<PutEntry>& entries, int uid,
                                          int gid) {
   // A small tar, produced on a thread into a bounded pipe the upload reads from.
   Pipe pipe(1 << 20);
@@ -55,8 +55,8 @@ Status DockerContainerControl::put_files(const std::string& dir, const std::vect
   return put;
 }
 
-engine::ContainerFacts facts_from(const docker::ContainerInfo& info) {
-  engine::ContainerFacts f{.name = info.name, .cmd = info.cmd, .entrypoint = info.entrypoint, .labels = info.labels};
+ContainerFacts facts_from(const docker::ContainerInfo& info) {
+  ContainerFacts f{.name = info.name, .cmd = info.cmd, .entrypoint = info.entrypoint, .labels = info.labels};
   for (const auto& kv : info.env) {
     size_t eq = kv.find('=');
     if (eq == std::string::npos) f.env[kv] = "";
@@ -65,4 +65,4 @@ engine::ContainerFacts facts_from(const docker::ContainerInfo& info) {
   return f;
 }
 
-}  // namespace stacksnap::backup
+}  // namespace stacksnap::engine

@@ -1,4 +1,4 @@
-#include "backup/spool_tail.h"
+#include "backup/growing_file.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
