@@ -15,7 +15,7 @@ source "$root/bench/tools/bench_lib.sh"
 "$root/scripts/ensure-dockerd.sh" >/dev/null
 "$root/tests/fixtures/images/build.sh" >/dev/null
 work="$(mktemp -d /var/tmp/stacksnap-bench-XXXXXX)"
-trap 'docker-compose -p benchvol -f "$work/docker-compose.yml" down -v >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+trap 'docker compose -p benchvol -f "$work/docker-compose.yml" down -v >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 cid="$(bench_volume_project benchvol "$work")"
 bench_fill_volume "$cid" "$size_mib"
 data_dir="$work/state"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Drill duration of each sample stack (issue 5): back up shop, wiki and files (brought up
-# from tests/fixtures/stacks when not running), then `stacksnap drill` each backup and
+# from tests/fixtures/stacks when not running, as projects $STACKSNAP_IT_PREFIX<stack>,
+# default ssbench-, never a user's own `shop`), then `stacksnap drill` each backup and
 # report the drill's wall time and its steps. Usage: drill_durations.sh BUILD_DIR
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -11,13 +12,15 @@ source "$root/bench/tools/bench_lib.sh"
 "$root/tests/fixtures/images/build.sh" >/dev/null
 work="$(mktemp -d /var/tmp/stacksnap-bench-XXXXXX)"
 trap 'rm -rf "$work"' EXIT
+prefix="${STACKSNAP_IT_PREFIX:-ssbench-}"
 for s in shop wiki files; do
-  [[ -n "$(docker ps -q --filter "label=com.docker.compose.project=$s")" ]] || "$root/tests/fixtures/stacks/up.sh" "$s" >/dev/null
+  [[ -n "$(docker ps -q --filter "label=com.docker.compose.project=$prefix$s")" ]] ||
+    "$root/tests/fixtures/stacks/up.sh" "$s" "$prefix$s" >/dev/null
 done
 bench_stacksnap_init "$bin" "$work/state" "$work/store"
 results=()
 for s in shop wiki files; do
-  "$bin" --data-dir "$work/state" backup "$s" --json >"$work/backup-$s.json" ||
+  "$bin" --data-dir "$work/state" backup "$prefix$s" --json >"$work/backup-$s.json" ||
     { echo "drill_durations: backup of $s failed" >&2; tail -3 "$work/backup-$s.json" >&2; exit 1; }
   id=$(grep -o '"backup_id":"[^"]*"' "$work/backup-$s.json" | tail -1 | cut -d'"' -f4)
   rc=0; s0=$(date +%s.%N)

@@ -22,9 +22,9 @@ cleanup() {
   docker rm -f benchrst-ref >/dev/null 2>&1 || true
   docker volume rm benchrst_ref >/dev/null 2>&1 || true
   [[ -f "$work/rst/docker-compose.stacksnap.yml" ]] &&
-    docker-compose -p benchrst2 -f "$work/rst/docker-compose.stacksnap.yml" down -v >/dev/null 2>&1
-  docker-compose -p benchrst2 -f "$work/docker-compose.yml" down -v >/dev/null 2>&1 || true
-  docker-compose -p benchrst -f "$work/docker-compose.yml" down -v >/dev/null 2>&1 || true
+    docker compose -p benchrst2 -f "$work/rst/docker-compose.stacksnap.yml" down -v >/dev/null 2>&1
+  docker compose -p benchrst2 -f "$work/docker-compose.yml" down -v >/dev/null 2>&1 || true
+  docker compose -p benchrst -f "$work/docker-compose.yml" down -v >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -57,7 +57,7 @@ for run in $(seq 1 "$runs"); do
 
   echo "== run $run: stacksnap restore $id --as benchrst2"
   if [[ -f "$work/rst/docker-compose.stacksnap.yml" ]]; then
-    docker-compose -p benchrst2 -f "$work/rst/docker-compose.stacksnap.yml" down -v >/dev/null 2>&1 || true
+    docker compose -p benchrst2 -f "$work/rst/docker-compose.stacksnap.yml" down -v >/dev/null 2>&1 || true
   fi
   rm -rf "$work/rst"
   sync

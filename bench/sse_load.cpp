@@ -216,7 +216,9 @@ int main(int argc, char** argv) {
   auto auth_db = catalog::Db::open(db);
   if (!cat.ok() || !auth_db.ok()) return 1;
   SystemClock clock;
-  http::AuthService auth(**auth_db, clock);  // production Argon2id cost
+  http::AuthService auth(**auth_db, clock, {.setup_token_file = dir->path() + "/setup-token"});  // production Argon2id cost
+  auto setup_token = auth.prepare_setup_token();
+  if (!setup_token.ok()) return 1;
   http::LoginRateLimiter limiter(clock);
   http::SseHub hub;
   http::Router router(&auth);
@@ -224,7 +226,9 @@ int main(int argc, char** argv) {
   http::register_core_routes(router, {.auth = auth, .limiter = limiter, .hub = hub,
                                       .metrics = [&server] { return server.metrics_text(); }});
   router.sse("/api/jobs/{id}/events", http::job_events_handler(**cat));
-  auto st = server.start({.listen = "127.0.0.1:0", .io_threads = cfg.io_threads, .worker_threads = cfg.workers});
+  // All followers come from 127.0.0.1: no per-client connection cap here.
+  auto st = server.start({.listen = "127.0.0.1:0", .io_threads = cfg.io_threads, .worker_threads = cfg.workers,
+                          .max_connections = http::kMaxConnections, .max_connections_per_client = 0});
   if (!st.ok()) {
     std::cerr << "start: " << st.error().message() << "\n";
     return 1;
@@ -236,14 +240,16 @@ int main(int argc, char** argv) {
   net::io_context probe_io;
   beast::tcp_stream probe(probe_io);
   probe.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-  request(probe, bhttp::verb::post, "/api/setup", {}, R"({"password":"benchmark-password-1"})");
+  request(probe, bhttp::verb::post, "/api/setup", {},
+          R"({"password":"benchmark-password-1","setup_token":")" + *setup_token + R"("})");
   auto login = request(probe, bhttp::verb::post, "/api/login", {}, R"({"password":"benchmark-password-1"})");
   std::string cookie(login[bhttp::field::set_cookie]);
   cookie = cookie.substr(0, cookie.find(';'));
 
   int64_t job_id = *(*cat)->create_job({.kind = "backup", .project = "bench", .state = catalog::JobState::kRunning,
                                          .created_at = unix_seconds(clock.now())});
-  http::JobEventPublisher publisher(hub);
+  http::SsePublisher sse(hub);
+  job::PublishingSink publisher(sse);
   publisher.bind(job_id);
 
   // Followers.

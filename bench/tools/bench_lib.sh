@@ -26,8 +26,8 @@ services:
 volumes:
   data:
 YAML
-  docker-compose -p "$project" -f "$dir/docker-compose.yml" up -d >/dev/null 2>&1
-  docker-compose -p "$project" -f "$dir/docker-compose.yml" ps -q app
+  docker compose -p "$project" -f "$dir/docker-compose.yml" up -d >/dev/null 2>&1
+  docker compose -p "$project" -f "$dir/docker-compose.yml" ps -q app
 }
 
 # bench_stacksnap_init BIN DATA_DIR STORE_DIR  a key and a local target "bench".

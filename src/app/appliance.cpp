@@ -10,7 +10,7 @@
 
 #include "backup/quiesce.h"
 #include "docker/helper_container.h"
-#include "http/job_stream.h"
+#include "stack/discovery.h"
 
 namespace stacksnap::app {
 namespace {
@@ -49,18 +49,22 @@ Result<docker::Client*> DockerProvider::get() {
   return client_.get();
 }
 
-Appliance::Appliance(catalog::Catalog& c, http::SseHub& h, const Clock& clk, ApplianceOptions options)
+Appliance::Appliance(catalog::Catalog& c, job::Publisher& p, const Clock& clk, ApplianceOptions options)
     : cat(c),
-      hub(h),
+      publisher(p),
       clock(clk),
       docker(options.docker_host),
       keys(options.data_dir),
-      jobs(c, h,
+      jobs(c, p,
            {.threads = options.job_threads,
             .max_concurrent = kDefaultMaxConcurrentJobs,
             .lock_dir = options.data_dir,
             .warn = [this](const std::string& m) { warn(m); }}),
       scheduler(c, clk, jobs, random_jitter, options.warn),
+      projects([this]() -> Result<std::vector<stack::Project>> {
+        auto* client = TRY(docker.get());
+        return stack::discover_projects(*client, {.detect_by_process = false});
+      }),
       options_(options),
       notifier_(c, options.notify_post ? options.notify_post : notify::Poster(notify::curl_post), options.notify_retry,
                 [this](const std::string& m) { warn(m); }) {
@@ -89,7 +93,7 @@ Status Appliance::start() {
       warn("job " + std::to_string(id) + " (" + rec->kind + " of " + rec->project + ") " +
            (rec->state == catalog::JobState::kInterrupted ? "was interrupted"
                                                            : "ended " + state + " before its process died; recorded now"));
-      http::publish_dashboard(hub, "job_finished", Json{{"job_id", id}, {"kind", rec->kind}, {"project", rec->project},
+      publisher.dashboard("job_finished", Json{{"job_id", id}, {"kind", rec->kind}, {"project", rec->project},
                                                         {"backup_id", rec->backup_id}, {"result", state},
                                                         {"code", rec->error_code}, {"message", rec->error}});
       notifier_.job_event(*rec, "job_finished");  // interrupted is a failure
@@ -166,7 +170,10 @@ void Appliance::repair_in_background() {
 
 void Appliance::wire_notifications() {
   jobs.add_observer({.started = [this](const catalog::JobRecord& j) { notifier_.job_event(j, "job_started"); },
-                     .finished = [this](const catalog::JobRecord& j) { notifier_.job_event(j, "job_finished"); }});
+                     .finished = [this](const catalog::JobRecord& j) {
+                       projects.invalidate();  // a restore or drill may have made or removed a project
+                       notifier_.job_event(j, "job_finished");
+                     }});
 }
 
 notify::Delivery Appliance::test_notification(const catalog::NotificationRecord& n) {
@@ -185,7 +192,7 @@ notify::Delivery Appliance::test_notification(const catalog::NotificationRecord&
 }
 
 void Appliance::changed(const std::string& what) {
-  http::publish_dashboard(hub, "settings_changed", Json{{"what", what}});
+  publisher.dashboard("settings_changed", Json{{"what", what}});
 }
 
 DoctorReport Appliance::doctor() {

@@ -22,12 +22,13 @@
 #include "app/job_manager.h"
 #include "app/job_notify.h"
 #include "app/key_store.h"
+#include "app/projects_cache.h"
 #include "app/scheduler.h"
 #include "base/clock.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_admin.h"
 #include "docker/client.h"
-#include "http/sse.h"
+#include "job/publisher.h"
 #include "notify/notifier.h"
 
 namespace stacksnap::app {
@@ -63,7 +64,7 @@ inline constexpr int kMaxConcurrentJobsLimit = 8;
 
 class Appliance {
  public:
-  Appliance(catalog::Catalog& cat, http::SseHub& hub, const Clock& clock, ApplianceOptions options);
+  Appliance(catalog::Catalog& cat, job::Publisher& publisher, const Clock& clock, ApplianceOptions options);
   ~Appliance();  // stop()
   Appliance(const Appliance&) = delete;
   Appliance& operator=(const Appliance&) = delete;
@@ -89,19 +90,19 @@ class Appliance {
   // A dashboard "settings_changed" event.
   void changed(const std::string& what);
 
-  // Where S3 secrets given through the API are kept (0600 files).
-  std::string secrets_dir() const { return options_.data_dir + "/secrets"; }
   const std::string& data_dir() const { return options_.data_dir; }
   const TargetOpener& open_target() const { return options_.open_target; }
   void warn(const std::string& message) const { options_.warn(message); }
 
   catalog::Catalog& cat;
-  http::SseHub& hub;
+  job::Publisher& publisher;
   const Clock& clock;
   DockerProvider docker;
   KeyStore keys;
   JobManager jobs;
   Scheduler scheduler;
+  // The projects on the Engine for the dashboard's lists (app/projects_cache.h).
+  ProjectsCache projects;
 
  private:
   void register_runners();

@@ -6,7 +6,6 @@
 
 #include "base/clock.h"
 #include "catalog/catalog_admin.h"
-#include "http/job_stream.h"
 #include "job/run.h"
 
 namespace stacksnap::app {
@@ -20,8 +19,8 @@ Json dashboard_fields(const catalog::JobRecord& j) {
 
 }  // namespace
 
-JobManager::JobManager(catalog::Catalog& cat, http::SseHub& hub, JobManagerOptions options)
-    : cat_(cat), hub_(hub), options_(options), max_concurrent_(std::clamp(options.max_concurrent, 1, options.threads)) {}
+JobManager::JobManager(catalog::Catalog& cat, job::Publisher& publisher, JobManagerOptions options)
+    : cat_(cat), publisher_(publisher), options_(options), max_concurrent_(std::clamp(options.max_concurrent, 1, options.threads)) {}
 
 JobManager::~JobManager() { stop(); }
 
@@ -116,7 +115,7 @@ Result<catalog::JobRecord> JobManager::submit(const JobRequest& req) {
     active_[rec.id] = e;
     if (!req.project.empty()) by_project_[req.project] = e;
     // Announced before a worker can see it, so job_queued always precedes job_started.
-    http::publish_dashboard(hub_, "job_queued", dashboard_fields(rec));
+    publisher_.dashboard("job_queued", dashboard_fields(rec));
     queue_.push_back(e);
   }
   cv_.notify_all();
@@ -228,13 +227,13 @@ void JobManager::run_entry(const std::shared_ptr<Entry>& e) {
   (void)cat_.start_job(e->id, ::getpid(), now_s());
   auto started = cat_.get_job(e->id);
   if (started.ok()) {
-    http::publish_dashboard(hub_, "job_started", dashboard_fields(*started));
+    publisher_.dashboard("job_started", dashboard_fields(*started));
     for (auto& o : observers_) {
       if (o.started) o.started(*started);
     }
   }
 
-  http::JobEventPublisher live(hub_);
+  job::PublishingSink live(publisher_);
   live.bind(e->id);
   const JobRunner& runner = runners_.at(e->req.kind);
   job::JobSpec spec{.kind = e->req.kind, .project = e->req.project, .backup_id = e->req.backup_id,
@@ -269,10 +268,10 @@ void JobManager::run_entry(const std::shared_ptr<Entry>& e) {
     fin["message"] = rec->error;
   }
   if (rec->summary.is_object() && rec->summary.contains("backup_id")) fin["backup_id"] = rec->summary["backup_id"];
-  http::publish_dashboard(hub_, "job_finished", fin);
+  publisher_.dashboard("job_finished", fin);
   if (rec->kind == "backup" && outcome.result.ok() &&
       rec->summary.is_object() && rec->summary.contains("backup_id")) {
-    http::publish_dashboard(hub_, "backup_added", Json{{"backup_id", rec->summary["backup_id"]},
+    publisher_.dashboard("backup_added", Json{{"backup_id", rec->summary["backup_id"]},
                                                         {"project", rec->project},
                                                         {"stored_bytes", rec->summary.value("stored_bytes", 0)}});
   }
@@ -292,16 +291,16 @@ void JobManager::finish_unstarted(const std::shared_ptr<Entry>& e, const std::st
   (void)cat_.finish_job(e->id, catalog::JobState::kCancelled, now_s(), "Cancelled", message, summary);
   if (seq.ok()) {
     job::Event ev{.seq = *seq, .ts_ms = ts, .type = "summary", .data = data};
-    hub_.publish(http::job_topic(e->id), http::to_sse(ev));
+    publisher_.job_event(e->id, ev);
   }
-  hub_.close_topic(http::job_topic(e->id));
+  publisher_.job_ended(e->id);
   auto rec = cat_.get_job(e->id);
   if (rec.ok()) {
     Json fin = dashboard_fields(*rec);
     fin["result"] = "cancelled";
     fin["code"] = "Cancelled";
     fin["message"] = message;
-    http::publish_dashboard(hub_, "job_finished", fin);
+    publisher_.dashboard("job_finished", fin);
     for (auto& o : observers_) {
       if (o.finished) o.finished(*rec);
     }

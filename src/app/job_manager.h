@@ -8,8 +8,9 @@
 //    wait in state "queued" in submission order.
 //  - Cancel: a queued job is finished as cancelled at once; a running one gets its
 //    StopToken requested (the pipeline stops at its next check).
-//  - Events: persisted by run_recorded_job, then published on the SSE hub ("job:<id>");
-//    dashboard events job_queued/job_started/job_finished/backup_added.
+//  - Events: persisted by run_recorded_job, then published through a job::Publisher (the
+//    server's SSE hub: "job:<id>"); dashboard events job_queued/job_started/job_finished/
+//    backup_added.
 //  - Work is done by runners registered per kind (register_runner); kinds without a
 //    runner are refused with Unimplemented.
 //  - A job whose end could not be written to the catalog (job::JobOutcome::recorded) is
@@ -35,7 +36,7 @@
 #include "base/cancel.h"
 #include "base/error.h"
 #include "catalog/catalog.h"
-#include "http/sse.h"
+#include "job/publisher.h"
 #include "job/context.h"
 #include "job/run.h"
 
@@ -80,7 +81,7 @@ class JobManager final : public JobSubmitter {
     std::function<void(const catalog::JobRecord&)> finished;
   };
 
-  JobManager(catalog::Catalog& cat, http::SseHub& hub, JobManagerOptions options = {});
+  JobManager(catalog::Catalog& cat, job::Publisher& publisher, JobManagerOptions options = {});
   ~JobManager() override;  // stop()
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;
@@ -129,7 +130,7 @@ class JobManager final : public JobSubmitter {
   void record_unrecorded();
 
   catalog::Catalog& cat_;
-  http::SseHub& hub_;
+  job::Publisher& publisher_;
   JobManagerOptions options_;
   std::map<std::string, JobRunner> runners_;
   std::vector<Observer> observers_;

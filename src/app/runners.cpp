@@ -30,6 +30,15 @@ bool flag(const Json& params, const char* key) {
   return params.is_object() && params.contains(key) && params[key].is_boolean() && params[key].get<bool>();
 }
 
+// {"compose": "v1"|"v2"} (absent: auto); InvalidArgument for anything else.
+Result<restore::ComposeChoice> compose_param(const Json& params) {
+  if (!params.is_object() || !params.contains("compose") || params["compose"].is_null()) {
+    return restore::ComposeChoice::kAuto;
+  }
+  if (!params["compose"].is_string()) return invalid_argument("compose must be \"v1\" or \"v2\"");
+  return restore::parse_compose_choice(params["compose"].get<std::string>());
+}
+
 
 }  // namespace
 
@@ -82,7 +91,8 @@ void Appliance::register_runners() {
 
   // Restore: {"project": NAME} restores beside the original under NAME; without it (or
   // with the original's name) the project is replaced, after a safety backup unless
-  // {"no_safety_backup": true}; {"no_ports": true} with a new name publishes no host ports.
+  // {"no_safety_backup": true}; {"no_ports": true} with a new name publishes no host ports;
+  // {"compose": "v1"|"v2"} drives that Compose (default: the one that created the project).
   // The dashboard asks for a typed confirmation first.
   jobs.register_runner("restore", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
     auto key = TRY(keys.key());
@@ -92,6 +102,7 @@ void Appliance::register_runners() {
     std::string as = r.params.value("project", std::string());
     restore::RestoreRequest req;
     req.backup_id = r.backup_id;
+    req.compose = TRY(compose_param(r.params));
     if (!as.empty() && as != b.project) {
       req.as_name = as;
       req.no_ports = flag(r.params, "no_ports");
@@ -105,7 +116,9 @@ void Appliance::register_runners() {
     auto key = TRY(keys.key());
     auto* client = TRY(docker.get());
     auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
-    return restore::run_drill({options_.data_dir, cat, *client, keysrc}, {.backup_id = r.backup_id}, ctx, id);
+    restore::DrillRequest req{.backup_id = r.backup_id,
+                              .compose = TRY(compose_param(r.params))};
+    return restore::run_drill({options_.data_dir, cat, *client, keysrc}, req, ctx, id);
   });
 }
 

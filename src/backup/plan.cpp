@@ -56,6 +56,9 @@ Result<BackupPlan> make_plan(const stack::Project& p, const BackupOptions& optio
   plan.config_files = p.config_files;
   plan.environment_file = p.environment_file;
   plan.compose_version = p.compose_version;
+  for (const auto& n : p.networks) {
+    if (n.external) plan.external_networks.push_back({n.name, n.driver, n.services});
+  }
   plan.options = options;
   plan.warnings = p.warnings;
   plan.services = Json::object();
@@ -188,7 +191,18 @@ Result<BackupPlan> make_plan(const stack::Project& p, const BackupOptions& optio
     while (!rel.empty() && rel.front() == '/') rel.erase(rel.begin());
     plan.configs.push_back({path, role, "config/" + rel});
   };
-  for (const auto& f : p.config_files) add_config(f, "compose");
+  const std::set<std::string> missing(p.missing_files.begin(), p.missing_files.end());
+  for (const auto& f : p.config_files) {
+    if (missing.count(f)) continue;
+    add_config(f, "compose");
+  }
+  for (const auto& f : p.include_files) {
+    if (!missing.count(f)) add_config(f, "include");
+  }
+  for (const auto& f : p.missing_files) {
+    plan.missing_config.push_back(f);
+    plan.skipped.push_back({"compose file " + f, "not on this host (a restore needs it put back)"});
+  }
   for (const auto& f : p.env_files) {
     add_config(f, std::filesystem::path(f).filename() == ".env" ? "dotenv" : "env_file");
   }
@@ -205,6 +219,7 @@ Json BackupPlan::to_json(const std::string& backup_id, const std::string& create
   Json j = {{"format", "stacksnap-plan"}, {"version", 1}, {"backup_id", backup_id}, {"created", created},
             {"project", project}, {"working_dir", working_dir}, {"config_files", config_files},
             {"environment_file", environment_file}, {"compose_version", compose_version},
+            {"compose_flavour", stack::compose_flavour_of(compose_version)}, {"missing_config", missing_config},
             {"services", services}, {"safe_mode", options.safe_mode},
             {"include_db_volumes", options.include_db_volumes}};
   j["dumps"] = Json::array();
@@ -225,6 +240,10 @@ Json BackupPlan::to_json(const std::string& backup_id, const std::string& create
     j["binds"].push_back({{"index", b.index}, {"host_path", b.host_path}, {"container_path", b.container_path},
                           {"read_only", b.read_only}, {"inside_project", b.inside_project}, {"services", b.services},
                           {"dir", b.archive_dir}});
+  }
+  j["external_networks"] = Json::array();
+  for (const auto& n : external_networks) {
+    j["external_networks"].push_back({{"name", n.name}, {"driver", n.driver}, {"services", n.services}});
   }
   j["config"] = Json::array();
   for (const auto& c : configs) j["config"].push_back({{"path", c.path}, {"role", c.role}, {"archive_path", c.archive_path}});

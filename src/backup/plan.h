@@ -56,7 +56,7 @@ struct BindTask {
 
 struct ConfigFile {
   std::string path;  // absolute host path
-  std::string role;  // compose | dotenv | env_file
+  std::string role;  // compose | include | dotenv | env_file
   std::string archive_path;  // "config/<path without leading slash>"
 };
 
@@ -80,12 +80,21 @@ struct Skipped {
   std::string reason;
 };
 
+// A network the restored project needs that Compose does not create (external).
+struct NetworkNeed {
+  std::string name;
+  std::string driver;
+  std::vector<std::string> services;
+};
+
 struct BackupPlan {
   std::string project;
   std::string working_dir;
   std::vector<std::string> config_files;  // compose files, in order
+  std::vector<std::string> missing_config;  // compose files (labels, include:) not on the host: not in the archive
   std::string environment_file;
   std::string compose_version;
+  std::vector<NetworkNeed> external_networks;
   std::vector<DumpTask> dumps;
   std::vector<VolumeTask> volumes;
   std::vector<BindTask> binds;

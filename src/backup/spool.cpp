@@ -3,8 +3,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <unistd.h>
+
+#include "base/process.h"
 
 namespace stacksnap::backup {
 
@@ -14,9 +15,7 @@ constexpr int kFollowerNice = 19;         // niceness of the threads following t
 constexpr size_t kFollowBuffer = 1 << 20;  // the following copy's read/write size
 
 // Below the capture's threads (and inherited by the threads a follower starts).
-void follow_at_low_priority() {
-  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), ::getpriority(PRIO_PROCESS, 0) + kFollowerNice);
-}
+void follow_at_low_priority() { lower_this_thread_priority(kFollowerNice); }
 
 }  // namespace
 

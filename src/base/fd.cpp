@@ -111,6 +111,28 @@ Status write_file_atomic(const std::string& path, std::string_view content, int 
   return fsync_dir(dir);
 }
 
+Status make_private_dirs(const std::string& root, const std::string& dir) {
+  namespace fs = std::filesystem;
+  const fs::path r = fs::path(root).lexically_normal();
+  const fs::path rel = fs::path(dir).lexically_normal().lexically_relative(r);
+  if (rel.empty() || *rel.begin() == "..") return invalid_argument(dir + " is not below " + root);
+  std::error_code ec;
+  if (r.has_parent_path()) fs::create_directories(r.parent_path(), ec);
+  auto one = [](const fs::path& p) -> Status {
+    if (::mkdir(p.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("create " + p.string(), errno);
+    if (::chmod(p.c_str(), 0700) != 0) return errno_error("make " + p.string() + " private", errno);
+    return {};
+  };
+  fs::path cur = r;
+  TRY(one(cur));
+  if (rel == ".") return {};
+  for (const auto& part : rel) {
+    cur /= part;
+    TRY(one(cur));
+  }
+  return {};
+}
+
 Result<std::string> read_small_file(const std::string& path, size_t limit) {
   auto fd = TRY(open_file(path, O_RDONLY));
   FdReader r(fd.get(), path);

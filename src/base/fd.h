@@ -73,6 +73,11 @@ Status fsync_dir(const std::string& dir);
 // directory fsync. The file has `mode`.
 Status write_file_atomic(const std::string& path, std::string_view content, int mode = 0644);
 
+// Creates `dir` and every directory from `root` down to it with mode 0700, and tightens
+// those that exist to 0700 (root's own parents are created with the default mode).
+// InvalidArgument when `dir` is not `root` or below it.
+Status make_private_dirs(const std::string& root, const std::string& dir);
+
 // Reads a small file whole (limit in bytes).
 Result<std::string> read_small_file(const std::string& path, size_t limit = 16 << 20);
 

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   add_restore_command(app, g);
   add_drill_command(app, g);
   add_prune_commands(app, g);
+  add_admin_commands(app, g);
   add_doctor_command(app, g);
 
   try {

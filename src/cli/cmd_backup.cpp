@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/backup_ops.h"
+#include "app/targets.h"
 #include "backup/pipeline.h"
 #include "base/clock.h"
 #include "base/fd.h"
@@ -56,12 +57,12 @@ struct TargetArgs {
 
 Status add_local_target(const Globals& g, const TargetArgs& a) {
   TRY(valid_name("target", a.name));
-  if (a.path.empty() || a.path[0] != '/') return invalid_argument("--path must be an absolute directory path");
+  catalog::TargetRecord rec{.name = a.name, .kind = "local", .config = {{"path", a.path}}, .created_at = now_s()};
+  TRY_CTX(app::check_target_config(g.data_dir, rec.kind, rec.config), "--path");
   std::error_code ec;
   std::filesystem::create_directories(a.path, ec);
   if (ec) return errno_error("create " + a.path, ec.value());
   auto cat = TRY(open_state(g));
-  catalog::TargetRecord rec{.name = a.name, .kind = "local", .config = {{"path", a.path}}, .created_at = now_s()};
   TRY(repo::open_target(rec));
   TRY(cat->add_target(rec));
   if (g.json) std::cout << Json{{"name", a.name}, {"kind", "local"}, {"path", a.path}}.dump() << "\n";
@@ -72,42 +73,30 @@ Status add_local_target(const Globals& g, const TargetArgs& a) {
 Status add_s3_target(const Globals& g, const TargetArgs& a) {
   TRY(valid_name("target", a.name));
   if (a.bucket.empty()) return invalid_argument("--bucket is required");
-  if (a.addressing != "auto" && a.addressing != "path" && a.addressing != "virtual") {
-    return invalid_argument("--addressing must be auto, path or virtual");
-  }
   auto cat = TRY(open_state(g));
   Json cfg = {{"endpoint", a.endpoint}, {"bucket", a.bucket}, {"prefix", a.prefix}, {"addressing", a.addressing},
               {"readable_names", a.readable_names}};
   if (!a.region.empty()) cfg["region"] = a.region;
-  if (!a.ca_file.empty()) cfg["ca_file"] = a.ca_file;
-  // Credentials: the access key is not secret; the secret key is copied into a root-only
-  // file under the data dir so that the source file may go away.
+  // Credentials: the access key is not secret; the secret key (and a CA bundle) are
+  // copied into root-only files under the data dir, the only place a target may name.
   storage::s3::CredentialFlags flags{.access_key = a.access_key, .access_key_file = a.access_key_file,
                                      .secret_key_file = a.secret_key_file, .region = a.region};
   auto creds = TRY(storage::s3::resolve_credentials(flags));
-  std::string dir = g.data_dir + "/secrets";
-  ::mkdir(dir.c_str(), 0700);
-  std::string secret_path = dir + "/target-" + a.name + ".secret";
-  TRY(storage::s3::store_secret_file(secret_path, creds.secret_key));
+  const std::string stem = app::target_secret_stem(a.name);
+  auto forget_files = on_scope_exit([&] { app::remove_secret_files(g.data_dir, stem); });
+  if (!a.ca_file.empty()) cfg["ca_file"] = TRY_CTX(app::copy_into_secrets(g.data_dir, a.ca_file, stem + ".ca.pem"), "--ca-file");
   cfg["access_key"] = creds.access_key;
-  cfg["secret_key_file"] = secret_path;
+  cfg["secret_key"] = creds.secret_key;
   if (a.region.empty()) cfg["region"] = creds.region;
+  TRY(app::check_target_config(g.data_dir, "s3", cfg));
+  TRY(app::store_inline_secrets(g.data_dir, stem, cfg));
   catalog::TargetRecord rec{.name = a.name, .kind = "s3", .config = cfg, .created_at = now_s()};
   TRY(repo::open_target(rec));
-  auto st = cat->add_target(rec);
-  if (!st.ok()) {
-    ::unlink(secret_path.c_str());
-    return st;
-  }
+  TRY(cat->add_target(rec));
+  forget_files.dismiss();
   if (g.json) std::cout << Json{{"name", a.name}, {"kind", "s3"}, {"credentials", creds.describe()}}.dump() << "\n";
   else std::cout << "target " << a.name << " added: s3 " << a.endpoint << " bucket " << a.bucket << " (" << creds.describe() << ")\n";
   return {};
-}
-
-Json public_config(const catalog::TargetRecord& t) {
-  Json c = t.config;
-  c.erase("secret_key_file");
-  return c;
 }
 
 Status list_targets(const Globals& g) {
@@ -115,7 +104,7 @@ Status list_targets(const Globals& g) {
   auto targets = TRY(cat->list_targets());
   if (g.json) {
     Json arr = Json::array();
-    for (const auto& t : targets) arr.push_back({{"name", t.name}, {"kind", t.kind}, {"config", public_config(t)}});
+    for (const auto& t : targets) arr.push_back({{"name", t.name}, {"kind", t.kind}, {"config", app::public_target_config(t)}});
     std::cout << arr.dump() << "\n";
     return {};
   }
@@ -176,6 +165,7 @@ Status remove_target(const Globals& g, const std::string& name) {
   auto cat = TRY(open_state(g));
   TRY(cat->get_target(name));
   TRY(cat->remove_target(name));
+  app::remove_secret_files(g.data_dir, app::target_secret_stem(name));
   std::cout << "target " << name << " removed from the catalog (stored backups were not deleted)\n";
   return {};
 }

@@ -1,4 +1,4 @@
-// stacksnap drill ID [--key-file F] [--json]
+// stacksnap drill ID [--compose v1|v2] [--key-file F] [--json]
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -19,6 +19,7 @@ using Json = nlohmann::json;
 
 struct DrillArgs {
   restore::DrillRequest req;
+  std::string compose;
   std::string key_file;
 };
 
@@ -41,14 +42,16 @@ std::string render(const Json& s) {
   return line;
 }
 
-Outcome run_drill_cmd(const Globals& g, const DrillArgs& a) {
+Outcome run_drill_cmd(const Globals& g, DrillArgs& a) {
+  a.req.compose = TRY(restore::parse_compose_choice(a.compose));
   auto cat = TRY(open_state(g));
   auto keys = TRY(reading_keys(g, a.key_file));
   auto docker = TRY(docker::Client::connect());
   // An ID this catalog does not know is looked up on the targets (a fresh data dir).
   auto rec = TRY(repo::find_backup(*cat, a.req.backup_id, keys));
   restore::RestoreEnv env{.data_dir = g.data_dir, .cat = *cat, .docker = *docker, .keys = keys};
-  job::JobSpec spec{.kind = "drill", .project = rec.project, .backup_id = a.req.backup_id, .params = Json::object()};
+  job::JobSpec spec{.kind = "drill", .project = rec.project, .backup_id = a.req.backup_id,
+                    .params = {{"compose", std::string(restore::compose_choice_name(a.req.compose))}}};
   return run_cli_job(
       g, *cat, spec, [&](job::Context& ctx, int64_t job_id) { return restore::run_drill(env, a.req, ctx, job_id); },
       render);
@@ -60,6 +63,9 @@ void add_drill_command(CLI::App& root, Globals& g) {
   auto a = std::make_shared<DrillArgs>();
   auto* cmd = root.add_subcommand("drill", "Restore a backup into a throwaway sandbox, check it, tear it down");
   cmd->add_option("ID", a->req.backup_id, "Backup ID")->required();
+  cmd->add_option("--compose", a->compose,
+                  "Compose to drive: v1 (docker-compose) or v2 (docker compose); default: the one that created the project")
+      ->check(CLI::IsMember({"v1", "v2", "auto"}));
   cmd->add_option("--key-file", a->key_file, "Key file (default: <data-dir>/key)");
   cmd->add_flag("--json", g.json, "Events as JSON lines");
   cmd->callback([&g, a] { g.result = run_drill_cmd(g, *a); });

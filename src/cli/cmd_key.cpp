@@ -9,7 +9,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/state.h"
 #include "cli/globals.h"
+#include "cli/job_runner.h"
 #include "seal/key.h"
 #include "seal/passphrase.h"
 
@@ -19,13 +21,6 @@ namespace {
 
 constexpr size_t kMinPassphrase = 8;
 constexpr uint32_t kMinOps = 3, kMinMemMib = 64;  // the floor for new passphrase keys
-
-Status ensure_data_dir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return errno_error("create data dir " + dir, ec.value());
-  return {};
-}
 
 bool exists(const std::string& p) {
   struct stat st{};
@@ -40,7 +35,7 @@ struct InitOptions {
 };
 
 Status key_init(const Globals& g, const InitOptions& o) {
-  TRY(ensure_data_dir(g.data_dir));
+  TRY(app::prepare_data_dir(g.data_dir, print_note));
   const std::string key_path = seal::key_file_path(g.data_dir);
   const std::string rec_path = seal::passphrase_record_path(g.data_dir);
   const auto overwrite = o.force ? seal::Overwrite::kAllow : seal::Overwrite::kRefuse;

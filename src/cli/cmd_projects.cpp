@@ -65,10 +65,20 @@ void print_list(std::ostream& os, const std::string& title, const std::vector<st
 }
 
 void print_project(std::ostream& os, const stack::Project& p) {
-  os << "PROJECT " << p.name << "  (" << stack::project_state_name(p.state)
-     << (p.compose_version.empty() ? "" : ", compose " + p.compose_version) << ")\n";
+  // "compose v2 2.26.1": which Compose created it (a restore drives the same one).
+  std::string compose;
+  if (!p.compose_version.empty()) {
+    compose = ", compose " + (p.compose_flavour().empty() ? "" : p.compose_flavour() + " ") + p.compose_version;
+  }
+  os << "PROJECT " << p.name << "  (" << stack::project_state_name(p.state) << compose << ")\n";
   print_list(os, "working dir", {p.working_dir});
-  print_list(os, "config files", p.config_files);
+  std::vector<std::string> files;
+  for (const auto& f : p.config_files) {
+    const bool gone = std::find(p.missing_files.begin(), p.missing_files.end(), f) != p.missing_files.end();
+    files.push_back(f + (gone ? "  (missing)" : ""));
+  }
+  for (const auto& f : p.include_files) files.push_back(f + "  (include)");
+  print_list(os, "config files", files);
   print_list(os, "env files", p.env_files);
   os << "\n";
 
@@ -91,7 +101,10 @@ void print_project(std::ostream& os, const stack::Project& p) {
     Table volumes({"VOLUME", "ENGINE NAME", "DRIVER", "USED BY", "NOTES"});
     for (const auto& v : p.volumes) {
       std::vector<std::string> users, notes;
-      for (const auto& u : v.used_by) users.push_back(u.service + ":" + u.destination + (u.read_only ? ":ro" : ""));
+      for (const auto& u : v.used_by) {
+        users.push_back(u.service + ":" + u.destination + (u.read_only ? ":ro" : "") +
+                        (u.subpath.empty() ? "" : " (subpath " + u.subpath + ")"));
+      }
       if (v.external) notes.push_back("external");
       if (v.anonymous) notes.push_back("anonymous");
       if (v.excluded) notes.push_back("excluded");
@@ -109,6 +122,12 @@ void print_project(std::ostream& os, const stack::Project& p) {
       binds.add({b.host_path, b.container_path, b.read_only ? "ro" : "rw", join(b.services, ", ")});
     }
     binds.print(os, "  ");
+  }
+  if (!p.networks.empty()) {
+    std::vector<std::string> nets;
+    for (const auto& n : p.networks) nets.push_back(n.name + " (" + (n.external ? "external; " : "") + join(n.services, ", ") + ")");
+    os << "\n";
+    print_list(os, "networks", nets);
   }
   for (const auto& w : p.warnings) os << "  warning: " << w << "\n";
 }

@@ -1,4 +1,4 @@
-// stacksnap restore ID [--as NAME] [--to DIR] [--force] [--no-safety-backup] [--key-file F] [--json]
+// stacksnap restore ID [--as NAME] [--to DIR] [--force] [--no-safety-backup] [--compose v1|v2] [--key-file F] [--json]
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -19,6 +19,7 @@ using Json = nlohmann::json;
 
 struct RestoreArgs {
   restore::RestoreRequest req;
+  std::string compose;
   std::string key_file;
 };
 
@@ -32,7 +33,8 @@ std::string render(const Json& s) {
   return line;  // problems, warnings and info follow (render_findings)
 }
 
-Outcome run_restore_cmd(const Globals& g, const RestoreArgs& a) {
+Outcome run_restore_cmd(const Globals& g, RestoreArgs& a) {
+  a.req.compose = TRY(restore::parse_compose_choice(a.compose));
   auto cat = TRY(open_state(g));
   auto keys = TRY(reading_keys(g, a.key_file));
   auto docker = TRY(docker::Client::connect());
@@ -46,7 +48,8 @@ Outcome run_restore_cmd(const Globals& g, const RestoreArgs& a) {
                                {"to", a.req.to_dir},
                                {"force", a.req.force},
                                {"no_safety_backup", a.req.no_safety_backup},
-                               {"no_ports", a.req.no_ports}}};
+                               {"no_ports", a.req.no_ports},
+                               {"compose", std::string(restore::compose_choice_name(a.req.compose))}}};
   return run_cli_job(
       g, *cat, spec,
       [&](job::Context& ctx, int64_t job_id) { return restore::run_restore(env, a.req, ctx, job_id); }, render);
@@ -64,6 +67,9 @@ void add_restore_command(CLI::App& root, Globals& g) {
   cmd->add_flag("--no-safety-backup", a->req.no_safety_backup, "With --force: skip the safety backup");
   cmd->add_flag("--no-ports", a->req.no_ports,
                 "With --as: publish no host ports (run the copy beside an original that holds them)");
+  cmd->add_option("--compose", a->compose,
+                  "Compose to drive: v1 (docker-compose) or v2 (docker compose); default: the one that created the project")
+      ->check(CLI::IsMember({"v1", "v2", "auto"}));
   cmd->add_option("--key-file", a->key_file, "Key file (default: <data-dir>/key)");
   cmd->add_flag("--json", g.json, "Events as JSON lines");
   cmd->callback([&g, a] { g.result = run_restore_cmd(g, *a); });

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/job_notify.h"
+#include "app/state.h"
 #include "base/scope.h"
 #include "cli/event_printer.h"
 #include "seal/passphrase.h"
@@ -18,16 +19,10 @@
 namespace stacksnap::cli {
 
 Result<std::unique_ptr<catalog::Catalog>> open_state(const Globals& g) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(g.data_dir, ec)) {
-    std::filesystem::path p(g.data_dir);
-    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-    if (::mkdir(g.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-      return errno_error("create data directory " + g.data_dir, errno);
-    }
-  }
-  return TRY_CTX(catalog::Catalog::open(g.data_dir + "/state.db"), "open the state database");
+  return app::open_state(g.data_dir, print_note);
 }
+
+void print_note(const std::string& message) { std::cerr << "stacksnap: " << message << std::endl; }
 
 namespace {
 seal::KeyFlags key_flags(const Globals& g, const std::string& key_file, bool check) {

@@ -13,8 +13,11 @@
 
 namespace stacksnap::cli {
 
-// Creates the data dir (0700) when missing and opens <data>/state.db.
+// The data dir made private (0700) and <data>/state.db opened: app::open_state, notices
+// on stderr.
 Result<std::unique_ptr<catalog::Catalog>> open_state(const Globals& g);
+// Prints a one-line notice ("stacksnap: …") on stderr.
+void print_note(const std::string& message);
 
 // The key new archives are sealed with (key file, or passphrase checked against key.json).
 Result<seal::MasterKey> sealing_key(const Globals& g, const std::string& key_file = {});

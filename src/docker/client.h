@@ -147,6 +147,10 @@ class Client {
 
   // ---- networks (networks.cpp) ----------------------------------------------------
   Result<std::vector<NetworkSummary>> list_networks(const std::vector<std::string>& label_filters = {});
+  // NotFound when there is no network of that name or ID.
+  Result<NetworkSummary> inspect_network(std::string_view name);
+  // Returns the new network's ID; AlreadyExists (409) when the name is taken.
+  Result<std::string> create_network(const CreateNetworkOptions& options);
   // NotFound when gone; FailedPrecondition-like Engine errors (in use) pass through.
   Status remove_network(std::string_view id);
 

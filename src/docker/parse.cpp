@@ -152,6 +152,9 @@ ContainerInfo parse_container_info(const json& j) {
   c.state.started_at = str(st, "StartedAt");
   c.state.finished_at = str(st, "FinishedAt");
   c.state.health = str(sub(st, "Health"), "Status");
+  if (const auto& log = sub(sub(st, "Health"), "Log"); log.is_array() && !log.empty()) {
+    c.state.health_output = str(log.back(), "Output");
+  }
   if (c.state.status.empty()) {  // API < 1.21 had no Status
     c.state.status = c.state.paused ? "paused" : c.state.running ? "running" : "exited";
   }
@@ -168,6 +171,19 @@ ContainerInfo parse_container_info(const json& j) {
   const auto& hc = sub(j, "HostConfig");
   c.tmpfs = string_map(sub(hc, "Tmpfs"));
   c.network_mode = str(hc, "NetworkMode");
+  // Volume subpaths (API 1.45+) are only in the mount specs, matched by target.
+  if (const auto& specs = sub(hc, "Mounts"); specs.is_array()) {
+    for (const auto& spec : specs) {
+      const std::string subpath = str(sub(spec, "VolumeOptions"), "Subpath");
+      if (subpath.empty() || str(spec, "Type") != "volume") continue;
+      for (auto& m : c.mounts) {
+        if (m.type == "volume" && m.destination == str(spec, "Target")) m.subpath = subpath;
+      }
+    }
+  }
+  if (const auto& nets = sub(sub(j, "NetworkSettings"), "Networks"); nets.is_object()) {
+    for (auto it = nets.begin(); it != nets.end(); ++it) c.networks.push_back(it.key());
+  }
   return c;
 }
 

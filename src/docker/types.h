@@ -30,6 +30,9 @@ struct MountPoint {
   std::string mode;         // "rw", "ro", "z", "" …
   bool rw = true;
   std::string propagation;
+  // API 1.45+ (Engine 26): the directory inside the volume that is mounted, from
+  // HostConfig.Mounts[].VolumeOptions.Subpath (inspect only); "" = the whole volume.
+  std::string subpath;
 };
 
 struct ContainerSummary {
@@ -54,6 +57,7 @@ struct ContainerState {
   int64_t pid = 0;
   std::string started_at, finished_at;  // RFC 3339
   std::string health;                   // "", "starting", "healthy", "unhealthy"
+  std::string health_output;            // output of the last healthcheck run (State.Health.Log)
 };
 
 struct ContainerInfo {
@@ -72,6 +76,7 @@ struct ContainerInfo {
   std::vector<MountPoint> mounts;
   std::map<std::string, std::string> tmpfs;  // HostConfig.Tmpfs: path → options
   std::string network_mode;
+  std::vector<std::string> networks;  // NetworkSettings.Networks keys (network names), sorted
   bool tty = false;
 };
 
@@ -93,6 +98,13 @@ struct VolumeInfo {
 struct NetworkSummary {
   std::string id;
   std::string name;
+  Labels labels;
+  std::string driver;
+};
+
+struct CreateNetworkOptions {
+  std::string name;
+  std::string driver;  // "" = the Engine's default (bridge)
   Labels labels;
 };
 

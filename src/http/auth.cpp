@@ -3,7 +3,13 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
+#include "base/fd.h"
 #include "http/secret.h"
 #include "http/url.h"
 
@@ -11,6 +17,7 @@ namespace stacksnap::http {
 namespace {
 
 constexpr size_t kTokenBytes = 32;  // session and API tokens: 256 bits of randomness
+constexpr size_t kSetupTokenBytes = 16;  // the setup token: 128 bits, short enough for a URL
 
 bool is_hex(std::string_view s, size_t len) {
   if (s.size() != len) return false;
@@ -119,8 +126,56 @@ bool AuthService::verify_password(const std::string& hash, const std::string& pa
 
 Result<bool> AuthService::needs_setup() { return !TRY(store_.has_users()); }
 
-Status AuthService::setup(const std::string& password) {
+Result<std::string> AuthService::prepare_setup_token() {
+  std::lock_guard lk(setup_mu_);
+  const std::string& path = opt_.setup_token_file;
+  if (path.empty()) return failed_precondition("no setup token file is configured");
+  if (!TRY(needs_setup())) {
+    setup_token_.clear();
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_error("remove " + path, errno);
+    return std::string();
+  }
+  // A token from an earlier start stays valid (its URL may be open in a browser), as long
+  // as nobody else could have read it.
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0 && st.st_uid == ::geteuid()) {
+    auto text = read_small_file(path, 256);
+    if (text.ok()) {
+      std::string t = *text;
+      while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+      if (t.size() == kSetupTokenBytes * 2 && t.find_first_not_of("0123456789abcdef") == std::string::npos) {
+        setup_token_ = t;
+        return t;
+      }
+    }
+  }
+  std::string token = random_hex(kSetupTokenBytes);
+  TRY_CTX(write_file_atomic(path, token + "\n", 0600), "write the setup token");
+  setup_token_ = token;
+  return token;
+}
+
+Status AuthService::check_setup_token(std::string_view token) {
+  std::lock_guard lk(setup_mu_);
+  if (setup_token_.empty() || !constant_time_equal(token, setup_token_)) {
+    return permission_denied(
+        "the setup token is missing or wrong: open the setup URL that `stacksnap serve` printed, or copy the "
+        "token from the file setup-token in its data directory");
+  }
+  return {};
+}
+
+void AuthService::remove_setup_token() {
+  std::lock_guard lk(setup_mu_);
+  setup_token_.clear();
+  if (!opt_.setup_token_file.empty() && ::unlink(opt_.setup_token_file.c_str()) != 0 && errno != ENOENT) {
+    spdlog::warn("http: could not remove the setup token file {}: {}", opt_.setup_token_file, std::strerror(errno));
+  }
+}
+
+Status AuthService::setup(const std::string& password, std::string_view setup_token) {
   if (!TRY(needs_setup())) return already_exists("the admin password is already set; log in instead");
+  TRY(check_setup_token(setup_token));
   TRY(check_password_rules(password));
   std::string hash = TRY(hash_password(password));
   int64_t t = now();
@@ -128,7 +183,26 @@ Status AuthService::setup(const std::string& password) {
   if (!st.ok() && st.error().code() == Code::kAlreadyExists) {
     return already_exists("the admin password is already set; log in instead");
   }
-  return st;
+  TRY(st);
+  remove_setup_token();
+  return {};
+}
+
+Status AuthService::reset_password(const std::string& password) {
+  TRY(check_password_rules(password));
+  std::string hash = TRY(hash_password(password));
+  int64_t t = now();
+  if (TRY(store_.get_user(kAdmin))) {
+    TRY(store_.set_password_hash(kAdmin, hash, t));
+  } else {
+    TRY(store_.create_user({.name = kAdmin, .password_hash = hash, .created_at = t, .updated_at = t}));
+  }
+  TRY(store_.delete_all_sessions());
+  TRY(store_.revoke_all_tokens(t));
+  watch_.end_all_sessions();
+  watch_.end_all_tokens();
+  remove_setup_token();
+  return {};
 }
 
 Result<AuthService::NewSession> AuthService::open_session(const std::string& user) {
@@ -162,10 +236,13 @@ Result<AuthService::NewSession> AuthService::login(const std::string& password) 
 
 Status AuthService::logout(const Principal& p) {
   if (p.via != AuthVia::kSession) return failed_precondition("only a session can log out");
-  return store_.delete_session(p.session_key);
+  TRY(store_.delete_session(p.session_key));
+  watch_.end_session(p.session_key);
+  return {};
 }
 
-Status AuthService::change_password(const Principal& p, const std::string& current, const std::string& next) {
+Status AuthService::change_password(const Principal& p, const std::string& current, const std::string& next,
+                                    RevokeTokens revoke) {
   if (p.via != AuthVia::kSession) return permission_denied("the password can only be changed from a logged-in session");
   auto user = TRY(store_.get_user(p.user));
   if (!user) return not_found("no user '" + p.user + "'");
@@ -175,7 +252,13 @@ Status AuthService::change_password(const Principal& p, const std::string& curre
   TRY(check_password_rules(next));
   std::string hash = TRY(hash_password(next));
   TRY(store_.set_password_hash(p.user, hash, now()));
-  return store_.delete_other_sessions(p.user, p.session_key);
+  TRY(store_.delete_other_sessions(p.user, p.session_key));
+  watch_.end_sessions_except(p.user, p.session_key);
+  if (revoke == RevokeTokens::kYes) {
+    TRY(store_.revoke_all_tokens(now()));
+    watch_.end_all_tokens();
+  }
+  return {};
 }
 
 Result<AuthService::NewToken> AuthService::create_token(const std::string& name) {
@@ -200,6 +283,7 @@ Result<std::vector<ApiTokenRecord>> AuthService::list_tokens() { return store_.l
 
 Status AuthService::revoke_token(int64_t id) {
   if (!TRY(store_.revoke_token(id, now()))) return not_found("no active API token with id " + std::to_string(id));
+  watch_.end_token(id);
   return {};
 }
 
@@ -240,14 +324,15 @@ Result<std::optional<Principal>> AuthService::authenticate(const Request& req) {
       Principal{.user = s->user, .via = AuthVia::kSession, .session_key = key, .csrf_token = s->csrf_token});
 }
 
-std::string AuthService::session_cookie(const NewSession& s, bool secure) const {
+std::string AuthService::session_cookie(const NewSession& s, bool tls) const {
   int64_t max_age = std::max<int64_t>(s.expires_at - now(), 0);
   return std::string(kSessionCookie) + "=" + s.token + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-         std::to_string(max_age) + (secure ? "; Secure" : "");
+         std::to_string(max_age) + (tls || opt_.secure_cookies ? "; Secure" : "");
 }
 
-std::string AuthService::expired_cookie(bool secure) {
-  return std::string(kSessionCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" + (secure ? "; Secure" : "");
+std::string AuthService::expired_cookie(bool tls) const {
+  return std::string(kSessionCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" +
+         (tls || opt_.secure_cookies ? "; Secure" : "");
 }
 
 }  // namespace stacksnap::http

@@ -6,10 +6,21 @@ namespace stacksnap::http {
 namespace {
 
 Response too_many_attempts(std::chrono::seconds wait) {
-  return Response::error(resource_exhausted("too many failed password attempts from this address; try again in " +
+  return Response::error(resource_exhausted("too many failed password attempts; try again in " +
                                             std::to_string(wait.count()) + " s"))
       .with_header("Retry-After", std::to_string(wait.count()));
 }
+
+const std::string& client_of(const Request& req) { return req.client_ip.empty() ? req.remote_ip : req.client_ip; }
+
+// What a password check's result means for the rate limiter.
+template <class R>
+AttemptResult outcome_of(const R& r) {
+  if (r.ok()) return AttemptResult::kSucceeded;
+  return r.error().code() == Code::kUnauthenticated ? AttemptResult::kFailed : AttemptResult::kNotChecked;
+}
+
+constexpr RouteOptions kPasswordRoute{.access = Access::kPublic, .exec = Exec::kPasswordHash, .body_limit = 8192};
 
 Json session_json(const AuthService::NewSession& s) {
   return Json{{"user", AuthService::kAdmin}, {"csrf_token", s.csrf_token}, {"expires_at", s.expires_at}};
@@ -31,29 +42,29 @@ void register_auth_routes(Router& router, AuthService& auth, LoginRateLimiter& l
              {.access = Access::kPublic});
 
   router.post("/api/setup",
-              [&auth](Request& req) -> Result<Response> {
+              [&auth, &limiter](Request& req) -> Result<Response> {
                 Json body = TRY(req.json_body());
                 std::string password = TRY(json_string(body, "password"));
-                TRY(auth.setup(password));
+                std::string token = body.contains("setup_token") ? TRY(json_string(body, "setup_token", 256)) : "";
+                TRY(auth.setup(password, token));
+                limiter.remember(client_of(req), AuthService::kAdmin);
                 auto s = TRY(auth.open_session(AuthService::kAdmin));
                 return Response::json(201, session_json(s)).with_header("Set-Cookie", auth.session_cookie(s, req.tls));
               },
-              {.access = Access::kPublic, .exec = Exec::kBlocking, .body_limit = 8192});
+              kPasswordRoute);
 
   router.post("/api/login",
               [&auth, &limiter](Request& req) -> Result<Response> {
-                if (auto wait = limiter.retry_after(req.remote_ip)) return too_many_attempts(*wait);
                 Json body = TRY(req.json_body());
                 std::string password = TRY(json_string(body, "password"));
+                LoginAttempt attempt = limiter.begin(client_of(req), AuthService::kAdmin);
+                if (!attempt.admitted()) return too_many_attempts(attempt.retry_after());
                 auto s = auth.login(password);
-                if (!s.ok()) {
-                  if (s.error().code() == Code::kUnauthenticated) limiter.record_failure(req.remote_ip);
-                  return std::move(s).error();
-                }
-                limiter.record_success(req.remote_ip);
+                attempt.finish(outcome_of(s));
+                if (!s.ok()) return std::move(s).error();
                 return Response::json(200, session_json(*s)).with_header("Set-Cookie", auth.session_cookie(*s, req.tls));
               },
-              {.access = Access::kPublic, .exec = Exec::kBlocking, .body_limit = 8192});
+              kPasswordRoute);
 
   router.get("/api/session", [](Request& req) -> Result<Response> {
     const Principal& p = *req.principal;
@@ -65,28 +76,32 @@ void register_auth_routes(Router& router, AuthService& auth, LoginRateLimiter& l
   router.post("/api/logout",
               [&auth](Request& req) -> Result<Response> {
                 TRY(auth.logout(*req.principal));
-                return Response::no_content().with_header("Set-Cookie", AuthService::expired_cookie(req.tls));
+                return Response::no_content().with_header("Set-Cookie", auth.expired_cookie(req.tls));
               },
               {.access = Access::kSessionOnly, .exec = Exec::kBlocking});
 
   router.post("/api/password",
               [&auth, &limiter](Request& req) -> Result<Response> {
-                if (auto wait = limiter.retry_after(req.remote_ip)) return too_many_attempts(*wait);
                 Json body = TRY(req.json_body());
                 std::string current = TRY(json_string(body, "current"));
                 std::string next = TRY(json_string(body, "new"));
-                auto st = auth.change_password(*req.principal, current, next);
-                if (!st.ok()) {
-                  if (st.error().code() == Code::kUnauthenticated) {
-                    limiter.record_failure(req.remote_ip);
-                    // Not 401: the session is fine, the form field is wrong.
-                    return invalid_argument("the current password is wrong");
-                  }
-                  return std::move(st).error();
+                bool revoke = true;
+                if (body.contains("revoke_tokens")) {
+                  if (!body["revoke_tokens"].is_boolean()) return invalid_argument("'revoke_tokens' must be true or false");
+                  revoke = body["revoke_tokens"].get<bool>();
                 }
+                LoginAttempt attempt = limiter.begin(client_of(req), req.principal->user);
+                if (!attempt.admitted()) return too_many_attempts(attempt.retry_after());
+                auto st = auth.change_password(*req.principal, current, next, revoke ? RevokeTokens::kYes : RevokeTokens::kNo);
+                attempt.finish(outcome_of(st));
+                if (!st.ok() && st.error().code() == Code::kUnauthenticated) {
+                  // Not 401: the session is fine, the form field is wrong.
+                  return invalid_argument("the current password is wrong");
+                }
+                TRY(st);
                 return Response::no_content();
               },
-              {.access = Access::kSessionOnly, .exec = Exec::kBlocking, .body_limit = 8192});
+              {.access = Access::kSessionOnly, .exec = Exec::kPasswordHash, .body_limit = 8192});
 
   router.get("/api/tokens",
              [&auth](Request&) -> Result<Response> {

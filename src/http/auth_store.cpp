@@ -71,6 +71,8 @@ Status AuthStore::delete_other_sessions(const std::string& user, const std::stri
   return s.exec();
 }
 
+Status AuthStore::delete_all_sessions() { return db_.exec("DELETE FROM sessions"); }
+
 Status AuthStore::prune_sessions(const std::string& user, int64_t now, int64_t idle_s, size_t keep) {
   auto expired = TRY(db_.prepare("DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen <= ?1 - ?2"));
   expired.bind(1, now).bind(2, idle_s);
@@ -126,6 +128,12 @@ Result<bool> AuthStore::revoke_token(int64_t id, int64_t at) {
   bool found = TRY(s.step());
   TRY(s.exec());
   return found;
+}
+
+Status AuthStore::revoke_all_tokens(int64_t at) {
+  auto s = TRY(db_.prepare("UPDATE api_tokens SET revoked_at = ? WHERE revoked_at = 0"));
+  s.bind(1, std::max<int64_t>(at, 1));
+  return s.exec();
 }
 
 }  // namespace stacksnap::http

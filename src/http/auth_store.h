@@ -56,6 +56,7 @@ class AuthStore {
   Status delete_session(const std::string& token_hash);
   // Every session of `user` but `keep_hash` (password change).
   Status delete_other_sessions(const std::string& user, const std::string& keep_hash);
+  Status delete_all_sessions();
   // Sessions past their absolute expiry or idle longer than idle_s; then, if `user`
   // still has more than `keep` sessions, the least recently seen ones.
   Status prune_sessions(const std::string& user, int64_t now, int64_t idle_s, size_t keep);
@@ -70,6 +71,7 @@ class AuthStore {
   Result<int64_t> count_active_tokens();
   // false when there is no active token with this id.
   Result<bool> revoke_token(int64_t id, int64_t at);
+  Status revoke_all_tokens(int64_t at);
 
  private:
   catalog::Db& db_;

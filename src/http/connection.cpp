@@ -18,10 +18,14 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <algorithm>
 #include <charconv>
 #include <limits>
+#include <utility>
 #include <vector>
 
+#include "base/process.h"
+#include "http/credential_watch.h"
 #include "http/static_files.h"
 #include "http/url.h"
 
@@ -38,6 +42,11 @@ constexpr size_t kSseWriteBytes = 64 * 1024;    // at most this much SSE text pe
 constexpr auto kTlsShutdownTimeout = std::chrono::seconds(3);
 constexpr auto kLingerTimeout = std::chrono::seconds(2);  // drain a refused body at most this long
 constexpr size_t kLingerBytes = 4u << 20;                 // … and at most this much
+// After refusing a request at header time (not allowed, not authenticated) its body is
+// never read: the connection half-closes and waits this long for the client to read the
+// answer, then closes (what the client still sends is dropped by the kernel).
+constexpr auto kRefusalGrace = std::chrono::seconds(1);
+constexpr int kPasswordThreadNice = 10;  // the password pool yields the CPU to requests
 
 std::optional<int64_t> parse_event_id(std::string_view s) {
   int64_t v = 0;
@@ -48,7 +57,7 @@ std::optional<int64_t> parse_event_id(std::string_view s) {
 
 // Headers every response carries; Response headers come first so a handler may override
 // the CSP or Cache-Control.
-void apply_headers(bhttp::fields& f, const Response& r) {
+void apply_headers(bhttp::fields& f, const Response& r, bool hsts) {
   if (!r.content_type.empty()) f.set(bhttp::field::content_type, r.content_type);
   for (const auto& h : r.headers) f.insert(h.name, h.value);
   f.set("X-Content-Type-Options", "nosniff");
@@ -56,6 +65,12 @@ void apply_headers(bhttp::fields& f, const Response& r) {
   f.set("Referrer-Policy", "no-referrer");
   if (!r.header("Content-Security-Policy")) f.set("Content-Security-Policy", kContentSecurityPolicy);
   if (!r.header("Cache-Control")) f.set(bhttp::field::cache_control, "no-store");
+  if (hsts) f.set(bhttp::field::strict_transport_security, "max-age=31536000");
+}
+
+Response password_pool_busy() {
+  return Response::error(unavailable("too many password checks are in progress; try again in a second"))
+      .with_header("Retry-After", "1");
 }
 
 bool is_http_parse_error(const beast::error_code& ec) {
@@ -123,9 +138,19 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     // (Not boost::none: Beast 1.74 compares a Content-Length against an empty optional
     // as "greater" and refuses every body.)
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    lowest().expires_after(core_.opt.idle_timeout);
+    lowest().expires_after(requests_ == 0 ? core_.opt.first_request_timeout : core_.opt.idle_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = self()](beast::error_code ec, size_t) { self->on_header(ec); });
+                             [self = self(), before = buffer_.size()](beast::error_code ec, size_t n) {
+                               self->count_received(before, n);
+                               self->on_header(ec);
+                             });
+  }
+
+  // Bytes a read took from the socket: what the parser consumed, plus what it left in
+  // the buffer beyond what was there before.
+  void count_received(size_t buffered_before, size_t consumed) {
+    size_t got = consumed + buffer_.size() - std::min(buffered_before, consumed + buffer_.size());
+    core_.bytes_received.fetch_add(got, std::memory_order_relaxed);
   }
 
   void on_header(beast::error_code ec) {
@@ -152,7 +177,10 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     req_.remote_ip = remote_ip_;
     req_.tls = kTls;
     req_.stop = core_.stop.get_token();
+    ++requests_;
+    if (auto refusal = core_.gate.screen(req_)) return refuse(std::move(*refusal));
     match_ = core_.router.match(req_.method, req_.path);
+    if (auto refusal = core_.router.authorize(match_, req_)) return refuse(std::move(*refusal));
     const uint64_t limit = match_.route ? match_.options().body_limit : kDefaultBodyLimit;
     if (auto length = parser_->content_length(); length && *length > limit) {
       return read_failed(bhttp::error::body_limit);  // refused before reading it
@@ -175,7 +203,8 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
 
   void read_body() {
     lowest().expires_after(core_.opt.read_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_, [self = self()](beast::error_code ec, size_t) {
+    bhttp::async_read(stream_, buffer_, *parser_, [self = self(), before = buffer_.size()](beast::error_code ec, size_t n) {
+      self->count_received(before, n);
       if (ec) return self->read_failed(ec);
       self->req_.body = std::move(self->parser_->get().body());
       self->dispatch();
@@ -210,20 +239,56 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
 
   // ---- handling -----------------------------------------------------------------------
 
+  // Answers at header time; a body the client announced is never read from the socket.
+  // (A small body that already arrived with the header is dropped from the buffer, and the
+  // connection stays usable.)
+  void refuse(Response r) {
+    if (!parser_->is_done()) {
+      auto remaining = parser_->content_length_remaining();
+      if (remaining && *remaining <= buffer_.size()) {
+        buffer_.consume(static_cast<size_t>(*remaining));
+      } else {
+        keep_alive_ = false;
+        refused_body_ = true;
+      }
+    }
+    state_ = State::kHandling;
+    core_.requests_total.fetch_add(1, std::memory_order_relaxed);
+    lowest().expires_never();
+    send(std::move(r));
+  }
+
   void dispatch() {
     state_ = State::kHandling;
     core_.requests_total.fetch_add(1, std::memory_order_relaxed);
     lowest().expires_never();
     if (!match_.route) return send(Router::unmatched(match_));
-    if (match_.options().exec == Exec::kBlocking) {
-      // req_ and match_ belong to the worker until it posts the response back.
-      net::post(*core_.workers, [self = self()] {
-        auto res = std::make_shared<Response>(self->core_.router.invoke(self->match_, self->req_));
-        net::post(self->executor(), [self, res] { self->send(std::move(*res)); });
-      });
-      return;
+    switch (match_.options().exec) {
+      case Exec::kInline: return send(core_.router.invoke(match_, req_));
+      case Exec::kBlocking: return invoke_on(*core_.workers, false);
+      case Exec::kPasswordHash:
+        if (core_.password_jobs.fetch_add(1) >= core_.password_limit) {
+          core_.password_jobs.fetch_sub(1);
+          return send(password_pool_busy());
+        }
+        return invoke_on(*core_.password_pool, true);
     }
-    send(core_.router.invoke(match_, req_));
+  }
+
+  // Runs the route on `pool`; req_ and match_ belong to it until it posts the response back.
+  void invoke_on(net::thread_pool& pool, bool password) {
+    net::post(pool, [self = self(), password] {
+      ServerCore& core = self->core_;
+      if (password) {
+        thread_local bool lowered = false;
+        if (!std::exchange(lowered, true)) lower_this_thread_priority(kPasswordThreadNice);
+      }
+      auto res = std::make_shared<Response>(core.stop.stop_requested() && password
+                                                ? password_pool_busy()
+                                                : core.router.invoke(self->match_, self->req_));
+      if (password) core.password_jobs.fetch_sub(1);
+      net::post(self->executor(), [self, res] { self->send(std::move(*res)); });
+    });
   }
 
   void send(Response r) {
@@ -244,14 +309,14 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     if (r.static_body.data() != nullptr) {
       auto res = std::make_shared<bhttp::response<bhttp::span_body<const char>>>(
           static_cast<bhttp::status>(r.status), version_);
-      apply_headers(*res, r);
+      apply_headers(*res, r, core_.hsts);
       res->keep_alive(keep());
       if (!head) res->body() = {r.static_body.data(), r.static_body.size()};
       res->content_length(r.static_body.size());
       return write_message(std::move(res));
     }
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(r.status), version_);
-    apply_headers(*res, r);
+    apply_headers(*res, r, core_.hsts);
     res->keep_alive(keep());
     if (!no_body) {
       res->content_length(r.body.size());
@@ -279,7 +344,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
 
   void start_stream(Response r) {
     auto res = std::make_shared<bhttp::response<bhttp::empty_body>>(static_cast<bhttp::status>(r.status), version_);
-    apply_headers(*res, r);
+    apply_headers(*res, r, core_.hsts);
     res->keep_alive(keep());
     if (r.stream_length) {
       res->content_length(*r.stream_length);
@@ -361,6 +426,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     // The wake callback runs on publishing threads under the hub's lock: it only posts,
     // and holds no strong reference (the last one must never drop there).
     std::weak_ptr<Connection> weak = self();
+    watch_credentials(weak);
     auto wake = [ex = executor(), weak] {
       net::post(ex, [weak] {
         if (auto s = weak.lock()) s->sse_pump();
@@ -370,6 +436,28 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     net::post(*core_.workers, [self = self(), wake = std::move(wake)] {
       auto st = std::make_shared<Status>(self->sse_->open(wake));
       net::post(self->executor(), [self, st] { self->on_sse_open(std::move(*st)); });
+    });
+  }
+
+  // At each heartbeat: credentials ended elsewhere (expiry, `stacksnap admin
+  // reset-password` in another process) end the stream too. A check that cannot run now
+  // (the state database is busy) keeps it.
+  bool credentials_still_valid() {
+    Authenticator* auth = core_.router.authenticator();
+    if (!auth || !req_.principal) return true;
+    auto found = auth->authenticate(req_);
+    return !found.ok() || found->has_value();
+  }
+
+  // The stream ends as soon as the session or token it was opened with ends.
+  void watch_credentials(const std::weak_ptr<Connection>& weak) {
+    Authenticator* auth = core_.router.authenticator();
+    CredentialWatch* watch = auth ? auth->credential_watch() : nullptr;
+    if (!watch || !req_.principal) return;
+    credentials_ = watch->watch(*req_.principal, [ex = executor(), weak] {
+      net::post(ex, [weak] {
+        if (auto s = weak.lock(); s && s->state_ == State::kSse) s->do_close();
+      });
     });
   }
 
@@ -384,7 +472,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     Response meta;
     meta.content_type = "text/event-stream; charset=utf-8";
     meta.headers.push_back({"X-Accel-Buffering", "no"});  // reverse proxies: do not buffer
-    apply_headers(*res, meta);
+    apply_headers(*res, meta, core_.hsts);
     res->keep_alive(false);  // the event stream ends with the connection
     auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*res);
     sse_busy_ = true;
@@ -437,6 +525,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     timer_.expires_after(core_.opt.sse_heartbeat);
     timer_.async_wait([self = self()](beast::error_code ec) {
       if (ec || self->state_ != State::kSse) return;
+      if (!self->credentials_still_valid()) return self->do_close();
       if (!self->sse_busy_) {
         self->sse_out_ = sse_comment("ping");
         self->sse_write();
@@ -452,6 +541,14 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
     if (sse_busy_) return abort();  // a write may be in flight: no close_notify beside it
     state_ = State::kClosed;
     timer_.cancel();
+    if (refused_body_) {
+      // No TLS close_notify either: waiting for the client's would read its body.
+      beast::error_code ec;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+      timer_.expires_after(kRefusalGrace);
+      timer_.async_wait([self = self()](beast::error_code) { self->lowest().close(); });
+      return;
+    }
     if constexpr (kTls) {
       lowest().expires_after(kTlsShutdownTimeout);
       stream_.async_shutdown([self = self()](beast::error_code) { self->lowest().close(); });
@@ -471,6 +568,7 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   void linger() {
     lowest().async_read_some(net::buffer(chunk_), [self = self()](beast::error_code ec, size_t n) {
       self->lingered_ += n;
+      self->core_.bytes_received.fetch_add(n, std::memory_order_relaxed);
       if (ec || self->lingered_ > kLingerBytes) return self->lowest().close();
       self->linger();
     });
@@ -502,13 +600,18 @@ class Connection final : public ConnectionBase, public std::enable_shared_from_t
   uint64_t stream_sent_ = 0;
   bool stream_keep_ = false;
   bool unread_body_ = false;  // closing after refusing a request: linger
+  bool refused_body_ = false; // refused at header time: close without reading the body
   size_t lingered_ = 0;
+  uint64_t requests_ = 0;     // request headers read on this connection
 
   std::unique_ptr<SseStream> sse_;
   bool sse_ready_ = false;  // header written: frames may follow
   bool sse_busy_ = false;   // a write, open or fetch is in flight
   std::string sse_out_;
+  std::unique_ptr<CredentialWatch::Registration> credentials_;
 };
+
+}  // namespace
 
 std::string peer_address(const tcp::socket& s) {
   beast::error_code ec;
@@ -519,20 +622,16 @@ std::string peer_address(const tcp::socket& s) {
   return a.to_string();
 }
 
-}  // namespace
-
-void start_plain_connection(ServerCore& core, tcp::socket socket) {
-  std::string peer = peer_address(socket);
-  auto c = std::make_shared<Connection<beast::tcp_stream>>(core, beast::tcp_stream(std::move(socket)), std::move(peer));
-  core.add(c);
+void start_plain_connection(ServerCore& core, tcp::socket socket, std::string peer) {
+  auto c = std::make_shared<Connection<beast::tcp_stream>>(core, beast::tcp_stream(std::move(socket)), peer);
+  core.add(c, peer);
   c->run();
 }
 
-void start_tls_connection(ServerCore& core, tcp::socket socket, net::ssl::context& ctx) {
-  std::string peer = peer_address(socket);
+void start_tls_connection(ServerCore& core, tcp::socket socket, net::ssl::context& ctx, std::string peer) {
   using Tls = beast::ssl_stream<beast::tcp_stream>;
-  auto c = std::make_shared<Connection<Tls>>(core, Tls(beast::tcp_stream(std::move(socket)), ctx), std::move(peer));
-  core.add(c);
+  auto c = std::make_shared<Connection<Tls>>(core, Tls(beast::tcp_stream(std::move(socket)), ctx), peer);
+  core.add(c, peer);
   c->run();
 }
 

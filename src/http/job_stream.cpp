@@ -38,15 +38,11 @@ SseHandler job_events_handler(catalog::Catalog& cat) {
   };
 }
 
-void JobEventPublisher::emit(job::Event e) {
-  int64_t id = job_id_.load();
-  if (id > 0) hub_.publish(job_topic(id), to_sse(e));
-}
+void SsePublisher::job_event(int64_t job_id, const job::Event& e) { hub_.publish(job_topic(job_id), to_sse(e)); }
 
-void JobEventPublisher::close() {
-  int64_t id = job_id_.load();
-  if (id > 0) hub_.close_topic(job_topic(id));
-}
+void SsePublisher::job_ended(int64_t job_id) { hub_.close_topic(job_topic(job_id)); }
+
+void SsePublisher::dashboard(const std::string& type, const Json& data) { publish_dashboard(hub_, type, data); }
 
 void publish_dashboard(SseHub& hub, const std::string& type, const Json& data) {
   hub.publish(kDashboardTopic, {.id = 0, .type = type, .data = json_text(data)});

@@ -1,20 +1,12 @@
-// Job events and dashboard changes on the SSE hub: the glue the job manager uses.
+// Job events and dashboard changes on the SSE hub: the HTTP side of job::Publisher.
 //
-//   // when a job is created (run_job's on_created), and as its live sink:
-//   http::JobEventPublisher live(hub);          // run_job(cat, spec, live, stop, body, [&](int64_t id) {
-//                                               //   live.bind(id); http::publish_dashboard(hub, "job_started", …); });
-//   … after run_job returned (the job is finished in the catalog):
-//   live.close();                               // streams replay-complete and close
-//   http::publish_dashboard(hub, "job_finished", {{"job_id", id}, {"result", …}});
-//
-//   // the route:
+//   http::SsePublisher publisher(hub);          // handed to app::Appliance / JobManager
 //   router.sse("/api/jobs/{id}/events", http::job_events_handler(cat));
 //
 // Events are published only after run_job persisted them (CatalogSink comes first in its
 // EventHub), which is what makes the Last-Event-ID handoff gap-free.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -22,6 +14,7 @@
 #include "http/router.h"
 #include "http/sse.h"
 #include "job/events.h"
+#include "job/publisher.h"
 
 namespace stacksnap::http {
 
@@ -41,19 +34,17 @@ SseSource job_event_source(catalog::Catalog& cat, int64_t job_id);
 // Handler for "/api/jobs/{id}/events": 400 for a bad id, 404 for an unknown job.
 SseHandler job_events_handler(catalog::Catalog& cat);
 
-// An EventSink publishing one job's events to "job:<id>". Events before bind() are
-// dropped (run_job binds in on_created before the first event). Thread-safe.
-class JobEventPublisher final : public job::EventSink {
+// The job layer's Publisher (job/publisher.h) over the hub: a job's events go to
+// "job:<id>", its end closes that topic, dashboard changes go to kDashboardTopic.
+class SsePublisher final : public job::Publisher {
  public:
-  explicit JobEventPublisher(SseHub& hub) : hub_(hub) {}
-  void bind(int64_t job_id) { job_id_.store(job_id); }
-  void emit(job::Event e) override;
-  // The job is finished: subscribers get the rest and their streams close.
-  void close();
+  explicit SsePublisher(SseHub& hub) : hub_(hub) {}
+  void job_event(int64_t job_id, const job::Event& e) override;
+  void job_ended(int64_t job_id) override;
+  void dashboard(const std::string& type, const Json& data) override;
 
  private:
   SseHub& hub_;
-  std::atomic<int64_t> job_id_{0};
 };
 
 // Publishes a dashboard-level change ("job_started", "job_finished", "backup_added", …);

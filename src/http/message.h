@@ -62,6 +62,7 @@ struct Request {
   std::vector<Header> headers;                 // names lower-case
   std::string body;
   std::string remote_ip;                       // peer address, "127.0.0.1" / "::1"
+  std::string client_ip;                       // remote_ip, or the X-Forwarded-For client of a trusted proxy
   bool tls = false;                            // arrived over TLS
   std::optional<Principal> principal;          // set by the router before a non-public handler runs
   StopToken stop;                              // requested when the server stops

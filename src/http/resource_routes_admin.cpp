@@ -8,19 +8,24 @@ namespace {
 
 using namespace resource;
 
+// The URL carries the receiver's token: only its masked form is ever sent back.
 Json notification_json(const catalog::NotificationRecord& n) {
-  return Json{{"id", n.id},           {"name", n.name},       {"kind", n.kind},         {"url", n.url},
+  return Json{{"id", n.id},           {"name", n.name},       {"kind", n.kind},         {"url", notify::masked_url(n.url)},
               {"on_success", n.on_success}, {"on_failure", n.on_failure}, {"enabled", n.enabled},
               {"created_at", n.created_at}};
 }
 
-// Fills `n` from a body; `partial` allows missing fields (PUT).
+// Fills `n` from a body; `partial` allows missing fields (PUT). A PUT that sends back the
+// masked URL it was shown keeps the stored one.
 Status read_notification(const Json& body, catalog::NotificationRecord& n, bool partial) {
   if (!partial || body.contains("name")) n.name = TRY(json_string(body, "name", 63));
   TRY(check_name("notification", n.name));
   if (!partial || body.contains("kind")) n.kind = TRY(json_string(body, "kind", 32));
   TRY(notify::parse_kind(n.kind));
-  if (!partial || body.contains("url")) n.url = TRY(json_string(body, "url", 2048));
+  if (!partial || body.contains("url")) {
+    std::string url = TRY(json_string(body, "url", 2048));
+    if (!partial || url != notify::masked_url(n.url)) n.url = std::move(url);
+  }
   TRY(notify::check_url(n.url));
   n.on_success = TRY(opt_bool(body, "on_success", n.on_success));
   n.on_failure = TRY(opt_bool(body, "on_failure", n.on_failure));

@@ -3,6 +3,7 @@
 #include "http/job_stream.h"
 #include "http/resource_routes.h"
 #include "http/resource_routes_util.h"
+#include "restore/compose.h"
 #include "stack/discovery.h"
 
 namespace stacksnap::http {
@@ -100,6 +101,7 @@ void register_backup_routes(Router& router, app::Appliance& app) {
                 auto b = TRY(app.cat.get_backup(req.param("id")));
                 Json body = req.body.empty() ? Json::object() : TRY(req.json_body());
                 std::string project = TRY(opt_string(body, "project", b.project, 255));
+                TRY(restore::parse_compose_choice(TRY(opt_string(body, "compose", "", 8))));
                 if (!app.jobs.has_runner("restore")) return unimplemented("restore is not available in this server build");
                 TRY(app.keys.key());
                 Json params = body;
@@ -113,10 +115,15 @@ void register_backup_routes(Router& router, app::Appliance& app) {
   router.post("/api/backups/{id}/drill",
               [&app](Request& req) -> Result<Response> {
                 auto b = TRY(app.cat.get_backup(req.param("id")));
+                Json body = req.body.empty() ? Json::object() : TRY(req.json_body());
+                const std::string compose = TRY(opt_string(body, "compose", "", 8));
+                TRY(restore::parse_compose_choice(compose));
                 if (!app.jobs.has_runner("drill")) return unimplemented("drills are not available in this server build");
                 TRY(app.keys.key());
+                Json params{{"reason", "manual"}};
+                if (!compose.empty()) params["compose"] = compose;
                 auto job = TRY(app.jobs.submit({.kind = "drill", .project = b.project, .backup_id = b.id,
-                                                .params = Json{{"reason", "manual"}}}));
+                                                .params = params}));
                 return accepted(job);
               },
               kBlocking);
@@ -126,7 +133,7 @@ void register_backup_routes(Router& router, app::Appliance& app) {
                auto b = TRY(app.cat.get_backup(req.param("id")));
                TRY(require_free(app, b.project));
                TRY(app::delete_backup(app.cat, b.id, "*", app.open_target()));
-               publish_dashboard(app.hub, "backup_deleted", Json{{"backup_id", b.id}, {"project", b.project}});
+               app.publisher.dashboard("backup_deleted", Json{{"backup_id", b.id}, {"project", b.project}});
                return Response::no_content();
              },
              kBlocking);

@@ -88,8 +88,7 @@ void register_project_routes(Router& router, app::Appliance& app) {
   // ---- projects ----
   router.get("/api/projects",
              [&app](Request&) -> Result<Response> {
-               auto* docker = TRY(app.docker.get());
-               auto projects = TRY(stack::discover_projects(*docker, {.detect_by_process = false}));
+               auto projects = TRY(app.projects.get());
                std::map<std::string, catalog::ScheduleRecord> schedules;
                for (auto& s : TRY(catalog::list_schedules(app.cat))) schedules[s.project] = s;
                const auto health = TRY(catalog::list_target_health(app.cat));

@@ -1,11 +1,6 @@
 // Storage targets: CRUD and the connection test (docs/API.md, "Storage targets").
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <filesystem>
-
 #include "app/appliance.h"
+#include "app/targets.h"
 #include "base/scope.h"
 #include "http/resource_routes.h"
 #include "http/resource_routes_util.h"
@@ -17,69 +12,15 @@ namespace {
 using namespace resource;
 
 Json target_json(const catalog::TargetRecord& t, std::optional<int64_t> backups = std::nullopt) {
-  Json cfg = t.config.is_object() ? t.config : Json::object();
-  bool secret = cfg.contains("secret_key_file") || cfg.contains("secret_key");
-  cfg.erase("secret_key");
-  Json j{{"name", t.name}, {"kind", t.kind}, {"config", cfg}, {"created_at", t.created_at}};
-  if (t.kind == "s3") j["config"]["secret_key_set"] = secret;
+  Json j{{"name", t.name}, {"kind", t.kind}, {"config", app::public_target_config(t)}, {"created_at", t.created_at}};
   if (backups) j["backups"] = *backups;
   return j;
 }
 
-Status check_config(const std::string& kind, const Json& cfg) {
-  if (!cfg.is_object()) return invalid_argument("config must be an object");
-  for (auto it = cfg.begin(); it != cfg.end(); ++it) {
-    if (!it.value().is_string() && !it.value().is_number_integer()) {
-      return invalid_argument("config field '" + it.key() + "' must be a string");
-    }
-  }
-  if (kind == "local") {
-    if (!cfg.contains("path") || !cfg["path"].is_string() || !cfg["path"].get<std::string>().starts_with("/")) {
-      return invalid_argument("a local target needs config.path, an absolute directory");
-    }
-    return {};
-  }
-  if (kind == "s3") {
-    if (!cfg.contains("bucket") || !cfg["bucket"].is_string() || cfg["bucket"].get<std::string>().empty()) {
-      return invalid_argument("an s3 target needs config.bucket");
-    }
-    if (cfg.contains("addressing")) {
-      std::string a = cfg["addressing"].is_string() ? cfg["addressing"].get<std::string>() : "";
-      if (a != "auto" && a != "path" && a != "virtual") {
-        return invalid_argument("config.addressing must be auto, path or virtual");
-      }
-    }
-    return {};
-  }
-  return invalid_argument("kind must be local or s3");
-}
-
-Status write_secret(const std::string& path, const std::string& secret) {
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  ::chmod(std::filesystem::path(path).parent_path().c_str(), 0700);
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return errno_error("write " + tmp, errno);
-  bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) && ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return errno_error("write " + path, ok ? errno : err);
-  }
-  return {};
-}
-
-// An inline secret_key in the request becomes a 0600 file referenced by
-// secret_key_file (repo::open_target reads secrets from files only).
-Status store_secret(app::Appliance& app, const std::string& file_stem, Json& cfg) {
-  if (!cfg.contains("secret_key")) return {};
-  if (!cfg["secret_key"].is_string()) return invalid_argument("config.secret_key must be a string");
-  std::string path = app.secrets_dir() + "/" + file_stem + ".secret";
-  TRY(write_secret(path, cfg["secret_key"].get<std::string>()));
-  cfg.erase("secret_key");
-  cfg["secret_key_file"] = path;
+// Validates (app/targets.h) and moves inline secrets into files named after `stem`.
+Status prepare_config(app::Appliance& app, const std::string& stem, const std::string& kind, Json& cfg) {
+  TRY(app::check_target_config(app.data_dir(), kind, cfg));
+  TRY(app::store_inline_secrets(app.data_dir(), stem, cfg));
   return {};
 }
 
@@ -153,9 +94,8 @@ void register_target_routes(Router& router, app::Appliance& app) {
                 TRY(check_name("target", t.name));
                 t.kind = TRY(json_string(body, "kind", 16));
                 t.config = body.contains("config") ? body["config"] : Json::object();
-                TRY(check_config(t.kind, t.config));
                 if (app.cat.get_target(t.name).ok()) return already_exists("a target named '" + t.name + "' already exists");
-                TRY(store_secret(app, "target-" + t.name, t.config));
+                TRY(prepare_config(app, app::target_secret_stem(t.name), t.kind, t.config));
                 t.created_at = unix_seconds(app.clock.now());
                 TRY(app.cat.add_target(t));
                 app.changed("targets");
@@ -171,12 +111,8 @@ void register_target_routes(Router& router, app::Appliance& app) {
                if (body.contains("kind")) t.kind = TRY(json_string(body, "kind", 16));
                if (!body.contains("config")) return invalid_argument("config is required");
                t.config = body["config"];
-               TRY(check_config(t.kind, t.config));
-               TRY(store_secret(app, "target-" + t.name, t.config));
-               if (t.kind == "s3" && !t.config.contains("secret_key_file") && old.is_object() &&
-                   old.contains("secret_key_file")) {
-                 t.config["secret_key_file"] = old["secret_key_file"];
-               }
+               TRY(prepare_config(app, app::target_secret_stem(t.name), t.kind, t.config));
+               if (t.kind == "s3") app::keep_stored_secrets(old, t.config);
                TRY(app.cat.update_target(t));
                app.changed("targets");
                return Response::json(200, target_json(t));
@@ -195,8 +131,7 @@ void register_target_routes(Router& router, app::Appliance& app) {
                }
                if (counts[t.name] > 0) TRY(catalog::forget_copies_on(app.cat, t.name));
                TRY(app.cat.remove_target(t.name));
-               std::error_code ec;
-               std::filesystem::remove(app.secrets_dir() + "/target-" + t.name + ".secret", ec);
+               app::remove_secret_files(app.data_dir(), app::target_secret_stem(t.name));
                app.changed("targets");
                return Response::no_content();
              },
@@ -216,13 +151,9 @@ void register_target_routes(Router& router, app::Appliance& app) {
                 t.name = "unsaved";
                 t.kind = TRY(json_string(body, "kind", 16));
                 t.config = body.contains("config") ? body["config"] : Json::object();
-                TRY(check_config(t.kind, t.config));
                 std::string stem = "probe-" + random_hex(8);
-                TRY(store_secret(app, stem, t.config));
-                auto cleanup = on_scope_exit([&] {
-                  std::error_code ec;
-                  std::filesystem::remove(app.secrets_dir() + "/" + stem + ".secret", ec);
-                });
+                auto cleanup = on_scope_exit([&] { app::remove_secret_files(app.data_dir(), stem); });
+                TRY(prepare_config(app, stem, t.kind, t.config));
                 return Response::json(200, probe(app, t));
               },
               kBlocking);

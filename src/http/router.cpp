@@ -197,30 +197,35 @@ Response Router::unmatched(const Match& m) {
   return Response::error(not_found("no such route"));
 }
 
+std::optional<Response> Router::authorize(const Match& m, Request& req) const {
+  if (!m.route || m.route->options.access == Access::kPublic || req.principal) return std::nullopt;
+  const RouteOptions& o = m.route->options;
+  Result<std::optional<Principal>> found = auth_ ? auth_->authenticate(req) : std::optional<Principal>();
+  if (!found.ok()) return Response::error(found.error().with_context("check credentials"));
+  std::optional<Principal>& p = *found;
+  if (!p) {
+    return Response::error(unauthenticated("authentication required: log in, or send an API token as "
+                                           "'Authorization: Bearer ss_…'"))
+        .with_header("WWW-Authenticate", "Bearer realm=\"stacksnap\"");
+  }
+  if (o.access == Access::kSessionOnly && p->via != AuthVia::kSession) {
+    return Response::error(permission_denied("this needs a logged-in session; API tokens cannot do it"));
+  }
+  if (is_mutating(req.method) && p->via == AuthVia::kSession) {
+    auto token = req.header("x-csrf-token");
+    if (!token || !constant_time_equal(*token, p->csrf_token)) {
+      return Response::error(permission_denied("missing or wrong CSRF token"));
+    }
+  }
+  req.principal = std::move(*p);
+  return std::nullopt;
+}
+
 Response Router::invoke(const Match& m, Request& req) const {
   if (!m.route) return unmatched(m);
   const Route& r = *m.route;
   req.params = m.params;
-  if (r.options.access != Access::kPublic) {
-    Result<std::optional<Principal>> found = auth_ ? auth_->authenticate(req) : std::optional<Principal>();
-    if (!found.ok()) return Response::error(found.error().with_context("check credentials"));
-    std::optional<Principal>& p = *found;
-    if (!p) {
-      return Response::error(unauthenticated("authentication required: log in, or send an API token as "
-                                             "'Authorization: Bearer ss_…'"))
-          .with_header("WWW-Authenticate", "Bearer realm=\"stacksnap\"");
-    }
-    if (r.options.access == Access::kSessionOnly && p->via != AuthVia::kSession) {
-      return Response::error(permission_denied("this needs a logged-in session; API tokens cannot do it"));
-    }
-    if (is_mutating(req.method) && p->via == AuthVia::kSession) {
-      auto token = req.header("x-csrf-token");
-      if (!token || !constant_time_equal(*token, p->csrf_token)) {
-        return Response::error(permission_denied("missing or wrong CSRF token"));
-      }
-    }
-    req.principal = std::move(*p);
-  }
+  if (auto refusal = authorize(m, req)) return std::move(*refusal);
   try {
     Result<Response> res = r.handler(req);
     if (!res.ok()) return Response::error(res.error());

@@ -12,8 +12,11 @@
 // Every route states its Access. Before a non-public handler runs, the router asks the
 // Authenticator: no valid credentials → 401; a Bearer token on a kSessionOnly route →
 // 403; a mutating method (POST/PUT/PATCH/DELETE) authenticated by a session cookie
-// without the session's X-CSRF-Token → 403. Handlers run on the io threads (kInline:
-// must not block) or on the server's worker pool (kBlocking: Docker, SQLite, hashing).
+// without the session's X-CSRF-Token → 403. The server runs these checks (authorize())
+// as soon as a request's header is read, before any of its body. Handlers run on the io
+// threads (kInline: must not block), on the server's worker pool (kBlocking: Docker,
+// SQLite), or on its small, bounded password pool (kPasswordHash: Argon2, so that a burst
+// of logins never takes the workers other requests need).
 //
 // Thread-safety: register everything before Server::start; afterwards the router is
 // read-only and match()/invoke() are safe from any thread.
@@ -32,12 +35,14 @@
 
 namespace stacksnap::http {
 
+class CredentialWatch;
+
 enum class Access {
   kPublic,       // no credentials needed (health, setup, login, dashboard files)
   kUser,         // a session cookie (+ CSRF on mutations) or a Bearer API token
   kSessionOnly,  // a session cookie only: password change and token management
 };
-enum class Exec { kInline, kBlocking };
+enum class Exec { kInline, kBlocking, kPasswordHash };
 
 struct RouteOptions {
   Access access = Access::kUser;
@@ -57,6 +62,9 @@ class Authenticator {
   // is busy → 503). Thread-safe; called on io threads for kInline routes, so it must be
   // quick (an indexed SQLite read, no password hashing).
   virtual Result<std::optional<Principal>> authenticate(const Request& req) = 0;
+  // Where long-lived requests register to hear that their credentials ended; nullptr:
+  // they are not told (event streams then end with the connection only).
+  virtual CredentialWatch* credential_watch() { return nullptr; }
 };
 
 // A registered route, as listed by Router::routes() (e.g. for the auth matrix test).
@@ -86,6 +94,7 @@ class Router {
   Router& operator=(const Router&) = delete;
 
   void set_authenticator(Authenticator* auth) { auth_ = auth; }
+  Authenticator* authenticator() const { return auth_; }
 
   Router& add(Method method, std::string pattern, Handler handler, RouteOptions options = {});
   Router& get(std::string pattern, Handler h, RouteOptions o = {}) { return add(Method::kGet, std::move(pattern), std::move(h), o); }
@@ -106,8 +115,11 @@ class Router {
   std::vector<RouteInfo> routes() const;
 
   Match match(Method method, std::string_view raw_path) const;
-  // Auth, CSRF, then the handler; errors (and exceptions) become error responses.
-  // Fills req.params from the match and req.principal for non-public routes.
+  // Auth and CSRF for a matched non-public route: sets req.principal, or returns the
+  // refusal (401, 403, 503). Nothing for public routes or once req.principal is set.
+  std::optional<Response> authorize(const Match& m, Request& req) const;
+  // authorize(), then the handler; errors (and exceptions) become error responses.
+  // Fills req.params from the match.
   Response invoke(const Match& m, Request& req) const;
   // match() + invoke(), with 404/405 answered as JSON errors.
   Response handle(Request& req) const;

@@ -12,12 +12,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <iostream>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "base/process.h"
 #include "http/connection.h"
 
 namespace stacksnap::http {
@@ -44,12 +46,21 @@ struct Server::Impl {
   // (a blocking handler whose connection has no socket operation pending).
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::unique_ptr<net::thread_pool> workers;
+  std::unique_ptr<net::thread_pool> password_pool;
   std::vector<std::thread> threads;
   uint16_t port = 0;
   bool running = false;
 
   void accept();
   void on_accept(boost::system::error_code ec, tcp::socket socket);
+  // Room for one more connection from `peer`: the total cap, and the per-client cap
+  // unless the peer is a trusted proxy. Runs on the acceptor's strand only, so the
+  // counts cannot grow between this check and the connection's registration.
+  bool admit(const std::string& peer) const {
+    if (core.stop.stop_requested() || core.open_connections() >= core.max_connections) return false;
+    size_t per_client = core.opt.max_connections_per_client;
+    return per_client == 0 || core.gate.proxies.contains(peer) || core.connections_from(peer) < per_client;
+  }
 };
 
 void Server::Impl::accept() {
@@ -69,7 +80,8 @@ void Server::Impl::on_accept(boost::system::error_code ec, tcp::socket socket) {
     return;
   }
   core.connections_total.fetch_add(1, std::memory_order_relaxed);
-  if (core.open_connections() >= core.opt.max_connections || core.stop.stop_requested()) {
+  std::string peer = detail::peer_address(socket);
+  if (!admit(peer)) {
     core.connections_rejected.fetch_add(1, std::memory_order_relaxed);
     boost::system::error_code ignored;
     socket.close(ignored);
@@ -77,9 +89,9 @@ void Server::Impl::on_accept(boost::system::error_code ec, tcp::socket socket) {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);  // small responses and SSE frames go out at once
     if (ssl) {
-      detail::start_tls_connection(core, std::move(socket), *ssl);
+      detail::start_tls_connection(core, std::move(socket), *ssl, std::move(peer));
     } else {
-      detail::start_plain_connection(core, std::move(socket));
+      detail::start_plain_connection(core, std::move(socket), std::move(peer));
     }
   }
   accept();
@@ -115,6 +127,10 @@ Status load_tls(net::ssl::context& ctx, const std::string& cert, const std::stri
 
 }  // namespace
 
+size_t connection_cap_for(uint64_t open_file_limit) {
+  return static_cast<size_t>(std::clamp<uint64_t>(open_file_limit / 2, 16, kMaxConnections));
+}
+
 Server::Server(const Router& router, SseHub& hub) : router_(router), hub_(hub) {}
 
 Server::~Server() { stop(); }
@@ -131,6 +147,13 @@ Status Server::start(const ServerOptions& options) {
 
   auto impl = std::make_unique<Impl>(router_, hub_, options);
   impl->core.tls = tls;
+  impl->core.gate.hosts = TRY(HostPolicy::create(
+      {.public_url = options.public_url, .allowed_hosts = options.allowed_hosts, .listen_ip = addr.ip}));
+  impl->core.gate.proxies = TRY(TrustedProxies::parse(options.trusted_proxies));
+  const auto& public_origin = impl->core.gate.hosts.public_origin();
+  impl->core.hsts = tls || (public_origin && public_origin->scheme == "https");
+  impl->core.max_connections =
+      options.max_connections > 0 ? options.max_connections : connection_cap_for(open_file_limit());
   if (tls) {
     impl->ssl.emplace(net::ssl::context::tls_server);
     TRY(load_tls(*impl->ssl, options.tls_cert, options.tls_key));
@@ -161,6 +184,11 @@ Status Server::start(const ServerOptions& options) {
 
   impl->workers = std::make_unique<net::thread_pool>(static_cast<size_t>(std::max(1, options.worker_threads)));
   impl->core.workers = impl->workers.get();
+  int hashers = options.password_threads > 0 ? options.password_threads
+                                             : (std::thread::hardware_concurrency() <= 2 ? 1 : 2);
+  impl->password_pool = std::make_unique<net::thread_pool>(static_cast<size_t>(hashers));
+  impl->core.password_pool = impl->password_pool.get();
+  impl->core.password_limit = static_cast<size_t>(hashers) + options.password_queue;
   impl->work.emplace(impl->ioc.get_executor());
   impl->accept();
   for (int i = 0; i < std::max(1, options.io_threads); ++i) {
@@ -184,6 +212,8 @@ uint16_t Server::port() const { return impl_ ? impl_->port : 0; }
 
 bool Server::tls() const { return impl_ && impl_->core.tls; }
 
+size_t Server::max_connections() const { return impl_ ? impl_->core.max_connections : 0; }
+
 void Server::stop() {
   if (!impl_ || !impl_->running) return;
   Impl& s = *impl_;
@@ -197,8 +227,8 @@ void Server::stop() {
   std::vector<std::shared_ptr<detail::ConnectionBase>> live;
   {
     std::lock_guard lk(s.core.mu);
-    for (auto& [ptr, weak] : s.core.conns) {
-      if (auto c = weak.lock()) live.push_back(std::move(c));
+    for (auto& [ptr, live_conn] : s.core.conns) {
+      if (auto c = live_conn.conn.lock()) live.push_back(std::move(c));
     }
   }
   for (auto& c : live) c->shutdown();
@@ -212,6 +242,7 @@ void Server::stop() {
   for (auto& t : s.threads) t.join();
   s.threads.clear();
   s.workers->join();
+  s.password_pool->join();
 }
 
 std::string Server::metrics_text() const {
@@ -228,6 +259,9 @@ std::string Server::metrics_text() const {
   metric("stacksnap_http_connections_rejected_total", "counter", "Connections closed at once (limit or stopping).",
          c.connections_rejected.load());
   metric("stacksnap_http_requests_total", "counter", "HTTP requests read.", c.requests_total.load());
+  metric("stacksnap_http_received_bytes_total", "counter",
+         "Bytes read from client connections (headers and bodies; refused bodies are not read).",
+         c.bytes_received.load());
   out += "# HELP stacksnap_http_responses_total HTTP responses by status class.\n"
          "# TYPE stacksnap_http_responses_total counter\n";
   for (size_t i = 1; i <= 5; ++i) {

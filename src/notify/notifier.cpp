@@ -28,6 +28,20 @@ Status check_url(const std::string& url) {
 
 bool is_failure(std::string_view result) { return result == "failed" || result == "partial"; }
 
+std::string masked_url(const std::string& url) {
+  std::string_view u = url;
+  size_t scheme = u.find("://");
+  if (scheme == std::string_view::npos) return "…";
+  std::string_view rest = u.substr(scheme + 3);
+  size_t end = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, end);
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  std::string out = std::string(u.substr(0, scheme + 3)) + std::string(authority);
+  std::string_view tail = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+  if (!tail.empty() && tail != "/") out += "/…";
+  return out;
+}
+
 std::optional<HttpPost> render(const Channel& ch, const Message& m) {
   HttpPost p;
   switch (ch.kind) {

@@ -27,6 +27,10 @@ enum class Kind { kWebhook, kNtfy, kHealthchecks };
 Result<Kind> parse_kind(std::string_view s);  // "webhook" | "ntfy" | "healthchecks"
 // InvalidArgument unless http:// or https:// with a host.
 Status check_url(const std::string& url);
+// The URL as shown to people and API clients: scheme, host and port only; user info
+// dropped, and a path or query (where webhook, ntfy and healthchecks URLs carry their
+// tokens) replaced by "/…". "https://hooks.example.com/T0/B1/xyz" → "https://hooks.example.com/…".
+std::string masked_url(const std::string& url);
 
 struct Channel {
   Kind kind = Kind::kWebhook;

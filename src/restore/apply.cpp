@@ -250,11 +250,20 @@ Result<ApplySummary> apply_files(docker::Client& docker, const std::string& arch
         sum.warnings.push_back(path + " is not a planned config file; not restored");
         continue;
       }
-      std::error_code ec;
-      fs::create_directories(fs::path(c->host_path).parent_path(), ec);
-      if (ec) return fail(errno_error("create the directory of " + c->host_path, ec.value()));
       archive::EntryMeta m = e->meta;
       m.path = c->host_path;
+      if (placement.mode == Mode::kInPlace) {
+        std::error_code ec;
+        fs::create_directories(fs::path(c->host_path).parent_path(), ec);
+        if (ec) return fail(errno_error("create the directory of " + c->host_path, ec.value()));
+      } else {
+        // A copy's compose and env files hold the stack's secrets: 0600 in 0700 directories.
+        if (auto st = make_private_dirs(placement.working_dir, fs::path(c->host_path).parent_path().string());
+            !st.ok()) {
+          return fail(std::move(st).error());
+        }
+        m.mode = 0600;
+      }
       uint64_t bytes = 0;
       if (auto st = host.write(m, reader.get(), false, bytes); !st.ok()) {
         return fail(std::move(st).error().with_context("restore config file " + c->host_path));

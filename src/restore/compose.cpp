@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <future>
 #include <regex>
 
 #include "base/fd.h"
 #include "base/subprocess.h"
 #include "engine/engine.h"
+#include "stack/model.h"
 
 namespace stacksnap::restore {
 
@@ -51,45 +53,80 @@ std::string executable_identity(const std::string& name) {
 
 std::string compose_cache_file(const std::string& data_dir) { return data_dir + "/compose-tool.cache"; }
 
-Result<ComposeTool> find_compose(const std::string& cache_file) {
+namespace {
+
+const std::regex& version_regex() {
   static const std::regex kVersion(R"((\d+\.\d+\.\d+))");
-  auto env = compose_environment({});
-  std::string tried;
-  for (auto argv0 : {std::vector<std::string>{"docker", "compose"}, std::vector<std::string>{"docker-compose"}}) {
-    std::string identity;
-    if (argv0.size() == 1 && !cache_file.empty()) {
-      identity = executable_identity(argv0[0]);
-      auto cached = read_small_file(cache_file, 4096);
-      if (!identity.empty() && cached.ok()) {
-        // "<identity>\n<version>\n"
-        size_t nl = cached->find('\n');
-        if (nl != std::string::npos && cached->substr(0, nl) == identity) {
-          std::string version = cached->substr(nl + 1);
-          while (!version.empty() && (version.back() == '\n' || version.back() == ' ')) version.pop_back();
-          if (std::regex_match(version, kVersion)) {
-            return ComposeTool{.argv0 = argv0, .version = version, .v2 = version[0] >= '2'};
-          }
+  return kVersion;
+}
+
+// `ARGV0… version`: the tool, or why not. With `cache_file`, the version of a
+// `docker-compose` is cached per executable identity (see find_compose).
+Result<ComposeTool> probe_compose(const std::vector<std::string>& argv0, const std::string& cache_file) {
+  const auto& kVersion = version_regex();
+  std::string identity;
+  if (argv0.size() == 1 && !cache_file.empty()) {
+    identity = executable_identity(argv0[0]);
+    auto cached = read_small_file(cache_file, 4096);
+    if (!identity.empty() && cached.ok()) {
+      // "<identity>\n<version>\n"
+      size_t nl = cached->find('\n');
+      if (nl != std::string::npos && cached->substr(0, nl) == identity) {
+        std::string version = cached->substr(nl + 1);
+        while (!version.empty() && (version.back() == '\n' || version.back() == ' ')) version.pop_back();
+        if (std::regex_match(version, kVersion)) {
+          return ComposeTool{.argv0 = argv0, .version = version, .v2 = version[0] >= '2'};
         }
       }
     }
-    std::vector<std::string> argv = argv0;
-    argv.push_back("version");
-    auto r = run_subprocess({.argv = argv, .env = env, .timeout = std::chrono::seconds(30)});
-    if (r.ok() && r->exit_code == 0) {
-      std::smatch m;
-      std::string out = r->out + r->err;
-      ComposeTool t{.argv0 = argv0};
-      if (std::regex_search(out, m, kVersion)) t.version = m[1];
-      t.v2 = argv0.size() == 2 || (!t.version.empty() && t.version[0] >= '2');
-      if (!identity.empty() && !t.version.empty()) {
-        (void)write_file_atomic(cache_file, identity + "\n" + t.version + "\n", 0600);  // a cache: failures are harmless
-      }
-      return t;
+  }
+  std::vector<std::string> argv = argv0;
+  argv.push_back("version");
+  auto r = run_subprocess({.argv = argv, .env = compose_environment({}), .timeout = std::chrono::seconds(30)});
+  if (r.ok() && r->exit_code == 0) {
+    std::smatch m;
+    std::string out = r->out + r->err;
+    ComposeTool t{.argv0 = argv0};
+    if (std::regex_search(out, m, kVersion)) t.version = m[1];
+    t.v2 = argv0.size() == 2 || (!t.version.empty() && t.version[0] >= '2');
+    if (!identity.empty() && !t.version.empty()) {
+      (void)write_file_atomic(cache_file, identity + "\n" + t.version + "\n", 0600);  // a cache: failures are harmless
     }
-    tried += (tried.empty() ? "" : "; ") + argv[0] + (argv0.size() == 2 ? " compose" : "") + ": " +
-             (r.ok() ? engine::stderr_tail(r->err.empty() ? r->out : r->err) : r.error().message());
+    return t;
+  }
+  return not_found(argv[0] + (argv0.size() == 2 ? " compose" : "") + ": " +
+                   (r.ok() ? engine::stderr_tail(r->err.empty() ? r->out : r->err) : r.error().message()));
+}
+
+const std::vector<std::string> kV2Argv0 = {"docker", "compose"};
+const std::vector<std::string> kV1Argv0 = {"docker-compose"};
+
+}  // namespace
+
+Result<ComposeTool> find_compose(const std::string& cache_file) {
+  std::string tried;
+  for (const auto& argv0 : {kV2Argv0, kV1Argv0}) {
+    auto t = probe_compose(argv0, cache_file);
+    if (t.ok()) return t;
+    tried += (tried.empty() ? "" : "; ") + t.error().message();
   }
   return not_found("Docker Compose is not installed (" + tried + ")");
+}
+
+ComposeTools find_compose_tools(const std::string& cache_file) {
+  auto v1 = std::async(std::launch::async, probe_compose, kV1Argv0, cache_file);
+  ComposeTools tools;
+  auto add = [&](Result<ComposeTool> t) {
+    if (!t.ok()) {
+      tools.problems += (tools.problems.empty() ? "" : "; ") + t.error().message();
+      return;
+    }
+    auto& slot = t->v2 ? tools.v2 : tools.v1;  // a `docker-compose` may be a v2 build
+    if (!slot) slot = std::move(*t);
+  };
+  add(probe_compose(kV2Argv0, cache_file));
+  add(v1.get());
+  return tools;
 }
 
 Result<std::string> Compose::run(const std::vector<std::string>& args, const StopToken& stop, const std::string& what) {
@@ -131,13 +168,25 @@ Status Compose::up(const std::vector<std::string>& services, bool no_deps, const
   return {};
 }
 
+// v2's `down` leaves the containers of services whose profile is not active: every
+// profile is made active ("*", v2.20+; an older v2 takes it for a profile name that no
+// service has, i.e. changes nothing). v1 removes every container of the project anyway.
+std::vector<std::string> Compose::down_args(bool volumes) const {
+  std::vector<std::string> args;
+  if (tool_.v2) args = {"--profile", "*"};
+  args.push_back("down");
+  if (volumes) args.push_back("-v");
+  args.push_back("--remove-orphans");
+  return args;
+}
+
 Status Compose::down(const StopToken& stop) {
-  TRY(run({"down", "--remove-orphans"}, stop, "compose down " + project_.name));
+  TRY(run(down_args(false), stop, "compose down " + project_.name));
   return {};
 }
 
 Status Compose::down_with_volumes(const StopToken& stop) {
-  TRY(run({"down", "-v", "--remove-orphans"}, stop, "compose down -v " + project_.name));
+  TRY(run(down_args(true), stop, "compose down -v " + project_.name));
   return {};
 }
 
@@ -148,6 +197,51 @@ Status Compose::stop_services(const std::vector<std::string>& services, const St
   return {};
 }
 
-Result<std::string> Compose::config(const StopToken& stop) { return run({"config"}, stop, "compose config " + project_.name); }
+Result<std::string> Compose::config(const StopToken& stop, const std::vector<std::string>& services) {
+  std::vector<std::string> args = {"config"};
+  if (tool_.v2) args.insert(args.end(), services.begin(), services.end());
+  return run(args, stop, "compose config " + project_.name);
+}
+
+Result<ComposeChoice> parse_compose_choice(std::string_view s) {
+  if (s.empty() || s == "auto") return ComposeChoice::kAuto;
+  if (s == "v1") return ComposeChoice::kV1;
+  if (s == "v2") return ComposeChoice::kV2;
+  return invalid_argument("compose must be v1 or v2 (or auto), not \"" + std::string(s) + "\"");
+}
+
+std::string_view compose_choice_name(ComposeChoice c) {
+  switch (c) {
+    case ComposeChoice::kAuto: return "auto";
+    case ComposeChoice::kV1: return "v1";
+    case ComposeChoice::kV2: return "v2";
+  }
+  return "auto";
+}
+
+Result<ComposeTool> choose_compose(const ComposeTools& tools, ComposeChoice choice, const std::string& created_by,
+                                   std::string* note) {
+  if (!tools.v1 && !tools.v2) return not_found("Docker Compose is not installed (" + tools.problems + ")");
+  if (choice == ComposeChoice::kV1 || choice == ComposeChoice::kV2) {
+    const auto& want = choice == ComposeChoice::kV1 ? tools.v1 : tools.v2;
+    if (!want) {
+      return failed_precondition(std::string("--compose ") + std::string(compose_choice_name(choice)) +
+                                 ": " + (choice == ComposeChoice::kV1 ? "docker-compose (v1)" : "docker compose (v2)") +
+                                 " is not installed on this host");
+    }
+    return *want;
+  }
+  const std::string flavour = stack::compose_flavour_of(created_by);
+  const auto& same = flavour == "v1" ? tools.v1 : tools.v2;
+  const auto& other = flavour == "v1" ? tools.v2 : tools.v1;
+  if (same) return *same;
+  if (note) {
+    *note = flavour.empty()
+                ? "the Compose that created the project is unknown; using " + other->describe()
+                : "the project was created by Compose " + flavour + " " + created_by + ", which is not installed here; using " +
+                      other->describe() + (flavour == "v2" ? " (it may not read newer compose files)" : "");
+  }
+  return *other;
+}
 
 }  // namespace stacksnap::restore

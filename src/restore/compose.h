@@ -7,6 +7,8 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,28 @@ struct ComposeTool {
   bool v2 = false;
   std::string describe() const;    // "docker compose 2.29.1"
 };
+
+// Which Compose a restore or drill drives: the flavour that created the project
+// (kAuto), or the one the user asked for (`--compose v1|v2`).
+enum class ComposeChoice { kAuto, kV1, kV2 };
+// "" / "auto" → kAuto, "v1", "v2"; InvalidArgument naming the accepted values otherwise.
+Result<ComposeChoice> parse_compose_choice(std::string_view s);
+std::string_view compose_choice_name(ComposeChoice c);  // "auto", "v1", "v2"
+
+// Both flavours as installed on this host (either may be missing).
+struct ComposeTools {
+  std::optional<ComposeTool> v2, v1;
+  std::string problems;  // why a flavour was not found, for the error message
+};
+// Looks for `docker compose` and `docker-compose` (concurrently); `cache_file` as below.
+ComposeTools find_compose_tools(const std::string& cache_file = {});
+
+// The tool for a project that Compose `created_by` made ("2.26.1", "1.29.2", "" when
+// unknown). kV1/kV2: that flavour, FailedPrecondition when it is not installed. kAuto:
+// the creating flavour when installed, else the other one (with a `note` saying so),
+// v2 when the creator is unknown. NotFound when no Compose is installed.
+Result<ComposeTool> choose_compose(const ComposeTools& tools, ComposeChoice choice, const std::string& created_by,
+                                   std::string* note = nullptr);
 
 // Finds Compose: `docker compose version` first, then `docker-compose version`.
 // NotFound naming both when neither works. With `cache_file`, the version of a
@@ -44,14 +68,17 @@ class Compose {
 
   // `up -d [--no-deps] SERVICES…` (all services when empty).
   Status up(const std::vector<std::string>& services, bool no_deps, const StopToken& stop);
-  // `down` without -v (volumes are never removed here) [--remove-orphans].
+  // `down` without -v (volumes are never removed here) --remove-orphans, every profile's
+  // services included.
   Status down(const StopToken& stop);
   // `down -v --remove-orphans`: only for drill sandboxes.
   Status down_with_volumes(const StopToken& stop);
   // `stop SERVICES…`
   Status stop_services(const std::vector<std::string>& services, const StopToken& stop);
   // `config` (fully resolved, interpolated YAML) — contains secrets: handle with care.
-  Result<std::string> config(const StopToken& stop);
+  // With `services` (v2), only those and their dependencies, their profiles enabled;
+  // v1 always prints every service (with its `profiles:`).
+  Result<std::string> config(const StopToken& stop, const std::vector<std::string>& services = {});
 
   const ComposeTool& tool() const { return tool_; }
   // Output lines of the last command go here (job log).
@@ -59,6 +86,7 @@ class Compose {
 
  private:
   Result<std::string> run(const std::vector<std::string>& args, const StopToken& stop, const std::string& what);
+  std::vector<std::string> down_args(bool volumes) const;
   ComposeTool tool_;
   ComposeProject project_;
   std::string docker_host_;

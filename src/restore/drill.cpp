@@ -44,7 +44,7 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
   std::optional<Error> failure;
   Json summary;
   {
-    auto compose_tool = std::async(std::launch::async, find_compose, compose_cache_file(env.data_dir)).share();
+    auto compose_tools = std::async(std::launch::async, find_compose_tools, compose_cache_file(env.data_dir)).share();
     auto fa = fetch_and_verify(env, req.backup_id, ctx);
     if (!fa.ok()) {
       failure = std::move(fa).error();
@@ -56,7 +56,8 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
                       .safety_backup = false,
                       .strip_ports = true,
                       .check_volumes = true,
-                      .compose_tool = compose_tool};
+                      .compose_tools = compose_tools,
+                      .compose = req.compose};
       std::vector<std::string> applied;
       auto r = apply_backup(env, *fa, req.backup_id, ar, ctx, job_id, applied);
       if (!r.ok()) {

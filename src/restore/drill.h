@@ -22,6 +22,7 @@ namespace stacksnap::restore {
 
 struct DrillRequest {
   std::string backup_id;
+  ComposeChoice compose = ComposeChoice::kAuto;  // --compose v1|v2: else the flavour that created the project
 };
 
 // Summary fields: {backup_id, project (the original), drill_project, result:

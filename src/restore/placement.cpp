@@ -318,6 +318,13 @@ Result<Json> sandbox_compose(Json config, const Placement& p, bool strip_ports) 
       }
     }
   }
+  // File-based configs and secrets are bind mounts of those files: they follow the binds.
+  for (const char* section : {"configs", "secrets"}) {
+    if (!config.contains(section) || !config[section].is_object()) continue;
+    for (auto& [key, c] : config[section].items()) {
+      if (c.is_object() && c.contains("file") && c["file"].is_string()) c["file"] = map_bind(c["file"].get<std::string>());
+    }
+  }
   for (auto& [k, v] : config.items()) fix_numbers(v, k);
   return config;
 }

@@ -81,9 +81,10 @@ Status check_project_name(const std::string& name);
 // Rewrites the output of `compose config` (parsed to JSON) for a kCopy/kDrill project:
 // drops container_name; renames volumes as `p` says (name: removed, external volumes
 // made project volumes); binds whose source is a backed-up host path are redirected to
-// their new place; networks' `name:` removed. With strip_ports (drills) also: no
-// published ports, external networks detached. Numbers Compose's schema wants as
-// numbers (retries, published ports…) are converted back from libyaml's strings.
+// their new place (file-based configs and secrets too); networks' `name:` removed.
+// With strip_ports (drills) also: no published ports, external networks detached.
+// Numbers Compose's schema wants as numbers (retries, published ports…) are converted
+// back from libyaml's strings.
 Result<Json> sandbox_compose(Json config, const Placement& p, bool strip_ports);
 
 // "a/b" when `path` is `dir` + "/a/b"; "" when equal; nullopt when not below.

@@ -20,6 +20,7 @@
 #include "repo/repo.h"
 #include "repo/verify_stored.h"
 #include "restore/apply.h"
+#include "restore/bring_up.h"
 #include "restore/compose.h"
 #include "restore/databases.h"
 #include "restore/file_check.h"
@@ -171,8 +172,7 @@ Result<Existing> find_existing(docker::Client& docker, const Placement& p) {
 
 // compose down of the existing project with its own files when they are still there;
 // otherwise its containers are removed through the Engine.
-Status take_down(docker::Client& docker, const ComposeTool& tool, const Placement& p, const Existing& ex,
-                 job::Context& ctx) {
+Status take_down(docker::Client& docker, const ComposeTool& tool, const Placement& p, job::Context& ctx) {
   auto proj = stack::discover_project(docker, p.project);
   bool files_ok = proj.ok() && !proj->config_files.empty();
   if (files_ok) {
@@ -185,11 +185,16 @@ Status take_down(docker::Client& docker, const ComposeTool& tool, const Placemen
                      .env_file = proj->environment_file});
     c.set_line_sink([&ctx](const std::string& line) { ctx.log(job::Level::kDebug, line, "stop"); });
     auto st = c.down(ctx.stop());
-    if (st.ok()) return {};
-    ctx.warn("compose down failed (" + st.error().message() + "); removing the containers through the Engine", "stop");
+    if (!st.ok()) {
+      ctx.warn("compose down failed (" + st.error().message() + "); removing the containers through the Engine",
+               "stop");
+    }
   }
-  for (const auto& c : ex.containers) {
-    TRY_CTX(docker.remove_container(c.id, {.force = true}), "remove container " + c.name);
+  // Whatever is left (Compose gone, or a Compose that leaves some behind).
+  auto left = TRY(docker.list_containers({.all = true, .labels = {"com.docker.compose.project=" + p.project}}));
+  for (const auto& c : left) {
+    auto st = docker.remove_container(c.id, {.force = true});
+    if (!st.ok() && st.error().code() != Code::kNotFound) return std::move(st).error().with_context("remove container " + c.name);
   }
   return {};
 }
@@ -241,9 +246,16 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   const double t0 = monotonic_seconds();
   auto p = TRY(make_placement(fa.plan(), req.mode, req.project, req.working_dir));
   for (const auto& w : p.warnings) ctx.warn(w);
-  auto tool = TRY_CTX(req.compose_tool.valid() ? req.compose_tool.get() : find_compose(),
+  TRY(check_compose_files(fa.plan(), p, backup_id));
+  const std::string created_by = fa.plan().value("compose_version", "");
+  std::string compose_note;
+  auto tool = TRY_CTX(choose_compose(req.compose_tools.valid() ? req.compose_tools.get() : find_compose_tools(),
+                                     req.compose, created_by, &compose_note),
                       "nothing was changed on this host");
-  ctx.info("using " + tool.describe() + " for project " + p.project);
+  if (!compose_note.empty()) ctx.warn(compose_note);
+  ctx.info("using " + tool.describe() + " for project " + p.project +
+           (created_by.empty() ? "" : " (created by Compose " + created_by + ")"));
+  const ServicesToStart starting = services_to_start(fa.plan());
 
   // Preconditions: nothing changes before all of them hold.
   TRY_CTX(check_host_paths(env.docker, p), "nothing was changed on this host");
@@ -271,6 +283,7 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   }
   Json summary = {{"backup_id", backup_id}, {"project", p.project}, {"source_project", p.source_project},
                   {"mode", mode_name(p.mode)}, {"working_dir", p.working_dir}, {"compose", tool.describe()},
+                  {"compose_flavour", tool.v2 ? "v2" : "v1"},
                   {"target", fa.target()}};
   if (existing.any() && req.safety_backup && !existing.containers.empty()) {
     job::StepTimer t(ctx, "safety-backup", "Safety backup of " + p.project + " before it is replaced");
@@ -306,7 +319,7 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
 
   if (!existing.containers.empty()) {
     TRY(step("stop", "Stop and remove the containers of " + p.project, [&]() -> Status {
-      TRY(take_down(env.docker, tool, p, existing, ctx));
+      TRY(take_down(env.docker, tool, p, ctx));
       applied.push_back("removed the containers of " + p.project + " (compose down, volumes kept)");
       return {};
     }));
@@ -317,6 +330,10 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
     auto created = prepare_volumes(env.docker, p, tool.version, ctx);
     if (!created.ok()) return std::move(created).error();
     if (!created->empty()) applied.push_back("created empty volumes " + join(*created, ", "));
+    if (!req.strip_ports) {  // drills detach external networks
+      auto nets = TRY(ensure_external_networks(env.docker, fa.plan(), ctx));
+      if (!nets.empty()) applied.push_back("created the external networks " + join(nets, ", "));
+    }
     return {};
   }));
 
@@ -330,7 +347,7 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   });
   auto resolve = [&] {
     Compose original(tool, cp);
-    return original.config(ctx.stop());
+    return original.config(ctx.stop(), starting.all);  // their profiles enabled (v2)
   };
   ApplySummary files;
   TRY(step("files", "Restore config files, bind mounts and volumes", [&]() -> Status {
@@ -406,7 +423,10 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
     TRY(step("start-db", "Start the database services " + join(services, ", "), [&]() -> Status {
       TRY(compose.up(services, /*no_deps=*/true, ctx.stop()));
       applied.push_back("started " + join(services, ", "));
-      return {};
+      // A healthcheck of the database's own (depends_on: service_healthy) is passed
+      // before its dump goes in.
+      return wait_until_healthy(env.docker, p.project, services, std::set<std::string>(services.begin(), services.end()),
+                                kHealthTimeout, ctx);
     }));
     for (const auto& d : dumps) {
       TRY(step("replay:" + d.service, "Replay the " + d.info.engine + " dump of " + d.service, [&]() -> Status {
@@ -468,7 +488,9 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   }
 
   TRY(step("start", "Start project " + p.project, [&]() -> Status {
-    Status up = compose.up({}, /*no_deps=*/false, ctx.stop());
+    // The services that had containers, by name: that also enables their profiles;
+    // services of a profile that was not active stay down.
+    Status up = compose.up(starting.all, /*no_deps=*/false, ctx.stop());
     if (!up.ok()) {
       const std::string m = up.error().message();
       if (p.mode == Mode::kCopy && !req.no_ports &&
@@ -480,6 +502,9 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
     }
     applied.push_back("started project " + p.project);
     return {};
+  }));
+  TRY(step("health", "Wait until the services of " + p.project + " run and are healthy", [&]() -> Status {
+    return wait_until_healthy(env.docker, p.project, starting.all, starting.running, kHealthTimeout, ctx);
   }));
 
   summary["volumes"] = vols;
@@ -504,6 +529,7 @@ Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::
     ar.mode = Mode::kCopy;
     ar.project = req.as_name;
     ar.working_dir = req.to_dir.empty() ? env.data_dir + "/restores/" + req.as_name : req.to_dir;
+    if (req.to_dir.empty()) TRY(make_private_dirs(env.data_dir, env.data_dir + "/restores"));
   } else {
     ar.mode = Mode::kInPlace;
     ar.project = rec.project;
@@ -520,7 +546,8 @@ Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::
   ar.force = req.force;
   ar.safety_backup = !req.no_safety_backup;
   ar.no_ports = req.no_ports;
-  ar.compose_tool = std::async(std::launch::async, find_compose, compose_cache_file(env.data_dir)).share();
+  ar.compose_tools = std::async(std::launch::async, find_compose_tools, compose_cache_file(env.data_dir)).share();
+  ar.compose = req.compose;
   auto fa = TRY(fetch_and_verify(env, req.backup_id, ctx));
   // A copy that fails is removed whole (containers, volumes, networks, its directory): it
   // is a new project, so everything of it was made by this restore.

@@ -43,6 +43,7 @@ struct RestoreRequest {
   bool force = false;    // overwrite an existing project (after a safety backup)
   bool no_safety_backup = false;
   bool no_ports = false;  // with as_name: publish no host ports (a copy beside a running original)
+  ComposeChoice compose = ComposeChoice::kAuto;  // --compose v1|v2: else the flavour that created the project
 };
 
 // Summary fields: {backup_id, project, source_project, mode, working_dir, compose,
@@ -88,8 +89,9 @@ struct ApplyRequest {
   bool no_ports = false;     // copies: no published host ports (nothing else changes)
   bool check_volumes = false;
   bool fail_on_row_differences = false;
-  // Compose detection started early (it runs a subprocess); invalid: detected when needed.
-  std::shared_future<Result<ComposeTool>> compose_tool;
+  // Compose detection started early (it runs subprocesses); invalid: detected when needed.
+  std::shared_future<ComposeTools> compose_tools;
+  ComposeChoice compose = ComposeChoice::kAuto;
 };
 
 // Everything after fetch_and_verify. `applied` collects what was changed on the host

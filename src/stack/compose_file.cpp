@@ -153,12 +153,20 @@ Result<ComposeFile> read_compose_document(const json& doc, const EnvMap& env) {
         if (auto ef = it->find("env_file"); ef != it->end()) {
           auto add = [&](const json& e) {
             std::string p;
+            bool required = true;
             if (e.is_object()) {
               if (auto path = e.find("path"); path != e.end()) p = scalar_text(*path);
+              if (auto req = e.find("required"); req != e.end()) {
+                const std::string r = interpolate(scalar_text(*req), env);
+                required = !(r == "false" || r == "False" || r == "no");
+              }
             } else {
               p = scalar_text(e);
             }
-            if (!p.empty()) s.env_files.push_back(interpolate(p, env));
+            if (p.empty()) return;
+            p = interpolate(p, env);
+            s.env_files.push_back(p);
+            if (!required) s.optional_env_files.insert(p);
           };
           if (ef->is_array()) {
             for (const auto& e : *ef) add(e);
@@ -168,6 +176,29 @@ Result<ComposeFile> read_compose_document(const json& doc, const EnvMap& env) {
         }
       }
       f.services[it.key()] = std::move(s);
+    }
+  }
+  if (auto inc = doc.find("include"); inc != doc.end() && inc->is_array()) {
+    auto strings = [&](const json& j) {
+      std::vector<std::string> out;
+      if (j.is_array()) {
+        for (const auto& e : j) out.push_back(interpolate(scalar_text(e), env));
+      } else if (!j.is_null()) {
+        out.push_back(interpolate(scalar_text(j), env));
+      }
+      return out;
+    };
+    for (const auto& e : *inc) {
+      ComposeInclude ci;
+      if (e.is_object()) {
+        if (auto p = e.find("path"); p != e.end()) ci.paths = strings(*p);
+        if (auto d = e.find("project_directory"); d != e.end()) ci.project_directory = interpolate(scalar_text(*d), env);
+        if (auto ef = e.find("env_file"); ef != e.end()) ci.env_files = strings(*ef);
+      } else {
+        ci.paths = strings(e);
+      }
+      std::erase(ci.paths, std::string());
+      if (!ci.paths.empty()) f.includes.push_back(std::move(ci));
     }
   }
   return f;
@@ -192,7 +223,9 @@ void merge_compose(ComposeFile& base, const ComposeFile& next) {
     for (const auto& e : s.env_files) {
       if (std::find(b.env_files.begin(), b.env_files.end(), e) == b.env_files.end()) b.env_files.push_back(e);
     }
+    b.optional_env_files.insert(s.optional_env_files.begin(), s.optional_env_files.end());
   }
+  base.includes.insert(base.includes.end(), next.includes.begin(), next.includes.end());
 }
 
 std::string volume_engine_name(const ComposeVolume& v, std::string_view project) {

@@ -1,8 +1,10 @@
 // What discovery reads from a project's compose files, which the Engine's labels do
 // not carry: each volume's compose key, `name:` and `external`, driver and options,
-// and each service's env_file entries. Read "lightly": no schema validation, no
-// profiles or extends; several files merge as Compose merges them (later files win
-// per key; env_file lists are concatenated without duplicates).
+// each service's env_file entries (and which of them are `required: false`), and the
+// top-level `include:` entries (Compose v2.20+; their files are not in the
+// config_files label). Read "lightly": no schema validation, no profiles or extends;
+// several files merge as Compose merges them (later files win per key; env_file lists
+// are concatenated without duplicates).
 //
 // Interpolation (${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?msg}, $VAR, $$) uses
 // the project's .env only: the shell environment Compose ran in is unknown to us.
@@ -10,6 +12,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,11 +36,20 @@ struct ComposeVolume {
 
 struct ComposeService {
   std::vector<std::string> env_files;  // as written, interpolated (relative to the project dir)
+  std::set<std::string> optional_env_files;  // those of env_files given with `required: false`
+};
+
+// One entry of the top-level `include:` (short form: one path).
+struct ComposeInclude {
+  std::vector<std::string> paths;      // as written, interpolated (relative to the including project's dir)
+  std::string project_directory;       // "" = the directory of the first path
+  std::vector<std::string> env_files;  // the entry's env_file, as written
 };
 
 struct ComposeFile {
   std::map<std::string, ComposeVolume> volumes;
   std::map<std::string, ComposeService> services;
+  std::vector<ComposeInclude> includes;
 };
 
 // Parses a .env file: KEY=VALUE lines, `export ` prefixes, # comments, single and

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "base/fd.h"
@@ -25,6 +27,7 @@ constexpr std::string_view kConfigFilesLabel = "com.docker.compose.project.confi
 constexpr std::string_view kEnvFileLabel = "com.docker.compose.project.environment_file";
 constexpr std::string_view kVersionLabel = "com.docker.compose.version";
 constexpr std::string_view kVolumeLabel = "com.docker.compose.volume";
+constexpr std::string_view kNetworkLabel = "com.docker.compose.network";
 
 std::string label(const Labels& labels, std::string_view key) {
   auto it = labels.find(std::string(key));
@@ -65,6 +68,7 @@ Mount to_mount(const docker::MountPoint& m) {
   if (m.type == "volume") {
     out.type = MountType::kVolume;
     out.source = m.name;
+    out.subpath = m.subpath;
   } else if (m.type == "bind") {
     out.type = MountType::kBind;
     out.source = m.source;
@@ -77,30 +81,89 @@ Mount to_mount(const docker::MountPoint& m) {
   return out;
 }
 
-// Reads the compose files; problems become warnings (discovery still works from labels).
-ComposeFile read_compose_files(const Project& p, const EnvMap& env, std::vector<std::string>& warnings,
-                               size_t& parsed) {
+// Reads one compose file; problems become warnings (discovery still works from labels).
+std::optional<ComposeFile> read_one_compose_file(const std::string& path, const EnvMap& env,
+                                                 std::vector<std::string>& warnings) {
+  auto text = read_small_file(path, kMaxYamlBytes);
+  if (!text.ok()) {
+    warnings.push_back("cannot read compose file: " + text.error().message());
+    return std::nullopt;
+  }
+  auto doc = parse_yaml(*text);
+  if (!doc.ok()) {
+    warnings.push_back("cannot parse compose file " + path + ": " + doc.error().message());
+    return std::nullopt;
+  }
+  auto f = read_compose_document(*doc, env);
+  if (!f.ok()) {
+    warnings.push_back("cannot read compose file " + path + ": " + f.error().message());
+    return std::nullopt;
+  }
+  return std::move(*f);
+}
+
+// Env files as written in `f` made absolute against `dir` (includes resolve theirs
+// against their own project directory).
+void absolutize_env_files(ComposeFile& f, const std::string& dir) {
+  for (auto& [name, svc] : f.services) {
+    std::set<std::string> optional;
+    for (auto& e : svc.env_files) {
+      const bool opt = svc.optional_env_files.count(e) > 0;
+      e = resolve_path(e, dir);
+      if (opt) optional.insert(e);
+    }
+    svc.optional_env_files = std::move(optional);
+  }
+}
+
+// The project's compose files merged, with the files their `include:` entries pull in
+// (recursively; paths relative to the including project's directory), which are
+// recorded in p.include_files. Env files come out absolute.
+ComposeFile read_compose_files(Project& p, const EnvMap& env, size_t& parsed) {
   ComposeFile merged;
   parsed = 0;
-  for (const auto& path : p.config_files) {
-    auto text = read_small_file(path, kMaxYamlBytes);
-    if (!text.ok()) {
-      warnings.push_back("cannot read compose file: " + text.error().message());
-      continue;
-    }
-    auto doc = parse_yaml(*text);
-    if (!doc.ok()) {
-      warnings.push_back("cannot parse compose file " + path + ": " + doc.error().message());
-      continue;
-    }
-    auto f = read_compose_document(*doc, env);
-    if (!f.ok()) {
-      warnings.push_back("cannot read compose file " + path + ": " + f.error().message());
-      continue;
-    }
-    merge_compose(merged, *f);
+  std::set<std::string> seen;
+  constexpr int kMaxIncludeDepth = 8;
+  std::function<void(const std::string&, const std::string&, int)> read = [&](const std::string& path,
+                                                                               const std::string& project_dir,
+                                                                               int depth) {
+    if (!seen.insert(path).second) return;
+    auto f = read_one_compose_file(path, env, p.warnings);
+    if (!f) return;
     ++parsed;
-  }
+    absolutize_env_files(*f, project_dir);
+    std::vector<ComposeInclude> includes = std::move(f->includes);
+    f->includes.clear();
+    merge_compose(merged, *f);
+    for (const auto& inc : includes) {
+      if (depth >= kMaxIncludeDepth) {
+        p.warnings.push_back("include: nested deeper than " + std::to_string(kMaxIncludeDepth) + " levels in " + path);
+        break;
+      }
+      std::vector<std::string> files;
+      for (const auto& ip : inc.paths) files.push_back(resolve_path(ip, project_dir));
+      const std::string dir = inc.project_directory.empty() ? fs::path(files.front()).parent_path().string()
+                                                            : resolve_path(inc.project_directory, project_dir);
+      for (const auto& ef : inc.env_files) {
+        const std::string abs = resolve_path(ef, project_dir);
+        if (std::find(p.env_files.begin(), p.env_files.end(), abs) == p.env_files.end()) p.env_files.push_back(abs);
+      }
+      for (const auto& file : files) {
+        std::error_code ec;
+        if (!fs::is_regular_file(file, ec)) {
+          p.warnings.push_back("included compose file " + file + " (from " + path + ") is not on this host");
+          p.missing_files.push_back(file);
+          continue;
+        }
+        if (std::find(p.include_files.begin(), p.include_files.end(), file) == p.include_files.end() &&
+            std::find(p.config_files.begin(), p.config_files.end(), file) == p.config_files.end()) {
+          p.include_files.push_back(file);
+        }
+        read(file, dir, depth + 1);
+      }
+    }
+  };
+  for (const auto& path : p.config_files) read(path, p.working_dir, 0);
   return merged;
 }
 
@@ -129,7 +192,11 @@ Result<Project> build_project(docker::Client& docker, const std::string& name,
   }
   p.working_dir = resolve_path(label(newest->labels, kWorkingDirLabel), "/");
   p.compose_version = label(newest->labels, kVersionLabel);
-  p.config_files = resolve_config_files(label(newest->labels, kConfigFilesLabel), p.working_dir);
+  p.config_files = resolve_config_files(label(newest->labels, kConfigFilesLabel), p.working_dir,
+                                        [](const std::string& f) {
+                                          std::error_code ec;
+                                          return fs::is_regular_file(f, ec);
+                                        });
   for (const auto& c : infos) {
     if (label(c.labels, kConfigFilesLabel) != label(newest->labels, kConfigFilesLabel) ||
         label(c.labels, kWorkingDirLabel) != label(newest->labels, kWorkingDirLabel)) {
@@ -150,11 +217,18 @@ Result<Project> build_project(docker::Client& docker, const std::string& name,
     p.env_files.push_back(dotenv);
     if (auto text = read_small_file(dotenv, 1 << 20); text.ok()) env = parse_dotenv(*text);
   }
+  for (const auto& f : p.config_files) {
+    if (!p.working_dir.empty() && !fs::is_regular_file(f, ec)) {
+      p.missing_files.push_back(f);
+      p.warnings.push_back("compose file " + f + " is not on this host: volumes and dumps are backed up, but a "
+                           "restore needs the file back");
+    }
+  }
   ComposeFile compose;
   bool have_compose = false;
-  if (options.read_compose_files && !p.config_files.empty()) {
+  if (options.read_compose_files && !p.config_files.empty() && p.missing_files.size() < p.config_files.size()) {
     size_t parsed = 0;
-    compose = read_compose_files(p, env, p.warnings, parsed);
+    compose = read_compose_files(p, env, parsed);
     have_compose = parsed > 0;
   }
 
@@ -194,12 +268,11 @@ Result<Project> build_project(docker::Client& docker, const std::string& name,
     s.volume_exclude = split_list(label(s.labels, kLabelVolumeExclude));
     s.volume_include = split_list(label(s.labels, kLabelVolumeInclude));
     if (auto it = compose.services.find(svc_name); it != compose.services.end()) {
-      for (const auto& e : it->second.env_files) {
-        std::string abs = resolve_path(e, p.working_dir);
+      for (const auto& abs : it->second.env_files) {
         if (fs::is_regular_file(abs, ec)) {
           s.env_files.push_back(abs);
           if (std::find(p.env_files.begin(), p.env_files.end(), abs) == p.env_files.end()) p.env_files.push_back(abs);
-        } else {
+        } else if (!it->second.optional_env_files.count(abs)) {  // `required: false` may be absent
           p.warnings.push_back("env_file " + abs + " of service " + svc_name + " does not exist");
         }
       }
@@ -263,7 +336,7 @@ Result<Project> build_project(docker::Client& docker, const std::string& name,
       if (m.type == MountType::kVolume) {
         auto it = volumes.find(m.source);
         if (it == volumes.end()) continue;
-        it->second.used_by.push_back({s.name, m.destination, m.read_only});
+        it->second.used_by.push_back({s.name, m.destination, m.read_only, m.subpath});
         auto named = [&](const std::vector<std::string>& list) {
           return std::find(list.begin(), list.end(), it->second.name) != list.end() ||
                  (!it->second.key.empty() && std::find(list.begin(), list.end(), it->second.key) != list.end());
@@ -282,6 +355,37 @@ Result<Project> build_project(docker::Client& docker, const std::string& name,
     }
   }
   for (auto& [n, v] : volumes) p.volumes.push_back(std::move(v));
+
+  // Networks: what the containers are attached to; external = not made by Compose for
+  // this project (a restore on a new host has to create those itself).
+  std::map<std::string, Network> networks;
+  for (const auto& c : infos) {
+    for (const auto& net : c.networks) {
+      if (net == "bridge" || net == "host" || net == "none") continue;  // the Engine's own
+      auto it = networks.find(net);
+      if (it == networks.end()) {
+        Network n{.name = net};
+        auto info = docker.inspect_network(net);
+        if (info.ok()) {
+          n.driver = info->driver;
+          n.external = label(info->labels, kProjectLabel) != p.name;
+          if (!n.external) n.key = label(info->labels, kNetworkLabel);
+        } else if (info.error().code() == Code::kNotFound) {
+          n.external = true;  // gone meanwhile; still what the container expects
+        } else {
+          return std::move(info).error().with_context("discover project " + name);
+        }
+        it = networks.emplace(net, std::move(n)).first;
+      }
+      const std::string svc = label(c.labels, kServiceLabel);
+      auto& users = it->second.services;
+      if (std::find(users.begin(), users.end(), svc) == users.end()) users.push_back(svc);
+    }
+  }
+  for (auto& [n, net] : networks) {
+    std::sort(net.services.begin(), net.services.end());
+    p.networks.push_back(std::move(net));
+  }
   std::sort(p.volumes.begin(), p.volumes.end(), [](const Volume& a, const Volume& b) {
     return std::tuple(a.anonymous, a.key, a.name) < std::tuple(b.anonymous, b.key, b.name);
   });
@@ -328,11 +432,65 @@ std::string resolve_path(std::string_view path, std::string_view base) {
   return out;
 }
 
-std::vector<std::string> resolve_config_files(std::string_view label_value, std::string_view working_dir) {
+namespace {
+
+// `f` (relative, as v1 wrote it) resolved against the directory v1 ran in, which is
+// derived from the first file `f0` (see resolve_config_files); nullopt when it cannot be.
+std::optional<std::string> relative_to_invocation_dir(const std::string& f, const std::string& f0,
+                                                      const std::string& working_dir) {
+  const fs::path d0 = fs::path(f0).lexically_normal().parent_path();
+  size_t ups = 0;  // unknown directories between the known base and the invocation dir
+  std::vector<std::string> down;
+  for (const auto& part : d0) {
+    const std::string s = part.string();
+    if (s == "..") {
+      if (!down.empty()) return std::nullopt;  // normalised paths have ".." only in front
+      ++ups;
+    } else if (s != "." && !s.empty()) {
+      down.push_back(s);
+    }
+  }
+  // The invocation dir is base/<ups unknown dirs>, with base = working dir less `down`.
+  fs::path base = fs::path(working_dir).lexically_normal();
+  for (auto it = down.rbegin(); it != down.rend(); ++it) {
+    if (base.filename().string() != *it) return std::nullopt;
+    base = base.parent_path();
+  }
+  fs::path rel = fs::path(f).lexically_normal();
+  fs::path rest;
+  size_t leading = 0;
+  for (const auto& part : rel) {
+    if (part == ".." && rest.empty() && leading < ups) {
+      ++leading;
+      continue;
+    }
+    rest /= part;
+  }
+  if (leading < ups) return std::nullopt;  // climbs out of the unknown dirs: unknowable
+  return resolve_path(rest.string(), base.string());
+}
+
+}  // namespace
+
+std::vector<std::string> resolve_config_files(std::string_view label_value, std::string_view working_dir,
+                                              const std::function<bool(const std::string&)>& exists) {
   std::vector<std::string> out;
-  for (const auto& f : split_list(label_value)) {
+  const auto files = split_list(label_value);
+  std::string first;
+  for (const auto& f : files) {
+    if (f != "-") {
+      first = f;
+      break;
+    }
+  }
+  const bool elsewhere = !first.empty() && first[0] != '/' && fs::path(first).lexically_normal().has_parent_path();
+  for (const auto& f : files) {
     if (f == "-") continue;
     std::string abs = resolve_path(f, working_dir);
+    if (elsewhere && f[0] != '/') {
+      auto other = relative_to_invocation_dir(f, first, std::string(working_dir));
+      if (other && !(exists && exists(abs) && !exists(*other))) abs = *other;
+    }
     if (std::find(out.begin(), out.end(), abs) == out.end()) out.push_back(abs);
   }
   return out;

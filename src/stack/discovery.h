@@ -25,6 +25,7 @@
 // Thread-safety: stateless functions; the Client is used from the calling thread.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,7 +53,15 @@ Result<Project> discover_project(docker::Client& docker, std::string_view name,
 
 // "a.yml,b.yml" relative to working_dir (v1) or absolute (v2) → absolute, normalised,
 // in order, without duplicates; "-" (stdin) is dropped.
-std::vector<std::string> resolve_config_files(std::string_view label, std::string_view working_dir);
+//
+// v1 writes the paths relative to the directory it ran in, which is not the working dir
+// when it ran elsewhere (`cd .. && docker-compose -p x -f stack/docker-compose.yml up`):
+// its working dir is then the first file's directory, so that file's directory part
+// tells where it ran ("stack/…": in the working dir's parent; "../stack/…": in a
+// sibling). Each relative path is resolved both ways; `exists` (when given) picks the
+// one on disk, else the "ran elsewhere" reading wins for paths with a directory part.
+std::vector<std::string> resolve_config_files(std::string_view label, std::string_view working_dir,
+                                              const std::function<bool(const std::string&)>& exists = {});
 // Absolute paths normalised; relative ones joined onto base first.
 std::string resolve_path(std::string_view path, std::string_view base);
 

@@ -51,6 +51,18 @@ std::string_view project_state_name(ProjectState s) {
   return "stopped";
 }
 
+std::string compose_flavour_of(std::string_view v) {
+  size_t i = 0;
+  while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
+  if (i == 0 || i >= v.size() || v[i] != '.') return "";
+  int major = 0;
+  for (size_t k = 0; k < i && major < 1000; ++k) major = major * 10 + (v[k] - '0');
+  if (major == 1) return "v1";
+  return major >= 2 ? "v2" : "";
+}
+
+std::string Project::compose_flavour() const { return compose_flavour_of(compose_version); }
+
 bool Service::running() const {
   return std::any_of(containers.begin(), containers.end(),
                      [](const Container& c) { return c.state == "running" || c.state == "paused"; });

@@ -46,6 +46,7 @@ struct Mount {
   std::string source;       // volume: engine volume name; bind: host path; tmpfs: ""
   std::string destination;  // path inside the container
   bool read_only = false;
+  std::string subpath;      // volume: the directory of it that is mounted (API 1.45+); "" = all
 };
 
 struct Container {
@@ -78,6 +79,7 @@ struct VolumeUse {
   std::string service;
   std::string destination;
   bool read_only = false;
+  std::string subpath;  // the directory of the volume mounted there (API 1.45+ `subpath`); "" = all of it
 };
 
 struct Volume {
@@ -99,8 +101,21 @@ struct Bind {
   std::vector<std::string> services;
 };
 
+// A network the project's containers are attached to (network_mode host/none/container
+// aside). `external`: not created by Compose for this project (`external: true`, or
+// made by hand); a restore on a new host creates it when it is missing.
+struct Network {
+  std::string name;  // engine name ("shop_default", "proxy")
+  std::string key;   // compose key (label com.docker.compose.network); "" for external ones
+  bool external = false;
+  std::string driver;
+  std::vector<std::string> services;
+};
+
 enum class ProjectState { kRunning, kPartial, kStopped };
 std::string_view project_state_name(ProjectState s);  // "running", "partial", "stopped"
+// "v1" for a Compose version 1.x, "v2" for 2.x and later, "" when it is not a version.
+std::string compose_flavour_of(std::string_view compose_version);
 
 struct Project {
   std::string name;         // com.docker.compose.project, exactly
@@ -108,12 +123,19 @@ struct Project {
   std::vector<std::string> config_files;  // absolute, in the order Compose was given them
   std::vector<std::string> env_files;     // absolute: the project's .env (if it exists), then services' env_file
   std::string environment_file;           // --env-file used at `up` (label), absolute, or ""
+  std::vector<std::string> include_files;  // absolute: files pulled in by `include:` (not in the label)
+  std::vector<std::string> missing_files;  // compose files the labels name that are not on this host
   std::string compose_version;            // "1.29.2", "2.29.1"
   ProjectState state = ProjectState::kStopped;
   std::vector<Service> services;  // sorted by name
   std::vector<Volume> volumes;    // sorted by key, then name
   std::vector<Bind> binds;        // sorted by host path, then container path
+  std::vector<Network> networks;  // sorted by name
   std::vector<std::string> warnings;  // things discovery could not establish
+
+  // Which Compose created the project, from compose_version: "v1" (1.x, the Python
+  // docker-compose), "v2" (2.x and its renumbered successors 5.x…), "" when unknown.
+  std::string compose_flavour() const;
 
   const Service* find_service(std::string_view name) const;
   const Volume* find_volume(std::string_view key_or_name) const;

@@ -50,7 +50,9 @@ json to_json(const Project& p) {
   for (const auto& v : p.volumes) {
     json used = json::array();
     for (const auto& u : v.used_by) {
-      used.push_back({{"service", u.service}, {"destination", u.destination}, {"read_only", u.read_only}});
+      json use = {{"service", u.service}, {"destination", u.destination}, {"read_only", u.read_only}};
+      if (!u.subpath.empty()) use["subpath"] = u.subpath;
+      used.push_back(std::move(use));
     }
     volumes.push_back({{"key", v.key}, {"name", v.name}, {"external", v.external}, {"anonymous", v.anonymous},
                        {"driver", v.driver}, {"driver_opts", v.driver_opts}, {"labels", v.labels},
@@ -61,17 +63,26 @@ json to_json(const Project& p) {
     binds.push_back({{"host_path", b.host_path}, {"container_path", b.container_path}, {"read_only", b.read_only},
                      {"services", b.services}});
   }
+  json networks = json::array();
+  for (const auto& n : p.networks) {
+    networks.push_back({{"name", n.name}, {"key", n.key}, {"external", n.external}, {"driver", n.driver},
+                        {"services", n.services}});
+  }
   return {
       {"name", p.name},
       {"state", project_state_name(p.state)},
       {"working_dir", p.working_dir},
       {"compose_version", p.compose_version},
+      {"compose_flavour", p.compose_flavour()},
       {"config_files", p.config_files},
+      {"include_files", p.include_files},
+      {"missing_files", p.missing_files},
       {"env_files", p.env_files},
       {"environment_file", p.environment_file},
       {"services", std::move(services)},
       {"volumes", std::move(volumes)},
       {"binds", std::move(binds)},
+      {"networks", std::move(networks)},
       {"warnings", p.warnings},
   };
 }

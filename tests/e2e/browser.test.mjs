@@ -9,7 +9,8 @@
 // of each main page to tests/e2e/screenshots/<name>.png. Every step is named: a failure
 // prints which step failed, why, and saves screenshots/FAILED-<step>.png.
 //
-// Env: E2E_BASE_URL (required), E2E_PROJECT (default e2eshop), E2E_BACKUP_DIR (the
+// Env: E2E_BASE_URL (required), E2E_SETUP_TOKEN (the server's one-time setup token; the
+// onboarding is opened through the setup URL), E2E_PROJECT (default e2eshop), E2E_BACKUP_DIR (the
 // local target's folder), E2E_JOB_TIMEOUT_S (default 300), E2E_SKIP_DOCKER=1 to skip
 // the `docker` checks (development against a mock), CHROMIUM (default /usr/bin/chromium).
 import { chromium } from 'playwright-core';
@@ -24,6 +25,7 @@ if (!base) {
   console.error('E2E_BASE_URL is not set (run tests/e2e/run-browser.sh)');
   process.exit(2);
 }
+const setupToken = process.env.E2E_SETUP_TOKEN ?? '';
 const project = process.env.E2E_PROJECT ?? 'e2eshop';
 const restored = `${project}-restored`;
 const backupDir = process.env.E2E_BACKUP_DIR ?? '/tmp/stacksnap-e2e-backups';
@@ -128,9 +130,10 @@ async function main() {
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.setDefaultTimeout(20000);
 
-  await step('load the dashboard (no CSP violations)', async () => {
-    await page.goto(base);
+  await step('load the dashboard through the setup URL (no CSP violations)', async () => {
+    await page.goto(`${base}/?setup_token=${encodeURIComponent(setupToken)}`);
     await page.getByRole('heading', { name: 'Set up StackSnap' }).waitFor();
+    if (page.url().includes('setup_token')) throw new Error(`the setup token stays in the address bar: ${page.url()}`);
     const csp = problems.filter((p) => /Content Security Policy/i.test(p));
     if (csp.length) throw new Error(`CSP violations: ${csp.join('; ')}`);
   });

@@ -70,5 +70,9 @@ if ! curl -fsS "http://127.0.0.1:$port/" | grep -q '/assets/'; then
   exit 1
 fi
 
+# The first run is claimed with the one-time setup token the server wrote (and printed).
+setup_token="$(cat "$tmp/data/setup-token")"
+grep -q "/?setup_token=$setup_token" "$tmp/server.log" || { echo "browser e2e: the server printed no setup URL" >&2; exit 1; }
+
 cd "$here"
-E2E_BASE_URL="http://127.0.0.1:$port" E2E_BACKUP_DIR="$tmp/backups" node browser.test.mjs
+E2E_BASE_URL="http://127.0.0.1:$port" E2E_SETUP_TOKEN="$setup_token" E2E_BACKUP_DIR="$tmp/backups" node browser.test.mjs

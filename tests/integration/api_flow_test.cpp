@@ -23,17 +23,18 @@ TEST(ApiFlow, BackupFollowVerifyDownloadDelete) {
   ASSERT_EQ(projects.status, 200) << projects.body;
   bool found = false;
   Json plist = projects.json()["projects"];
-  for (const auto& p : plist) found = found || p["name"] == "shop";
+  const std::string shop = it::stack_project("shop");
+  for (const auto& p : plist) found = found || p["name"] == shop;
   ASSERT_TRUE(found) << projects.body;
-  Reply detail = api.get("/api/projects/shop");
+  Reply detail = api.get("/api/projects/" + shop);
   ASSERT_EQ(detail.status, 200);
   EXPECT_FALSE(detail.json()["engines"].empty()) << detail.body;
   EXPECT_EQ(api.get("/api/projects/no-such-project").status, 404);
 
-  Reply start = api.req("POST", "/api/backups", {{"project", "shop"}});
+  Reply start = api.req("POST", "/api/backups", {{"project", shop}});
   ASSERT_EQ(start.status, 202) << start.body;
   int64_t job_id = start.json()["job_id"];
-  Reply dup = api.req("POST", "/api/backups", {{"project", "shop"}});
+  Reply dup = api.req("POST", "/api/backups", {{"project", shop}});
   EXPECT_EQ(dup.status, 409);
   EXPECT_NE(dup.json()["message"].get<std::string>().find("already"), std::string::npos);
 

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/fd.h"
 #include "integration/api_support.h"
 
 namespace stacksnap::http::testing {
@@ -64,9 +65,12 @@ TEST(ApiTargets, CrudAndConnectionTest) {
   EXPECT_FALSE(std::filesystem::exists(root + "/stacksnap-probe") &&
                !std::filesystem::is_empty(root + "/stacksnap-probe"));
 
-  // A failing target: the exact error, 200.
-  r = api.req("POST", "/api/targets/test", {{"kind", "local"}, {"config", {{"path", "/proc/stacksnap-nope"}}}});
-  ASSERT_EQ(r.status, 200);
+  // A failing target: the exact error, 200. (A system tree is refused before any test: 400.)
+  EXPECT_EQ(api.req("POST", "/api/targets/test", {{"kind", "local"}, {"config", {{"path", "/proc/x"}}}}).status, 400);
+  ASSERT_TRUE(write_file_atomic(api.ts.dir->path() + "/a-file", "x", 0600).ok());
+  r = api.req("POST", "/api/targets/test",
+              {{"kind", "local"}, {"config", {{"path", api.ts.dir->path() + "/a-file/below"}}}});
+  ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_FALSE(r.json()["ok"].get<bool>());
   EXPECT_FALSE(r.json()["message"].get<std::string>().empty());
 
@@ -244,6 +248,22 @@ TEST(ApiNotifications, TestCallAndFailureWebhook) {
   std::string text = api.app->metrics_text();
   EXPECT_NE(text.find("stacksnap_jobs_total{kind=\"verify\",result=\"failed\"} 1"), std::string::npos) << text;
   EXPECT_NE(text.find("stacksnap_backup_last_success_timestamp_seconds{project=\"shop\"} 1"), std::string::npos);
+}
+
+// `compose` in restore and drill requests is checked before any job is queued (the job
+// itself passes it to the same choose_compose the CLI's --compose uses).
+TEST(ApiRestoreDrill, ComposeFlavourIsValidated) {
+  ApiServer api;
+  ASSERT_TRUE(api.ts.cat->put_backup({.id = "20260101T000000Z-0c0ffee0", .project = "shop", .created_at = 1}).ok());
+  for (const char* what : {"restore", "drill"}) {
+    SCOPED_TRACE(what);
+    const std::string url = std::string("/api/backups/20260101T000000Z-0c0ffee0/") + what;
+    Reply r = api.req("POST", url, {{"compose", "v3"}});
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(r.body.find("compose must be v1 or v2"), std::string::npos) << r.body;
+    EXPECT_EQ(api.req("POST", url, {{"compose", 2}}).status, 400);
+  }
+  EXPECT_EQ(api.get("/api/jobs").json()["jobs"].size(), 0u);
 }
 
 }  // namespace

@@ -15,7 +15,7 @@ class ApiServer {
     o.run_scheduler = false;
     o.notify_retry = {.attempts = 2, .backoff = {std::chrono::milliseconds(50)}};
     o.warn = [](const std::string&) {};
-    app = std::make_unique<app::Appliance>(*ts.cat, ts.hub, ts.clock, o);
+    app = std::make_unique<app::Appliance>(*ts.cat, publisher, ts.clock, o);
     // TestServer registered the job events route already; add the rest.
     register_admin_routes(*ts.router, *app);
     register_project_routes(*ts.router, *app);
@@ -53,6 +53,7 @@ class ApiServer {
   }
 
   TestServer ts;
+  http::SsePublisher publisher{ts.hub};
   std::unique_ptr<app::Appliance> app;
   std::string cookie, csrf;
 };

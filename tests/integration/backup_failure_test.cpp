@@ -21,12 +21,18 @@
 namespace stacksnap::it {
 namespace {
 
+// The busy stack of this lane, and its containers (found by their Compose labels).
+std::string busy() { return stack_project("busy"); }
+std::string busy_c(const std::string& service) { return container_of(busy(), service); }
+
 Status ensure_busy() {
-  auto r = run_script("test \"$(docker inspect -f '{{.State.Running}}' busy_db_1 2>/dev/null)\" = true && "
-                      "test \"$(docker inspect -f '{{.State.Status}}' busy_writer_1 2>/dev/null)\" = running && "
-                      "test \"$(docker inspect -f '{{.State.Running}}' busy_bulk_1 2>/dev/null)\" = true || " +
-                      source_path("tests/fixtures/stacks/up.sh") + " busy");
-  if (r.exit_code != 0) return internal_error("up.sh busy: " + r.output);
+  auto running = [](const std::string& service) {
+    const std::string c = busy_c(service);
+    return !c.empty() && run_script("test \"$(docker inspect -f '{{.State.Status}}' " + c + ")\" = running").exit_code == 0;
+  };
+  if (running("db") && running("writer") && running("bulk")) return {};
+  auto r = stack_up("busy", busy());
+  if (r.exit_code != 0) return internal_error("up.sh busy " + busy() + ": " + r.output);
   return {};
 }
 
@@ -97,17 +103,17 @@ TEST(SafeMode, CapturedFileIsNeverTornAndThePauseIsShort) {
   auto bed = BackupBed::create();
   ASSERT_TRUE(bed.ok());
   int64_t since = static_cast<int64_t>(::time(nullptr)) - 1;
-  auto r = (*bed)->backup("busy", "--safe-mode");
+  auto r = (*bed)->backup(busy(), "--safe-mode");
   int64_t until = static_cast<int64_t>(::time(nullptr)) + 1;
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_EQ(state_of("busy_writer_1"), "running") << "unpaused after the backup";
-  EXPECT_EQ(state_of("busy_bulk_1"), "running");
-  EXPECT_EQ(state_of("busy_db_1"), "running") << "the database is never paused";
+  EXPECT_EQ(state_of(busy_c("writer")), "running") << "unpaused after the backup";
+  EXPECT_EQ(state_of(busy_c("bulk")), "running");
+  EXPECT_EQ(state_of(busy_c("db")), "running") << "the database is never paused";
 
   // Every captured line is whole.
   auto dir = (*bed)->extract(r.summary["backup_id"]);
   ASSERT_TRUE(dir.ok());
-  std::string log = read_text(*dir + "/volumes/busy_log/lines.txt");
+  std::string log = read_text(*dir + "/volumes/" + busy() + "_log/lines.txt");
   ASSERT_GT(log.size(), 2000u);
   EXPECT_EQ(log.size() % 200, 0u) << "a torn last line";
   size_t bad = 0;
@@ -118,7 +124,7 @@ TEST(SafeMode, CapturedFileIsNeverTornAndThePauseIsShort) {
 
   // The pause window, measured from the Engine's own events, is much shorter than the backup.
   int64_t pause_ns = 0, unpause_ns = 0;
-  auto st = d->events({{"type", {"container"}}, {"event", {"pause", "unpause"}}, {"label", {"com.docker.compose.project=busy"}}},
+  auto st = d->events({{"type", {"container"}}, {"event", {"pause", "unpause"}}, {"label", {"com.docker.compose.project=" + busy()}}},
                       since, until, [&](const docker::Event& e) -> Result<bool> {
                         if (e.action == "pause" && pause_ns == 0) pause_ns = e.time_nano;
                         if (e.action == "unpause") unpause_ns = e.time_nano;
@@ -139,10 +145,10 @@ TEST(BackupFailure, WrongDatabasePasswordFailsWithTheDatabasesMessage) {
   ASSERT_TRUE(ensure_busy().ok());
   auto bed = BackupBed::create();
   ASSERT_TRUE(bed.ok());
-  auto alter = run_script("docker exec busy_db_1 psql -U busy -d busy -c \"ALTER USER busy PASSWORD 'changed-pw'\"");
+  auto alter = run_script("docker exec " + busy_c("db") + " psql -U busy -d busy -c \"ALTER USER busy PASSWORD 'changed-pw'\"");
   ASSERT_EQ(alter.exit_code, 0) << alter.output;
-  auto r = (*bed)->backup("busy");
-  run_script("docker exec busy_db_1 psql -U busy -d busy -c \"ALTER USER busy PASSWORD 'busy-secret-pw-2468'\"");
+  auto r = (*bed)->backup(busy());
+  run_script("docker exec " + busy_c("db") + " psql -U busy -d busy -c \"ALTER USER busy PASSWORD 'busy-secret-pw-2468'\"");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(contains(r.out, "password authentication failed")) << r.out;
   EXPECT_FALSE(contains(r.out, "busy-secret-pw-2468"));
@@ -160,10 +166,10 @@ TEST(BackupFailure, DatabaseKilledMidDumpFailsAndLeavesAppsRunning) {
   ASSERT_TRUE(bed.ok());
   bool killed = false;
   std::chrono::steady_clock::time_point killed_at;
-  auto w = watch_backup(**bed, "backup busy --safe-mode --json", [&](const nlohmann::json& e, pid_t) {
+  auto w = watch_backup(**bed, "backup " + busy() + " --safe-mode --json", [&](const nlohmann::json& e, pid_t) {
     if (!killed && (e.value("type", "") == "progress") && e.value("step", "") == "dump.db") {
       killed = true;
-      run_script("docker kill busy_db_1 >/dev/null");
+      run_script("docker kill " + busy_c("db") + " >/dev/null");
       killed_at = std::chrono::steady_clock::now();
     }
   });
@@ -174,15 +180,15 @@ TEST(BackupFailure, DatabaseKilledMidDumpFailsAndLeavesAppsRunning) {
   std::printf("database killed mid-dump: the backup failed %.1f s after the kill: %s\n", after_kill,
               w.summary.value("message", "").c_str());
   EXPECT_LT(after_kill, 15.0);
-  EXPECT_TRUE(contains(w.summary.value("message", ""), "busy_db_1")) << w.summary.dump();
+  EXPECT_TRUE(contains(w.summary.value("message", ""), busy_c("db"))) << w.summary.dump();
   EXPECT_NE(WEXITSTATUS(w.status), 0) << w.out;
   EXPECT_EQ(w.summary.value("result", ""), "failed") << w.out;
-  EXPECT_EQ(state_of("busy_writer_1"), "running");
+  EXPECT_EQ(state_of(busy_c("writer")), "running");
   EXPECT_EQ(dir_listing((*bed)->store_dir() + "/backups-root/backups"), "");
   EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "");
-  run_script("docker start busy_db_1 >/dev/null");
+  run_script("docker start " + busy_c("db") + " >/dev/null");
   ASSERT_TRUE(ensure_busy().ok());
-  run_script("for i in $(seq 1 120); do docker exec busy_db_1 psql -U busy -d busy -c 'select 1' >/dev/null 2>&1 && exit 0; sleep 0.5; done");
+  run_script("for i in $(seq 1 120); do docker exec " + busy_c("db") + " psql -U busy -d busy -c 'select 1' >/dev/null 2>&1 && exit 0; sleep 0.5; done");
 }
 
 TEST(BackupFailure, FullSpoolFailsEarlyAndLeavesNothing) {
@@ -194,7 +200,7 @@ TEST(BackupFailure, FullSpoolFailsEarlyAndLeavesNothing) {
   {
     auto bed = BackupBed::create(mnt);
     ASSERT_TRUE(bed.ok());
-    auto r = (*bed)->backup("busy");
+    auto r = (*bed)->backup(busy());
     EXPECT_EQ(r.exit_code, 1) << r.out;  // ResourceExhausted: docs/CLI.md
     EXPECT_TRUE(contains(r.out, "not enough free space")) << r.out;
     EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "");
@@ -217,8 +223,8 @@ TEST(BackupFailure, SpoolDiskFillingUpMidCaptureFailsCleanly) {
     auto bed = BackupBed::create(mnt);
     ASSERT_TRUE(bed.ok());
     bool filled = false;
-    auto w = watch_backup(**bed, "backup busy --safe-mode --json", [&](const nlohmann::json& e, pid_t) {
-      if (!filled && e.value("type", "") == "progress" && e.value("step", "") == "volume.busy_bulk") {
+    auto w = watch_backup(**bed, "backup " + busy() + " --safe-mode --json", [&](const nlohmann::json& e, pid_t) {
+      if (!filled && e.value("type", "") == "progress" && e.value("step", "") == "volume." + busy() + "_bulk") {
         filled = true;
         (void)run_script("dd if=/dev/zero of=" + mnt + "/filler bs=1M 2>/dev/null");  // until the disk is full
       }
@@ -228,7 +234,7 @@ TEST(BackupFailure, SpoolDiskFillingUpMidCaptureFailsCleanly) {
     EXPECT_NE(WEXITSTATUS(w.status), 0) << w.out;
     EXPECT_EQ(w.summary.value("result", ""), "failed") << w.out;
     EXPECT_TRUE(contains(w.summary.value("message", ""), "No space left on device")) << w.summary.dump();
-    EXPECT_EQ(state_of("busy_writer_1"), "running");
+    EXPECT_EQ(state_of(busy_c("writer")), "running");
     EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "");
     EXPECT_EQ(run_script("find " + (*bed)->store_dir() + " -type f").output, "") << "nothing on the target";
     ::unlink((mnt + "/filler").c_str());
@@ -251,10 +257,10 @@ TEST(BackupFailure, SigtermAndSigintCancelCleanly) {
     int signal;
     std::string type, step;
   };
-  for (const Case& c : {Case{SIGTERM, "progress", "volume.busy_bulk"}, Case{SIGINT, "step_started", "verify"}}) {
+  for (const Case& c : {Case{SIGTERM, "progress", "volume." + busy() + "_bulk"}, Case{SIGINT, "step_started", "verify"}}) {
     SCOPED_TRACE(c.step);
     bool sent = false;
-    auto w = watch_backup(**bed, "backup busy --safe-mode --json", [&](const nlohmann::json& e, pid_t pid) {
+    auto w = watch_backup(**bed, "backup " + busy() + " --safe-mode --json", [&](const nlohmann::json& e, pid_t pid) {
       if (!sent && e.value("type", "") == c.type && e.value("step", "") == c.step) {
         sent = true;
         ::kill(pid, c.signal);
@@ -264,7 +270,7 @@ TEST(BackupFailure, SigtermAndSigintCancelCleanly) {
     ASSERT_TRUE(WIFEXITED(w.status)) << w.out;
     EXPECT_EQ(WEXITSTATUS(w.status), 130) << w.out;
     EXPECT_EQ(w.summary.value("result", ""), "cancelled") << w.out;
-    EXPECT_EQ(state_of("busy_writer_1"), "running");
+    EXPECT_EQ(state_of(busy_c("writer")), "running");
     EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "");
     EXPECT_EQ(run_script("find " + (*bed)->store_dir() + " -type f").output, "") << "nothing on the target";
   }
@@ -281,7 +287,7 @@ TEST(BackupFailure, KillNineAtTheVerifyLeavesNoFileOnTheTarget) {
   auto bed = BackupBed::create();
   ASSERT_TRUE(bed.ok());
   bool killed = false;
-  auto w = watch_backup(**bed, "backup busy --json", [&](const nlohmann::json& e, pid_t pid) {
+  auto w = watch_backup(**bed, "backup " + busy() + " --json", [&](const nlohmann::json& e, pid_t pid) {
     if (!killed && e.value("type", "") == "step_started" && e.value("step", "") == "verify") {
       killed = true;
       ::kill(pid, SIGKILL);
@@ -300,15 +306,15 @@ TEST(BackupFailure, KillNineThenNextRunRepairsAndSucceeds) {
   auto bed = BackupBed::create();
   ASSERT_TRUE(bed.ok());
   bool killed = false;
-  auto w = watch_backup(**bed, "backup busy --safe-mode --json", [&](const nlohmann::json& e, pid_t pid) {
-    if (!killed && e.value("type", "") == "progress" && e.value("step", "") == "volume.busy_bulk") {
+  auto w = watch_backup(**bed, "backup " + busy() + " --safe-mode --json", [&](const nlohmann::json& e, pid_t pid) {
+    if (!killed && e.value("type", "") == "progress" && e.value("step", "") == "volume." + busy() + "_bulk") {
       killed = true;
       ::kill(pid, SIGKILL);
     }
   });
   ASSERT_TRUE(killed) << w.out;
   EXPECT_TRUE(WIFSIGNALED(w.status));
-  EXPECT_EQ(state_of("busy_writer_1"), "paused") << "left paused by the killed run";
+  EXPECT_EQ(state_of(busy_c("writer")), "paused") << "left paused by the killed run";
   EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "") << "the spool was unnamed: nothing is left";
   // What a killed run leaves on a file system without O_TMPFILE, removed by the next run.
   ASSERT_TRUE(write_file_atomic((*bed)->data_dir() + "/spool/20261126T000000Z-0badf00d.partial", "sealed bytes of a killed run", 0600).ok());
@@ -317,11 +323,11 @@ TEST(BackupFailure, KillNineThenNextRunRepairsAndSucceeds) {
   auto helpers = run_script("docker ps -aq --filter label=stacksnap.helper");
   EXPECT_NE(helpers.output, "");
 
-  auto r = (*bed)->backup("busy", "--safe-mode");
+  auto r = (*bed)->backup(busy(), "--safe-mode");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "left paused by an interrupted backup")) << r.out;
   EXPECT_TRUE(contains(r.out, "removed 1 partial spool file(s) of an interrupted run")) << r.out;
-  EXPECT_EQ(state_of("busy_writer_1"), "running");
+  EXPECT_EQ(state_of(busy_c("writer")), "running");
   EXPECT_EQ(dir_listing((*bed)->data_dir() + "/spool"), "");
   EXPECT_EQ(run_script("docker ps -aq --filter label=stacksnap.helper").output, "");
   auto list = nlohmann::json::parse((*bed)->run("backups --json").out);

@@ -199,4 +199,16 @@ Result<std::string> store_with_broken_dump(const BackupBed& bed, const std::stri
   return new_id;
 }
 
+std::string describe(const CliRun& r) {
+  std::string s = "exit " + std::to_string(r.exit_code) + "\nstderr: " + r.err + "\nsummary: " + r.summary.dump();
+  for (const auto& e : r.events) {
+    const std::string t = e.value("type", "");
+    if (t == "error" || t == "drill_result" || t == "restore_applied" || t == "restore_cleanup" ||
+        (t == "log" && e.value("level", "") != "debug")) {
+      s += "\n  " + e.dump();
+    }
+  }
+  return s;
+}
+
 }  // namespace stacksnap::it

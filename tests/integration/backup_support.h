@@ -58,5 +58,8 @@ bool contains(const std::string& hay, const std::string& needle);
 std::string sh_quote(const std::string& s);
 // Without trailing newlines, carriage returns and spaces.
 std::string trimmed(std::string s);
+// A CLI run for a failure message: exit code, stderr, summary, and its error, drill,
+// restore and (non-debug) log events.
+std::string describe(const CliRun& r);
 
 }  // namespace stacksnap::it

@@ -39,7 +39,8 @@ TEST(Backup, ShopHasDumpsVolumesBindsConfigAndVerifies) {
   ASSERT_TRUE(ensure_sample_stacks().ok());
   auto bed = make_bed();
   ASSERT_TRUE(bed);
-  auto r = bed->backup("shop");
+  const std::string shop = stack_project("shop"), shop_dir = stack_dir(shop);
+  auto r = bed->backup(shop);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   ASSERT_EQ(r.summary.value("result", ""), "succeeded") << r.out;
   std::string id = backup_id_of(r);
@@ -52,7 +53,8 @@ TEST(Backup, ShopHasDumpsVolumesBindsConfigAndVerifies) {
     types.insert(e.value("type", ""));
     if (e.value("type", "") == "step_finished") steps.insert(e.value("step", ""));
   }
-  for (const char* s : {"plan", "dump.db", "dump.cache", "volume.shop_appdata", "config", "seal", "verify", "upload.local"}) {
+  for (const std::string& s : std::vector<std::string>{"plan", "dump.db", "dump.cache", "volume." + shop + "_appdata",
+                                                       "config", "seal", "verify", "upload.local"}) {
     EXPECT_TRUE(steps.count(s)) << "missing step " << s << " in " << r.out;
   }
   EXPECT_TRUE(types.count("progress"));
@@ -76,32 +78,32 @@ TEST(Backup, ShopHasDumpsVolumesBindsConfigAndVerifies) {
   EXPECT_EQ(::access((*dir + "/dumps/db/shop.pgdump").c_str(), F_OK), 0);
   EXPECT_EQ(::access((*dir + "/dumps/cache/dump.rdb").c_str(), F_OK), 0);
   {
-    std::string orders = read_text(*dir + "/volumes/shop_appdata/reports/orders.txt");
+    const std::string appdata = *dir + "/volumes/" + shop + "_appdata";
+    std::string orders = read_text(appdata + "/reports/orders.txt");
     EXPECT_EQ(std::count(orders.begin(), orders.end(), '\n'), 2000) << "orders.txt has the seeded 2000 lines";
     EXPECT_EQ(orders.substr(0, 13), "order line 1\n");
     struct stat st {};
-    ASSERT_EQ(::lstat((*dir + "/volumes/shop_appdata/reports/orders.txt").c_str(), &st), 0);
+    ASSERT_EQ(::lstat((appdata + "/reports/orders.txt").c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, 999u);
     EXPECT_EQ(st.st_mode & 0777, 0640u);
-    ASSERT_EQ(::lstat((*dir + "/volumes/shop_appdata/latest").c_str(), &st), 0);
+    ASSERT_EQ(::lstat((appdata + "/latest").c_str(), &st), 0);
     EXPECT_TRUE(S_ISLNK(st.st_mode));
   }
-  EXPECT_EQ(::access((*dir + "/volumes/shop_dbdata").c_str(), F_OK), -1) << "a dumped database's data volume is skipped";
+  EXPECT_EQ(::access((*dir + "/volumes/" + shop + "_dbdata").c_str(), F_OK), -1) << "a dumped database's data volume is skipped";
   std::string readme;
   for (int i = 0; i < 8 && readme.empty(); ++i) {
     readme = read_text(*dir + "/binds/" + std::to_string(i) + "/images/readme.txt");
   }
   EXPECT_EQ(readme, "hello from shop\n");
-  EXPECT_EQ(read_text(*dir + "/config/var/tmp/stacksnap-stacks/shop/docker-compose.yml"),
-            read_text("/var/tmp/stacksnap-stacks/shop/docker-compose.yml"));
-  EXPECT_FALSE(read_text(*dir + "/config/var/tmp/stacksnap-stacks/shop/.env").empty());
-  EXPECT_FALSE(read_text(*dir + "/config/var/tmp/stacksnap-stacks/shop/app.env").empty());
+  EXPECT_EQ(read_text(*dir + "/config" + shop_dir + "/docker-compose.yml"), read_text(shop_dir + "/docker-compose.yml"));
+  EXPECT_FALSE(read_text(*dir + "/config" + shop_dir + "/.env").empty());
+  EXPECT_FALSE(read_text(*dir + "/config" + shop_dir + "/app.env").empty());
 
   // Row counts in the manifest, for drills.
   auto manifest = nlohmann::json::parse(read_text(*dir + "/stacksnap/manifest.json"));
   auto counts = manifest["dumps"]["db"]["databases"]["shop"]["tables"];
   EXPECT_EQ(counts["public.accounts"], 100) << manifest["dumps"].dump();
-  auto live_orders = run_script("docker exec shop_db_1 psql -tA -U shop -d shop -c 'SELECT count(*) FROM orders'");
+  auto live_orders = run_script("docker exec " + container_of(shop, "db") + " psql -tA -U shop -d shop -c 'SELECT count(*) FROM orders'");
   EXPECT_EQ(counts["public.orders"], std::stoll(live_orders.output)) << "no writes ran: the count is the live one";
   EXPECT_EQ(manifest["dumps"]["db"]["engine"], "postgres");
   EXPECT_EQ(manifest["dumps"]["cache"]["engine"], "redis");
@@ -126,9 +128,10 @@ TEST(Backup, WikiAndFilesBackUpAndVerify) {
   ASSERT_TRUE(ensure_sample_stacks().ok());
   auto bed = make_bed();
   ASSERT_TRUE(bed);
-  auto wiki = bed->backup("wiki");
+  const std::string wiki_name = stack_project("wiki"), files_name = stack_project("files");
+  auto wiki = bed->backup(wiki_name);
   ASSERT_EQ(wiki.exit_code, 0) << wiki.out;
-  auto files = bed->backup("files");
+  auto files = bed->backup(files_name);
   ASSERT_EQ(files.exit_code, 0) << files.out;
   for (const auto* r : {&wiki, &files}) {
     std::string id = backup_id_of(*r);
@@ -139,7 +142,7 @@ TEST(Backup, WikiAndFilesBackUpAndVerify) {
   ASSERT_TRUE(dir.ok());
   auto manifest = nlohmann::json::parse(read_text(*dir + "/stacksnap/manifest.json"));
   EXPECT_EQ(manifest["dumps"]["mariadb"]["databases"]["wiki"]["tables"]["accounts"], 100) << manifest["dumps"].dump();
-  auto live_pages = run_script("docker exec -e MYSQL_PWD=wiki-root-pw-5678 wiki_mariadb_1 mariadb -uroot -N -e 'SELECT COUNT(*) FROM wiki.pages'");
+  auto live_pages = run_script("docker exec -e MYSQL_PWD=wiki-root-pw-5678 " + container_of(wiki_name, "mariadb") + " mariadb -uroot -N -e 'SELECT COUNT(*) FROM wiki.pages'");
   EXPECT_EQ(manifest["dumps"]["mariadb"]["databases"]["wiki"]["tables"]["pages"], std::stoll(live_pages.output));
   std::string sql = read_text(*dir + "/dumps/mariadb/all-databases.sql");
   EXPECT_TRUE(contains(sql, "CREATE TRIGGER")) << "triggers are dumped";
@@ -149,13 +152,14 @@ TEST(Backup, WikiAndFilesBackUpAndVerify) {
 
   auto fdir = bed->extract(backup_id_of(files));
   ASSERT_TRUE(fdir.ok());
-  EXPECT_EQ(read_text(*fdir + "/volumes/files-archive/2026/11/grüße-✓.txt"), "unicode name\n");
-  EXPECT_EQ(::access((*fdir + "/volumes/files_scratch").c_str(), F_OK), -1) << "excluded by label";
+  const std::string archive = *fdir + "/volumes/" + files_name + "-archive";
+  EXPECT_EQ(read_text(archive + "/2026/11/grüße-✓.txt"), "unicode name\n");
+  EXPECT_EQ(::access((*fdir + "/volumes/" + files_name + "_scratch").c_str(), F_OK), -1) << "excluded by label";
   struct stat st {};
-  ASSERT_EQ(::lstat((*fdir + "/volumes/files-archive/sparse.img").c_str(), &st), 0);
+  ASSERT_EQ(::lstat((archive + "/sparse.img").c_str(), &st), 0);
   EXPECT_EQ(st.st_size, 50 * 1024 * 1024 + 4);
   EXPECT_LT(st.st_blocks * 512, 4 * 1024 * 1024) << "sparse files stay sparse";
-  ASSERT_EQ(::lstat((*fdir + "/volumes/files-archive/2026").c_str(), &st), 0);
+  ASSERT_EQ(::lstat((archive + "/2026").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 04750u);
 }
 
@@ -167,11 +171,12 @@ TEST(Backup, SecondBackupOfTheSameProjectFailsAtOnce) {
   // Hold the project lock as a running backup would.
   auto lockdir = bed->data_dir() + "/locks";
   ::mkdir(lockdir.c_str(), 0700);
-  auto holder = run_script("flock -n " + lockdir + "/shop.lock sleep 20 >/dev/null 2>&1 & echo $!");
+  const std::string shop = stack_project("shop");
+  auto holder = run_script("flock -n " + lockdir + "/" + shop + ".lock sleep 20 >/dev/null 2>&1 & echo $!");
   ::usleep(300 * 1000);
-  auto r = bed->backup("shop");
+  auto r = bed->backup(shop);
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_TRUE(contains(r.out, "a backup of shop is already running")) << r.out;
+  EXPECT_TRUE(contains(r.out, "a backup of " + shop + " is already running")) << r.out;
   run_script("kill " + holder.output);
 }
 
@@ -182,7 +187,7 @@ TEST(Backup, BadInputIsNamed) {
   auto r = bed->backup("no-such-project");
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_TRUE(contains(r.out, "no-such-project")) << r.out;
-  r = bed->backup("shop", "--target nowhere");
+  r = bed->backup(stack_project("shop"), "--target nowhere");
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_TRUE(contains(r.out, "unknown storage target \"nowhere\"")) << r.out;
 }
@@ -195,7 +200,8 @@ TEST(BackupConsistency, PostgresUnderWriteLoad) {
   ASSERT_TRUE(ensure_sample_stacks().ok());
   auto bed = make_bed();
   ASSERT_TRUE(bed);
-  const std::string db = "shop_db_1";
+  const std::string shop = stack_project("shop");
+  const std::string db = container_of(shop, "db");
   run_script("docker exec " + db + " rm -f /tmp/stop-load");
   auto load = run_script(
       "docker exec -d " + db + " sh -c 'while [ ! -f /tmp/stop-load ]; do echo \"BEGIN; "
@@ -206,7 +212,7 @@ TEST(BackupConsistency, PostgresUnderWriteLoad) {
   ASSERT_EQ(load.exit_code, 0) << load.output;
   ::sleep(2);
   auto before = run_script("docker exec " + db + " psql -tA -U shop -d shop -c \"SELECT count(*) FROM orders\"");
-  auto r = bed->backup("shop");
+  auto r = bed->backup(shop);
   ::sleep(1);
   auto after = run_script("docker exec " + db + " psql -tA -U shop -d shop -c \"SELECT count(*) FROM orders\"");
   run_script("docker exec " + db + " touch /tmp/stop-load");
@@ -241,7 +247,8 @@ TEST(BackupConsistency, MariadbUnderWriteLoad) {
   ASSERT_TRUE(ensure_sample_stacks().ok());
   auto bed = make_bed();
   ASSERT_TRUE(bed);
-  const std::string db = "wiki_mariadb_1";
+  const std::string wiki = stack_project("wiki");
+  const std::string db = container_of(wiki, "mariadb");
   run_script("docker exec " + db + " rm -f /tmp/stop-load");
   auto load = run_script(
       "docker exec -d -e MYSQL_PWD=wiki-root-pw-5678 " + db + " sh -c 'while [ ! -f /tmp/stop-load ]; do "
@@ -250,7 +257,7 @@ TEST(BackupConsistency, MariadbUnderWriteLoad) {
       "INSERT INTO pages (title, body) VALUES (\\\"load\\\", \\\"x\\\"); COMMIT;\"; done | mariadb -uroot wiki >/dev/null 2>&1'");
   ASSERT_EQ(load.exit_code, 0) << load.output;
   ::sleep(2);
-  auto r = bed->backup("wiki");
+  auto r = bed->backup(wiki);
   run_script("docker exec " + db + " touch /tmp/stop-load");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto dir = bed->extract(backup_id_of(r));
@@ -280,14 +287,15 @@ TEST(BackupConsistency, RedisMultiExecUnderWriteLoad) {
   ASSERT_TRUE(ensure_sample_stacks().ok());
   auto bed = make_bed();
   ASSERT_TRUE(bed);
-  const std::string cache = "shop_cache_1";
+  const std::string shop = stack_project("shop");
+  const std::string cache = container_of(shop, "cache");
   auto auth = std::string("-e REDISCLI_AUTH=redis-secret-pw-0815 ");
   run_script("docker exec " + auth + cache + " redis-cli MSET acct:a 1000 acct:b 1000 >/dev/null; docker exec " + cache + " rm -f /tmp/stop-load");
   auto load = run_script("docker exec -d " + auth + cache + " sh -c 'while [ ! -f /tmp/stop-load ]; do "
                          "printf \"MULTI\\nDECRBY acct:a 3\\nINCRBY acct:b 3\\nEXEC\\n\"; done | redis-cli >/dev/null 2>&1'");
   ASSERT_EQ(load.exit_code, 0);
   ::sleep(1);
-  auto r = bed->backup("shop");
+  auto r = bed->backup(shop);
   run_script("docker exec " + cache + " touch /tmp/stop-load");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto dir = bed->extract(backup_id_of(r));

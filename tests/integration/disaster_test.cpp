@@ -1,5 +1,5 @@
 // Disaster recovery and a drill of a broken backup, against the real Engine, on
-// private copies of the sample stacks (never the shared shop/wiki/files projects):
+// private copies of the sample stacks (never the lane's shared shop/wiki/files projects):
 //
 //  - Disaster/<stack>: back up under write load; `compose down -v`; delete the working
 //    dir (config files and bind mounts) and the StackSnap data dir; from a fresh data
@@ -54,15 +54,6 @@ ScriptResult exec_in(const std::string& container, const std::string& command, c
   return r;
 }
 
-std::string describe(const CliRun& r) {
-  std::string s = "exit " + std::to_string(r.exit_code) + "\nstderr: " + r.err + "\nsummary: " + r.summary.dump();
-  for (const auto& e : r.events) {
-    const std::string t = e.value("type", "");
-    if (t == "error" || t == "log" || t == "drill_result" || t == "restore_applied") s += "\n  " + e.dump();
-  }
-  return s;
-}
-
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -75,38 +66,25 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 // ---- a private copy of a sample stack ---------------------------------------------------
 
-// The fixture directory and up.sh copied under a temp root (the `files` stack's fixed
-// volume name made the project's own), brought up by that up.sh as project `project` in
-// <root>/work. Destruction takes everything down: down.sh (compose down -v, containers
-// and volumes by label), the network, the renamed volume, the root.
+// A sample stack brought up by tests/fixtures/stacks/up.sh (in this lane's Compose) as a
+// project of its own in <root>/work (the `files` stack's `name:` volume is made the
+// project's own by up.sh). Destruction takes everything down: down.sh (compose down -v,
+// containers, volumes and networks by label), the network, the archive volume, the root.
 class OwnStack {
  public:
   static Result<std::unique_ptr<OwnStack>> up(const std::string& stack) {
     TRY(ensure_fixture_images());
     static std::atomic<int> n{0};
-    // Compose v1 keeps only [a-z0-9] of a project name.
-    const std::string project = "ssdis" + std::to_string(::getpid()) + "x" + std::to_string(++n) + stack;
+    const std::string project = stack_project("dis" + std::to_string(::getpid()) + "x" + std::to_string(++n) + stack);
     auto root = TRY(TempDir::create("/var/tmp", "stacksnap-it-disaster-"));
     std::unique_ptr<OwnStack> s(new OwnStack(stack, project, std::move(root)));
-    const std::string fixtures = s->root() + "/fixtures";
-    auto cp = run_script("mkdir -p " + fixtures + " && cp -a " + source_path("tests/fixtures/stacks/up.sh") + " " +
-                         source_path("tests/fixtures/stacks/down.sh") + " " + source_path("tests/fixtures/stacks/compose.sh") + " " +
-                         source_path("tests/fixtures/stacks/" + stack) + " " + fixtures + "/");
-    if (cp.exit_code != 0) return internal_error("copy the fixture " + stack + ": " + cp.output);
-    if (stack == "files") {
-      const std::string file = fixtures + "/files/docker-compose.yml";
-      auto sed = run_script("sed -i 's/name: files-archive$/name: " + s->archive_volume() + "/' " + file);
-      if (sed.exit_code != 0 || !contains(read_text(file), "name: " + s->archive_volume())) {
-        return internal_error("could not rename the files-archive volume in " + file + ": " + sed.output);
-      }
-    }
-    auto upr = run_script(fixtures + "/up.sh " + stack + " " + project + " " + s->work_dir());
+    auto upr = stack_up(stack, project, s->work_dir());
     if (upr.exit_code != 0) return internal_error("up.sh " + stack + " " + project + " failed:\n" + upr.output);
     return s;
   }
 
   ~OwnStack() {
-    run_script(root() + "/fixtures/down.sh " + stack_ + " " + project_ + " " + work_dir() + " >/dev/null 2>&1");
+    stack_down(stack_, project_, work_dir());
     run_script("docker network rm " + project_ + "_default >/dev/null 2>&1");
     if (stack_ == "files") run_script("docker volume rm -f " + archive_volume() + " >/dev/null 2>&1");
   }
@@ -117,11 +95,11 @@ class OwnStack {
   std::string work_dir() const { return root() + "/work"; }
   std::string container(const std::string& service) const { return container_of(project_, service); }
   std::string archive_volume() const { return project_ + "-archive"; }
-  // `docker-compose -p P -f … ARGS` run in the working dir.
+  // `<compose> -p P -f … ARGS` run in the working dir.
   ScriptResult compose(const std::string& args) const {
     std::string files = "-f docker-compose.yml";
     if (fs::exists(work_dir() + "/docker-compose.override.yml")) files += " -f docker-compose.override.yml";
-    return run_script("cd " + work_dir() + " && docker-compose -p " + project_ + " " + files + " " + args);
+    return compose_in(work_dir(), project_, files + " " + args);
   }
 
  private:
@@ -438,7 +416,7 @@ INSTANTIATE_TEST_SUITE_P(
                       {"", "secrets/root_pw", {}},
                       {"", "docker-compose.yml", {}},
                       {"", ".env", {}}}},
-        DisasterCase{"files", 1, {{"worker", "/archive", {}}, {"", "docker-compose.yml", {}}}}),
+        DisasterCase{"files", 1, {{"worker", "/archive", {}}, {"", "docker-compose.yml", {}}, {"", ".env", {}}}}),
     [](const ::testing::TestParamInfo<DisasterCase>& i) { return i.param.stack; });
 
 // ---- a drill of a backup with a broken dump ---------------------------------------------

@@ -160,7 +160,14 @@ TEST_F(DockerArchive, RoundTripKeepsOwnershipModesLinksAndTimes) {
       bool linked = got.hardlink == "./" + want.hardlink || other.hardlink == name;
       EXPECT_TRUE(linked) << "hardlink=" << got.hardlink << " other=" << other.hardlink;
     }
-    EXPECT_EQ(got.type, want.type);
+    if (got.hardlink.empty()) {
+      EXPECT_EQ(got.type, want.type);
+    } else {
+      // A hard link entry (typeflag '1') takes its file type from the mode bits: Engine
+      // 20.10 writes S_IFREG there, Engine 24+ permission bits only (type 0). Both are a
+      // link to a regular file; StackSnap keys on the link name, not on that type.
+      EXPECT_TRUE(got.type == 0 || got.type == AE_IFREG) << got.type;
+    }
     EXPECT_EQ(got.symlink, want.symlink);
     if (want.type == AE_IFREG && want.hardlink.empty()) {
       EXPECT_EQ(content_of(got), want.content);
@@ -201,7 +208,12 @@ TEST_F(DockerArchive, ErrorsNameThePathAndKeepTheEnginesMessage) {
   MemoryReader bad(garbage);
   auto put_bad = d_->put_archive(helper_->id(), "/restore", bad);
   ASSERT_FALSE(put_bad.ok());
-  EXPECT_NE(put_bad.error().message().find("Error processing tar file"), std::string::npos)
+  // The Engine's own words are kept: "Error processing tar file(exit status 1): …" on
+  // 20.10, "archive/tar: invalid tar header" on 26.
+  EXPECT_TRUE(put_bad.error().message().find("Error processing tar file") != std::string::npos ||
+              put_bad.error().message().find("archive/tar: invalid tar header") != std::string::npos)
+      << put_bad.error().message();
+  EXPECT_NE(put_bad.error().message().find("write /restore in container"), std::string::npos)
       << put_bad.error().message();
 
   NullWriter sink;

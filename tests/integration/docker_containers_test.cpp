@@ -27,24 +27,30 @@ TEST(DockerSystem, PingAndVersion) {
 TEST(DockerContainers, ListWithLabelFiltersAndInspect) {
   STACKSNAP_REQUIRE_ENGINE(d);
   ASSERT_TRUE(ensure_sample_stacks().ok()) << ensure_sample_stacks().error().message();
-  auto list = d->list_containers({.all = true, .labels = {"com.docker.compose.project=shop"}});
+  const std::string shop = stack_project("shop");
+  // Compose names containers project-service-1 (v2) or project_service_1 (v1).
+  const std::string sep = compose_v1_lane() ? "_" : "-";
+  auto name = [&](const std::string& service) { return shop + sep + service + sep + "1"; };
+  auto list = d->list_containers({.all = true, .labels = {"com.docker.compose.project=" + shop}});
   ASSERT_TRUE(list.ok()) << list.error().message();
   std::vector<std::string> names;
   for (const auto& c : *list) names.push_back(c.name);
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"shop_cache_1", "shop_db_1", "shop_web_1"}));
-  auto both = d->list_containers({.all = true, .labels = {"com.docker.compose.project=shop",
+  EXPECT_EQ(names, (std::vector<std::string>{name("cache"), name("db"), name("web")}));
+  auto both = d->list_containers({.all = true, .labels = {"com.docker.compose.project=" + shop,
                                                           "com.docker.compose.service=db"}});
   ASSERT_TRUE(both.ok());
   ASSERT_EQ(both->size(), 1u);
-  EXPECT_EQ(both->front().name, "shop_db_1");
+  EXPECT_EQ(both->front().name, name("db"));
+  EXPECT_EQ(container_of(shop, "db"), name("db"));
 
-  auto info = d->inspect_container("shop_web_1");
+  auto info = d->inspect_container(name("web"));
   ASSERT_TRUE(info.ok());
-  EXPECT_EQ(info->name, "shop_web_1");
+  EXPECT_EQ(info->name, name("web"));
   EXPECT_EQ(info->image, "stacksnap-fixture/app:test");
   EXPECT_TRUE(info->state.running);
   EXPECT_EQ(info->labels.at("com.docker.compose.service"), "web");
+  EXPECT_EQ(info->labels.at("com.docker.compose.version").substr(0, 2), compose_v1_lane() ? "1." : "2.");
   bool has_bind = false;
   for (const auto& m : info->mounts) has_bind |= m.type == "bind" && m.destination == "/srv/uploads";
   EXPECT_TRUE(has_bind);
@@ -59,7 +65,7 @@ TEST(DockerContainers, ListWithLabelFiltersAndInspect) {
 TEST(DockerContainers, Top) {
   STACKSNAP_REQUIRE_ENGINE(d);
   ASSERT_TRUE(ensure_sample_stacks().ok());
-  auto top = d->top("shop_db_1", "-o pid,comm,args");
+  auto top = d->top(container_of(stack_project("shop"), "db"), "-o pid,comm,args");
   ASSERT_TRUE(top.ok()) << top.error().message();
   EXPECT_EQ(top->titles.front(), "PID");
   bool postgres = false;

@@ -68,15 +68,17 @@ TEST(HttpServer, SetupLoginCsrfAndTokens) {
   ASSERT_TRUE(ts.start().ok());
   EXPECT_EQ(call({.url = ts.url("/api/setup")}).json()["needs_setup"], true);
   EXPECT_EQ(call({.url = ts.url("/api/session")}).status, 401);
-  Reply r = call({.method = "POST", .url = ts.url("/api/setup"), .body = R"({"password":"short"})", .headers = {kJson}});
+  Reply r = call({.method = "POST", .url = ts.url("/api/setup"), .body = ts.setup_body("short"), .headers = {kJson}});
   EXPECT_EQ(r.status, 400);
-  r = call({.method = "POST", .url = ts.url("/api/setup"), .body = R"({"password":"integration-test-password"})"});
+  r = call({.method = "POST", .url = ts.url("/api/setup"), .body = ts.setup_body()});
   EXPECT_EQ(r.status, 400) << "JSON bodies need Content-Type: application/json";
   r = call({.method = "POST", .url = ts.url("/api/setup"), .body = R"({"password":"integration-test-password"})",
             .headers = {kJson}});
+  EXPECT_EQ(r.status, 403) << "no setup token";
+  r = call({.method = "POST", .url = ts.url("/api/setup"), .body = ts.setup_body(), .headers = {kJson}});
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_FALSE(session_cookie(r).empty());
-  r = call({.method = "POST", .url = ts.url("/api/setup"), .body = R"({"password":"another-password-123"})",
+  r = call({.method = "POST", .url = ts.url("/api/setup"), .body = ts.setup_body("another-password-123"),
             .headers = {kJson}});
   EXPECT_EQ(r.status, 409);
   EXPECT_EQ(r.json()["code"], "AlreadyExists");
@@ -241,8 +243,8 @@ TEST(HttpServer, TlsWithSelfSignedCertificate) {
   Reply r = call({.url = ts.url("/api/health"), .cainfo = dir + "/cert.pem"});
   EXPECT_EQ(r.curl, CURLE_OK) << curl_easy_strerror(r.curl);
   EXPECT_EQ(r.status, 200);
-  call({.method = "POST", .url = ts.url("/api/setup"), .body = R"({"password":"integration-test-password"})",
-        .headers = {kJson}, .cainfo = dir + "/cert.pem"});
+  call({.method = "POST", .url = ts.url("/api/setup"), .body = ts.setup_body(), .headers = {kJson},
+        .cainfo = dir + "/cert.pem"});
   Reply login = call({.method = "POST", .url = ts.url("/api/login"),
                       .body = R"({"password":"integration-test-password"})", .headers = {kJson},
                       .cainfo = dir + "/cert.pem"});
@@ -292,8 +294,13 @@ TEST(HttpServer, BodyLimitsAndMalformedRequests) {
   ASSERT_TRUE(ts.start().ok());
   Reply big = call({.method = "POST", .url = ts.url("/api/login"), .body = std::string(20000, 'x'), .headers = {kJson}});
   EXPECT_EQ(big.status, 413);
+  // Without credentials the route refuses at header time, before the size matters.
   Reply huge = call({.method = "POST", .url = ts.url("/api/tokens"), .body = std::string(2 << 20, 'x'), .headers = {kJson}});
-  EXPECT_TRUE(huge.status == 413 || huge.curl != CURLE_OK) << huge.status;
+  EXPECT_EQ(huge.status, 401) << curl_easy_strerror(huge.curl);
+  auto [cookie, csrf] = ts.login();
+  Reply huge_authed = call({.method = "POST", .url = ts.url("/api/tokens"), .body = std::string(2 << 20, 'x'),
+                            .headers = {kJson, cookie, "X-CSRF-Token: " + csrf}});
+  EXPECT_TRUE(huge_authed.status == 413 || huge_authed.curl != CURLE_OK) << huge_authed.status;
   Reply long_header = call({.url = ts.url("/api/health"), .headers = {"X-Big: " + std::string(20000, 'a')}});
   EXPECT_EQ(long_header.status, 431);
 

@@ -116,6 +116,19 @@ TEST_F(HttpSse, StreamsNeedAuthentication) {
   EXPECT_EQ(c.read_status(), 401);
 }
 
+// Credentials that end outside this server's AuthService (expiry, `stacksnap admin
+// reset-password` in another process) end the stream at its next heartbeat.
+TEST_F(HttpSse, StreamsEndAtTheHeartbeatWhenTheirCredentialsEndedElsewhere) {
+  SseClient c;
+  ASSERT_TRUE(c.open(ts_->server->port(), "/api/test/topics/a", auth()));
+  ASSERT_EQ(c.read_status(), 200);
+  EXPECT_FALSE(c.read_to_eof(500ms)) << "valid credentials: the stream stays across heartbeats";
+  ASSERT_TRUE(ts_->cat->db().exec("UPDATE api_tokens SET revoked_at = 1").ok());  // as another process would
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.read_to_eof(2s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s) << "within a heartbeat (200 ms here)";
+}
+
 TEST_F(HttpSse, ReconnectWithLastEventIdGetsExactlyTheMissedEvents) {
   publish("r", 5);
   SseClient first;
@@ -191,7 +204,8 @@ TEST_F(HttpSse, SlowClientIsToldToReloadWhileOthersKeepUp) {
 
 TEST_F(HttpSse, JobEventsFromTheCatalogWithHandoff) {
   catalog::Catalog& cat = *ts_->cat;
-  JobEventPublisher live(ts_->hub);
+  SsePublisher publisher(ts_->hub);
+  job::PublishingSink live(publisher);
   std::atomic<int64_t> job_id{0};
   std::atomic<bool> go{false};
   std::thread runner([&] {

@@ -59,6 +59,7 @@ struct Call {
   std::string cainfo;  // TLS: trust this certificate
   long timeout_ms = 10000;
   CURL* reuse = nullptr;  // keep-alive across calls
+  std::string source_ip;  // bind the client to this local address ("127.0.0.2": another client)
 };
 
 inline size_t curl_body(char* p, size_t n, size_t m, void* ud) {
@@ -103,6 +104,7 @@ inline Reply call(const Call& c) {
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c.timeout_ms);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   if (!c.cainfo.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, c.cainfo.c_str());
+  curl_easy_setopt(h, CURLOPT_INTERFACE, c.source_ip.empty() ? nullptr : c.source_ip.c_str());
   r.curl = curl_easy_perform(h);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
   curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &r.seconds);
@@ -253,7 +255,12 @@ class TestServer {
     auto adb = catalog::Db::open(dir->path() + "/state.db");
     EXPECT_TRUE(adb.ok());
     auth_db = std::move(*adb);
-    auth = std::make_unique<AuthService>(*auth_db, clock, AuthOptions{.cost = PasswordHashCost::minimum()});
+    auth = std::make_unique<AuthService>(
+        *auth_db, clock,
+        AuthOptions{.cost = PasswordHashCost::minimum(), .setup_token_file = dir->path() + "/setup-token"});
+    auto token = auth->prepare_setup_token();  // as `serve` does at start
+    EXPECT_TRUE(token.ok());
+    setup_token = token.ok() ? *token : "";
     limiter = std::make_unique<LoginRateLimiter>(clock);
     router = std::make_unique<Router>(auth.get());
     server = std::make_unique<Server>(*router, hub);
@@ -272,10 +279,14 @@ class TestServer {
     return std::string(server->tls() ? "https" : "http") + "://127.0.0.1:" + std::to_string(server->port()) + path;
   }
 
+  // The body of POST /api/setup with the one-time setup token.
+  std::string setup_body(const std::string& password = kPassword) const {
+    return Json{{"password", password}, {"setup_token", setup_token}}.dump();
+  }
+
   // Sets the admin password and logs in: returns {cookie header, csrf token}.
   std::pair<std::string, std::string> login() {
-    call({.method = "POST", .url = url("/api/setup"), .body = Json{{"password", kPassword}}.dump(),
-          .headers = {"Content-Type: application/json"}});
+    call({.method = "POST", .url = url("/api/setup"), .body = setup_body(), .headers = {"Content-Type: application/json"}});
     Reply r = call({.method = "POST", .url = url("/api/login"), .body = Json{{"password", kPassword}}.dump(),
                     .headers = {"Content-Type: application/json"}});
     EXPECT_EQ(r.status, 200) << r.body;
@@ -292,6 +303,7 @@ class TestServer {
 
   SystemClock clock;
   std::optional<TempDir> dir;
+  std::string setup_token;
   std::unique_ptr<catalog::Catalog> cat;
   std::unique_ptr<catalog::Db> auth_db;
   std::unique_ptr<AuthService> auth;

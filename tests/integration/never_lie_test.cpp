@@ -89,17 +89,6 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
-std::string describe(const CliRun& r) {
-  std::string s = "exit " + std::to_string(r.exit_code) + "\nstderr: " + r.err + "\nsummary: " + r.summary.dump();
-  for (const auto& e : r.events) {
-    const std::string t = e.value("type", "");
-    if (t == "error" || t == "drill_result" || t == "restore_applied" || t == "restore_cleanup" ||
-        (t == "log" && e.value("level", "") != "debug")) {
-      s += "\n  " + e.dump();
-    }
-  }
-  return s;
-}
 
 Json event_of(const CliRun& r, const std::string& type) {
   for (const auto& e : r.events) {

@@ -1,5 +1,6 @@
 // The real `stacksnap serve` binary for integration tests: started on a loopback port
-// over a data dir (output appended to a log file), and a logged-in API session to it.
+// over a data dir (output appended to a log file, extra `serve` options allowed), the
+// one-time setup token it wrote, and a logged-in API session to it.
 #pragma once
 
 #include <fcntl.h>
@@ -39,18 +40,22 @@ bool eventually(Pred pred, std::chrono::milliseconds limit) {
   return true;
 }
 
-// `stacksnap --data-dir D serve --listen 127.0.0.1:0`, output appended to a log file.
+// `stacksnap --data-dir D serve --listen 127.0.0.1:0 [extra args]`, output appended to a log file.
 class ServerProcess {
  public:
-  ServerProcess(std::string data_dir, std::string log) : data_dir_(std::move(data_dir)), log_(std::move(log)) {}
+  ServerProcess(std::string data_dir, std::string log, std::vector<std::string> extra_args = {})
+      : data_dir_(std::move(data_dir)), log_(std::move(log)), extra_(std::move(extra_args)) {}
   ~ServerProcess() {
     if (pid_ > 0) kill_now();
   }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
 
   // Starts the binary and waits for its "listening on" line; returns the port (0: failed).
   uint16_t start() {
     size_t offset = read_file(log_).size();
     std::vector<std::string> args = {STACKSNAP_BINARY, "--data-dir", data_dir_, "serve", "--listen", "127.0.0.1:0"};
+    args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -104,9 +109,18 @@ class ServerProcess {
   pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
   std::string log() const { return read_file(log_); }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  std::string token_file() const { return data_dir_ + "/setup-token"; }
+  // The one-time setup token the server wrote (0600) into its data dir ("" when none).
+  std::string setup_token() const {
+    std::string t = read_file(token_file());
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+    return t;
+  }
 
  private:
   std::string data_dir_, log_;
+  std::vector<std::string> extra_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
 };
@@ -117,9 +131,10 @@ struct Api {
   std::string cookie, csrf;
 
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
-  // POST /api/setup (first run), then login().
-  bool setup(const std::string& password = kServerPassword) {
-    Reply r = call({.method = "POST", .url = url("/api/setup"), .body = Json{{"password", password}}.dump(),
+  // POST /api/setup (first run, with the server's setup token), then login().
+  bool setup(const std::string& setup_token, const std::string& password = kServerPassword) {
+    Reply r = call({.method = "POST", .url = url("/api/setup"),
+                    .body = Json{{"password", password}, {"setup_token", setup_token}}.dump(),
                     .headers = {"Content-Type: application/json"}});
     return r.status == 201 && login(password);
   }

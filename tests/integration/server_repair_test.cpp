@@ -70,21 +70,21 @@ struct OwnProject {
            "      - data:/data\n"
            "volumes:\n"
            "  data:\n";
-    auto r = run_script("cd " + dir + " && docker-compose -p " + name + " up -d");
-    if (r.exit_code != 0) return internal_error("docker-compose up: " + r.output);
+    auto r = compose_in(dir, name, "up -d");
+    if (r.exit_code != 0) return internal_error(compose_command() + " up: " + r.output);
     bool seeded = eventually(
         [&] { return run_script("docker exec " + app() + " test -f /data/.seeded").exit_code == 0; }, 60s);
     if (!seeded) return internal_error("the app container of " + name + " did not write its data");
     return {};
   }
-  std::string app() const { return name + "_app_1"; }
+  std::string app() const { return container_of(name, "app"); }
   ~OwnProject() {
     for (pid_t pid : server_pids) {
       run_script("ids=$(docker ps -aq --filter label=stacksnap.helper.pid=" + std::to_string(pid) +
                  "); [ -z \"$ids\" ] || docker rm -f $ids");
     }
-    run_script("docker unpause " + app() + " >/dev/null 2>&1; cd " + dir + " && docker-compose -p " + name +
-               " down -v --remove-orphans");
+    run_script("docker unpause " + app() + " >/dev/null 2>&1");
+    compose_in(dir, name, "down -v --remove-orphans");
     std::error_code ec;
     fs::remove_all(dir, ec);
   }
@@ -108,7 +108,8 @@ TEST(ServerRepair, KillNineDuringAScheduledSafeModeBackupIsRepairedAtRestart) {
   api.port = server.start();
   ASSERT_NE(api.port, 0) << server.log();
   project.server_pids.push_back(server.pid());
-  Reply r = call({.method = "POST", .url = api.url("/api/setup"), .body = Json{{"password", kServerPassword}}.dump(),
+  Reply r = call({.method = "POST", .url = api.url("/api/setup"),
+                  .body = Json{{"password", kServerPassword}, {"setup_token", server.setup_token()}}.dump(),
                   .headers = {"Content-Type: application/json"}});
   ASSERT_EQ(r.status, 201) << r.body;
   ASSERT_TRUE(api.login(kServerPassword));

@@ -35,17 +35,19 @@ TEST_F(StackDiscovery, FindsTheThreeSampleStacks) {
   std::vector<std::string> names;
   for (const auto& p : *all) names.push_back(p.name);
   for (const char* n : {"files", "shop", "wiki"}) {
-    EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
+    EXPECT_NE(std::find(names.begin(), names.end(), stack_project(n)), names.end()) << stack_project(n);
   }
 }
 
 TEST_F(StackDiscovery, Shop) {
-  auto p = project("shop");
-  const std::string wd = "/var/tmp/stacksnap-stacks/shop";
+  const std::string name = stack_project("shop");
+  auto p = project(name);
+  const std::string wd = stack_dir(name);
   EXPECT_EQ(p.working_dir, wd);
   EXPECT_EQ(p.state, stack::ProjectState::kRunning);
-  EXPECT_EQ(p.compose_version, "1.29.2");
-  // v1 writes relative config files: both resolved, absolute, in order.
+  EXPECT_EQ(p.compose_version.substr(0, 2), compose_v1_lane() ? "1." : "2.") << p.compose_version;
+  EXPECT_EQ(p.compose_flavour(), compose_flavour());
+  // v1 writes relative config files, v2 absolute ones: both resolved, absolute, in order.
   EXPECT_EQ(p.config_files, (std::vector<std::string>{wd + "/docker-compose.yml", wd + "/docker-compose.override.yml"}));
   EXPECT_EQ(p.env_files, (std::vector<std::string>{wd + "/.env", wd + "/app.env"}));
   ASSERT_EQ(p.services.size(), 3u);
@@ -66,7 +68,7 @@ TEST_F(StackDiscovery, Shop) {
   EXPECT_EQ(web->hooks.at("post-backup"), "rm -f /srv/data/.maintenance");
   EXPECT_EQ(web->env_files, std::vector<std::string>{wd + "/app.env"});
   ASSERT_EQ(web->containers.size(), 1u);
-  EXPECT_EQ(web->containers[0].name, "shop_web_1");
+  EXPECT_EQ(web->containers[0].name, compose_v1_lane() ? name + "_web_1" : name + "-web-1");
   EXPECT_EQ(web->containers[0].state, "running");
   // tmpfs is on the service, never a volume or a bind.
   EXPECT_TRUE(std::any_of(web->mounts.begin(), web->mounts.end(), [](const stack::Mount& m) {
@@ -76,7 +78,7 @@ TEST_F(StackDiscovery, Shop) {
   std::vector<std::pair<std::string, std::string>> vols;
   for (const auto& v : p.volumes) vols.emplace_back(v.key, v.name);
   EXPECT_EQ(vols, (std::vector<std::pair<std::string, std::string>>{
-                      {"appdata", "shop_appdata"}, {"cachedata", "shop_cachedata"}, {"dbdata", "shop_dbdata"}}));
+                      {"appdata", name + "_appdata"}, {"cachedata", name + "_cachedata"}, {"dbdata", name + "_dbdata"}}));
   const auto* appdata = p.find_volume("appdata");
   ASSERT_NE(appdata, nullptr);
   ASSERT_EQ(appdata->used_by.size(), 1u);
@@ -95,13 +97,14 @@ TEST_F(StackDiscovery, Shop) {
 }
 
 TEST_F(StackDiscovery, Wiki) {
-  auto p = project("wiki");
-  const std::string wd = "/var/tmp/stacksnap-stacks/wiki";
+  const std::string name = stack_project("wiki");
+  auto p = project(name);
+  const std::string wd = stack_dir(name);
   EXPECT_EQ(p.env_files, std::vector<std::string>{wd + "/.env"});
   EXPECT_EQ(p.find_service("mariadb")->engine.engine, Engine::kMysql);
   EXPECT_EQ(p.find_service("app")->engine.engine, Engine::kNone);
   ASSERT_NE(p.find_volume("wikidb"), nullptr);
-  EXPECT_EQ(p.find_volume("wikidb")->name, "wiki_wikidb");
+  EXPECT_EQ(p.find_volume("wikidb")->name, name + "_wikidb");
   ASSERT_NE(p.find_volume("images"), nullptr);
   // A file bind mount (the secret) is a bind like any other.
   EXPECT_TRUE(std::any_of(p.binds.begin(), p.binds.end(), [&](const stack::Bind& b) {
@@ -110,20 +113,22 @@ TEST_F(StackDiscovery, Wiki) {
 }
 
 TEST_F(StackDiscovery, FilesWithACustomVolumeNameAndAnExclusion) {
-  auto p = project("files");
+  const std::string name = stack_project("files");
+  auto p = project(name);
   ASSERT_EQ(p.services.size(), 1u);
   EXPECT_EQ(p.services[0].engine.engine, Engine::kNone);
-  // v1 labels the `name:` volume with its custom name; the compose file gives the key.
+  // v1 labels the `name:` volume with its custom name (v2 with its key); the compose
+  // file (interpolated with the project's .env) gives the key either way.
   const auto* archive = p.find_volume("archive");
   ASSERT_NE(archive, nullptr);
   EXPECT_EQ(archive->key, "archive");
-  EXPECT_EQ(archive->name, "files-archive");
+  EXPECT_EQ(archive->name, name + "-archive");
   EXPECT_FALSE(archive->excluded);
   const auto* scratch = p.find_volume("scratch");
   ASSERT_NE(scratch, nullptr);
-  EXPECT_EQ(scratch->name, "files_scratch");
+  EXPECT_EQ(scratch->name, name + "_scratch");
   EXPECT_TRUE(scratch->excluded);
-  EXPECT_TRUE(p.env_files.empty());
+  EXPECT_EQ(p.env_files, std::vector<std::string>{stack_dir(name) + "/.env"});
   EXPECT_TRUE(p.warnings.empty()) << p.warnings.front();
 }
 
@@ -133,9 +138,7 @@ TEST_F(StackDiscovery, UnknownProjectNamesTheExistingOnes) {
   EXPECT_EQ(p.error().code(), Code::kNotFound);
   const auto& m = p.error().message();
   EXPECT_TRUE(m.starts_with("no Compose project named 'no-such-project'; projects on this engine: ")) << m;
-  EXPECT_NE(m.find("files, "), std::string::npos) << m;
-  EXPECT_NE(m.find("shop"), std::string::npos) << m;
-  EXPECT_NE(m.find("wiki"), std::string::npos) << m;
+  for (const char* n : {"files", "shop", "wiki"}) EXPECT_NE(m.find(stack_project(n)), std::string::npos) << m;
 }
 
 // A project made of app-image containers (the image name gives no hint): engines come

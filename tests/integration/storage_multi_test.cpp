@@ -89,7 +89,8 @@ TEST(StorageMulti, LocalAndS3CopiesRebuildFromS3WithOnlyTheKey) {
   auto r = add_s3(*bed, s3, "offsite", prefix);
   ASSERT_EQ(r.exit_code, 0) << r.out;
 
-  r = bed->backup("shop", "--target local --target offsite");
+  const std::string shop = stack_project("shop");
+  r = bed->backup(shop, "--target local --target offsite");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   ASSERT_EQ(r.summary.value("result", ""), "succeeded") << r.out;
   const std::string id = backup_id_of(r);
@@ -165,7 +166,7 @@ TEST(StorageMulti, LocalAndS3CopiesRebuildFromS3WithOnlyTheKey) {
   EXPECT_EQ(rj["rebuild"]["problems"].size(), 2u) << rj.dump(2);
   ASSERT_EQ(rj["backups"].size(), 1u) << rj.dump(2);
   EXPECT_EQ(rj["backups"][0]["id"], id);
-  EXPECT_EQ(rj["backups"][0]["project"], "shop");
+  EXPECT_EQ(rj["backups"][0]["project"], shop);
   EXPECT_EQ(rj["backups"][0]["sha256"], list[0]["sha256"]);
   EXPECT_EQ(copy_targets(rj["backups"][0]), std::set<std::string>{"offsite"});
   // Idempotent, and the rebuilt record is good enough to check the stored copy.
@@ -173,7 +174,7 @@ TEST(StorageMulti, LocalAndS3CopiesRebuildFromS3WithOnlyTheKey) {
   EXPECT_EQ(again.exit_code, 0) << again.output;
   EXPECT_TRUE(contains(again.output, "0 added")) << again.output;
   EXPECT_TRUE(contains(again.output, "SKIPPED")) << again.output;
-  EXPECT_TRUE(contains(again.output, id + "  shop")) << again.output;
+  EXPECT_TRUE(contains(again.output, id + "  " + shop)) << again.output;
   auto fv = run_fresh("verify " + id + " --shallow");
   EXPECT_EQ(fv.exit_code, 0) << fv.output;
   auto fdeep = run_fresh("verify " + id);
@@ -216,15 +217,16 @@ TEST(StorageMulti, ReadableNamesShowTheProjectAndRebuild) {
   const std::string prefix = s3t::fresh_prefix("readable");
   auto a = add_s3(*bed, s3, "named", prefix, "", "", " --readable-names");
   ASSERT_EQ(a.exit_code, 0) << a.out;
-  auto r = bed->backup("files", "--target local --target named");
+  const std::string files = stack_project("files");
+  auto r = bed->backup(files, "--target local --target named");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   ASSERT_EQ(r.summary.value("result", ""), "succeeded") << r.out;
   const std::string id = backup_id_of(r);
   ASSERT_FALSE(id.empty());
   auto objs = s3_objects(s3, prefix);
   EXPECT_EQ(objs.size(), 2u);
-  EXPECT_TRUE(objs.count("backups/files/" + id + ".stsnap")) << Json(objs).dump();
-  EXPECT_TRUE(objs.count("backups/files/" + id + ".json")) << Json(objs).dump();
+  EXPECT_TRUE(objs.count("backups/" + files + "/" + id + ".stsnap")) << Json(objs).dump();
+  EXPECT_TRUE(objs.count("backups/" + files + "/" + id + ".json")) << Json(objs).dump();
   // The local target (no opt-in) keeps the opaque layout.
   struct stat st{};
   EXPECT_EQ(::stat(bed->blob_path(id).c_str(), &st), 0) << bed->blob_path(id);
@@ -232,7 +234,7 @@ TEST(StorageMulti, ReadableNamesShowTheProjectAndRebuild) {
   auto list = backups_json(*bed);
   ASSERT_EQ(list.size(), 1u);
   for (const auto& c : list[0]["copies"]) {
-    EXPECT_EQ(c["key"], c["target"] == "named" ? "backups/files/" + id + ".stsnap" : "backups/" + id + ".stsnap");
+    EXPECT_EQ(c["key"], c["target"] == "named" ? "backups/" + files + "/" + id + ".stsnap" : "backups/" + id + ".stsnap");
   }
   EXPECT_EQ(bed->run("verify " + id + " --shallow").exit_code, 0);
 
@@ -247,7 +249,7 @@ TEST(StorageMulti, ReadableNamesShowTheProjectAndRebuild) {
   EXPECT_EQ(rj["rebuild"]["added_backups"], Json::array({id})) << rj.dump(2);
   EXPECT_TRUE(rj["rebuild"]["problems"].empty()) << rj.dump(2);
   ASSERT_EQ(rj["backups"].size(), 1u) << rj.dump(2);
-  EXPECT_EQ(rj["backups"][0]["project"], "files");
+  EXPECT_EQ(rj["backups"][0]["project"], files);
   EXPECT_EQ(fresh->run("verify " + id + " --shallow").exit_code, 0);
 }
 
@@ -264,7 +266,7 @@ TEST(StorageMulti, FailingTargetsAreReportedAndLeaveNoHalfObject) {
   // The sidecar PUT on the faulty target is refused: the blob already uploaded must go.
   s3t::inject({{"match", "^PUT .*" + prefix + "/backups/[^?]*\\.json"}, {"fail_next", 1}, {"status", 403},
                {"code", "AccessDenied"}});
-  auto r = bed->backup("files", "--target local --target faulty --target nobucket");
+  auto r = bed->backup(stack_project("files"), "--target local --target faulty --target nobucket");
   (void)s3t::control("DELETE", "/__faults");
   ASSERT_EQ(r.exit_code, 6) << "partial: stored, but not on every target\n" << r.out;
   ASSERT_EQ(r.summary.value("result", ""), "partial") << r.out;
@@ -288,10 +290,11 @@ TEST(StorageMulti, PruneDryRunThenReal) {
   auto bed = make_bed();
   ASSERT_TRUE(bed);
   const std::string prefix = s3t::fresh_prefix("prune");
+  const std::string files = stack_project("files");
   ASSERT_EQ(add_s3(*bed, s3, "offsite", prefix).exit_code, 0);
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
-    auto r = bed->backup("files");
+    auto r = bed->backup(files);
     ASSERT_EQ(r.exit_code, 0) << r.out;
     ids.push_back(backup_id_of(r));
     if (i < 2) ::sleep(1);  // distinct creation seconds
@@ -299,11 +302,11 @@ TEST(StorageMulti, PruneDryRunThenReal) {
   ASSERT_EQ(s3_objects(s3, prefix).size(), 6u);
 
   // No policy at all: nothing happens.
-  auto none = bed->run("prune --project files");
+  auto none = bed->run("prune --project " + files);
   EXPECT_EQ(none.exit_code, 0) << none.out;
   EXPECT_TRUE(contains(none.out, "no retention policy")) << none.out;
 
-  auto dry = bed->run("prune --project files --keep-last 1 --dry-run");
+  auto dry = bed->run("prune --project " + files + " --keep-last 1 --dry-run");
   ASSERT_EQ(dry.exit_code, 0) << dry.out;
   EXPECT_TRUE(contains(dry.out, "keep    " + ids[2])) << dry.out;
   EXPECT_TRUE(contains(dry.out, "last 1/1")) << dry.out;
@@ -314,8 +317,8 @@ TEST(StorageMulti, PruneDryRunThenReal) {
   EXPECT_EQ(s3_objects(s3, prefix).size(), 6u);
 
   // A stored policy, applied for real: keep-last 2.
-  ASSERT_EQ(bed->run("retention set files --keep-last 2").exit_code, 0);
-  auto real = bed->run("prune --project files --json");
+  ASSERT_EQ(bed->run("retention set " + files + " --keep-last 2").exit_code, 0);
+  auto real = bed->run("prune --project " + files + " --json");
   ASSERT_EQ(real.exit_code, 0) << real.out;
   Json pj = Json::parse(real.out);
   ASSERT_EQ(pj["groups"].size(), 1u) << pj.dump(2);
@@ -334,7 +337,7 @@ TEST(StorageMulti, PruneDryRunThenReal) {
   EXPECT_EQ(::access(bed->blob_path(ids[1]).c_str(), F_OK), 0);
 
   // Only on one target: keep-last 1 on offsite removes ids[1] there, local keeps it.
-  auto one = bed->run("prune --project files --target offsite --keep-last 1");
+  auto one = bed->run("prune --project " + files + " --target offsite --keep-last 1");
   ASSERT_EQ(one.exit_code, 0) << one.out;
   list = backups_json(*bed);
   ASSERT_EQ(list.size(), 2u);

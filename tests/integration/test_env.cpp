@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <sys/wait.h>
@@ -98,18 +99,44 @@ std::string quoted(std::string_view s) {
   return out + "'";
 }
 ScriptResult stack_script(const char* script, std::string_view stack, std::string_view project,
-                          std::string_view workdir) {
-  std::string cmd = source_path(std::string("tests/fixtures/stacks/") + script) + " " + quoted(stack) + " " + quoted(project);
+                          std::string_view workdir, std::string_view flavour) {
+  std::string cmd = (flavour.empty() ? "" : "STACKSNAP_COMPOSE=" + quoted(flavour) + " ") +
+                    source_path(std::string("tests/fixtures/stacks/") + script) + " " + quoted(stack) + " " + quoted(project);
   if (!workdir.empty()) cmd += " " + quoted(workdir);
   return run_script(cmd);
 }
 }  // namespace
 
-ScriptResult stack_up(std::string_view stack, std::string_view project, std::string_view workdir) {
-  return stack_script("up.sh", stack, project, workdir);
+std::string stack_dir(std::string_view project) { return "/var/tmp/stacksnap-stacks/" + std::string(project); }
+
+std::string compose_flavour() {
+  const char* f = std::getenv("STACKSNAP_COMPOSE");
+  return f && std::string_view(f) == "v1" ? "v1" : "v2";
 }
-ScriptResult stack_down(std::string_view stack, std::string_view project, std::string_view workdir) {
-  return stack_script("down.sh", stack, project, workdir);
+bool compose_v1_lane() { return compose_flavour() == "v1"; }
+std::string compose_command() { return compose_v1_lane() ? "docker-compose" : "docker compose"; }
+
+ScriptResult compose_in(std::string_view dir, std::string_view project, std::string_view args) {
+  return run_script("cd " + quoted(dir) + " && " + compose_command() + " -p " + quoted(project) + " " +
+                    std::string(args));
+}
+
+std::string project_name(std::string_view raw) {
+  std::string out;
+  for (char c : raw) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') out.push_back(c);
+  }
+  return out;
+}
+
+ScriptResult stack_up(std::string_view stack, std::string_view project, std::string_view workdir,
+                      std::string_view flavour) {
+  return stack_script("up.sh", stack, project, workdir, flavour);
+}
+ScriptResult stack_down(std::string_view stack, std::string_view project, std::string_view workdir,
+                        std::string_view flavour) {
+  return stack_script("down.sh", stack, project, workdir, flavour);
 }
 
 Status ensure_sample_stacks() {
@@ -184,14 +211,46 @@ void remove_leftovers(docker::Client& docker) {
   }
 }
 
-uint64_t peak_rss_bytes() {
+static uint64_t status_kib(const char* field) {
   std::ifstream f("/proc/self/status");
   std::string line;
+  const size_t n = std::strlen(field);
   while (std::getline(f, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    if (line.compare(0, n, field) == 0) return std::stoull(line.substr(n)) * 1024;
   }
   return 0;
 }
+
+namespace {
+
+// The foreign project "shop" that scripts/foreign-shop.sh starts beside the suite (label
+// org.stacksnap.foreign): whatever a test process did, the project's containers are the
+// same ones, in the same state, when it ends.
+class ForeignProjectWatch final : public ::testing::Environment {
+ public:
+  void SetUp() override { before_ = snapshot(); }
+  void TearDown() override {
+    if (before_.empty()) return;
+    const std::string after = snapshot();
+    EXPECT_EQ(after, before_) << "the foreign Compose project `shop` (scripts/foreign-shop.sh) was changed by this test";
+  }
+
+ private:
+  static std::string snapshot() {
+    return run_script("docker ps -a --filter label=org.stacksnap.foreign=1 --format '{{.ID}} {{.Names}} {{.State}}' "
+                      "2>/dev/null | sort")
+        .output;
+  }
+  std::string before_;
+};
+
+[[maybe_unused]] ::testing::Environment* const kForeignWatch =
+    ::testing::AddGlobalTestEnvironment(new ForeignProjectWatch);
+
+}  // namespace
+
+uint64_t peak_rss_bytes() { return status_kib("VmHWM:"); }
+uint64_t current_rss_bytes() { return status_kib("VmRSS:"); }
 
 bool reset_peak_rss() {
   std::ofstream f("/proc/self/clear_refs");

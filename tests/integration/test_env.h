@@ -50,8 +50,23 @@ std::string stack_project(std::string_view stack);
 // it project_service_1, v2 project-service-1); "" when there is none.
 std::string container_of(std::string_view project, std::string_view service);
 // `tests/fixtures/stacks/up.sh STACK PROJECT [WORKDIR]` / down.sh, in this lane's flavour.
-ScriptResult stack_up(std::string_view stack, std::string_view project, std::string_view workdir = {});
-ScriptResult stack_down(std::string_view stack, std::string_view project, std::string_view workdir = {});
+// `flavour` "v1"/"v2" overrides the lane's (stacks that need Compose v2 features).
+ScriptResult stack_up(std::string_view stack, std::string_view project, std::string_view workdir = {},
+                      std::string_view flavour = {});
+ScriptResult stack_down(std::string_view stack, std::string_view project, std::string_view workdir = {},
+                        std::string_view flavour = {});
+// Where up.sh puts a project's working copy by default: /var/tmp/stacksnap-stacks/PROJECT.
+std::string stack_dir(std::string_view project);
+
+// This lane's Compose flavour (STACKSNAP_COMPOSE): "v2" (default) or "v1".
+std::string compose_flavour();
+bool compose_v1_lane();
+// The command line of this lane's Compose: "docker compose" or "docker-compose".
+std::string compose_command();
+// `cd DIR && <compose> -p PROJECT ARGS` (ARGS may start with -f FILE…).
+ScriptResult compose_in(std::string_view dir, std::string_view project, std::string_view args);
+// Lowercases and keeps what every Compose accepts in a project name ([a-z0-9_-]).
+std::string project_name(std::string_view raw);
 
 // Status of bringing the three sample stacks up (ok when they already run).
 Status ensure_sample_stacks();
@@ -84,6 +99,8 @@ void remove_leftovers(docker::Client& docker);
 
 // Peak resident set size of this process (VmHWM), in bytes.
 uint64_t peak_rss_bytes();
+// Resident set size of this process now (VmRSS), in bytes.
+uint64_t current_rss_bytes();
 // Resets the peak to the current RSS (echo 5 > /proc/self/clear_refs); false if unsupported.
 bool reset_peak_rss();
 

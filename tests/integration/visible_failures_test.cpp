@@ -104,7 +104,7 @@ TEST(VisibleVerify, TwoTargetsOneCopyDamagedFailsWithDataLossAndShowsWhichCopy) 
     ASSERT_TRUE(catalog::add_notification(**cat, {.name = "hc", .kind = "healthchecks", .url = rx.url("/hc/v1")}).ok());
   }
 
-  auto b = bed.backup("files", "--target local --target usb");
+  auto b = bed.backup(stack_project("files"), "--target local --target usb");
   ASSERT_EQ(b.exit_code, 0) << b.out;
   const std::string id = b.summary.value("backup_id", "");
   ASSERT_FALSE(id.empty());
@@ -157,7 +157,7 @@ TEST(VisibleVerify, TwoTargetsOneCopyDamagedFailsWithDataLossAndShowsWhichCopy) 
   Api api;
   api.port = server.start();
   ASSERT_NE(api.port, 0) << server.log();
-  ASSERT_TRUE(api.setup()) << server.log();
+  ASSERT_TRUE(api.setup(server.setup_token())) << server.log();
   Reply r = api.req("POST", "/api/backups/" + id + "/verify");
   ASSERT_EQ(r.status, 202) << r.body;
   Json job = api.wait_job(r.json()["job_id"].get<int64_t>(), 120s);
@@ -190,7 +190,7 @@ TEST(VisiblePartial, S3StoppedDuringABackupIsPartialEverywhere) {
   Api api;
   api.port = server.start();
   ASSERT_NE(api.port, 0) << server.log();
-  ASSERT_TRUE(api.setup()) << server.log();
+  ASSERT_TRUE(api.setup(server.setup_token())) << server.log();
   ASSERT_EQ(api.req("POST", "/api/key", {{"mode", "generate"}}).status, 201);
   Reply r = api.req("POST", "/api/targets",
                     {{"name", "local"}, {"kind", "local"}, {"config", {{"path", tmp->path() + "/store"}}}});
@@ -211,7 +211,8 @@ TEST(VisiblePartial, S3StoppedDuringABackupIsPartialEverywhere) {
             201);
 
   // 1. Both targets work.
-  auto first = run_stacksnap(data_dir, "backup files --json");
+  const std::string files = stack_project("files");
+  auto first = run_stacksnap(data_dir, "backup " + files + " --json");
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
   ASSERT_EQ(first.summary["result"], "succeeded");
   const std::string first_id = first.summary["backup_id"];
@@ -225,7 +226,7 @@ TEST(VisiblePartial, S3StoppedDuringABackupIsPartialEverywhere) {
 
   // 2. S3 goes away while the next backup is being captured.
   std::string errfile = tmp->path() + "/backup2.err";
-  FILE* p = ::popen((std::string(STACKSNAP_BINARY) + " --data-dir " + data_dir + " backup files --json 2>" + errfile)
+  FILE* p = ::popen((std::string(STACKSNAP_BINARY) + " --data-dir " + data_dir + " backup " + files + " --json 2>" + errfile)
                         .c_str(),
                     "r");
   ASSERT_NE(p, nullptr);
@@ -294,7 +295,7 @@ TEST(VisiblePartial, S3StoppedDuringABackupIsPartialEverywhere) {
     ADD_FAILURE() << "no " << name << " in " << targets.dump();
     return Json();
   };
-  Json project = api.req("GET", "/api/projects/files").json();
+  Json project = api.req("GET", "/api/projects/" + files).json();
   Json offsite = health_of(project["targets"], "offsite");
   EXPECT_EQ(offsite["failing_since"], static_cast<int64_t>(*since)) << project["targets"].dump();
   EXPECT_EQ(offsite["last_success_at"], offsite_success);
@@ -305,13 +306,13 @@ TEST(VisiblePartial, S3StoppedDuringABackupIsPartialEverywhere) {
   ASSERT_EQ(projects.status, 200) << projects.body;
   const Json all = projects.json();
   for (const auto& pj : all["projects"]) {
-    if (pj["name"] == "files") listed = pj;
+    if (pj["name"] == files) listed = pj;
   }
   EXPECT_EQ(health_of(listed["targets"], "offsite")["failing_since"], static_cast<int64_t>(*since));
 
   // 3. S3 back: the next backup is whole, and nothing says failing any more.
   ASSERT_TRUE(s3_link.start());
-  auto third = run_stacksnap(data_dir, "backup files --json");
+  auto third = run_stacksnap(data_dir, "backup " + files + " --json");
   EXPECT_EQ(third.exit_code, 0) << third.out << third.err;
   EXPECT_EQ(third.summary["result"], "succeeded");
   m = api.req("GET", "/metrics").body;
@@ -319,7 +320,7 @@ TEST(VisiblePartial, S3StoppedDuringABackupIsPartialEverywhere) {
   EXPECT_GT(*metric(m, "stacksnap_target_last_success_timestamp_seconds{target=\"offsite\"}"),
             static_cast<double>(offsite_success));
   EXPECT_FALSE(metric(m, "stacksnap_target_failing_since_timestamp_seconds{target=\"offsite\"}")) << m;
-  project = api.req("GET", "/api/projects/files").json();
+  project = api.req("GET", "/api/projects/" + files).json();
   EXPECT_EQ(health_of(project["targets"], "offsite")["failing_since"], 0);
   EXPECT_EQ(paths_of(rx, "/hc/").back(), "/hc/p1");
   EXPECT_EQ(server.stop(), 0) << server.log();

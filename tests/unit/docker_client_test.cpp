@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <atomic>
 #include <cstring>
 #include <functional>
@@ -16,6 +18,8 @@
 #include "base/fd.h"
 #include "base/temp_dir.h"
 #include "docker/client.h"
+
+#include "docker_payloads.h"
 
 namespace stacksnap::docker {
 namespace {
@@ -118,6 +122,36 @@ TEST(DockerClient, SendsTheNegotiatedVersionOnEveryCall) {
   EXPECT_TRUE(reqs[1].target.starts_with("/v1.43/containers/json?all=1&filters=")) << reqs[1].target;
   EXPECT_NE(reqs[1].head.find("Host: "), std::string::npos);
   EXPECT_EQ(reqs[1].head.find("Accept-Encoding"), std::string::npos);
+}
+
+// Engine 20.10 (Debian 12's docker.io) and Engine 26 as recorded from the real daemons:
+// the client negotiates 1.41 and 1.45, prefixes every call with it, and reads what each
+// one's container inspect carries.
+TEST(DockerClient, RecordedEngine20And26) {
+  struct Case {
+    const char* version;
+    const char* inspect;
+    std::string api;
+  };
+  for (const Case& c : {Case{testdata::kVersion, testdata::kInspect141, "1.41"},
+                        Case{testdata::kVersion26, testdata::kInspect145, "1.45"}}) {
+    SCOPED_TRACE(c.api);
+    FakeEngine fake([&](const FakeRequest& r) {
+      if (r.target == "/version") return json_response(200, "OK", c.version);
+      if (r.target == "/v" + c.api + "/containers/x/json") return json_response(200, "OK", c.inspect);
+      return json_response(404, "Not Found", R"({"message":"page not found"})");
+    });
+    auto client = Client::connect({.docker_host = fake.host()});
+    ASSERT_TRUE(client.ok()) << client.error().message();
+    EXPECT_EQ((*client)->api_version().to_string(), c.api);
+    auto info = (*client)->inspect_container("x");
+    ASSERT_TRUE(info.ok()) << info.error().message();
+    EXPECT_FALSE(info->labels.at("com.docker.compose.project").empty());
+    EXPECT_FALSE(info->networks.empty());
+    const bool has_subpath = std::any_of(info->mounts.begin(), info->mounts.end(),
+                                         [](const MountPoint& m) { return !m.subpath.empty(); });
+    EXPECT_EQ(has_subpath, c.api == "1.45");
+  }
 }
 
 TEST(DockerClient, RefusesEnginesOutsideOurRange) {

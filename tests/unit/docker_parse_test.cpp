@@ -98,6 +98,45 @@ TEST(DockerParse, ContainerInspectApi141) {
   EXPECT_TRUE(std::find(c.env.begin(), c.env.end(), "APP_MODE=production") != c.env.end());
 }
 
+TEST(DockerParse, ContainerInspectApi145) {
+  // Engine 26 (API 1.45): a volume mount's subpath is only in HostConfig.Mounts; the
+  // Mounts entry names the volume with its whole _data dir and mode "z".
+  auto c = parse_container_info(J(testdata::kInspect145));
+  EXPECT_EQ(c.name, "ss15-modern-app-1");
+  EXPECT_EQ(c.labels.at("com.docker.compose.version"), "2.26.1");
+  EXPECT_EQ(c.labels.at("com.docker.compose.depends_on"),
+            "db:service_healthy:false,cache:service_healthy:false,init:service_completed_successfully:false");
+  bool subpath = false, whole = false;
+  for (const auto& m : c.mounts) {
+    if (m.type != "volume") continue;
+    if (m.name == "ss15-modern-shared-data") {
+      subpath = m.subpath == "app" && m.destination == "/srv/shared-app";
+    } else {
+      whole = m.subpath.empty();
+    }
+  }
+  EXPECT_TRUE(subpath);
+  EXPECT_TRUE(whole);
+  EXPECT_EQ(c.networks, (std::vector<std::string>{"ss15-modern-front", "ss15-modern-shared"}));
+  EXPECT_EQ(c.state.health, "healthy");
+  EXPECT_EQ(c.state.health_output, "test: /srv/state/.seeded: No such file or directory\n");
+  // Engine 20.10: no HostConfig.Mounts subpath, one network.
+  auto old = parse_container_info(J(testdata::kInspect141));
+  for (const auto& m : old.mounts) EXPECT_EQ(m.subpath, "");
+  EXPECT_EQ(old.networks, std::vector<std::string>{"shop_default"});
+  EXPECT_EQ(old.state.health, "");
+}
+
+TEST(DockerParse, VersionOfEngine26) {
+  auto v = parse_version(J(testdata::kVersion26));
+  EXPECT_EQ(v.version, "26.1.5+dfsg1");
+  EXPECT_EQ(v.api_version, "1.45");
+  EXPECT_EQ(v.min_api_version, "1.24");
+  EXPECT_EQ(negotiate_api_version(v.api_version, v.min_api_version, v.version)->to_string(), "1.45");
+  auto old = parse_version(J(testdata::kVersion));
+  EXPECT_EQ(negotiate_api_version(old.api_version, old.min_api_version, old.version)->to_string(), "1.41");
+}
+
 TEST(DockerParse, ContainerInspectApi124) {
   auto c = parse_container_info(J(testdata::kInspect124));
   EXPECT_EQ(c.name, "shop_db_1");

@@ -119,6 +119,63 @@ TEST(StackConfigFiles, V1RelativeAndV2Absolute) {
   EXPECT_EQ(resolve_path("", "/x"), "");
 }
 
+TEST(StackConfigFiles, V1RunFromAnotherDirectory) {
+  // `cd /var/tmp/x && docker-compose -p p -f stack/docker-compose.yml -f stack/o.yml up`:
+  // v1's working dir is the first file's directory, the paths stay relative to /var/tmp/x.
+  EXPECT_EQ(resolve_config_files("stack/docker-compose.yml,stack/o.yml", "/var/tmp/x/stack"),
+            (std::vector<std::string>{"/var/tmp/x/stack/docker-compose.yml", "/var/tmp/x/stack/o.yml"}));
+  // From a sibling directory: `cd /srv/other && docker-compose -f ../shop/docker-compose.yml …`.
+  EXPECT_EQ(resolve_config_files("../shop/docker-compose.yml,../shop/prod.yml,../common/base.yml", "/srv/shop"),
+            (std::vector<std::string>{"/srv/shop/docker-compose.yml", "/srv/shop/prod.yml", "/srv/common/base.yml"}));
+  // A later file that climbs out of the unknown invocation dir: the working dir is all we have.
+  EXPECT_EQ(resolve_config_files("../shop/docker-compose.yml,extra.yml", "/srv/shop"),
+            (std::vector<std::string>{"/srv/shop/docker-compose.yml", "/srv/shop/extra.yml"}));
+  // When the files are on disk, the one that exists wins (here: --project-directory runs).
+  auto only = [](std::string path) { return [path](const std::string& f) { return f == path; }; };
+  EXPECT_EQ(resolve_config_files("sub/a.yml", "/w/sub", only("/w/sub/sub/a.yml")),
+            std::vector<std::string>{"/w/sub/sub/a.yml"});
+  EXPECT_EQ(resolve_config_files("sub/a.yml", "/w/sub", only("/w/sub/a.yml")), std::vector<std::string>{"/w/sub/a.yml"});
+}
+
+TEST(StackComposeVersion, FlavourFromTheVersionLabel) {
+  EXPECT_EQ(compose_flavour_of("1.29.2"), "v1");
+  EXPECT_EQ(compose_flavour_of("2.26.1"), "v2");
+  EXPECT_EQ(compose_flavour_of("5.1.0"), "v2");  // v2 renumbered after 2.40
+  EXPECT_EQ(compose_flavour_of(""), "");
+  EXPECT_EQ(compose_flavour_of("v2"), "");
+  Project p;
+  p.compose_version = "1.29.2";
+  EXPECT_EQ(p.compose_flavour(), "v1");
+}
+
+TEST(StackCompose, IncludeAndOptionalEnvFiles) {
+  auto doc = parse_yaml(R"(
+include:
+  - db/compose.db.yaml
+  - path: ["${PART}/a.yaml", b.yaml]
+    project_directory: parts
+    env_file: parts/.env
+services:
+  app:
+    env_file:
+      - path: ./app.env
+      - path: ./local.env
+        required: false
+      - other.env
+)");
+  ASSERT_TRUE(doc.ok()) << doc.error().message();
+  auto f = read_compose_document(*doc, {{"PART", "x"}});
+  ASSERT_TRUE(f.ok()) << f.error().message();
+  ASSERT_EQ(f->includes.size(), 2u);
+  EXPECT_EQ(f->includes[0].paths, std::vector<std::string>{"db/compose.db.yaml"});
+  EXPECT_EQ(f->includes[0].project_directory, "");
+  EXPECT_EQ(f->includes[1].paths, (std::vector<std::string>{"x/a.yaml", "b.yaml"}));
+  EXPECT_EQ(f->includes[1].project_directory, "parts");
+  EXPECT_EQ(f->includes[1].env_files, std::vector<std::string>{"parts/.env"});
+  EXPECT_EQ(f->services["app"].env_files, (std::vector<std::string>{"./app.env", "./local.env", "other.env"}));
+  EXPECT_EQ(f->services["app"].optional_env_files, std::set<std::string>{"./local.env"});
+}
+
 TEST(StackVolumes, KeysFromLabelsAndComposeFiles) {
   Labels v2_custom{{"com.docker.compose.project", "files"}, {"com.docker.compose.volume", "archive"}};
   Labels v1_custom{{"com.docker.compose.project", "files"}, {"com.docker.compose.volume", "files-archive"}};

@@ -187,6 +187,9 @@ async function body(req) {
   return s ? JSON.parse(s) : {};
 }
 
+// Like `stacksnap serve`, the mock wants the one-time setup token (open /?setup_token=mock-setup-token).
+const MOCK_SETUP_TOKEN = 'mock-setup-token';
+
 async function api(req, res, url) {
   const path = url.pathname;
   const m = (re) => path.match(re);
@@ -197,6 +200,7 @@ async function api(req, res, url) {
   if (path === '/api/setup' && req.method === 'POST') {
     if (state.password) throw err(409, 'AlreadyExists', 'an admin password is already set');
     const b = await body(req);
+    if (b.setup_token !== MOCK_SETUP_TOKEN) throw err(403, 'PermissionDenied', 'the setup token is missing or wrong');
     if ((b.password ?? '').length < 10) throw err(400, 'InvalidArgument', 'the password needs at least 10 characters');
     state.password = b.password;
     res.setHeader('Set-Cookie', cookie);

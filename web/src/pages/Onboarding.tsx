@@ -8,6 +8,7 @@ import { StrengthMeter } from '../components/StrengthMeter';
 import { TargetForm } from '../components/TargetForm';
 import { Alert, Badge, Button, Field, Input, LoadingBlock, cx } from '../components/ui';
 import { plural } from '../lib/format';
+import { setupTokenFrom, withoutSetupToken } from '../lib/setupToken';
 
 type Step = 'admin' | 'storage' | 'key' | 'done';
 const STEPS: { id: Step; label: string }[] = [
@@ -88,6 +89,13 @@ export function OnboardingPage({ needsAdmin, onboarding, onAdminCreated, onDone 
 function AdminStep({ onDone }: { onDone: () => Promise<void> }) {
   const [pw, setPw] = useState('');
   const [pw2, setPw2] = useState('');
+  const [token, setToken] = useState(() => setupTokenFrom(window.location.search));
+  const [askToken, setAskToken] = useState(() => token === '');
+  useEffect(() => {
+    // Out of the address bar and the history once read.
+    const clean = withoutSetupToken(window.location);
+    if (clean !== null) window.history.replaceState(window.history.state, '', clean);
+  }, []);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const mismatch = pw2.length > 0 && pw !== pw2;
@@ -98,11 +106,16 @@ function AdminStep({ onDone }: { onDone: () => Promise<void> }) {
     setBusy(true);
     setError(null);
     try {
-      const r = await api.post<{ csrf_token: string }>('/api/setup', { password: pw });
+      const r = await api.post<{ csrf_token: string }>('/api/setup', { password: pw, setup_token: token.trim() });
       setCsrfToken(r.csrf_token);
       await onDone();
     } catch (err) {
-      setError(err instanceof ApiError && err.code === 'AlreadyExists' ? 'An admin password is already set. Reload the page to sign in.' : errorMessage(err));
+      if (err instanceof ApiError && err.code === 'PermissionDenied') {
+        setAskToken(true);
+        setError('The setup token is missing or wrong. Open the setup URL that stacksnap serve printed, or copy the token from the file setup-token in its data directory.');
+      } else {
+        setError(err instanceof ApiError && err.code === 'AlreadyExists' ? 'An admin password is already set. Reload the page to sign in.' : errorMessage(err));
+      }
     } finally {
       setBusy(false);
     }
@@ -117,6 +130,11 @@ function AdminStep({ onDone }: { onDone: () => Promise<void> }) {
         </p>
       </div>
       {error && <Alert>{error}</Alert>}
+      {askToken && (
+        <Field label="Setup token" htmlFor="ob-token" hint="Printed by stacksnap serve with the setup URL; also in the file setup-token in its data directory.">
+          <Input id="ob-token" autoComplete="off" spellCheck={false} required value={token} onChange={(e) => setToken(e.target.value)} className="font-mono" />
+        </Field>
+      )}
       <div className="grid gap-4 sm:grid-cols-2">
         <Field label="Password" htmlFor="ob-pw">
           <Input id="ob-pw" type="password" autoComplete="new-password" autoFocus minLength={10} required value={pw} onChange={(e) => setPw(e.target.value)} aria-describedby="ob-pw-strength" />
@@ -127,7 +145,7 @@ function AdminStep({ onDone }: { onDone: () => Promise<void> }) {
       </div>
       <StrengthMeter id="ob-pw-strength" value={pw} minLength={10} />
       <div className="flex justify-end">
-        <Button type="submit" variant="primary" busy={busy} disabled={pw.length < 10 || pw !== pw2}>
+        <Button type="submit" variant="primary" busy={busy} disabled={pw.length < 10 || pw !== pw2 || token.trim() === ''}>
           Create admin and continue
         </Button>
       </div>

@@ -409,7 +409,7 @@ function PasswordSection() {
       setCurrent('');
       setNext('');
       setNext2('');
-      toast('success', 'Password changed. Other sessions were signed out.');
+      toast('success', 'Password changed. Other sessions were signed out and API tokens revoked.');
     } catch (err) {
       setError(errorMessage(err));
     } finally {

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The integration tests (real dockerd, databases, S3), in two lanes:
+#   1. Compose v2 (`docker compose`, the default): every integration test, with the sample
+#      stacks as projects ssit-* and a foreign project named `shop` running beside them
+#      (scripts/foreign-shop.sh) that must come out untouched;
+#   2. Compose v1 (`docker-compose` 1.29): the sample stacks brought up by v1 as projects
+#      ssv1-* (names with `_`, relative config paths), and the backup, restore, copy
+#      restore and drill tests against them. Its stacks are taken down afterwards.
+#   scripts/integration.sh [BUILD_DIR] [v2|v1|both]     (default build/release both)
+# STACKSNAP_IT_PREFIX / STACKSNAP_COMPOSE are set per lane.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-build/release}"
+lanes="${2:-both}"
+# Project name prefixes of the lanes (STACKSNAP_IT_PREFIX / STACKSNAP_IT_PREFIX_V1 override).
+v1_prefix="${STACKSNAP_IT_PREFIX_V1:-ssv1-}"
+# The v1 lane: what a v1-created project has to keep supporting (a gtest filter).
+v1_tests='StackDiscovery.*:CliProjects.JsonDescribesTheSampleStacks:CliProjects.OneProjectAsATable'
+v1_tests+=':DockerContainers.ListWithLabelFiltersAndInspect:Backup.ShopHasDumpsVolumesBindsConfigAndVerifies'
+v1_tests+=':Backup.WikiAndFilesBackUpAndVerify:RestoreTest.*:SampleStacks/Disaster.*:BrokenDumpDrill.*:ComposeLane.*'
+bin="$root/$build/stacksnap_integration_tests"
+[[ -x "$bin" ]] || { echo "integration: no $bin (make build-tests)" >&2; exit 1; }
+
+"$root/scripts/test-services.sh"
+"$root/scripts/foreign-shop.sh" up
+trap '"$root/scripts/foreign-shop.sh" down' EXIT
+
+# One process per test suite (a suite's set-up — a stack brought up, backups made — is
+# shared by its tests), each with a time limit; every failing suite is named at the end.
+# (`ctest -L integration` runs the same tests one process per test.)
+failed=()
+report=()
+run() { # name, gtest filter, env…
+  local name="$1" filter="$2"; shift 2
+  local t0 rc=0 log; t0=$(date +%s)
+  log="$(mktemp /tmp/stacksnap-it.XXXXXX)"
+  env "$@" timeout 1800 "$bin" --gtest_filter="$filter" --gtest_brief=1 >"$log" 2>&1 || rc=$?
+  local secs=$(( $(date +%s) - t0 ))
+  if [[ $rc -eq 0 ]]; then
+    printf '   %-44s ok      %4d s\n' "$name" "$secs"
+  else
+    printf '   %-44s FAILED  %4d s (exit %d)\n' "$name" "$secs" "$rc"
+    grep -E '^\[  FAILED  \]|Failure$|^\.\./' "$log" | head -n 40 | sed 's/^/      /' >&2
+    failed+=("$name")
+  fi
+  rm -f "$log"
+}
+lane() { # name, prefix, flavour, [filter]
+  local name="$1" prefix="$2" flavour="$3" filter="${4:-}"
+  local t0; t0=$(date +%s)
+  echo "== integration tests, $name (projects $prefix*)"
+  local envs=(STACKSNAP_COMPOSE="$flavour" STACKSNAP_IT_PREFIX="$prefix")
+  if [[ -n "$filter" ]]; then
+    run "$name" "$filter" "${envs[@]}"
+  else
+    for suite in $("$bin" --gtest_list_tests | awk '/^[^ ]/{print $1}'); do
+      run "${suite%.}" "$suite*" "${envs[@]}"
+    done
+  fi
+  report+=("$(printf '%-52s %5d s' "$name" $(( $(date +%s) - t0 )))")
+}
+if [[ "$lanes" == both || "$lanes" == v2 ]]; then
+  lane "Compose v2 (every test)" "${STACKSNAP_IT_PREFIX:-ssit-}" v2
+fi
+if [[ "$lanes" == both || "$lanes" == v1 ]]; then
+  lane "Compose v1 (backup, restore, copy, drill)" "$v1_prefix" v1 "$v1_tests"
+  for s in shop wiki files; do
+    STACKSNAP_COMPOSE=v1 "$root/tests/fixtures/stacks/down.sh" "$s" "$v1_prefix$s" >/dev/null 2>&1 || true
+  done
+fi
+printf '   %s\n' "${report[@]}"
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "integration: failed: ${failed[*]}" >&2
+  exit 1
+fi
