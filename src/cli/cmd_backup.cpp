@@ -21,6 +21,7 @@
 #include "base/clock.h"
 #include "base/fd.h"
 #include "base/scope.h"
+#include "catalog/record_json.h"
 #include "cli/event_printer.h"
 #include "cli/globals.h"
 #include "cli/job_runner.h"
@@ -218,30 +219,6 @@ std::string copy_state_label(const catalog::CopyRecord& c) {
   return c.verify_state == catalog::CopyState::kUnchecked ? "unchecked" : std::string(catalog::copy_state_name(c.verify_state));
 }
 
-Json backup_json(const catalog::BackupRecord& b) {
-  Json copies = Json::array();
-  for (const auto& c : b.copies) {
-    copies.push_back({{"target", c.target},
-                      {"key", c.key},
-                      {"size", c.size},
-                      {"uploaded_at", c.uploaded_at},
-                      {"verify_state", std::string(catalog::copy_state_name(c.verify_state))},
-                      {"verified_at", c.verified_at > 0 ? Json(c.verified_at) : Json(nullptr)},
-                      {"verify_detail", c.verify_detail}});
-  }
-  return {{"id", b.id},
-          {"project", b.project},
-          {"created", format_rfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(b.created_at)))},
-          {"stored_bytes", b.stored_bytes},
-          {"plaintext_bytes", b.plaintext_bytes},
-          {"sha256", b.sha256},
-          {"duration_ms", b.duration_ms},
-          {"verify_result", b.verify_result},
-          {"drill_result", b.drill_result},
-          {"copies", copies},
-          {"summary", b.summary}};
-}
-
 // With a target: the catalog is first rebuilt from it, and only its backups are listed;
 // --json then prints {"rebuild": report, "backups": [...]}.
 // Without one, an empty catalog (a fresh data dir: `key` and `target add` done, nothing
@@ -270,7 +247,7 @@ Status list_backups(const Globals& g, const std::string& project, const std::str
   auto list = TRY(cat->list_backups({.project = project, .target = target}));
   if (g.json) {
     Json arr = Json::array();
-    for (const auto& b : list) arr.push_back(backup_json(b));
+    for (const auto& b : list) arr.push_back(catalog::to_json(b));
     if (rebuild) std::cout << Json{{"rebuild", *rebuild}, {"backups", arr}}.dump() << "\n";
     else std::cout << arr.dump() << "\n";
     return {};

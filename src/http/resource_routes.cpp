@@ -4,58 +4,14 @@
 
 #include "app/appliance.h"
 #include "http/job_stream.h"
-#include "http/resource_routes_util.h"
+#include "catalog/record_json.h"
+#include "http/route_params.h"
 
 namespace stacksnap::http {
 
 namespace resource {
 
-Json backup_json(const catalog::BackupRecord& b, bool detail) {
-  Json copies = Json::array();
-  for (const auto& c : b.copies) {
-    copies.push_back({{"target", c.target},
-                      {"key", c.key},
-                      {"size", c.size},
-                      {"uploaded_at", c.uploaded_at},
-                      {"verify_state", std::string(catalog::copy_state_name(c.verify_state))},
-                      {"verified_at", c.verified_at > 0 ? Json(c.verified_at) : Json()},
-                      {"verify_detail", c.verify_detail}});
-  }
-  Json j{{"id", b.id},
-         {"project", b.project},
-         {"created_at", b.created_at},
-         {"plaintext_bytes", b.plaintext_bytes},
-         {"stored_bytes", b.stored_bytes},
-         {"sha256", b.sha256},
-         {"duration_ms", b.duration_ms},
-         {"verified_at", b.verified_at ? Json(*b.verified_at) : Json()},
-         {"verify_result", b.verify_result},
-         {"drill_at", b.drill_at ? Json(*b.drill_at) : Json()},
-         {"drill_result", b.drill_result},
-         {"copies", copies}};
-  if (detail) {
-    j["summary"] = b.summary;
-    j["drill_details"] = b.drill_details;
-  }
-  return j;
-}
-
-Json job_json(const catalog::JobRecord& r) {
-  return Json{{"id", r.id},
-              {"kind", r.kind},
-              {"project", r.project},
-              {"backup_id", r.backup_id},
-              {"state", std::string(catalog::job_state_name(r.state))},
-              {"created_at", r.created_at},
-              {"started_at", r.started_at},
-              {"finished_at", r.finished_at},
-              {"error_code", r.error_code},
-              {"error", r.error},
-              {"summary", r.summary},
-              {"params", r.params}};
-}
-
-Response accepted(const catalog::JobRecord& j) { return Response::json(202, Json{{"job_id", j.id}, {"job", job_json(j)}}); }
+Response accepted(const catalog::JobRecord& j) { return Response::json(202, Json{{"job_id", j.id}, {"job", catalog::to_json(j)}}); }
 
 Result<int64_t> id_param(const Request& req, const char* name) {
   std::string v = req.param(name);

@@ -1,7 +1,7 @@
 // Onboarding, the encryption key, notifications and settings (docs/API.md).
 #include "app/appliance.h"
 #include "http/resource_routes.h"
-#include "http/resource_routes_util.h"
+#include "http/route_params.h"
 
 namespace stacksnap::http {
 namespace {

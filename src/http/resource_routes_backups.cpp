@@ -2,7 +2,8 @@
 #include "app/appliance.h"
 #include "http/job_stream.h"
 #include "http/resource_routes.h"
-#include "http/resource_routes_util.h"
+#include "catalog/record_json.h"
+#include "http/route_params.h"
 #include "restore/compose.h"
 #include "stack/discovery.h"
 
@@ -52,7 +53,7 @@ void register_backup_routes(Router& router, app::Appliance& app) {
                                        .target = req.query_param("target").value_or(""),
                                        .limit = static_cast<int>(TRY(int_query(req, "limit", 0, 0, 100000)))};
                Json list = Json::array();
-               for (const auto& b : TRY(app.cat.list_backups(f))) list.push_back(backup_json(b));
+               for (const auto& b : TRY(app.cat.list_backups(f))) list.push_back(catalog::to_json(b, {.details = false}));
                return Response::json(200, Json{{"backups", list}});
              },
              kBlocking);
@@ -80,7 +81,7 @@ void register_backup_routes(Router& router, app::Appliance& app) {
 
   router.get("/api/backups/{id}",
              [&app](Request& req) -> Result<Response> {
-               return Response::json(200, backup_json(TRY(app.cat.get_backup(req.param("id"))), true));
+               return Response::json(200, catalog::to_json(TRY(app.cat.get_backup(req.param("id")))));
              },
              kBlocking);
 
@@ -177,21 +178,21 @@ void register_backup_routes(Router& router, app::Appliance& app) {
                  return invalid_argument("state must be queued, running, succeeded, failed, cancelled or interrupted");
                }
                Json list = Json::array();
-               for (const auto& j : TRY(catalog::find_jobs(app.cat, f))) list.push_back(job_json(j));
+               for (const auto& j : TRY(catalog::find_jobs(app.cat, f))) list.push_back(catalog::to_json(j));
                return Response::json(200, Json{{"jobs", list}});
              },
              kBlocking);
 
   router.get("/api/jobs/{id}",
              [&app](Request& req) -> Result<Response> {
-               return Response::json(200, job_json(TRY(app.cat.get_job(TRY(id_param(req, "id"))))));
+               return Response::json(200, catalog::to_json(TRY(app.cat.get_job(TRY(id_param(req, "id"))))));
              },
              kBlocking);
 
   router.post("/api/jobs/{id}/cancel",
               [&app](Request& req) -> Result<Response> {
                 auto j = TRY(app.jobs.cancel(TRY(id_param(req, "id"))));
-                return Response::json(202, job_json(j));
+                return Response::json(202, catalog::to_json(j));
               },
               kBlocking);
 }

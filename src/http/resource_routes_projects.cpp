@@ -3,7 +3,8 @@
 
 #include "app/appliance.h"
 #include "http/resource_routes.h"
-#include "http/resource_routes_util.h"
+#include "catalog/record_json.h"
+#include "http/route_params.h"
 #include "retention/policy.h"
 #include "schedule/cron.h"
 #include "stack/discovery.h"
@@ -34,9 +35,7 @@ Json retention_json(const catalog::RetentionRecord& r) {
 
 Json last_backup_json(const std::vector<catalog::BackupRecord>& newest) {
   if (newest.empty()) return nullptr;
-  const auto& b = newest.front();
-  return Json{{"id", b.id}, {"created_at", b.created_at}, {"stored_bytes", b.stored_bytes},
-              {"verify_result", b.verify_result}, {"drill_result", b.drill_result}};
+  return catalog::to_json(newest.front(), {.copies = false, .details = false});
 }
 
 // The project's targets and how storing there went: [{target, last_success_at,

@@ -3,7 +3,7 @@
 #include "app/targets.h"
 #include "base/scope.h"
 #include "http/resource_routes.h"
-#include "http/resource_routes_util.h"
+#include "http/route_params.h"
 #include "seal/crypto.h"
 
 namespace stacksnap::http {

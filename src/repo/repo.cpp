@@ -10,6 +10,7 @@
 #include "base/base64.h"
 #include "base/fd.h"
 #include "base/stream.h"
+#include "catalog/record_json.h"
 #include "seal/crypto.h"
 #include "seal/stream.h"
 #include "storage/local/local_target.h"
@@ -37,42 +38,6 @@ bool readable_names(const catalog::TargetRecord& rec) {
   const auto it = rec.config.find("readable_names");
   return it != rec.config.end() && it->is_boolean() && it->get<bool>();
 }
-
-namespace {
-
-Json record_to_json(const catalog::BackupRecord& b) {
-  return {{"id", b.id},
-          {"project", b.project},
-          {"created_at", b.created_at},
-          {"plaintext_bytes", b.plaintext_bytes},
-          {"stored_bytes", b.stored_bytes},
-          {"sha256", b.sha256},
-          {"duration_ms", b.duration_ms},
-          {"verified_at", b.verified_at ? Json(*b.verified_at) : Json(nullptr)},
-          {"verify_result", b.verify_result},
-          {"summary", b.summary}};
-}
-
-Result<catalog::BackupRecord> record_from_json(const Json& j) {
-  try {
-    catalog::BackupRecord b;
-    b.id = j.at("id").get<std::string>();
-    b.project = j.at("project").get<std::string>();
-    b.created_at = j.at("created_at").get<int64_t>();
-    b.plaintext_bytes = j.value("plaintext_bytes", uint64_t{0});
-    b.stored_bytes = j.at("stored_bytes").get<uint64_t>();
-    b.sha256 = j.at("sha256").get<std::string>();
-    b.duration_ms = j.value("duration_ms", int64_t{0});
-    b.summary = j.value("summary", Json::object());
-    if (j.contains("verified_at") && j["verified_at"].is_number_integer()) b.verified_at = j["verified_at"].get<int64_t>();
-    b.verify_result = j.value("verify_result", std::string());
-    return b;
-  } catch (const std::exception& e) {
-    return data_loss(std::string("sidecar metadata is malformed: ") + e.what());
-  }
-}
-
-}  // namespace
 
 Result<std::unique_ptr<storage::Target>> open_target(const catalog::TargetRecord& rec) {
   const Json& c = rec.config;
@@ -116,7 +81,7 @@ Result<std::unique_ptr<storage::Target>> open_target(const catalog::TargetRecord
 
 Result<std::string> make_sidecar(const catalog::BackupRecord& b, const catalog::CopyRecord& copy,
                                  const seal::MasterKey& key) {
-  std::string plain = record_to_json(b).dump();
+  std::string plain = catalog::to_json(b, {.copies = false}).dump();
   StringWriter sealed;
   auto sw = TRY(seal::SealWriter::create(sealed, key));
   TRY(sw->write(as_bytes(plain)));
@@ -162,7 +127,7 @@ Result<catalog::BackupRecord> open_sidecar_meta(const Sidecar& s, const seal::Ke
   } catch (const std::exception&) {
     return data_loss("sidecar " + s.id + ": metadata is not JSON");
   }
-  auto rec = TRY(record_from_json(j));
+  auto rec = TRY(catalog::backup_from_json(j));
   if (rec.id != s.id) return data_loss("sidecar " + s.id + ": sealed metadata names another backup (" + rec.id + ")");
   return rec;
 }

@@ -1,5 +1,5 @@
-// Helpers shared by the resource_routes_*.cpp files (JSON forms of records, parameter
-// parsing). Internal to src/http.
+// What the resource_routes_*.cpp files share: request parameter parsing and the 202 reply
+// of a submitted job. Internal to src/http. (Records become JSON by catalog/record_json.h.)
 #pragma once
 
 #include <string>
@@ -11,8 +11,6 @@ namespace stacksnap::http::resource {
 
 inline constexpr RouteOptions kBlocking{.access = Access::kUser, .exec = Exec::kBlocking};
 
-Json backup_json(const catalog::BackupRecord& b, bool detail = false);
-Json job_json(const catalog::JobRecord& j);
 // 202 {"job_id", "job"}
 Response accepted(const catalog::JobRecord& j);
 
