@@ -22,18 +22,21 @@ out="$(realpath "$1")"
 stage="$out/stage/stacksnap"
 bin="$stage/usr/bin/stacksnap"
 [[ -x "$bin" ]] || { echo "build-image.sh: no packaged binary in $stage (run build-deb.sh first)" >&2; exit 1; }
-# Compose v2 from its Debian package (cached beside the output).
+# Compose v2 from its Debian package, kept across checkouts and `make clean` with the
+# other downloaded fixtures ($STACKSNAP_FIXTURE_WORK, default /var/cache/stacksnap-fixtures).
 compose_version="$(sed -n 's/^COMPOSE_V2_VERSION="\(.*\)"$/\1/p' "$here/../scripts/install-docker.sh")"
-cache="$out/cache"; install -d "$cache"
+[[ -n "$compose_version" ]] || { echo "build-image.sh: no COMPOSE_V2_VERSION in scripts/install-docker.sh" >&2; exit 1; }
+cache="${STACKSNAP_FIXTURE_WORK:-/var/cache/stacksnap-fixtures}/image-compose"; install -d "$cache"
 compose_deb="$(ls "$cache"/docker-compose_"${compose_version//:/%3a}"_*.deb 2>/dev/null | head -n 1 || true)"
 if [[ -z "$compose_deb" ]]; then
   (cd "$cache" && apt-get download -q "docker-compose=$compose_version" >"$cache/download.log" 2>&1) ||
     { echo "build-image.sh: apt-get download docker-compose=$compose_version failed (scripts/install-docker.sh adds" \
            "Debian 13 to apt):" >&2; tail -n 5 "$cache/download.log" >&2; exit 1; }
-  compose_deb="$(ls "$cache"/docker-compose_*.deb | head -n 1)"
+  compose_deb="$(ls "$cache"/docker-compose_"${compose_version//:/%3a}"_*.deb | head -n 1)"
 fi
-rm -rf "$cache/compose"; dpkg-deb -x "$compose_deb" "$cache/compose"
-compose="$cache/compose/usr/libexec/docker/cli-plugins/docker-compose"
+unpacked="$out/compose"
+rm -rf "$unpacked"; dpkg-deb -x "$compose_deb" "$unpacked"
+compose="$unpacked/usr/libexec/docker/cli-plugins/docker-compose"
 "$compose" version 2>/dev/null | grep -q 'version v\?2\.' || { echo "build-image.sh: $compose_deb has no Compose v2" >&2; exit 1; }
 tini=/usr/bin/tini-static
 [[ -x "$tini" ]] || { echo "build-image.sh: $tini is missing (Debian package tini)" >&2; exit 1; }
@@ -96,7 +99,7 @@ for p in $packages; do
     install -D -m 0644 "/usr/share/doc/$p/copyright" "$root/usr/share/doc/$p/copyright"
   fi
 done
-install -D -m 0644 "$cache/compose/usr/share/doc/docker-compose/copyright" "$root/usr/share/doc/docker-compose/copyright"
+install -D -m 0644 "$unpacked/usr/share/doc/docker-compose/copyright" "$root/usr/share/doc/docker-compose/copyright"
 
 # The binaries start in the root as they will in the container.
 chroot "$root" /usr/bin/stacksnap --version >/dev/null

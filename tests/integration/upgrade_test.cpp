@@ -118,7 +118,7 @@ TEST(Upgrade, PreviousReleaseDataDirMigratesListsVerifiesAndRestores) {
   ASSERT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 
   // The old archive restores beside everything else.
-  const std::string project = "ss20-upgrade-" + std::to_string(::getpid());
+  const std::string project = stack_project("upgrade-" + std::to_string(::getpid()));
   remove_project(project);
   CliRun restore = run_stacksnap(data, std::string("restore ") + kFixtureBackup + " --as " + project + " --to " +
                                            root->path() + "/restored --json");

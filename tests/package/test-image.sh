@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # StackSnap's container image against this host's dockerd, end to end, on a private copy of
-# the `shop` sample stack (project ss20-shop):
+# the `shop` sample stack (project ${STACKSNAP_IT_PREFIX:-sspkg-}shop, names no user picks;
+# the prefix as for the integration tests, tests/integration/test_env.h):
 #   - `serve` (the image's default command) starts as PID 1 under tini, answers
 #     /api/health with this build, and stops cleanly on `docker stop`;
 #   - doctor in the container finds the Engine, Compose v2, and the data dir and the
-#     project's working dir shared at the same path;
+#     project's working dir shared at the same path; without the socket, or without the
+#     data dir mounted, it fails naming the `-v` option that is missing;
 #   - backup through the container; the project is destroyed (compose down -v, working
 #     dir deleted); a restore from a container that does not see the working dir is
 #     refused before anything changes, naming the path and the `-v` that fixes it; the
@@ -20,8 +22,9 @@ image="stacksnap:$(cut -d' ' -f2 <<<"$version")"
 docker image inspect "$image" >/dev/null || { echo "FAIL: no image $image (make package builds it)" >&2; exit 1; }
 "$repo/scripts/ensure-packages.sh" jq curl
 
-project=ss20-shop
-root="/var/tmp/ss20-image-test"
+prefix="${STACKSNAP_IT_PREFIX:-sspkg-}"
+project="${prefix}shop"
+root="/var/tmp/${prefix}image-test"
 work="$root/work"; data="$root/data"; target="$root/target"
 server=""
 cleanup() {
@@ -56,7 +59,7 @@ redis SET e2e:marker image-42 >/dev/null
 before="$(state)"
 
 # 1. The server as the image runs it.
-server="ss20-image-serve-$$"
+server="${prefix}image-serve-$$"
 docker run -d --name "$server" --network host -v /var/run/docker.sock:/var/run/docker.sock -v "$root:$root" \
   -e STACKSNAP_DATA_DIR="$data" "$image" serve --listen 127.0.0.1:0 >/dev/null
 port=""
@@ -86,6 +89,20 @@ done
 [[ "$(jq -r '.checks[] | select(.id == "compose") | .summary' <<<"$doctor")" == "docker-compose 2."*"(Compose v2)" ]] ||
   fail "compose in the image: $(jq -c '.checks[] | select(.id == "compose")' <<<"$doctor")"
 ok "doctor in the container: Engine, Compose v2, data dir and $project's paths shared at the same path"
+# What it says when the container lacks the socket, or keeps the data dir to itself.
+check_of() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | "\(.state) \(.summary) fix: \(.fix)"' <<<"$2"; }
+set +e
+nosock="$(docker run --rm --network none -v "$root:$root" -e STACKSNAP_DATA_DIR="$data" "$image" doctor --json 2>/dev/null)"; rc=$?
+set -e
+[[ $rc == 5 && "$(check_of engine "$nosock")" == "fail "*"fix: run the container with -v /var/run/docker.sock:/var/run/docker.sock" ]] ||
+  fail "doctor without the socket (exit $rc): $(check_of engine "$nosock")"
+ok "doctor without the socket: exit 5, engine: $(check_of engine "$nosock")"
+set +e
+nodata="$(docker run --rm --network none -v /var/run/docker.sock:/var/run/docker.sock "$image" doctor --json 2>/dev/null)"; rc=$?
+set -e
+[[ $rc == 5 && "$(check_of container "$nodata")" == "fail "*"inside the container"*"-v /var/lib/stacksnap:/var/lib/stacksnap"* ]] ||
+  fail "doctor without the data dir mounted (exit $rc): $(check_of container "$nodata")"
+ok "doctor without the data dir mounted: exit 5, container: $(check_of container "$nodata")"
 
 # 3. Backup, disaster, refused restore, restore.
 t0=$(date +%s)
