@@ -10,7 +10,9 @@
 
 #include "app/doctor.h"
 #include "app/key_store.h"
+#include "app/state.h"
 #include "cli/globals.h"
+#include "cli/job_runner.h"
 
 namespace stacksnap::cli {
 namespace {
@@ -37,6 +39,7 @@ Status run_doctor_command(const Globals& g) {
     auto opened = catalog::Catalog::open(g.data_dir + "/state.db");
     if (opened.ok()) {
       cat = std::move(*opened);
+      app::note_migration(*cat, print_note);
     } else {
       env.catalog_error = opened.error().message();
     }
