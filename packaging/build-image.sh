@@ -106,6 +106,7 @@ chroot "$root" /usr/bin/stacksnap --version >/dev/null
 chroot "$root" /usr/bin/docker-compose version >/dev/null
 
 image="stacksnap:$version"
+previous="$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)"
 tar -C "$root" --numeric-owner --owner=0 --group=0 -c . | docker import \
   --change 'ENV PATH=/usr/bin' --change 'ENV LANG=C.UTF-8' --change 'ENV HOME=/root' \
   --change 'ENV STACKSNAP_DATA_DIR=/var/lib/stacksnap' \
@@ -114,6 +115,11 @@ tar -C "$root" --numeric-owner --owner=0 --group=0 -c . | docker import \
   --change "LABEL org.opencontainers.image.title=stacksnap org.opencontainers.image.version=$version org.opencontainers.image.revision=$commit org.opencontainers.image.created=$built" \
   - "$image" >/dev/null
 docker tag "$image" stacksnap:latest
+# The image this build replaced, unless a container still uses it (a rebuild leaves no
+# untagged 136 MB image behind).
+if [[ -n "$previous" && "$previous" != "$(docker image inspect -f '{{.Id}}' "$image")" ]]; then
+  docker image rm "$previous" >/dev/null 2>&1 || true
+fi
 rm -f "$out"/stacksnap-image_*.tar.zst
 docker save "$image" | zstd -q -T2 -o "$out/stacksnap-image_${version}_${arch}.tar.zst"
 size="$(docker image inspect -f '{{.Size}}' "$image")"
