@@ -16,6 +16,7 @@
 #include "base/fd.h"
 #include "base/scope.h"
 #include "base/text.h"
+#include "docker/host_view.h"
 #include "repo/repo.h"
 #include "repo/verify_stored.h"
 #include "restore/apply.h"
@@ -223,6 +224,16 @@ Json tree_json(const std::string& name, const TreeDigest& d) {
   return {{"name", name}, {"files", d.files}, {"bytes", d.bytes}, {"digest", d.hex()}};
 }
 
+// Run in a container (the StackSnap image), a restore writes its files where the Engine
+// looks for them only through bind mounts at the same path (docker/host_view.h).
+Status check_host_paths(docker::Client& docker, const Placement& p) {
+  auto view = TRY(docker::HostView::detect(docker));
+  std::vector<std::string> paths = {p.working_dir};
+  for (const auto& b : p.binds) paths.push_back(b.host_path);
+  for (const auto& c : p.configs) paths.push_back(c.host_path);
+  return view.require_same_paths(paths, (p.mode == Mode::kDrill ? "the drill of " : "the restore of ") + p.source_project);
+}
+
 }  // namespace
 
 namespace {
@@ -256,6 +267,7 @@ class Applier {
     ctx_.info("using " + tool_.describe() + " for project " + p_.project +
               (created_by.empty() ? "" : " (created by Compose " + created_by + ")"));
     starting_ = services_to_start(fa_.plan());
+    TRY_CTX(check_host_paths(env_.docker, p_), "nothing was changed on this host");
     TRY_CTX(job::run_step(ctx_, "images", "Check the images",
                           [&] { return ensure_images(env_.docker, fa_.plan(), ctx_, helper_image_); }),
             "nothing was changed on this host");
