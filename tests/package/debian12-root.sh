@@ -24,7 +24,7 @@ if [[ ! -f "$root/.complete" ]]; then
   echo "debootstrap bookworm for the package tests, once (about two minutes)..." >&2
   debootstrap --variant=minbase --include=systemd bookworm "$root" "$mirror" >"$work/debian12-root.log" 2>&1 ||
     { echo "debootstrap failed; see $work/debian12-root.log" >&2; tail -n 20 "$work/debian12-root.log" >&2; exit 1; }
-  printf 'deb %s bookworm main\ndeb %s-security bookworm-security main\n' "$mirror" "${mirror%/debian}/debian-security" \
+  printf 'deb %s bookworm main\ndeb %s bookworm-security main\n' "$mirror" "${mirror%/debian}/debian-security" \
     >"$root/etc/apt/sources.list"
   # The package lists, so that the test's `apt install ./stacksnap_*.deb` downloads only
   # the packages (test-deb.sh runs apt-get update itself when these went stale).
