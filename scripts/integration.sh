@@ -44,6 +44,7 @@ leftovers() { # prefix…
 }
 leftovers "${STACKSNAP_IT_PREFIX:-ssit-}" "$v1_prefix"
 "$root/scripts/foreign-shop.sh" up
+export STACKSNAP_IT_FOREIGN=shop  # every test process checks that it stays untouched
 trap '"$root/scripts/foreign-shop.sh" down' EXIT
 
 # One process per test suite (a suite's set-up — a stack brought up, backups made — is

@@ -10,6 +10,7 @@
 
 #include "backup/quiesce.h"
 #include "docker/helper_container.h"
+#include "repo/repo.h"
 #include "stack/discovery.h"
 
 namespace stacksnap::app {
@@ -139,7 +140,7 @@ void Appliance::repair_in_background() {
       }
     }
     // Spool files nobody has open.
-    std::string spool = options_.data_dir + "/spool";
+    std::string spool = repo::spool_dir(options_.data_dir);
     std::error_code ec;
     if (std::filesystem::is_directory(spool, ec)) {
       auto open = open_paths();

@@ -9,8 +9,8 @@
 #include <filesystem>
 
 #include "archive/verify.h"
-#include "backup/spool.h"
 #include "base/build_info.h"
+#include "base/text.h"
 #include "docker/host_view.h"
 #include "repo/repo.h"
 #include "seal/key.h"
@@ -148,10 +148,10 @@ void check_project_paths(docker::Client& client, const docker::HostView& view, s
       out.push_back(ok("paths:" + p.name, "working dir " + p.working_dir + " and bind mounts shared at the same path"));
       continue;
     }
+    const std::vector<std::string> roots = outermost(missing);
     std::string fix = "run the container with";
-    for (const auto& m : outermost(missing)) fix += " " + docker::same_path_mount_option(m);
-    std::string list;
-    for (const auto& m : outermost(missing)) list += (list.empty() ? "" : ", ") + m;
+    for (const auto& m : roots) fix += " " + docker::same_path_mount_option(m);
+    const std::string list = join(roots, ", ");
     out.push_back(fail("paths:" + p.name,
                        "this container does not see " + list + " as the host does: its backups lack the compose "
                        "files and restores of " + p.name + " would write where the Engine does not look",
@@ -206,9 +206,8 @@ Check check_data_dir(const DoctorEnv& env) {
     loose_files(dir, loose);
   }
   if (!loose.empty()) {
-    std::string list;
-    for (const auto& l : loose) list += (list.empty() ? "" : ", ") + l;
-    return fail("data-dir", "other users can read StackSnap's state and keys: " + list, "chmod -R go-rwx " + dir);
+    return fail("data-dir", "other users can read StackSnap's state and keys: " + join(loose, ", "),
+                "chmod -R go-rwx " + dir);
   }
   return ok("data-dir", dir + " (mode 0700: the key and the state are private)");
 }
@@ -302,7 +301,7 @@ void check_targets(const DoctorEnv& env, const Clock& clock, std::vector<Check>&
 
 Check check_spool(const DoctorEnv& env) {
   // The spool, or the directory it will be created in.
-  fs::path dir = backup::spool_dir(env.data_dir);
+  fs::path dir = repo::spool_dir(env.data_dir);
   std::error_code ec;
   while (!fs::is_directory(dir, ec) && dir.has_parent_path() && dir != dir.parent_path()) dir = dir.parent_path();
   struct statvfs st {};

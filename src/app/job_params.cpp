@@ -111,14 +111,18 @@ Json to_params(const restore::RestoreRequest& r) {
   return j;
 }
 
+std::string restore_project(const restore::RestoreRequest& r, const std::string& backup_project) {
+  return r.as_name.empty() ? backup_project : r.as_name;
+}
+
 Result<restore::DrillRequest> drill_request(const std::string& backup_id, const Json& params) {
   TRY(only_known(params, "drill", {"compose", "reason"}));
   TRY(text(params, "reason", 16));
   return restore::DrillRequest{.backup_id = backup_id, .compose = TRY(compose(params))};
 }
 
-Json to_params(const restore::DrillRequest& r) {
-  Json j = Json::object();
+Json to_params(const restore::DrillRequest& r, std::string_view reason) {
+  Json j{{"reason", reason}};
   if (r.compose != restore::ComposeChoice::kAuto) j["compose"] = std::string(restore::compose_choice_name(r.compose));
   return j;
 }

@@ -35,9 +35,12 @@ Json to_params(const backup::BackupRequest& r);
 Result<restore::RestoreRequest> restore_request(const std::string& backup_id, const std::string& backup_project,
                                                 const Json& params);
 Json to_params(const restore::RestoreRequest& r);
+// The project a restore works on (and locks): the copy's name, else the backup's project.
+std::string restore_project(const restore::RestoreRequest& r, const std::string& backup_project);
 
 Result<restore::DrillRequest> drill_request(const std::string& backup_id, const Json& params);
-Json to_params(const restore::DrillRequest& r);
+// `reason`: manual | schedule (recorded with the job; a drill does the same either way).
+Json to_params(const restore::DrillRequest& r, std::string_view reason = "manual");
 
 struct VerifyRequest {
   std::string backup_id;

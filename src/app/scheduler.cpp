@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "app/job_params.h"
 #include "schedule/cron.h"
 
 namespace stacksnap::app {
@@ -64,8 +65,9 @@ int64_t Scheduler::tick_one(catalog::ScheduleRecord s, int64_t now, std::vector<
     s.next_run = *next + jitter_(jitter_max);
     changed = true;
   } else if (now >= s.next_run && !jobs_.busy(s.project)) {
-    Json params{{"targets", s.targets}, {"safe_mode", s.safe_mode}, {"reason", "schedule"}};
-    auto job = jobs_.submit({.kind = "backup", .project = s.project, .params = params});
+    const backup::BackupRequest req{
+        .project = s.project, .targets = s.targets, .options = {.safe_mode = s.safe_mode}, .reason = "schedule"};
+    auto job = jobs_.submit({.kind = "backup", .project = s.project, .params = to_params(req)});
     if (job.ok()) {
       fired.push_back({.project = s.project, .kind = "backup", .job_id = job->id});
     } else {
@@ -98,7 +100,7 @@ int64_t Scheduler::tick_one(catalog::ScheduleRecord s, int64_t now, std::vector<
         if (newest.ok() && !newest->empty()) {
           const std::string& id = newest->front().id;
           auto job = jobs_.submit({.kind = "drill", .project = s.project, .backup_id = id,
-                                   .params = Json{{"reason", "schedule"}}});
+                                   .params = to_params(restore::DrillRequest{.backup_id = id}, "schedule")});
           if (job.ok()) {
             fired.push_back({.project = s.project, .kind = "drill", .job_id = job->id, .backup_id = id});
           } else {

@@ -156,13 +156,6 @@ Status check_file_key(const std::string& data_dir, std::string_view key, const s
   return {};
 }
 
-Status ensure_secrets_dir(const std::string& data_dir) {
-  const std::string dir = secrets_dir(data_dir);
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("create " + dir, errno);
-  if (::chmod(dir.c_str(), 0700) != 0) return errno_error("make " + dir + " private", errno);
-  return {};
-}
-
 }  // namespace
 
 std::string secrets_dir(const std::string& data_dir) { return data_dir + "/secrets"; }
@@ -193,7 +186,7 @@ Result<std::vector<std::string>> store_inline_secrets(const std::string& data_di
   for (const auto& r : kS3Keys) {
     if (r.role != Role::kInlineSecret || !cfg.is_object() || !cfg.contains(r.key)) continue;
     if (!cfg[r.key].is_string()) return invalid_argument("config." + std::string(r.key) + " must be a string");
-    TRY(ensure_secrets_dir(data_dir));
+    TRY(make_private_dirs(data_dir, secrets_dir(data_dir)));
     const std::string path = secrets_dir(data_dir) + "/" + stem + file_suffix_of(r.key);
     TRY(write_file_atomic(path, cfg[r.key].get<std::string>(), 0600));
     written.push_back(path);
@@ -214,7 +207,7 @@ void remove_secret_files(const std::string& data_dir, const std::string& stem) {
 Result<std::string> copy_into_secrets(const std::string& data_dir, const std::string& source, const std::string& name) {
   constexpr size_t kMaxCopied = 1 << 20;
   std::string content = TRY(read_small_file(source, kMaxCopied));
-  TRY(ensure_secrets_dir(data_dir));
+  TRY(make_private_dirs(data_dir, secrets_dir(data_dir)));
   const std::string path = secrets_dir(data_dir) + "/" + name;
   TRY(write_file_atomic(path, content, 0600));
   return path;

@@ -415,26 +415,45 @@ Status ArchiveWriter::set_dump_info(const std::string& service, const DumpInfo& 
   return {};
 }
 
-Status ArchiveWriter::set_volume_info(const std::string& volume, const nlohmann::json& extra) {
-  TRY(impl_->check_usable(false));
-  if (!extra.is_object()) return invalid_argument("volume info for " + volume + " must be a JSON object");
+namespace {
+
+// Facts about one volume or bind tree for the manifest: a JSON object that serialises.
+Status check_tree_info(std::string_view kind, const std::string& name, const nlohmann::json& extra) {
+  if (!extra.is_object()) return invalid_argument(std::string(kind) + " info for " + name + " must be a JSON object");
   try {
     (void)extra.dump();
   } catch (const nlohmann::json::exception& e) {
-    return invalid_argument("volume info for " + volume + ": " + e.what());
+    return invalid_argument(std::string(kind) + " info for " + name + ": " + e.what());
   }
+  return {};
+}
+
+// Each tree's record: its facts (set_*_info) with the files and bytes written under it.
+template <class Stats, class Records>
+void tree_records(std::map<std::string, Stats>& stats, const std::map<std::string, nlohmann::json>& extra,
+                  Records& out) {
+  for (const auto& [name, facts] : extra) stats.try_emplace(name);
+  for (const auto& [name, t] : stats) {
+    auto it = extra.find(name);
+    nlohmann::json j = it != extra.end() ? it->second : nlohmann::json::object();
+    j["files"] = t.files;
+    j["bytes"] = t.bytes;
+    out[name] = std::move(j);
+  }
+}
+
+}  // namespace
+
+Status ArchiveWriter::set_volume_info(const std::string& volume, const nlohmann::json& extra) {
+  TRY(impl_->check_usable(false));
+  TRY(check_tree_info("volume", volume, extra));
   impl_->volume_extra[volume] = extra;
   return {};
 }
 
 Status ArchiveWriter::set_bind_info(const std::string& bind, const nlohmann::json& extra) {
   TRY(impl_->check_usable(false));
-  if (!extra.is_object()) return invalid_argument("bind info for " + bind + " must be a JSON object");
-  try {
-    (void)extra.dump();
-  } catch (const nlohmann::json::exception& e) {
-    return invalid_argument("bind info for " + bind + ": " + e.what());
-  }
+  TRY(check_tree_info("bind", bind, extra));
   impl_->bind_extra[bind] = extra;
   return {};
 }
@@ -447,20 +466,8 @@ Result<WriteSummary> ArchiveWriter::finish() {
   m.entry_count = s.entries.count();
   m.file_count = s.files;
   m.total_bytes = s.content_bytes;
-  for (const auto& [name, extra] : s.volume_extra) s.volume_stats.try_emplace(name);
-  for (const auto& [name, t] : s.volume_stats) {
-    nlohmann::json j = s.volume_extra.count(name) ? s.volume_extra[name] : nlohmann::json::object();
-    j["files"] = t.files;
-    j["bytes"] = t.bytes;
-    m.volumes[name] = std::move(j);
-  }
-  for (const auto& [name, extra] : s.bind_extra) s.bind_stats.try_emplace(name);
-  for (const auto& [name, t] : s.bind_stats) {
-    nlohmann::json j = s.bind_extra.count(name) ? s.bind_extra[name] : nlohmann::json::object();
-    j["files"] = t.files;
-    j["bytes"] = t.bytes;
-    m.binds[name] = std::move(j);
-  }
+  tree_records(s.volume_stats, s.volume_extra, m.volumes);
+  tree_records(s.bind_stats, s.bind_extra, m.binds);
   auto run = [&]() -> Status {
     ManifestSerializer ser(m, s.entries);
     EntryMeta mm{.path = std::string(kManifestPath), .type = EntryType::kFile, .mode = 0644,

@@ -108,8 +108,8 @@ void repair_leftovers(const BackupEnv& env, job::Context& ctx) {
   if (helpers.ok() && *helpers > 0) {
     ctx.info("removed " + std::to_string(*helpers) + " helper container(s) left by an interrupted run");
   }
-  ::mkdir(spool_dir(env.data_dir).c_str(), 0700);
-  int cleaned = clean_spool(spool_dir(env.data_dir));
+  ::mkdir(repo::spool_dir(env.data_dir).c_str(), 0700);
+  int cleaned = clean_spool(repo::spool_dir(env.data_dir));
   if (cleaned > 0) ctx.info("removed " + std::to_string(cleaned) + " partial spool file(s) of an interrupted run");
 }
 
@@ -208,7 +208,7 @@ Result<int64_t> capture_mounts(const BackupEnv& env, const BackupRequest& req, c
     TRY(ctx.check_cancel("backup"));
     return job::run_step(ctx, step_id, title, [&]() -> Result<Json> {
       lite.tree = docker::host_path_of(env.docker, type, source);
-      lite.scratch_dir = spool_dir(env.data_dir);
+      lite.scratch_dir = repo::spool_dir(env.data_dir);
       lite.busy_timeout = quiesce ? kSqliteLockWaitPaused : kSqliteLockWait;
       lite.apps_paused = quiesce.has_value();
       SqliteCapture databases(std::move(lite), ctx, title.substr(title.find(' ') + 1), step_id);
@@ -349,8 +349,8 @@ Result<BackupSummary> run_backup(const BackupEnv& env, const BackupRequest& req,
   const std::string id = new_backup_id();
   const auto created = std::chrono::system_clock::now();
   const Estimate est = estimate_size(env.docker, plan);
-  TRY(check_free_space(spool_dir(env.data_dir), est.bytes));
-  auto spool = TRY(Spool::open(spool_dir(env.data_dir), id, env.key, follower_for(targets, id, plan.project), ctx));
+  TRY(check_free_space(repo::spool_dir(env.data_dir), est.bytes));
+  auto spool = TRY(Spool::open(repo::spool_dir(env.data_dir), id, env.key, follower_for(targets, id, plan.project), ctx));
   const Written written =
       TRY(write_archive(env, req, plan, id, format_rfc3339(created), est, *spool, ctx, job_id));
   const archive::VerifyReport report = TRY(verdict(*spool, written.summary, ctx));

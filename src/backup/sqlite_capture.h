@@ -49,7 +49,6 @@ class SqliteCapture final : public archive::TarEntryFilter {
   SqliteCapture(SqliteCaptureOptions options, job::Context& ctx, std::string what, std::string step);
   Result<Decision> on_file(std::string_view relative, const archive::EntryMeta& meta, Bytes head) override;
 
-  const std::vector<sqlite::DatabaseFacts>& databases() const { return found_; }
   // {"sqlite": [facts…]} for the manifest's volume or bind record; {} without databases.
   nlohmann::json manifest_extra() const;
 

@@ -1,30 +1,10 @@
 #include "catalog/record_json.h"
 
-#include <ctime>
-
 namespace stacksnap::catalog {
 
 namespace {
 
 Json optional_time(const std::optional<int64_t>& t) { return t ? Json(*t) : Json(nullptr); }
-
-// "2026-11-25T21:13:36Z" → unix seconds; nullopt for anything else.
-std::optional<int64_t> parse_rfc3339_utc(const std::string& s) {
-  std::tm tm{};
-  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (end == nullptr || *end != '\0') return std::nullopt;
-  return static_cast<int64_t>(timegm(&tm));
-}
-
-int64_t created_of(const Json& j) {
-  if (j.contains("created_at")) return j.at("created_at").get<int64_t>();
-  const Json& c = j.at("created");  // older releases
-  if (c.is_number_integer()) return c.get<int64_t>();
-  if (c.is_string()) {
-    if (auto t = parse_rfc3339_utc(c.get<std::string>())) return *t;
-  }
-  throw std::invalid_argument("created is neither unix seconds nor an RFC 3339 time");
-}
 
 }  // namespace
 
@@ -86,7 +66,7 @@ Result<BackupRecord> backup_from_json(const Json& j) {
     field = "project";
     b.project = j.at(field).get<std::string>();
     field = "created_at";
-    b.created_at = created_of(j);
+    b.created_at = j.at(field).get<int64_t>();
     field = "stored_bytes";
     b.stored_bytes = j.at(field).get<uint64_t>();
     field = "sha256";

@@ -21,9 +21,9 @@ Json to_json(const CopyRecord& c);
 Json to_json(const JobRecord& r);
 Json to_json(const BackupRecord& b, BackupJsonOptions opts = {});
 
-// The inverse, for what was written by to_json (sidecars). Also reads the key an older
-// release wrote: "created" (unix seconds, or RFC 3339 as `backups --json` printed it).
-// DataLoss naming the field when a required one is missing or of the wrong type.
+// The inverse, for what was written by to_json (the sealed record in a sidecar, which has
+// always carried created_at). DataLoss naming the field when a required one is missing
+// or of the wrong type.
 Result<BackupRecord> backup_from_json(const Json& j);
 
 }  // namespace stacksnap::catalog

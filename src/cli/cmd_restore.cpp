@@ -50,7 +50,7 @@ Outcome run_restore_cmd(const Globals& g, RestoreArgs& a) {
   restore::RestoreEnv env{.data_dir = g.data_dir, .cat = *cat, .docker = *docker, .keys = keys,
                           .safety_backup = app::safety_backup_by_pipeline(g.data_dir, *cat, *docker, keys)};
   job::JobSpec spec{.kind = "restore",
-                    .project = req.as_name.empty() ? rec.project : req.as_name,
+                    .project = app::restore_project(req, rec.project),
                     .backup_id = a.backup_id,
                     .params = app::to_params(req)};
   return run_cli_job(

@@ -33,16 +33,6 @@ bool is_hex64(std::string_view s) {
 
 }  // namespace
 
-std::string_view path_access_name(PathAccess a) {
-  switch (a) {
-    case PathAccess::kSame: return "same";
-    case PathAccess::kElsewhere: return "elsewhere";
-    case PathAccess::kPrivate: return "private";
-    case PathAccess::kUnknown: return "unknown";
-  }
-  return "unknown";
-}
-
 namespace {
 
 // mountinfo escapes ' ', '\t', '\n' and '\\' as \ooo.

@@ -38,7 +38,6 @@ enum class PathAccess {
   kPrivate,    // only in this container's own file system (or a tmpfs)
   kUnknown,    // in a container the Engine does not know
 };
-std::string_view path_access_name(PathAccess a);  // "same" | "elsewhere" | "private" | "unknown"
 
 class HostView {
  public:
@@ -57,7 +56,6 @@ class HostView {
   bool known() const { return known_; }
   const std::string& container_id() const { return id_; }
   const std::string& container_name() const { return name_; }
-  const std::vector<MountPoint>& mounts() const { return mounts_; }
 
   // `path` is absolute, as this process sees it.
   PathAccess access(const std::string& path) const;

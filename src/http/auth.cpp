@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "base/fd.h"
+#include "base/text.h"
 #include "http/secret.h"
 #include "http/url.h"
 
@@ -141,9 +142,8 @@ Result<std::string> AuthService::prepare_setup_token() {
   if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0 && st.st_uid == ::geteuid()) {
     auto text = read_small_file(path, 256);
     if (text.ok()) {
-      std::string t = *text;
-      while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
-      if (t.size() == kSetupTokenBytes * 2 && t.find_first_not_of("0123456789abcdef") == std::string::npos) {
+      const std::string t(trim_space(*text));
+      if (is_hex(t, kSetupTokenBytes * 2)) {
         setup_token_ = t;
         return t;
       }

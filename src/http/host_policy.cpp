@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "base/text.h"
 #include "http/url.h"
 
 namespace stacksnap::http {
@@ -50,8 +51,7 @@ std::string WebOrigin::to_string() const {
 }
 
 std::optional<HostHeader> parse_host_header(std::string_view value) {
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  value = trim_space(value);
   if (value.empty() || value.size() > kMaxHostName + 8) return std::nullopt;
   HostHeader h;
   std::string_view rest;

@@ -91,7 +91,7 @@ void register_backup_routes(Router& router, app::Appliance& app) {
                 const auto request = TRY(app::restore_request(b.id, b.project, body));
                 if (!app.jobs.has_runner("restore")) return unimplemented("restore is not available in this server build");
                 TRY(app.keys.key());
-                const std::string project = request.as_name.empty() ? b.project : request.as_name;
+                const std::string project = app::restore_project(request, b.project);
                 auto job = TRY(app.jobs.submit({.kind = "restore", .project = project, .backup_id = b.id,
                                                 .params = app::to_params(request)}));
                 return accepted(job);
@@ -105,10 +105,8 @@ void register_backup_routes(Router& router, app::Appliance& app) {
                 const auto request = TRY(app::drill_request(b.id, body));
                 if (!app.jobs.has_runner("drill")) return unimplemented("drills are not available in this server build");
                 TRY(app.keys.key());
-                Json params = app::to_params(request);
-                params["reason"] = "manual";
                 auto job = TRY(app.jobs.submit({.kind = "drill", .project = b.project, .backup_id = b.id,
-                                                .params = params}));
+                                                .params = app::to_params(request)}));
                 return accepted(job);
               },
               kBlocking);

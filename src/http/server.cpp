@@ -212,7 +212,6 @@ uint16_t Server::port() const { return impl_ ? impl_->port : 0; }
 
 bool Server::tls() const { return impl_ && impl_->core.tls; }
 
-size_t Server::max_connections() const { return impl_ ? impl_->core.max_connections : 0; }
 
 void Server::stop() {
   if (!impl_ || !impl_->running) return;

@@ -94,7 +94,6 @@ class Server {
   // The bound port (useful with port 0). 0 before start().
   uint16_t port() const;
   bool tls() const;
-  size_t max_connections() const;  // the effective cap
   // Graceful stop; idempotent.
   void stop();
 

@@ -34,6 +34,8 @@ std::string sidecar_key(const std::string& backup_id, const std::string& project
   return backup_base(backup_id, project_dir) + ".json";
 }
 
+std::string spool_dir(const std::string& data_dir) { return data_dir + "/spool"; }
+
 bool readable_names(const catalog::TargetRecord& rec) {
   const auto it = rec.config.find("readable_names");
   return it != rec.config.end() && it->is_boolean() && it->get<bool>();

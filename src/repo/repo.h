@@ -30,6 +30,9 @@ inline constexpr const char* kBackupsPrefix = "backups/";
 // `project_dir` empty: backups/<id>.*; else backups/<project_dir>/<id>.*.
 std::string blob_key(const std::string& backup_id, const std::string& project_dir = {});
 std::string sidecar_key(const std::string& backup_id, const std::string& project_dir = {});
+// Where backups and restores stage sealed archives on this machine: <data_dir>/spool.
+std::string spool_dir(const std::string& data_dir);
+
 // Whether the target opted into object names that show the project.
 bool readable_names(const catalog::TargetRecord& rec);
 

@@ -9,6 +9,7 @@
 
 #include "base/fd.h"
 #include "base/subprocess.h"
+#include "base/text.h"
 #include "engine/engine.h"
 #include "stack/model.h"
 
@@ -72,10 +73,9 @@ Result<ComposeTool> probe_compose(const std::vector<std::string>& argv0, const s
       // "<identity>\n<version>\n"
       size_t nl = cached->find('\n');
       if (nl != std::string::npos && cached->substr(0, nl) == identity) {
-        std::string version = cached->substr(nl + 1);
-        while (!version.empty() && (version.back() == '\n' || version.back() == ' ')) version.pop_back();
+        const std::string version(trim_space(cached->substr(nl + 1)));
         if (std::regex_match(version, kVersion)) {
-          return ComposeTool{.argv0 = argv0, .version = version, .v2 = version[0] >= '2'};
+          return ComposeTool{.argv0 = argv0, .version = version, .v2 = stack::compose_flavour_of(version) == "v2"};
         }
       }
     }
@@ -88,7 +88,7 @@ Result<ComposeTool> probe_compose(const std::vector<std::string>& argv0, const s
     std::string out = r->out + r->err;
     ComposeTool t{.argv0 = argv0};
     if (std::regex_search(out, m, kVersion)) t.version = m[1];
-    t.v2 = argv0.size() == 2 || (!t.version.empty() && t.version[0] >= '2');
+    t.v2 = argv0.size() == 2 || stack::compose_flavour_of(t.version) == "v2";
     if (!identity.empty() && !t.version.empty()) {
       (void)write_file_atomic(cache_file, identity + "\n" + t.version + "\n", 0600);  // a cache: failures are harmless
     }

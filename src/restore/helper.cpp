@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "archive/tar_io.h"
+#include "base/text.h"
 #include "restore/apply.h"
 #include "seal/crypto.h"
 
@@ -13,9 +14,7 @@ Result<std::unique_ptr<docker::HelperContainer>> mount_helper(docker::Client& do
                                                               const std::string& image, docker::MountSpec::Type type,
                                                               const std::vector<std::string>& sources,
                                                               const std::string& root, MountMode mode) {
-  std::array<uint8_t, 4> tag{};
-  (void)seal::random_bytes(MutableBytes(reinterpret_cast<std::byte*>(tag.data()), tag.size()));
-  docker::HelperSpec spec{.image = image, .purpose = "restore", .name = "stacksnap-restore-" + project + "-" + seal::hex_encode(tag)};
+  docker::HelperSpec spec{.image = image, .purpose = "restore", .name = "stacksnap-restore-" + project + "-" + random_hex(4)};
   for (size_t i = 0; i < sources.size(); ++i) {
     spec.mounts.push_back({.type = type,
                            .source = sources[i],

@@ -58,7 +58,7 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
   // segment's tag proves the file is bit for bit what was verified. The restore's own
   // pass over the archive still hashes every entry against the manifest as it applies.
   const bool deep = rec.verify_result != "ok";
-  const std::string spool = env.data_dir + "/spool";
+  const std::string spool = repo::spool_dir(env.data_dir);
   if (::mkdir(spool.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("create " + spool, errno);
   FetchedArchive fa;
   repo::KeptCopy kept{.spool_path = spool + "/restore-" + backup_id + "-" + std::to_string(::getpid()) + ".stsnap"};

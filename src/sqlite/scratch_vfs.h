@@ -25,8 +25,6 @@ class ScratchReader final : public Reader {
   ScratchReader(UniqueFd fd, std::shared_ptr<const seal::ScratchCipher> cipher, uint64_t size)
       : fd_(std::move(fd)), cipher_(std::move(cipher)), size_(size) {}
   Result<size_t> read(MutableBytes buf) override;
-  uint64_t size() const { return size_; }
-  void rewind() { pos_ = 0; }
 
  private:
   UniqueFd fd_;

@@ -54,6 +54,7 @@ TEST(SecurityLimits, GuessesThroughAProxyDoNotLockTheAdminOut) {
 // stays under 100 ms. Measured over at least 500 requests and 5 s of load. Beside it,
 // GET /api/settings (no Docker Engine involved) shows what the server itself adds.
 TEST(SecurityLimits, FiftyConcurrentLoginsDoNotSlowTheApi) {
+  STACKSNAP_REQUIRE_ENGINE(engine);  // GET /api/projects must measure a discovery, not an error
   LiveServer s;
   ASSERT_NE(s.start(), 0) << s.process->log();
   Session admin = s.claim();
@@ -62,7 +63,7 @@ TEST(SecurityLimits, FiftyConcurrentLoginsDoNotSlowTheApi) {
   auto timed_get = [&](const std::string& path) {
     auto t0 = Clock::now();
     Reply r = call({.url = s.url(path), .headers = {admin.cookie}, .timeout_ms = 10000, .reuse = keep});
-    unexpected += r.status != 200 && r.status != 503;  // 503: no Docker Engine (still a full request)
+    unexpected += r.status != 200;
     return ms_since(t0);
   };
   struct Samples {
@@ -126,7 +127,7 @@ TEST(SecurityLimits, FiftyConcurrentLoginsDoNotSlowTheApi) {
   line("GET /api/settings", loaded.settings);
   std::cout << "logins meanwhile: " << ok_during << " ok, " << busy << " told to retry (503, password pool full), "
             << throttled << " 429, " << other << " other\n";
-  EXPECT_EQ(unexpected, 0) << "the dashboard's session stayed valid";
+  EXPECT_EQ(unexpected, 0) << "every dashboard request succeeded (the session stayed valid, the Engine answered)";
   EXPECT_GT(ok_during, 0) << "logins went through meanwhile";
   EXPECT_GT(busy.load(), 0) << "the password pool is bounded";
   EXPECT_EQ(other.load(), 0);

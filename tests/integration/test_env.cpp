@@ -121,15 +121,6 @@ ScriptResult compose_in(std::string_view dir, std::string_view project, std::str
                     std::string(args));
 }
 
-std::string project_name(std::string_view raw) {
-  std::string out;
-  for (char c : raw) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') out.push_back(c);
-  }
-  return out;
-}
-
 ScriptResult stack_up(std::string_view stack, std::string_view project, std::string_view workdir,
                       std::string_view flavour) {
   return stack_script("up.sh", stack, project, workdir, flavour);
@@ -223,22 +214,29 @@ static uint64_t status_kib(const char* field) {
 
 namespace {
 
-// The foreign project "shop" that scripts/foreign-shop.sh starts beside the suite (label
-// org.stacksnap.foreign): whatever a test process did, the project's containers are the
-// same ones, in the same state, when it ends.
+// The Compose project "shop" beside the suite (scripts/foreign-shop.sh starts one unless a
+// user's own `shop` runs already): whatever a test process did, the project's containers
+// are the same ones, in the same state, when it ends. scripts/integration.sh sets
+// STACKSNAP_IT_FOREIGN=shop; then a missing project is a failure, not a silent pass.
 class ForeignProjectWatch final : public ::testing::Environment {
  public:
-  void SetUp() override { before_ = snapshot(); }
+  void SetUp() override {
+    const char* expected = std::getenv("STACKSNAP_IT_FOREIGN");
+    before_ = snapshot();
+    if (expected != nullptr && *expected != '\0' && before_.empty()) {
+      ADD_FAILURE() << "STACKSNAP_IT_FOREIGN is set but no Compose project `shop` runs beside the suite";
+    }
+  }
   void TearDown() override {
     if (before_.empty()) return;
     const std::string after = snapshot();
-    EXPECT_EQ(after, before_) << "the foreign Compose project `shop` (scripts/foreign-shop.sh) was changed by this test";
+    EXPECT_EQ(after, before_) << "the foreign Compose project `shop` was changed by this test";
   }
 
  private:
   static std::string snapshot() {
-    return run_script("docker ps -a --filter label=org.stacksnap.foreign=1 --format '{{.ID}} {{.Names}} {{.State}}' "
-                      "2>/dev/null | sort")
+    return run_script("docker ps -a --filter label=com.docker.compose.project=shop "
+                      "--format '{{.ID}} {{.Names}} {{.State}}' 2>/dev/null | sort")
         .output;
   }
   std::string before_;

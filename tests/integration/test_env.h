@@ -65,8 +65,6 @@ bool compose_v1_lane();
 std::string compose_command();
 // `cd DIR && <compose> -p PROJECT ARGS` (ARGS may start with -f FILE…).
 ScriptResult compose_in(std::string_view dir, std::string_view project, std::string_view args);
-// Lowercases and keeps what every Compose accepts in a project name ([a-z0-9_-]).
-std::string project_name(std::string_view raw);
 
 // Status of bringing the three sample stacks up (ok when they already run).
 Status ensure_sample_stacks();

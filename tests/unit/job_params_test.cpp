@@ -69,6 +69,8 @@ TEST(JobParams, DrillAndVerify) {
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->compose, restore::ComposeChoice::kV2);
   EXPECT_FALSE(drill_request("ID", Json{{"shallow", true}}).ok());
+  EXPECT_EQ(to_params(*d, "schedule"), (Json{{"reason", "schedule"}, {"compose", "v2"}}));
+  EXPECT_EQ(to_params(restore::DrillRequest{.backup_id = "ID"}), (Json{{"reason", "manual"}}));
   auto v = verify_request("ID", Json{{"shallow", true}});
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE(v->shallow);

@@ -1,4 +1,4 @@
-// The one JSON form of a backup record: round trip, the older "created" key, errors.
+// The one JSON form of a backup record: round trip, list vs detail, errors.
 #include <gtest/gtest.h>
 
 #include "catalog/record_json.h"
@@ -53,17 +53,6 @@ TEST(RecordJson, OneFormForListsAndDetail) {
   EXPECT_FALSE(brief.contains("summary"));
   // The list form is the detail form without the details: same keys, same values.
   for (const auto& [k, v] : brief.items()) EXPECT_EQ(full[k], v) << k;
-}
-
-TEST(RecordJson, ReadsTheOlderCreatedKey) {
-  Json j = to_json(sample(), {.copies = false});
-  j.erase("created_at");
-  j["created"] = "2026-12-06T22:00:00Z";
-  auto b = backup_from_json(j);
-  ASSERT_TRUE(b.ok()) << b.error().message();
-  EXPECT_EQ(b->created_at, 1796594400);
-  j["created"] = 1796594401;
-  EXPECT_EQ(backup_from_json(j)->created_at, 1796594401);
 }
 
 TEST(RecordJson, MalformedNamesTheField) {

@@ -16,6 +16,7 @@
 #include "archive/tar_io.h"
 #include "archive/writer.h"
 #include "archive_testutil.h"
+#include "base/stream.h"
 #include "base/fd.h"
 #include "backup/sqlite_capture.h"
 #include "base/temp_dir.h"
@@ -105,15 +106,18 @@ class Writer {
 };
 
 std::string read_reader(Reader& r) {
-  std::string out;
-  std::string buf(65536, '\0');
-  for (;;) {
-    auto n = r.read(MutableBytes(reinterpret_cast<std::byte*>(buf.data()), buf.size()));
-    if (!n.ok() || *n == 0) break;
-    out.append(buf.data(), *n);
+  auto all = read_all(r, size_t{1} << 30);
+  if (!all.ok()) {
+    ADD_FAILURE() << "reading the snapshot failed: " << all.error().to_string();
+    return {};
   }
-  return out;
+  return std::move(*all);
 }
+
+// A temporary directory under /var/tmp; the test stops when it cannot be made.
+#define TEMP_DIR(var, prefix)                                      \
+  auto var = TempDir::create("/var/tmp", prefix);                  \
+  ASSERT_TRUE(var.ok()) << var.error().to_string()
 
 void write_file(const std::string& path, const std::string& data) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
@@ -187,11 +191,11 @@ class SqliteSnapshot : public ::testing::TestWithParam<std::string> {};
 // Twenty snapshots of a database a writer changes in a loop of transactions: every copy
 // opens cleanly, keeps the invariant and has the row counts its facts say.
 TEST_P(SqliteSnapshot, ConsistentUnderAConcurrentWriter) {
-  auto dir = TempDir::create("/var/tmp", "sqlite-snap-");
+  TEMP_DIR(dir, "sqlite-snap-");
   ASSERT_TRUE(dir.ok());
   const std::string mode = GetParam();
   create_ledger(dir->path() + "/ledger.db", mode, 2000);
-  auto spool = TempDir::create("/var/tmp", "sqlite-spool-");
+  TEMP_DIR(spool, "sqlite-spool-");
   Writer writer(dir->path() + "/ledger.db");
   int64_t last_transfers = -1;
   for (int i = 0; i < 20; ++i) {
@@ -227,11 +231,12 @@ TEST_P(SqliteSnapshot, ConsistentUnderAConcurrentWriter) {
 INSTANTIATE_TEST_SUITE_P(JournalModes, SqliteSnapshot, ::testing::Values("wal", "delete"));
 
 TEST(SqliteSnapshotErrors, NotADatabaseSymlinksAndMissingFiles) {
-  auto dir = TempDir::create("/var/tmp", "sqlite-err-");
-  auto spool = TempDir::create("/var/tmp", "sqlite-spool-");
+  TEMP_DIR(dir, "sqlite-err-");
+  TEMP_DIR(spool, "sqlite-spool-");
   write_file(dir->path() + "/fake.db", std::string("SQLite format 3\0", 16) + std::string(4080, 'x'));
   auto bad = Snapshot::take(dir->path(), "fake.db", {.scratch_dir = spool->path()});
-  EXPECT_FALSE(bad.ok());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), Code::kDataLoss) << bad.error().to_string();
   create_ledger(dir->path() + "/real.db", "wal");
   ASSERT_EQ(::mkdir((dir->path() + "/sub").c_str(), 0700), 0);
   ASSERT_EQ(::symlink(dir->path().c_str(), (dir->path() + "/sub/up").c_str()), 0);
@@ -244,8 +249,8 @@ TEST(SqliteSnapshotErrors, NotADatabaseSymlinksAndMissingFiles) {
 }
 
 TEST(SqliteSnapshotErrors, AnExclusiveLockIsUnavailableAfterTheTimeout) {
-  auto dir = TempDir::create("/var/tmp", "sqlite-lock-");
-  auto spool = TempDir::create("/var/tmp", "sqlite-spool-");
+  TEMP_DIR(dir, "sqlite-lock-");
+  TEMP_DIR(spool, "sqlite-spool-");
   create_ledger(dir->path() + "/ledger.db", "delete");
   sqlite3* app = nullptr;
   ASSERT_EQ(sqlite3_open((dir->path() + "/ledger.db").c_str(), &app), SQLITE_OK);
@@ -258,8 +263,8 @@ TEST(SqliteSnapshotErrors, AnExclusiveLockIsUnavailableAfterTheTimeout) {
 }
 
 TEST(SqliteCheck, DamageStaleCompanionsAndCountsAreProblems) {
-  auto dir = TempDir::create("/var/tmp", "sqlite-check-");
-  auto spool = TempDir::create("/var/tmp", "sqlite-spool-");
+  TEMP_DIR(dir, "sqlite-check-");
+  TEMP_DIR(spool, "sqlite-spool-");
   create_ledger(dir->path() + "/ledger.db", "wal", 3000);
   auto snap = Snapshot::take(dir->path(), "ledger.db", {.scratch_dir = spool->path()});
   ASSERT_TRUE(snap.ok()) << snap.error().to_string();
@@ -302,7 +307,7 @@ TEST(SqliteCheck, DamageStaleCompanionsAndCountsAreProblems) {
 }
 
 TEST(SqliteHostFile, HeadIsNotReadWhileAConnectionHoldsTheInode) {
-  auto dir = TempDir::create("/var/tmp", "sqlite-hold-");
+  TEMP_DIR(dir, "sqlite-hold-");
   create_ledger(dir->path() + "/a.db", "wal");
   auto f = resolve_beneath(dir->path(), "a.db");
   ASSERT_TRUE(f.ok());
@@ -319,7 +324,7 @@ TEST(SqliteHostFile, HeadIsNotReadWhileAConnectionHoldsTheInode) {
 }
 
 TEST(SqliteScan, FindsDatabasesWithoutFollowingLinks) {
-  auto dir = TempDir::create("/var/tmp", "sqlite-scan-");
+  TEMP_DIR(dir, "sqlite-scan-");
   ASSERT_EQ(::mkdir((dir->path() + "/config").c_str(), 0700), 0);
   create_ledger(dir->path() + "/config/home.db", "wal");
   create_ledger(dir->path() + "/old.sqlite", "delete");
