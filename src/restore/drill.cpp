@@ -56,16 +56,13 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
                       .safety_backup = false,
                       .strip_ports = true,
                       .check_volumes = true,
+                      .removed_on_failure = true,  // torn down below whatever happened
                       .compose_tools = compose_tools,
                       .compose = req.compose};
       std::vector<std::string> applied;
       auto r = apply_backup(env, *fa, req.backup_id, ar, ctx, job_id, applied);
       if (!r.ok()) {
-        // What the sandbox restore had applied is torn down below whatever happened, so
-        // the "applied before the failure" list of a restore would only mislead here.
-        const std::string m = r.error().message();
-        const size_t cut = m.find(" — applied before the failure: ");
-        failure = cut == std::string::npos ? std::move(r).error() : Error(r.error().code(), m.substr(0, cut));
+        failure = std::move(r).error();
       } else {
         summary = std::move(*r);
       }

@@ -104,13 +104,16 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
 
 namespace {
 
-// The failure of a step after the host was changed: says what was applied and, when a
+// The failure of a step after the host was changed: says what was applied (always as a
+// "restore_applied" event; in the message unless the caller removes it all) and, when a
 // safety backup was taken, the one command that puts the project back as it was.
-Error after_changes(Error e, const std::vector<std::string>& applied, const std::string& undo, job::Context& ctx) {
+Error after_changes(Error e, const std::vector<std::string>& applied, const std::string& undo, job::Context& ctx,
+                    bool removed_by_caller) {
   if (applied.empty()) return std::move(e).with_context("nothing was changed on this host");
   Json event = {{"applied", applied}};
   if (!undo.empty()) event["undo"] = undo;
   ctx.emit("restore_applied", event);
+  if (removed_by_caller) return e;
   std::string msg = e.message() + " — applied before the failure: " + join(applied, "; ");
   if (!undo.empty()) msg += ". To put the project back as it was before: " + undo;
   return Error(e.code(), msg);
@@ -541,7 +544,7 @@ class Applier {
   }
 
  private:
-  Error changed(Error e) { return after_changes(std::move(e), applied_, undo_, ctx_); }
+  Error changed(Error e) { return after_changes(std::move(e), applied_, undo_, ctx_, req_.removed_on_failure); }
 
   // A step that changes the host: its failure says what was applied before it.
   template <class Fn>
@@ -672,6 +675,7 @@ Result<RestoreSummary> run_restore(const RestoreEnv& env, const RestoreRequest& 
   // is a new project, so everything of it was made by this restore.
   std::optional<CopyCleanup> cleanup;
   if (ar.mode == Mode::kCopy && !ar.force) cleanup.emplace(ar.working_dir);
+  ar.removed_on_failure = cleanup.has_value();
   std::vector<std::string> applied;
   auto summary = apply_backup(env, fa, req.backup_id, ar, ctx, job_id, applied);
   if (!summary.ok()) {
@@ -682,10 +686,8 @@ Result<RestoreSummary> run_restore(const RestoreEnv& env, const RestoreRequest& 
     if (!dir.empty()) log.push_back(dir);
     ctx.emit("restore_cleanup", {{"project", ar.project}, {"removed", log}});
     t.end(true, std::to_string(log.size()) + " item(s)");
-    const std::string m = summary.error().message();
-    const size_t cut = m.find(" — applied before the failure: ");
-    return Error(summary.error().code(), (cut == std::string::npos ? m : m.substr(0, cut)) +
-                                             " — the copy " + ar.project + " was removed again (nothing is left of it)");
+    return Error(summary.error().code(), summary.error().message() + " — the copy " + ar.project +
+                                             " was removed again (nothing is left of it)");
   }
   summary->duration_ms = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
   return summary;

@@ -115,7 +115,10 @@ struct ApplyRequest {
   bool strip_ports = false;  // drills: no ports, external networks and volumes detached
   bool no_ports = false;     // copies: no published host ports (nothing else changes)
   bool check_volumes = false;
-  bool fail_on_row_differences = false;
+  // The caller removes whatever was applied when this fails (drills, a new copy): a
+  // failure's message then carries no "applied before the failure" list and no undo
+  // command (the "restore_applied" event still lists it).
+  bool removed_on_failure = false;
   // Compose detection started early (it runs subprocesses); invalid: detected when needed.
   std::shared_future<ComposeTools> compose_tools;
   ComposeChoice compose = ComposeChoice::kAuto;
