@@ -61,7 +61,8 @@ struct StoredVerification {
 
 // For a restore: tries the backup's copies in catalog order until one verifies (deep,
 // or authenticate_only, below), recording every copy it checked (record_copy_check) and
-// the backup's verdict (record_backup_verdict). When none verifies: DataLoss if a copy
+// the backup's verdict (record_backup_verdict). `only_target` non-empty: only the copy on
+// that target is tried (NotFound naming the targets that hold one when it has none there). When none verifies: DataLoss if a copy
 // was damaged (the archive's fault), else the error of the last unreachable target.
 // `stacksnap verify ID` and the verify job check every copy instead (app/verify_ops.h).
 // With `keep`, the copy that verified stays open for a restore to apply, so that what it
@@ -80,6 +81,7 @@ struct KeptCopy {
 };
 Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::string& backup_id,
                                          const seal::KeySource& keys, const StopToken& stop,
-                                         KeptCopy* keep = nullptr, bool authenticate_only = false);
+                                         KeptCopy* keep = nullptr, bool authenticate_only = false,
+                                         const std::string& only_target = {});
 
 }  // namespace stacksnap::repo
