@@ -117,9 +117,9 @@ export default function App() {
             await refreshOnboarding();
             setPhase({ kind: 'ready' });
           }}
-          onDone={async () => {
+          onDone={async (path?: string) => {
             await refreshOnboarding();
-            navigate('/');
+            navigate(path ?? '/');
           }}
         />
       </AuthContext.Provider>

@@ -165,6 +165,70 @@ function PartialBanner({ job, kindLabel, summary }: { job: Job | undefined; kind
   );
 }
 
+/** What a restore applied (volumes, files, config, databases) and what its checks found. */
+function RestoreResult({ summary }: { summary: Record<string, unknown> }) {
+  const arr = (k: string): Record<string, unknown>[] => (Array.isArray(summary[k]) ? (summary[k] as Record<string, unknown>[]).filter((x) => x && typeof x === 'object') : []);
+  const count = (k: string): number | null => (Array.isArray(summary[k]) ? (summary[k] as unknown[]).length : typeof summary[k] === 'number' ? (summary[k] as number) : null);
+  const volumes = arr('volumes');
+  const dbs = arr('databases');
+  const sqlite = arr('sqlite');
+  const problems: string[] = [];
+  for (const d of dbs) {
+    if (d.rows_match === false) {
+      const diffs = Array.isArray(d.differences) ? (d.differences as unknown[]).map(String).join('; ') : '';
+      problems.push(`${String(d.service)} (${String(d.engine)}): row counts differ from the backup${diffs ? `: ${diffs}` : ''}`);
+    }
+  }
+  for (const q of sqlite) {
+    if (Array.isArray(q.problems)) for (const p of q.problems as unknown[]) problems.push(`SQLite ${String(q.path ?? '')}: ${String(p)}`);
+  }
+  const binds = count('binds');
+  const configs = count('config_files');
+  return (
+    <Card title="What the restore applied">
+      <div className="space-y-3 text-sm" data-testid="restore-applied">
+        <ul className="space-y-1">
+          {typeof summary.project === 'string' && (
+            <li>
+              Project <span className="font-medium">{summary.project as string}</span>
+              {typeof summary.mode === 'string' ? ` (${summary.mode as string})` : ''}
+              {typeof summary.working_dir === 'string' ? <span className="ml-1 break-all font-mono text-xs">{summary.working_dir as string}</span> : null}
+            </li>
+          )}
+          {volumes.map((v) => (
+            <li key={String(v.name)}>
+              Volume <span className="font-mono text-xs">{String(v.name)}</span>: {typeof v.files === 'number' ? `${v.files} files` : ''}
+              {typeof v.bytes === 'number' ? `, ${formatBytes(v.bytes)}` : ''}
+            </li>
+          ))}
+          {binds ? <li>{binds} bind mount(s) restored</li> : null}
+          {configs ? <li>{configs} config file(s) written</li> : null}
+          {dbs.map((d) => (
+            <li key={`${String(d.service)}`}>
+              Database {String(d.service)} ({String(d.engine)}): dump replayed,{' '}
+              {d.rows_match === false ? <span className="text-red-700 dark:text-red-400">row counts differ</span> : 'row counts match'}
+            </li>
+          ))}
+          {typeof summary.safety_backup_id === 'string' && summary.safety_backup_id && (
+            <li>
+              Safety backup taken first: <span className="font-mono text-xs">{summary.safety_backup_id as string}</span>
+            </li>
+          )}
+        </ul>
+        {problems.length > 0 && (
+          <Alert tone="red" title="Problems found by the checks after the restore">
+            <ul className="list-disc pl-4" data-testid="restore-problems">
+              {problems.map((p, i) => (
+                <li key={i}>{p}</li>
+              ))}
+            </ul>
+          </Alert>
+        )}
+      </div>
+    </Card>
+  );
+}
+
 export function JobPage() {
   const { id = '' } = useParams();
   const jobId = /^\d+$/.test(id) ? Number(id) : null;
@@ -263,12 +327,18 @@ export function JobPage() {
             </p>
             <p className="mt-1 pl-7 text-sm text-slate-700 dark:text-slate-300">
               {kindLabel} {result}
-              {view.error?.code || j?.error_code ? <span className="ml-1 font-mono text-xs">({view.error?.code || j?.error_code})</span> : null}. Nothing was left half-done: paused containers were resumed and partial uploads removed.
+              {view.error?.code || j?.error_code ? <span className="ml-1 font-mono text-xs">({view.error?.code || j?.error_code})</span> : null}.{' '}
+              {reason && reason.includes('applied before the failure')
+                ? 'Some changes were applied before the failure: they are named above, with the way back when a safety backup was taken.'
+                : j?.kind === 'restore'
+                  ? 'Nothing was changed on this host.'
+                  : 'Nothing was left half-done: paused containers were resumed and partial uploads removed.'}
             </p>
           </div>
         )}
 
         {finished && <FindingsPanel findings={findingsOf(summary)} />}
+        {finished && j?.kind === 'restore' && summary && <RestoreResult summary={summary} />}
 
         {!finished && (
           <Card>
