@@ -6,6 +6,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api, enc, errorMessage } from '../api/client';
 import type { Job, JobStarted, ProjectSummary, Target } from '../api/types';
+import { plural } from '../lib/format';
 import { Alert, Badge, Button, Spinner } from './ui';
 
 export interface RebuildOutcome {
@@ -50,7 +51,7 @@ export function RebuildResults({ results }: { results: RebuildOutcome[] }) {
           <span className="font-medium">{r.target}</span>
           {r.state === 'done' && (
             <span className="text-slate-600 dark:text-slate-400">
-              {r.found} backups found, {r.added} new{r.skipped ? `, ${r.skipped} skipped (see the job)` : ''}
+              {plural(r.found ?? 0, 'backup')} found, {r.added} new{r.skipped ? `, ${r.skipped} skipped (see the job)` : ''}
             </span>
           )}
           {r.state === 'failed' && <span className="text-red-700 dark:text-red-400">could not be read: {r.error}</span>}

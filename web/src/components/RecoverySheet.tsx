@@ -51,7 +51,7 @@ export function RecoverySheet({ keyHex, fingerprint, onClose }: { keyHex: string
             <p className="text-xs uppercase tracking-wide text-slate-500">Key fingerprint</p>
             <p className="font-mono text-lg" data-testid="recovery-fingerprint">{fingerprint}</p>
             <p className="text-xs uppercase tracking-wide text-slate-500">Recovery key (64 hex digits)</p>
-            <p className="break-all font-mono text-base leading-relaxed" data-testid="recovery-key-text">{keyHex.match(/.{1,8}/g)?.join(' ')}</p>
+            <p className="break-words font-mono text-base leading-relaxed" data-testid="recovery-key-text">{keyHex.match(/.{1,8}/g)?.join(' ')}</p>
           </div>
         </section>
         <section>

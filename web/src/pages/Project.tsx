@@ -116,7 +116,7 @@ export function ProjectPage() {
 
       {d && (
         <div className="grid gap-6 lg:grid-cols-3">
-          <div className="space-y-6 lg:col-span-2">
+          <div className="min-w-0 space-y-6 lg:col-span-2">
             {failingTargets(d).length > 0 && (
               <div data-testid="failing-targets">
                 <Alert title={failingTargets(d).length === 1 ? `Storing on ${failingTargets(d)[0].target} is failing` : 'Storing on some targets is failing'} action={<Link className="font-medium underline" to="/settings#targets">Check targets</Link>}>
@@ -336,7 +336,7 @@ export function ProjectPage() {
             </Card>
           </div>
 
-          <div className="space-y-6">
+          <div className="min-w-0 space-y-6">
             <Card title="Schedule">
               <ScheduleEditor project={name} schedule={d.schedule} onSaved={detail.reload} />
             </Card>
