@@ -115,15 +115,11 @@ void repair_leftovers(const BackupEnv& env, job::Context& ctx) {
 }
 
 Result<BackupPlan> plan_backup(docker::Client& docker, const BackupRequest& req, job::Context& ctx) {
-  job::StepTimer step(ctx, "plan", "Discover " + req.project + " and plan the backup");
-  auto project = stack::discover_project(docker, req.project);
-  if (!project.ok()) {
-    step.end(false, project.error().message());
-    return std::move(project).error();
-  }
-  auto p = make_plan(*project, req.options);
-  step.end_with(p, "");
-  BackupPlan plan = TRY(std::move(p));
+  BackupPlan plan = TRY(job::run_step(ctx, "plan", "Discover " + req.project + " and plan the backup",
+                                      [&]() -> Result<BackupPlan> {
+                                        auto project = TRY(stack::discover_project(docker, req.project));
+                                        return make_plan(project, req.options);
+                                      }));
   for (const auto& w : plan.warnings) ctx.warn(w, "plan");
   for (const auto& s : plan.skipped) ctx.info("skipped " + s.what + ": " + s.reason, "plan");
   ctx.info(std::to_string(plan.dumps.size()) + " database dump(s), " + std::to_string(plan.volumes.size()) +
@@ -150,18 +146,18 @@ std::optional<Spool::Follower> follower_for(const std::vector<catalog::TargetRec
 // Compose files, .env and env files with their original paths: first, so that a restore
 // has them (and can resolve the project's compose config) while it fills the volumes.
 Status write_config_files(archive::ArchiveWriter& writer, const BackupPlan& plan, job::Context& ctx) {
-  job::StepTimer step(ctx, "config", "Compose files and environment files");
-  auto st = [&]() -> Status {
-    for (const auto& c : plan.configs) {
-      auto meta = TRY_CTX(archive::stat_entry(c.path, c.archive_path), "config file " + c.path);
-      auto fd = TRY_CTX(open_file(c.path, O_RDONLY | O_CLOEXEC), "config file " + c.path);
-      FdReader in(fd.get(), c.path);
-      TRY_CTX(writer.add_file(meta, in), "config file " + c.path);
-    }
-    return {};
-  }();
-  step.end(st.ok(), st.ok() ? std::to_string(plan.configs.size()) + " file(s)" : st.error().message());
-  return st;
+  return job::run_step(
+      ctx, "config", "Compose files and environment files",
+      [&]() -> Status {
+        for (const auto& c : plan.configs) {
+          auto meta = TRY_CTX(archive::stat_entry(c.path, c.archive_path), "config file " + c.path);
+          auto fd = TRY_CTX(open_file(c.path, O_RDONLY | O_CLOEXEC), "config file " + c.path);
+          FdReader in(fd.get(), c.path);
+          TRY_CTX(writer.add_file(meta, in), "config file " + c.path);
+        }
+        return {};
+      },
+      [&](const Status&) { return std::to_string(plan.configs.size()) + " file(s)"; });
 }
 
 // The hooks of one phase. Pre-backup hooks stop the backup when they fail; post-backup
@@ -170,10 +166,9 @@ Status run_hooks(docker::Client& docker, const BackupPlan& plan, const std::stri
   const bool pre = phase == "pre-backup";
   for (const auto& h : plan.hooks) {
     if (h.phase != phase) continue;
-    job::StepTimer step(ctx, std::string(pre ? "hook.pre." : "hook.post.") + h.service,
-                        std::string(pre ? "Pre" : "Post") + "-backup hook in " + h.container_name);
-    auto st = run_hook(docker, h, ctx);
-    step.end(st.ok(), st.ok() ? "" : st.error().message());
+    auto st = job::run_step(ctx, std::string(pre ? "hook.pre." : "hook.post.") + h.service,
+                            std::string(pre ? "Pre" : "Post") + "-backup hook in " + h.container_name,
+                            [&] { return run_hook(docker, h, ctx); });
     if (st.ok()) continue;
     if (pre) return std::move(st).error().with_context("pre-backup hook failed");
     ctx.warn(ctx.redact(st.error().message()));
@@ -186,15 +181,14 @@ Status dump_databases(docker::Client& docker, archive::ArchiveWriter& writer, co
   for (const auto& d : plan.dumps) {
     TRY(ctx.check_cancel("backup"));
     const std::string step_id = "dump." + d.service;
-    job::StepTimer step(ctx, step_id, "Dump " + d.engine + " (" + d.service + ")");
-    auto info = capture_dump(docker, writer, d, ctx, step_id);
-    if (!info.ok()) {
-      step.end(false, ctx.redact(info.error().message()));
-      return std::move(info).error();
-    }
-    uint64_t bytes = 0;
-    for (const auto& f : info->files) bytes += f.bytes;
-    step.end(true, std::to_string(info->databases.size()) + " database(s), " + human_bytes(bytes));
+    TRY(job::run_step(
+        ctx, step_id, "Dump " + d.engine + " (" + d.service + ")",
+        [&] { return capture_dump(docker, writer, d, ctx, step_id); },
+        [](const auto& info) {
+          uint64_t bytes = 0;
+          for (const auto& f : info->files) bytes += f.bytes;
+          return std::to_string(info->databases.size()) + " database(s), " + human_bytes(bytes);
+        }));
   }
   return {};
 }
@@ -204,10 +198,8 @@ Result<int64_t> capture_mounts(const BackupEnv& env, const BackupRequest& req, c
                                archive::ArchiveWriter& writer, const Estimate& est, job::Context& ctx, int64_t job_id) {
   std::optional<QuiesceGuard> quiesce;
   if (req.options.safe_mode && !plan.pause.empty()) {
-    job::StepTimer step(ctx, "pause", "Safe Mode: pause " + std::to_string(plan.pause.size()) + " app container(s)");
-    auto g = QuiesceGuard::pause(env.docker, env.cat, job_id, plan.project, plan.pause, ctx);
-    step.end_with(g, "");
-    quiesce.emplace(TRY(std::move(g)));
+    quiesce.emplace(TRY(job::run_step(ctx, "pause", "Safe Mode: pause " + std::to_string(plan.pause.size()) + " app container(s)",
+                                      [&] { return QuiesceGuard::pause(env.docker, env.cat, job_id, plan.project, plan.pause, ctx); })));
   }
   // SQLite databases are copied through the host path as the tree passes; under Safe Mode
   // their app may be frozen holding a lock, so the wait for it is short.
@@ -215,16 +207,15 @@ Result<int64_t> capture_mounts(const BackupEnv& env, const BackupRequest& req, c
                      docker::MountSpec::Type type, const std::string& source, const std::string& dir,
                      SqliteCaptureOptions lite) -> Result<Json> {
     TRY(ctx.check_cancel("backup"));
-    job::StepTimer step(ctx, step_id, title);
-    lite.tree = docker::host_path_of(env.docker, type, source);
-    lite.scratch_dir = spool_dir(env.data_dir);
-    lite.busy_timeout = quiesce ? kSqliteLockWaitPaused : kSqliteLockWait;
-    lite.apps_paused = quiesce.has_value();
-    SqliteCapture databases(std::move(lite), ctx, title.substr(title.find(' ') + 1), step_id);
-    auto st = capture_mount(env.docker, writer, image, type, source, dir, est.of(source), ctx, step_id, &databases);
-    step.end(st.ok(), st.ok() ? "" : st.error().message());
-    TRY(std::move(st));
-    return databases.manifest_extra();
+    return job::run_step(ctx, step_id, title, [&]() -> Result<Json> {
+      lite.tree = docker::host_path_of(env.docker, type, source);
+      lite.scratch_dir = spool_dir(env.data_dir);
+      lite.busy_timeout = quiesce ? kSqliteLockWaitPaused : kSqliteLockWait;
+      lite.apps_paused = quiesce.has_value();
+      SqliteCapture databases(std::move(lite), ctx, title.substr(title.find(' ') + 1), step_id);
+      TRY(capture_mount(env.docker, writer, image, type, source, dir, est.of(source), ctx, step_id, &databases));
+      return databases.manifest_extra();
+    });
   };
   for (const auto& v : plan.volumes) {
     std::vector<std::string> roots;
@@ -271,21 +262,20 @@ Result<Written> write_archive(const BackupEnv& env, const BackupRequest& req, co
   post_hooks.dismiss();
   (void)run_hooks(env.docker, plan, "post-backup", ctx);
 
-  job::StepTimer step(ctx, "seal", "Finish the sealed archive");
-  auto s = writer->finish();
-  step.end_with(s, "");
-  w.summary = TRY(std::move(s));
+  w.summary = TRY(job::run_step(ctx, "seal", "Finish the sealed archive", [&] { return writer->finish(); }));
   spool.finish();
   return w;
 }
 
 // The deep verify's verdict (it followed the writer): nothing becomes visible before it.
 Result<archive::VerifyReport> verdict(Spool& spool, const archive::WriteSummary& written, job::Context& ctx) {
-  job::StepTimer step(ctx, "verify", "Verify the archive (authenticate, decompress, hash every entry)");
-  auto r = spool.verified(written.sealed_bytes);
-  step.end_with(r, std::to_string(written.files) + " files, " + human_bytes(written.content_bytes) + " → " +
-                       human_bytes(written.sealed_bytes) + " sealed");
-  return r;
+  return job::run_step(
+      ctx, "verify", "Verify the archive (authenticate, decompress, hash every entry)",
+      [&] { return spool.verified(written.sealed_bytes); },
+      [&](const auto&) {
+        return std::to_string(written.files) + " files, " + human_bytes(written.content_bytes) + " → " +
+               human_bytes(written.sealed_bytes) + " sealed";
+      });
 }
 
 // The catalog record (also sealed into every sidecar).

@@ -46,6 +46,11 @@ class Executor {
   virtual bool container_running() { return true; }
 };
 
+// How an engine's client reaches its server inside the container: TCP on 127.0.0.1
+// first (the password is checked), and its local socket when TCP is refused — or TCP only
+// (where a socket connection would check less than the caller needs).
+enum class Transport { kTcpThenSocket, kTcpOnly };
+
 // What an engine may learn about its container.
 struct ContainerFacts {
   std::string name;

@@ -79,11 +79,11 @@ bool refused(const std::string& err) {
          err.find("(111)") != std::string::npos || err.find("(115)") != std::string::npos;
 }
 
-Result<Conn> connect(Executor& ex, const ContainerFacts& facts, job::Context& ctx, bool allow_socket) {
+Result<Conn> connect(Executor& ex, const ContainerFacts& facts, job::Context& ctx, Transport transport) {
   Conn c = TRY(credentials(ex, facts, ctx));
   auto probe = TRY(run_capture(ex, c.query("SELECT 1"), ctx.stop()));
   if (probe.exit_code == 0) return c;
-  if (allow_socket && refused(probe.err)) {
+  if (transport == Transport::kTcpThenSocket && refused(probe.err)) {
     c.tcp = false;
     auto sock = TRY(run_capture(ex, c.query("SELECT 1"), ctx.stop()));
     if (sock.exit_code == 0) {
@@ -100,7 +100,7 @@ Result<Conn> connect(Executor& ex, const ContainerFacts& facts, job::Context& ct
 }  // namespace
 
 Result<DumpInfo> MysqlEngine::dump(Executor& ex, const ContainerFacts& facts, DumpSink& sink, job::Context& ctx) {
-  Conn c = TRY(connect(ex, facts, ctx, /*allow_socket=*/true));
+  Conn c = TRY(connect(ex, facts, ctx, Transport::kTcpThenSocket));
   DumpInfo info{.engine = "mysql", .tool = c.dump_tool};
   auto ver = TRY(run_checked(ex, c.query("SELECT VERSION()"), "mysql version in " + facts.name, ctx));
   info.version = split_lines(ver).empty() ? "" : split_lines(ver)[0];
@@ -135,7 +135,7 @@ Status MysqlEngine::wait_ready(Executor& ex, const ContainerFacts& facts, std::c
   while (monotonic_seconds() < deadline) {
     TRY(ctx.check_cancel("waiting for mysql"));
     TRY(check_still_running(ex, facts, "mysql", last));
-    auto c = connect(ex, facts, ctx, /*allow_socket=*/false);
+    auto c = connect(ex, facts, ctx, Transport::kTcpOnly);
     if (c.ok()) return {};
     last = c.error().message();
     if (c.error().code() == Code::kFailedPrecondition) return std::move(c).error();
@@ -149,7 +149,7 @@ Status MysqlEngine::wait_ready(Executor& ex, const ContainerFacts& facts, std::c
 
 Status MysqlEngine::restore(Executor& ex, ContainerControl&, const ContainerFacts& facts, const DumpInfo& info, DumpSource& src,
                             job::Context& ctx) {
-  Conn c = TRY(connect(ex, facts, ctx, /*allow_socket=*/false));
+  Conn c = TRY(connect(ex, facts, ctx, Transport::kTcpOnly));
   for (const auto& f : info.files) {
     if (f.kind != "mysql_sql") continue;
     std::string step = "replay:" + facts.name;
@@ -171,7 +171,7 @@ Status MysqlEngine::restore(Executor& ex, ContainerControl&, const ContainerFact
 }
 
 Result<std::vector<TableCount>> MysqlEngine::count_rows(Executor& ex, const ContainerFacts& facts, job::Context& ctx) {
-  Conn c = TRY(connect(ex, facts, ctx, /*allow_socket=*/true));
+  Conn c = TRY(connect(ex, facts, ctx, Transport::kTcpThenSocket));
   auto tables = TRY(run_checked(
       ex,
       c.query("SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND "

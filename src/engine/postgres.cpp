@@ -58,11 +58,11 @@ bool connection_refused(const std::string& err) {
 }
 
 // Finds a working connection: TCP first (password checked), the socket when TCP is refused.
-Result<Conn> connect(Executor& ex, const ContainerFacts& facts, job::Context& ctx, bool allow_socket) {
+Result<Conn> connect(Executor& ex, const ContainerFacts& facts, job::Context& ctx, Transport transport) {
   Conn c = TRY(credentials(ex, facts, ctx));
   auto probe = TRY(run_capture(ex, c.psql(kMaintenanceDb, "SELECT 1"), ctx.stop()));
   if (probe.exit_code == 0) return c;
-  if (allow_socket && connection_refused(probe.err)) {
+  if (transport == Transport::kTcpThenSocket && connection_refused(probe.err)) {
     c.tcp = false;
     auto sock = TRY(run_capture(ex, c.psql(kMaintenanceDb, "SELECT 1"), ctx.stop()));
     if (sock.exit_code == 0) {
@@ -139,7 +139,7 @@ Result<std::vector<TableCount>> parse_pg_counts(const std::string& database, con
 }
 
 Result<DumpInfo> PostgresEngine::dump(Executor& ex, const ContainerFacts& facts, DumpSink& sink, job::Context& ctx) {
-  Conn c = TRY(connect(ex, facts, ctx, /*allow_socket=*/true));
+  Conn c = TRY(connect(ex, facts, ctx, Transport::kTcpThenSocket));
   DumpInfo info{.engine = "postgres"};
   auto ver = TRY(run_checked(ex, c.psql(kMaintenanceDb, "SHOW server_version"), "postgres version in " + facts.name, ctx));
   info.version = split_lines(ver).empty() ? "" : split_lines(ver)[0];
@@ -212,7 +212,7 @@ Status PostgresEngine::wait_ready(Executor& ex, const ContainerFacts& facts, std
     TRY(check_still_running(ex, facts, "postgres", last));
     // TCP only: during first-start initialisation the official entrypoint runs a
     // temporary server on the socket alone and stops it again.
-    auto c = connect(ex, facts, ctx, /*allow_socket=*/false);
+    auto c = connect(ex, facts, ctx, Transport::kTcpOnly);
     if (c.ok()) return {};
     last = c.error().message();
     if (c.error().code() == Code::kUnauthenticated || c.error().code() == Code::kFailedPrecondition) {
@@ -227,7 +227,7 @@ Status PostgresEngine::wait_ready(Executor& ex, const ContainerFacts& facts, std
 // Filled in by the restore helpers below.
 Status PostgresEngine::restore(Executor& ex, ContainerControl&, const ContainerFacts& facts, const DumpInfo& info, DumpSource& src,
                                job::Context& ctx) {
-  Conn c = TRY(connect(ex, facts, ctx, /*allow_socket=*/false));
+  Conn c = TRY(connect(ex, facts, ctx, Transport::kTcpOnly));
   for (const auto& f : info.files) {
     if (f.kind == "pg_globals") {
       std::string step = "replay:" + facts.name + ":globals";
@@ -293,7 +293,7 @@ Status PostgresEngine::restore(Executor& ex, ContainerControl&, const ContainerF
 
 Result<std::vector<TableCount>> PostgresEngine::count_rows(Executor& ex, const ContainerFacts& facts,
                                                            job::Context& ctx) {
-  Conn c = TRY(connect(ex, facts, ctx, /*allow_socket=*/true));
+  Conn c = TRY(connect(ex, facts, ctx, Transport::kTcpThenSocket));
   std::vector<TableCount> out;
   for (const auto& db : TRY(list_databases(ex, c, facts, ctx))) {
     auto txt = TRY(run_checked(ex, c.psql(db, kPgCountQuery), "count rows of " + db + " in " + facts.name, ctx));

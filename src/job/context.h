@@ -86,4 +86,24 @@ class StepTimer {
   bool ended_ = false;
 };
 
+// Runs `fn` (returning a Status or Result<T>) as the step `id`: step_started, then
+// step_finished with ok and the time taken; a failure's message (redacted) is the step's
+// detail, a success's is `ok_detail(result)` when given. Returns what `fn` returned, for
+// TRY:   auto plan = TRY(job::run_step(ctx, "plan", "Plan the backup", [&] { return make(); }));
+template <class Fn>
+auto run_step(Context& ctx, std::string id, const std::string& title, Fn&& fn) -> decltype(fn()) {
+  StepTimer t(ctx, std::move(id), title);
+  auto r = fn();
+  t.end(r.ok(), r.ok() ? std::string() : ctx.redact(r.error().message()));
+  return r;
+}
+template <class Fn, class Detail>
+auto run_step(Context& ctx, std::string id, const std::string& title, Fn&& fn, Detail&& ok_detail)
+    -> decltype(fn()) {
+  StepTimer t(ctx, std::move(id), title);
+  auto r = fn();
+  t.end(r.ok(), r.ok() ? std::string(ok_detail(r)) : ctx.redact(r.error().message()));
+  return r;
+}
+
 }  // namespace stacksnap::job

@@ -14,8 +14,12 @@
 namespace stacksnap::repo {
 
 Result<archive::VerifyReport> verify_copy(catalog::Catalog& cat, const catalog::CopyRecord& copy,
-                                          const seal::KeySource* keys, const StopToken& stop, Writer* keep,
-                                          bool authenticate_only, UniqueFd* in_place) {
+                                          const CopyVerifyOptions& o, const StopToken& stop) {
+  if (o.depth != archive::VerifyDepth::kShallow && o.keys == nullptr) {
+    return invalid_argument("copy on " + copy.target + ": a deep or authenticating verify needs the key");
+  }
+  Writer* keep = o.keep;
+  UniqueFd* in_place = o.in_place;
   auto rec = TRY(cat.get_target(copy.target));
   auto target = TRY(open_target(rec));
   std::unique_ptr<Reader> stored;
@@ -35,13 +39,9 @@ Result<archive::VerifyReport> verify_copy(catalog::Catalog& cat, const catalog::
   std::optional<TeeReader> tee;
   if (keep) tee.emplace(*stored, *keep);
   Reader* in = tee ? static_cast<Reader*>(&*tee) : stored.get();
-  archive::VerifyOptions o{.depth = !keys              ? archive::VerifyDepth::kShallow
-                                    : authenticate_only ? archive::VerifyDepth::kAuthenticate
-                                                        : archive::VerifyDepth::kDeep,
-                           .expected_size = copy.size,
-                           .expected_sha256 = copy.sha256,
-                           .stop = stop};
-  auto rep = archive::verify_archive(*in, keys, o);
+  archive::VerifyOptions vo{
+      .depth = o.depth, .expected_size = copy.size, .expected_sha256 = copy.sha256, .stop = stop};
+  auto rep = archive::verify_archive(*in, o.depth == archive::VerifyDepth::kShallow ? nullptr : o.keys, vo);
   if (!rep.ok()) return std::move(rep).error().with_context("copy on " + copy.target);
   if (tee && tee->bytes() != copy.size) {
     return data_loss("copy on " + copy.target + ": " + std::to_string(tee->bytes()) + " bytes kept, the record says " +
@@ -94,7 +94,8 @@ Result<CopyCheck> check_copy(catalog::Catalog& cat, const std::string& backup_id
     if (auto t = cat.get_target(copy.target); !t.ok()) {
       return failed_precondition("copy on " + copy.target + ": " + t.error().message());
     }
-    return verify_copy(cat, copy, keys, stop);
+    return verify_copy(cat, copy,
+                       {.depth = keys ? archive::VerifyDepth::kDeep : archive::VerifyDepth::kShallow, .keys = keys}, stop);
   }();
   if (!rep.ok() && (rep.error().code() == Code::kCancelled || rep.error().code() == Code::kUnauthenticated)) {
     return std::move(rep).error();
@@ -119,7 +120,8 @@ Status record_backup_verdict(catalog::Catalog& cat, const std::string& backup_id
 
 Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::string& backup_id,
                                          const seal::KeySource& keys, const StopToken& stop,
-                                         KeptCopy* keep, bool authenticate_only, const std::string& only_target) {
+                                         KeptCopy* keep, archive::VerifyDepth depth, const std::string& only_target) {
+  if (depth == archive::VerifyDepth::kShallow) return invalid_argument("a restore's verify authenticates at least");
   auto b = TRY(cat.get_backup(backup_id));
   if (b.copies.empty()) return not_found("backup " + backup_id + " has no stored copy");
   if (!only_target.empty()) {
@@ -134,14 +136,14 @@ Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::strin
   for (const auto& copy : b.copies) {
     TRY(check_cancel(stop, "verify"));
     Result<archive::VerifyReport> rep = [&]() -> Result<archive::VerifyReport> {
-      if (keep == nullptr) return verify_copy(cat, copy, &keys, stop, nullptr, authenticate_only);
+      if (keep == nullptr) return verify_copy(cat, copy, {.depth = depth, .keys = &keys}, stop);
       const std::string& spool = keep->spool_path;
       ::unlink(spool.c_str());
       std::string named;
       auto fd = TRY(create_scratch_file(std::filesystem::path(spool).parent_path().string(), spool, 0600, &named));
       FdWriter kept(fd.get(), spool);
       UniqueFd in_place;
-      auto r = verify_copy(cat, copy, &keys, stop, &kept, authenticate_only, &in_place);
+      auto r = verify_copy(cat, copy, {.depth = depth, .keys = &keys, .keep = &kept, .in_place = &in_place}, stop);
       if (r.ok() && in_place.valid()) {
         fd.reset();
         if (!named.empty()) ::unlink(spool.c_str());
@@ -161,7 +163,7 @@ Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::strin
     CopyCheck check = classify(copy, std::move(rep));
     (void)record_copy_check(cat, backup_id, check);
     if (check.state == catalog::CopyState::kVerified) {
-      (void)record_backup_verdict(cat, backup_id, !authenticate_only, now_s());
+      (void)record_backup_verdict(cat, backup_id, depth == archive::VerifyDepth::kDeep, now_s());
       return StoredVerification{copy.target, std::move(check.report)};
     }
     if (check.state == catalog::CopyState::kDamaged) {

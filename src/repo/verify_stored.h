@@ -13,19 +13,27 @@
 
 namespace stacksnap::repo {
 
-// One copy: deep when `keys` is given (authenticate every segment, decompress, hash every
-// entry against the manifest; the outer size and SHA-256 against the catalog too), else
-// shallow (size and SHA-256 only, no key). DataLoss names the copy's target; errors
-// reaching the target pass through (Unavailable, NotFound, PermissionDenied, …).
-// With `keep`, every byte streamed from the target is also written to it (one pass that
-// fetches and verifies; the caller discards what it kept when this fails).
-// `authenticate_only` (with keys): segments authenticated, size and SHA-256 checked,
-// nothing decompressed (archive::VerifyDepth::kAuthenticate).
-// With `in_place` and a copy that is a file on this machine (a local target), the file is
-// read where it lies and, once it verified, handed over open in *in_place (`keep` unused).
+// How one copy is checked.
+struct CopyVerifyOptions {
+  // kDeep: authenticate every segment, decompress, hash every entry against the manifest;
+  // kAuthenticate: segments authenticated, nothing decompressed; kShallow: size and
+  // SHA-256 only, no key. The outer size and SHA-256 are checked against the catalog in
+  // every case. kDeep and kAuthenticate need `keys`.
+  archive::VerifyDepth depth = archive::VerifyDepth::kDeep;
+  const seal::KeySource* keys = nullptr;
+  // Every byte streamed from the target is also written here (one pass that fetches and
+  // verifies; the caller discards what it kept when this fails).
+  Writer* keep = nullptr;
+  // A copy that is a file on this machine (a local target) is read where it lies and,
+  // once it verified, handed over open here (`keep` unused).
+  UniqueFd* in_place = nullptr;
+};
+
+// One copy, checked as `o` says. DataLoss names the copy's target; errors reaching the
+// target pass through (Unavailable, NotFound, PermissionDenied, …). InvalidArgument for a
+// depth that needs keys without them.
 Result<archive::VerifyReport> verify_copy(catalog::Catalog& cat, const catalog::CopyRecord& copy,
-                                          const seal::KeySource* keys, const StopToken& stop, Writer* keep = nullptr,
-                                          bool authenticate_only = false, UniqueFd* in_place = nullptr);
+                                          const CopyVerifyOptions& o, const StopToken& stop);
 
 // What checking one copy found; recorded on the copy in the catalog (set_copy_verify).
 struct CopyCheck {
@@ -59,17 +67,18 @@ struct StoredVerification {
   archive::VerifyReport report;
 };
 
-// For a restore: tries the backup's copies in catalog order until one verifies (deep,
-// or authenticate_only, below), recording every copy it checked (record_copy_check) and
+// For a restore: tries the backup's copies in catalog order until one verifies (at
+// `depth`: kDeep or kAuthenticate, below), recording every copy it checked (record_copy_check) and
 // the backup's verdict (record_backup_verdict). `only_target` non-empty: only the copy on
-// that target is tried (NotFound naming the targets that hold one when it has none there). When none verifies: DataLoss if a copy
+// that target is tried (NotFound naming the targets that hold one when it has none there).
+// When none verifies: DataLoss if a copy
 // was damaged (the archive's fault), else the error of the last unreachable target.
 // `stacksnap verify ID` and the verify job check every copy instead (app/verify_ops.h).
 // With `keep`, the copy that verified stays open for a restore to apply, so that what it
 // applies is exactly what was verified: a file on a local target is verified in place
 // and kept open (nothing is copied); a remote copy is written to keep->spool_path (0600,
 // not fsynced: it is transient) in the same pass that verifies it. Nothing is left at
-// the spool path on failure. With `authenticate_only` the copy is authenticated
+// the spool path on failure. With kAuthenticate the copy is authenticated
 // (every segment, size, SHA-256) but not decompressed: the copy is recorded verified,
 // the backup's verdict is not set to "ok" (the record's deep verification stands); a
 // damaged copy is still recorded, and fails the verdict.
@@ -81,7 +90,8 @@ struct KeptCopy {
 };
 Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::string& backup_id,
                                          const seal::KeySource& keys, const StopToken& stop,
-                                         KeptCopy* keep = nullptr, bool authenticate_only = false,
+                                         KeptCopy* keep = nullptr,
+                                         archive::VerifyDepth depth = archive::VerifyDepth::kDeep,
                                          const std::string& only_target = {});
 
 }  // namespace stacksnap::repo

@@ -136,7 +136,7 @@ Result<ApplySummary> apply_files(docker::Client& docker, const std::string& arch
     std::vector<std::string> names;
     for (const auto& v : placement.volumes) names.push_back(v.name);
     helper = TRY(mount_helper(docker, placement.project, options.helper_image, docker::MountSpec::Type::kVolume, names,
-                                kHelperMountRoot, /*read_only=*/false));
+                                kHelperMountRoot, MountMode::kReadWrite));
     tw = TRY(archive::TarWriter::create(pipe_out));
     uploader = std::thread([&] {
       upload_status = docker.put_archive(helper->id(), "/", pipe_in, docker::Client::Overwrite::kAllow, ctx.stop());

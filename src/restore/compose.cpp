@@ -160,9 +160,9 @@ Result<std::string> Compose::run(const std::vector<std::string>& args, const Sto
   return std::move(r->out);
 }
 
-Status Compose::up(const std::vector<std::string>& services, bool no_deps, const StopToken& stop) {
+Status Compose::up(const std::vector<std::string>& services, Deps deps, const StopToken& stop) {
   std::vector<std::string> args = {"up", "-d"};
-  if (no_deps) args.push_back("--no-deps");
+  if (deps == Deps::kLeave) args.push_back("--no-deps");
   for (const auto& s : services) args.push_back(s);
   TRY(run(args, stop, "compose up " + project_.name));
   return {};

@@ -67,7 +67,8 @@ class Compose {
       : tool_(std::move(tool)), project_(std::move(project)), docker_host_(std::move(docker_host)) {}
 
   // `up -d [--no-deps] SERVICES…` (all services when empty).
-  Status up(const std::vector<std::string>& services, bool no_deps, const StopToken& stop);
+  enum class Deps { kStart, kLeave };  // kLeave: `up --no-deps` (dependencies are not started)
+  Status up(const std::vector<std::string>& services, Deps deps, const StopToken& stop);
   // `down` without -v (volumes are never removed here) --remove-orphans, every profile's
   // services included.
   Status down(const StopToken& stop);

@@ -120,7 +120,7 @@ Result<FileCheck> check_restored_files(docker::Client& docker, const Placement& 
                      got == sum.volume_readback.end() ? TreeDigest{} : got->second, nullptr});
     trees.back().restored_files = [&docker, &placement, &helper_image, &ctx, i]() -> Result<FileMap> {
       auto h = TRY(mount_helper(docker, placement.project, helper_image, docker::MountSpec::Type::kVolume,
-                                  {placement.volumes[i].name}, kBindCheckRoot, /*read_only=*/true));
+                                  {placement.volumes[i].name}, kBindCheckRoot, MountMode::kReadOnly));
       FileMap files;
       TRY(read_back(docker, h->id(), std::string(kBindCheckRoot) + "/0", ctx.stop(), &files));
       return files;
@@ -141,7 +141,7 @@ Result<FileCheck> check_restored_files(docker::Client& docker, const Placement& 
   std::unique_ptr<docker::HelperContainer> helper;
   if (!sources.empty()) {
     helper = TRY(mount_helper(docker, placement.project, helper_image, docker::MountSpec::Type::kBind, sources,
-                                kBindCheckRoot, /*read_only=*/true));
+                                kBindCheckRoot, MountMode::kReadOnly));
   }
   for (const auto& b : placement.binds) {
     auto want = sum.bind_digests.find(b.index);

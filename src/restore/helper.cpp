@@ -12,7 +12,7 @@ namespace stacksnap::restore {
 Result<std::unique_ptr<docker::HelperContainer>> mount_helper(docker::Client& docker, const std::string& project,
                                                               const std::string& image, docker::MountSpec::Type type,
                                                               const std::vector<std::string>& sources,
-                                                              const std::string& root, bool read_only) {
+                                                              const std::string& root, MountMode mode) {
   std::array<uint8_t, 4> tag{};
   (void)seal::random_bytes(MutableBytes(reinterpret_cast<std::byte*>(tag.data()), tag.size()));
   docker::HelperSpec spec{.image = image, .purpose = "restore", .name = "stacksnap-restore-" + project + "-" + seal::hex_encode(tag)};
@@ -20,7 +20,7 @@ Result<std::unique_ptr<docker::HelperContainer>> mount_helper(docker::Client& do
     spec.mounts.push_back({.type = type,
                            .source = sources[i],
                            .target = root + "/" + std::to_string(i),
-                           .read_only = read_only,
+                           .read_only = mode == MountMode::kReadOnly,
                            .no_copy = type == docker::MountSpec::Type::kVolume});
   }
   return TRY_CTX(docker::HelperContainer::create(docker, spec), "create a restore helper container from " + image);

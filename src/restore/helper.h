@@ -17,12 +17,14 @@ namespace stacksnap::restore {
 
 struct TreeDigest;
 
+enum class MountMode { kReadWrite, kReadOnly };
+
 // A helper (docker/helper_container.h) mounting each of `sources` at `<root>/<index>`;
 // volumes with NoCopy (their contents are never copied from the image).
 Result<std::unique_ptr<docker::HelperContainer>> mount_helper(docker::Client& docker, const std::string& project,
                                                               const std::string& image, docker::MountSpec::Type type,
                                                               const std::vector<std::string>& sources,
-                                                              const std::string& root, bool read_only);
+                                                              const std::string& root, MountMode mode);
 
 // What a drill knows of one regular file.
 struct FileFacts {

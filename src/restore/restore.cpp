@@ -70,8 +70,8 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
                      "Fetch backup " + backup_id +
                          (deep ? ", authenticate and check the whole archive"
                                : ", authenticate every segment (the backup was deep-verified when made)"));
-    auto v = repo::verify_backup(env.cat, backup_id, env.keys, ctx.stop(), &kept, /*authenticate_only=*/!deep,
-                                 from_target);
+    auto v = repo::verify_backup(env.cat, backup_id, env.keys, ctx.stop(), &kept,
+                                 deep ? archive::VerifyDepth::kDeep : archive::VerifyDepth::kAuthenticate, from_target);
     if (!v.ok()) {
       t.end(false, v.error().message());
       if (v.error().code() == Code::kCancelled) return std::move(v).error();
@@ -291,9 +291,7 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   }
   auto changed = [&](Error e) { return after_changes(std::move(e), applied, undo, ctx); };
   auto step = [&](const std::string& id, const std::string& title, auto&& fn) -> Status {
-    job::StepTimer t(ctx, id, title);
-    Status st = fn();
-    t.end_with(st);
+    Status st = job::run_step(ctx, id, title, fn);
     if (!st.ok()) return changed(std::move(st).error());
     return {};
   };
@@ -417,7 +415,7 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
     std::vector<std::string> services;
     for (const auto& d : dumps) services.push_back(d.service);
     TRY(step("start-db", "Start the database services " + join(services, ", "), [&]() -> Status {
-      TRY(compose.up(services, /*no_deps=*/true, ctx.stop()));
+      TRY(compose.up(services, Compose::Deps::kLeave, ctx.stop()));
       applied.push_back("started " + join(services, ", "));
       // A healthcheck of the database's own (depends_on: service_healthy) is passed
       // before its dump goes in.
@@ -486,7 +484,7 @@ Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const
   TRY(step("start", "Start project " + p.project, [&]() -> Status {
     // The services that had containers, by name: that also enables their profiles;
     // services of a profile that was not active stay down.
-    Status up = compose.up(starting.all, /*no_deps=*/false, ctx.stop());
+    Status up = compose.up(starting.all, Compose::Deps::kStart, ctx.stop());
     if (!up.ok()) {
       const std::string m = up.error().message();
       if (p.mode == Mode::kCopy && !req.no_ports &&

@@ -139,7 +139,7 @@ TEST_F(VerifyCopies, RestoreRecordsTheDamagedCopyItMetBeforeTheGoodOne) {
   auto dir = dir_->path() + "/spool";
   ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
   repo::KeptCopy kept{.spool_path = dir + "/restore.stsnap"};
-  auto v = repo::verify_backup(*cat_, kId, k, {}, &kept, /*authenticate_only=*/true);
+  auto v = repo::verify_backup(*cat_, kId, k, {}, &kept, archive::VerifyDepth::kAuthenticate);
   ASSERT_TRUE(v.ok()) << v.error().message();
   EXPECT_EQ(v->target, "usb");
   EXPECT_TRUE(kept.fd.valid());
