@@ -70,13 +70,14 @@ export function ProjectPage() {
 
   // ?restore=1 (from "Not on this host — Restore"): the dialog for the newest backup.
   useEffect(() => {
-    if (searchParams.get('restore') && backups.data && backups.data.backups.length > 0 && !restoreOf) {
+    // After the project's detail: the dialog's defaults depend on whether it runs here.
+    if (searchParams.get('restore') && detail.data && backups.data && backups.data.backups.length > 0 && !restoreOf) {
       setRestoreOf(backups.data.backups[0]);
       searchParams.delete('restore');
       setSearchParams(searchParams, { replace: true });
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [backups.data, searchParams]);
+  }, [backups.data, detail.data, searchParams]);
 
   if (detail.error?.status === 404) {
     return (
@@ -370,7 +371,7 @@ export function ProjectPage() {
         </div>
       )}
 
-      {restoreOf && (
+      {restoreOf && d && (
         <RestoreDialog
           project={name}
           backup={restoreOf}
