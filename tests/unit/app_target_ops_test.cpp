@@ -37,9 +37,11 @@ class FailingTarget final : public storage::Target {
   Error e_;
 };
 
-// Lists nothing (a listing that misses the probe object: an eventually consistent store).
+// Lists nothing (a listing that misses the probe object: an eventually consistent store);
+// the objects live in `inner`, which outlives it.
 class BlindTarget final : public storage::Target {
  public:
+  explicit BlindTarget(storage::MemoryTarget& m) : inner(m) {}
   std::string describe() const override { return "blind"; }
   Result<std::unique_ptr<storage::Upload>> put(const std::string& k, uint64_t n) override { return inner.put(k, n); }
   Result<std::unique_ptr<Reader>> get(const std::string& k, storage::GetRange r) override { return inner.get(k, r); }
@@ -47,7 +49,7 @@ class BlindTarget final : public storage::Target {
   Status list(const std::string&, const std::function<Status(const storage::ObjectInfo&)>&) override { return {}; }
   Status remove(const std::string& k) override { return inner.remove(k); }
   Result<int> cleanup_stale(std::chrono::seconds) override { return 0; }
-  storage::MemoryTarget inner;
+  storage::MemoryTarget& inner;
 };
 
 catalog::TargetRecord rec_named(const std::string& name) {
@@ -89,11 +91,10 @@ TEST(TargetProbe, WritesReadsListsDeletesAndLeavesNothing) {
 }
 
 TEST(TargetProbe, AListingWithoutTheProbeFailsAtListAndCleansUp) {
-  auto* blind = new BlindTarget();
-  storage::MemoryTarget* inner = &blind->inner;
-  std::unique_ptr<storage::Target> owned(blind);
+  storage::MemoryTarget store;
+  storage::MemoryTarget* inner = &store;
   TargetOpener open = [&](const catalog::TargetRecord&) -> Result<std::unique_ptr<storage::Target>> {
-    return std::move(owned);
+    return std::unique_ptr<storage::Target>(new BlindTarget(store));
   };
   auto r = probe_target(rec_named("t"), open);
   EXPECT_FALSE(r.ok);

@@ -338,7 +338,7 @@ export function JobPage() {
         )}
 
         {finished && <FindingsPanel findings={findingsOf(summary)} />}
-        {finished && j?.kind === 'restore' && summary && <RestoreResult summary={summary} />}
+        {finished && j?.kind === 'restore' && (result === 'succeeded' || result === 'partial') && summary && <RestoreResult summary={summary} />}
 
         {!finished && (
           <Card>
