@@ -2,8 +2,8 @@
 #   make run    build everything (dashboard included) and start the server on http://127.0.0.1:8080
 #               (the first run prints the one-time setup URL to open)
 #   make test   install what is missing, start dockerd and the S3 test server, run every test
-# Also: make build, make bench, make fuzz, make clean; make integration-v1 / integration-v2
-# (one Compose lane), make asan-full (everything under ASan, slow).
+# Also: make build, make package, make bench, make fuzz, make clean; make integration-v1 / integration-v2
+# (one Compose lane), make asan-full (everything under ASan, slow), make test-package.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 JOBS ?= $(shell nproc)
@@ -15,7 +15,7 @@ LISTEN ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 60
 
 .PHONY: all build build-tests run test bench fuzz clean deps-build deps-test unit asan-unit asan-full fuzz-run \
-        integration integration-v2 integration-v1 test-engine20 e2e engine fixtures web
+        integration integration-v2 integration-v1 test-engine20 e2e engine fixtures web package test-package
 
 all: build
 
@@ -126,7 +126,19 @@ test: deps-test
 	scripts/timed.sh run "fuzz (build + run)" $(MAKE) --no-print-directory fuzz-run; \
 	scripts/timed.sh run "integration (v2 + v1 lanes)" $(MAKE) --no-print-directory integration; \
 	scripts/timed.sh run "e2e + browser" $(MAKE) --no-print-directory e2e; \
+	scripts/timed.sh run "package (.deb + image) and its tests" $(MAKE) --no-print-directory test-package; \
 	scripts/timed.sh report
+
+# The Debian packages and the container image, in $(BUILD)/package (packaging/README.md).
+package: deps-build web $(BUILD)/build.ninja engine
+	@scripts/ensure-packages.sh dpkg-dev binutils lintian tini zstd
+	@ninja -C $(BUILD) -j$(JOBS) stacksnap >/dev/null
+	@packaging/build-deb.sh $(BUILD) $(BUILD)/package
+	@packaging/build-image.sh $(BUILD)/package
+
+test-package: package fixtures
+	@echo "== package tests (.deb on a fresh Debian 12; the image backs up and restores shop)"
+	@tests/package/run.sh $(BUILD)/package
 
 bench: build fixtures
 	@ninja -C $(BUILD) -j$(JOBS) >/dev/null

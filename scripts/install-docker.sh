@@ -40,9 +40,7 @@ export DEBIAN_FRONTEND=noninteractive
 log=/tmp/stacksnap-apt.log
 
 # 1. trixie, pinned low.
-mirror="$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
-[[ -n "$mirror" ]] || mirror="$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)"
-[[ -n "$mirror" ]] || mirror=http://deb.debian.org/debian
+mirror="$("$here/debian-mirror.sh")"
 need_update=0
 if [[ ! -f "$SOURCES" ]]; then
   $SUDO tee "$SOURCES" >/dev/null <<EOF

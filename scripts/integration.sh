@@ -66,6 +66,10 @@ run() { # name, gtest filter, env…
   fi
   rm -f "$log"
 }
+# Suites that bring up stacks of their own (no other suite touches them) run beside the
+# others, one after another in a second queue: most of an integration test's time is
+# spent waiting for containers and databases, not on the CPU.
+own_stack_suites=" ${STACKSNAP_IT_BESIDE:-TrickyStack SqliteCapture} "
 lane() { # name, prefix, flavour, [filter]
   local name="$1" prefix="$2" flavour="$3" filter="${4:-}"
   local t0; t0=$(date +%s)
@@ -74,9 +78,27 @@ lane() { # name, prefix, flavour, [filter]
   if [[ -n "$filter" ]]; then
     run "$name" "$filter" "${envs[@]}"
   else
-    for suite in $("$bin" --gtest_list_tests | awk '/^[^ ]/{print $1}'); do
-      run "${suite%.}" "$suite*" "${envs[@]}"
+    local suites beside=() rest=() suite
+    suites="$("$bin" --gtest_list_tests | awk '/^[^ ]/{print $1}')"
+    for suite in $suites; do
+      if [[ "$own_stack_suites" == *" ${suite%.} "* ]]; then beside+=("$suite"); else rest+=("$suite"); fi
     done
+    local beside_failed beside_out pid=""
+    beside_failed="$(mktemp /tmp/stacksnap-it-beside.XXXXXX)"
+    beside_out="$(mktemp /tmp/stacksnap-it-beside-out.XXXXXX)"
+    if [[ ${#beside[@]} -gt 0 ]]; then
+      ( failed=()
+        for suite in "${beside[@]}"; do run "${suite%.}" "$suite*" "${envs[@]}"; done
+        printf '%s\n' "${failed[@]}" >"$beside_failed" ) >"$beside_out" 2>&1 &
+      pid=$!
+    fi
+    for suite in "${rest[@]}"; do run "${suite%.}" "$suite*" "${envs[@]}"; done
+    if [[ -n "$pid" ]]; then
+      wait "$pid" || true
+      cat "$beside_out"
+      while IFS= read -r f; do [[ -n "$f" ]] && failed+=("$f"); done <"$beside_failed"
+    fi
+    rm -f "$beside_failed" "$beside_out"
   fi
   report+=("$(printf '%-52s %5d s' "$name" $(( $(date +%s) - t0 )))")
 }

@@ -195,6 +195,16 @@ void Appliance::changed(const std::string& what) {
   publisher.dashboard("settings_changed", Json{{"what", what}});
 }
 
+DoctorReport Appliance::doctor() {
+  return run_doctor({.data_dir = options_.data_dir,
+                     .cat = &cat,
+                     .docker = [this] { return docker.get(); },
+                     .key_status = keys.status(),
+                     .key_holder = KeyHolder::kServer,
+                     .open_target = options_.open_target,
+                     .clock = &clock});
+}
+
 // ---- settings -----------------------------------------------------------------------
 
 Result<Json> Appliance::settings() {

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/backup_ops.h"
+#include "app/doctor.h"
 #include "app/job_manager.h"
 #include "app/job_notify.h"
 #include "app/key_store.h"
@@ -78,6 +79,10 @@ class Appliance {
 
   // Application metrics in Prometheus text (docs/API.md, "Application metrics").
   std::string metrics_text();
+
+  // `stacksnap doctor` as the server sees it (app/doctor.h): its Engine client, its key
+  // (a locked passphrase key is a warning), its targets and clock.
+  DoctorReport doctor();
 
   // Sends a test notification through one channel, synchronously.
   notify::Delivery test_notification(const catalog::NotificationRecord& n);

@@ -236,8 +236,8 @@ void JobManager::run_entry(const std::shared_ptr<Entry>& e) {
   job::PublishingSink live(publisher_);
   live.bind(e->id);
   const JobRunner& runner = runners_.at(e->req.kind);
-  job::JobSpec spec{.kind = e->req.kind, .project = e->req.project, .backup_id = e->req.backup_id,
-                    .params = e->req.params, .lock_dir = options_.lock_dir};
+  job::JobSpec spec = e->req;
+  spec.lock_dir = options_.lock_dir;
   auto outcome = job::run_recorded_job(cat_, e->id, spec, live, e->stop.get_token(),
                                        [&](job::Context& ctx, int64_t id) -> Result<Json> {
                                          try {

@@ -44,12 +44,9 @@ namespace stacksnap::app {
 
 using Json = nlohmann::json;
 
-struct JobRequest {
-  std::string kind;      // backup | restore | verify | drill | prune
-  std::string project;   // the lock key; may be empty (no per-project exclusion)
-  std::string backup_id;
-  Json params = Json::object();
-};
+// What is asked of a job: the one type the CLI runs (job::run_job) and the server queues.
+// `project` is the lock key; it may be empty (no per-project exclusion).
+using JobRequest = job::JobSpec;
 
 // Does the work of one job kind. Runs on a job thread; reports through ctx; returns the
 // summary fields (or the error that fails the job).

@@ -98,7 +98,7 @@ Result<restore::RestoreRequest> restore_request(const std::string& backup_id, co
   r.force = TRY(boolean(params, "force"));
   r.no_safety_backup = TRY(boolean(params, "no_safety_backup"));
   r.no_ports = TRY(boolean(params, "no_ports"));
-  if (r.no_ports && r.as_name.empty()) return invalid_argument("no_ports (--no-ports) applies to a copy only: restore as a project name other than " + backup_project + "");
+  if (r.no_ports && r.as_name.empty()) return invalid_argument("--no-ports (no_ports) applies to a copy only: give --as NAME (as) with a name other than " + backup_project);
   r.compose = TRY(compose(params));
   r.from_target = TRY(text(params, "from", 64));
   return r;

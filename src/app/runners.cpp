@@ -81,9 +81,10 @@ void Appliance::register_runners() {
     auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
     auto b = TRY(repo::find_backup(cat, r.backup_id, keysrc, ctx.stop()));
     const restore::RestoreRequest req = TRY(restore_request(r.backup_id, b.project, r.params));
-    return restore::run_restore({options_.data_dir, cat, *client, keysrc,
-                                 safety_backup_by_pipeline(options_.data_dir, cat, *client, keysrc)},
-                                req, ctx, id);
+    return TRY(restore::run_restore({options_.data_dir, cat, *client, keysrc,
+                                     safety_backup_by_pipeline(options_.data_dir, cat, *client, keysrc)},
+                                    req, ctx, id))
+        .to_json();
   });
   jobs.register_runner("drill", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
     auto key = TRY(keys.key());

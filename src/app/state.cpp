@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
+#include <string>
 
 #include "app/targets.h"
 
@@ -34,9 +35,17 @@ Status prepare_data_dir(const std::string& dir, const Note& note) {
   return {};
 }
 
+void note_migration(const catalog::Catalog& cat, const Note& note) {
+  const auto& schema = cat.schema();
+  if (!schema.migrated() || !note) return;
+  note("state database upgraded from schema " + std::to_string(schema.found) + " to " + std::to_string(schema.version) +
+       "; the one before is kept as " + schema.backup_path + " (for an older StackSnap)");
+}
+
 Result<std::unique_ptr<catalog::Catalog>> open_state(const std::string& data_dir, const Note& note) {
   TRY(prepare_data_dir(data_dir, note));
   auto cat = TRY_CTX(catalog::Catalog::open(data_dir + "/state.db"), "open the state database");
+  note_migration(*cat, note);
   TRY_CTX(migrate_inline_secrets(*cat, data_dir, note), "move stored secrets into " + secrets_dir(data_dir));
   return cat;
 }

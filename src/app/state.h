@@ -21,7 +21,11 @@ using Note = std::function<void(const std::string&)>;
 
 Status prepare_data_dir(const std::string& dir, const Note& note);
 
-// prepare_data_dir, then <dir>/state.db (schema migrations run), then inline target
+// Tells `note` when opening `cat` migrated its schema, and where the copy kept of it is.
+void note_migration(const catalog::Catalog& cat, const Note& note);
+
+// prepare_data_dir, then <dir>/state.db (schema migrations run; a migration is told
+// through `note`, with the copy kept of the database as it was), then inline target
 // secrets found in it moved to files under <dir>/secrets/ (app/targets.h).
 Result<std::unique_ptr<catalog::Catalog>> open_state(const std::string& data_dir, const Note& note);
 

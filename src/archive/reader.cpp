@@ -39,55 +39,19 @@ struct ArchiveReader::Impl {
   Impl(Reader& i, ReadOptions o) : in(i), opts(o), content_reader(*this) {}
 
   // Logical content of the current entry, zero-filling holes.
-  class ContentReader final : public Reader {
+  class ContentReader final : public HoleFillingReader {
    public:
     explicit ContentReader(Impl& impl) : s_(impl) {}
-    void reset() {
-      pos_ = 0;
-      block_ = {};
-      end_ = false;
-    }
-    Result<size_t> read(MutableBytes buf) override {
-      if (buf.empty()) return size_t{0};
-      for (;;) {
-        if (!block_.empty()) {
-          if (pos_ < block_off_) {
-            size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), block_off_ - pos_));
-            std::memset(buf.data(), 0, n);
-            pos_ += n;
-            return n;
-          }
-          size_t skip = static_cast<size_t>(pos_ - block_off_);
-          size_t n = std::min(buf.size(), block_.size() - skip);
-          std::memcpy(buf.data(), block_.data() + skip, n);
-          pos_ += n;
-          if (skip + n == block_.size()) block_ = {};
-          return n;
-        }
-        if (end_) {
-          if (pos_ >= s_.logical_size) return size_t{0};
-          size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), s_.logical_size - pos_));
-          std::memset(buf.data(), 0, n);
-          pos_ += n;
-          return n;
-        }
-        if (s_.failed) return Error(*s_.failed);
-        ContentBlock b = TRY(s_.guard(s_.next_block()));
-        if (b.data.empty()) {
-          end_ = true;
-          continue;
-        }
-        block_ = b.data;
-        block_off_ = b.offset;
-      }
-    }
+    void reset() { restart(); }
 
    private:
+    uint64_t logical_size() const override { return s_.logical_size; }
+    Result<DataBlock> next_block() override {
+      if (s_.failed) return Error(*s_.failed);
+      ContentBlock b = TRY(s_.guard(s_.next_block()));
+      return DataBlock{b.data, b.offset};
+    }
     Impl& s_;
-    uint64_t pos_ = 0;
-    Bytes block_;
-    uint64_t block_off_ = 0;
-    bool end_ = false;
   };
 
   Reader& in;

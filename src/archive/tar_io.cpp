@@ -264,37 +264,41 @@ Result<DataBlock> TarReader::read_block() {
   return DataBlock{Bytes(static_cast<const std::byte*>(buf), size), static_cast<uint64_t>(offset)};
 }
 
-Result<size_t> TarEntryReader::read(MutableBytes buf) {
+Result<DataBlock> TarEntryReader::next_block() {
+  DataBlock b = TRY(tar_.read_block());
+  if (!b.data.empty() && (b.offset < position() || b.offset + b.data.size() > size_)) {
+    return data_loss("tar data block at offset " + std::to_string(b.offset) + " lies outside the entry");
+  }
+  return b;
+}
+
+size_t HoleFillingReader::zeros(MutableBytes buf, uint64_t until) {
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), until - pos_));
+  std::memset(buf.data(), 0, n);
+  pos_ += n;
+  return n;
+}
+
+Result<size_t> HoleFillingReader::read(MutableBytes buf) {
   if (buf.empty()) return size_t{0};
   for (;;) {
     if (!block_.empty()) {
-      if (pos_ < block_off_) {  // a hole before the block
-        size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), block_off_ - pos_));
-        std::memset(buf.data(), 0, n);
-        pos_ += n;
-        return n;
-      }
-      size_t skip = static_cast<size_t>(pos_ - block_off_);
-      size_t n = std::min(buf.size(), block_.size() - skip);
+      if (pos_ < block_off_) return zeros(buf, block_off_);  // a hole before the block
+      const size_t skip = static_cast<size_t>(pos_ - block_off_);
+      const size_t n = std::min(buf.size(), block_.size() - skip);
       std::memcpy(buf.data(), block_.data() + skip, n);
       pos_ += n;
       if (skip + n == block_.size()) block_ = {};
       return n;
     }
-    if (end_) {
-      if (pos_ >= size_) return size_t{0};
-      size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size_ - pos_));  // trailing hole
-      std::memset(buf.data(), 0, n);
-      pos_ += n;
-      return n;
+    if (end_) {  // a trailing hole
+      const uint64_t size = logical_size();
+      return pos_ >= size ? size_t{0} : zeros(buf, size);
     }
-    DataBlock b = TRY(tar_.read_block());
+    DataBlock b = TRY(next_block());
     if (b.data.empty()) {
       end_ = true;
       continue;
-    }
-    if (b.offset < pos_ || b.offset + b.data.size() > size_) {
-      return data_loss("tar data block at offset " + std::to_string(b.offset) + " lies outside the entry");
     }
     block_ = b.data;
     block_off_ = b.offset;

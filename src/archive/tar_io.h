@@ -87,20 +87,47 @@ class TarReader {
   std::optional<Error> in_error_;
 };
 
-// The current entry's logical content as a Reader: holes of a sparse entry read as
-// zeros; returns exactly `size` bytes (DataLoss when the tar data disagrees).
-class TarEntryReader final : public Reader {
+// A file's logical content from its data blocks: holes between the blocks and after the
+// last one (up to logical_size()) read as zeros. Subclasses say where the blocks come
+// from and how long the file is.
+class HoleFillingReader : public Reader {
  public:
-  TarEntryReader(TarReader& tar, uint64_t size) : tar_(tar), size_(size) {}
   Result<size_t> read(MutableBytes buf) override;
 
+ protected:
+  // The next block in offset order; empty data once the content is exhausted.
+  virtual Result<DataBlock> next_block() = 0;
+  // Asked once the blocks are exhausted (a stream's length may be known only then).
+  virtual uint64_t logical_size() const = 0;
+  uint64_t position() const { return pos_; }
+  // Starts over for a new file.
+  void restart() {
+    pos_ = 0;
+    block_ = {};
+    block_off_ = 0;
+    end_ = false;
+  }
+
  private:
-  TarReader& tar_;
-  uint64_t size_;
+  size_t zeros(MutableBytes buf, uint64_t until);
+
   uint64_t pos_ = 0;  // logical position
   Bytes block_;
   uint64_t block_off_ = 0;
   bool end_ = false;
+};
+
+// The current tar entry's logical content (holes of a sparse entry read as zeros):
+// exactly `size` bytes; DataLoss when a data block lies outside the entry.
+class TarEntryReader final : public HoleFillingReader {
+ public:
+  TarEntryReader(TarReader& tar, uint64_t size) : tar_(tar), size_(size) {}
+
+ private:
+  Result<DataBlock> next_block() override;
+  uint64_t logical_size() const override { return size_; }
+  TarReader& tar_;
+  uint64_t size_;
 };
 
 }  // namespace stacksnap::archive

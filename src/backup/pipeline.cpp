@@ -38,7 +38,6 @@ constexpr uint64_t kSpoolMargin = 64ull << 20;  // headroom kept free beyond the
 constexpr std::chrono::milliseconds kSqliteLockWait{10000};
 constexpr std::chrono::milliseconds kSqliteLockWaitPaused{100};
 
-std::string spool_dir(const std::string& data_dir) { return data_dir + "/spool"; }
 
 struct Estimate {
   uint64_t bytes = 0;

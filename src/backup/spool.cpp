@@ -19,6 +19,8 @@ void follow_at_low_priority() { lower_this_thread_priority(kFollowerNice); }
 
 }  // namespace
 
+std::string spool_dir(const std::string& data_dir) { return data_dir + "/spool"; }
+
 int clean_spool(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (!d) return 0;

@@ -38,6 +38,9 @@ namespace stacksnap::backup {
 // how many.
 int clean_spool(const std::string& dir);
 
+// Where backups (and restores) stage sealed archives: <data_dir>/spool.
+std::string spool_dir(const std::string& data_dir);
+
 class Spool {
  public:
   // A target whose copy follows the writer (stored at `key`).

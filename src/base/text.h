@@ -11,6 +11,9 @@ namespace stacksnap {
 // "a, b, c" for join({"a","b","c"}, ", "); "" for an empty list.
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
+// `s` without spaces, tabs, CR and LF at either end.
+std::string_view trim_space(std::string_view s);
+
 // Binary units, one decimal: "512 B", "1.5 KiB", "3.0 GiB" (up to TiB).
 std::string human_bytes(uint64_t n);
 

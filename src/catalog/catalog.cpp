@@ -1,6 +1,8 @@
 #include "catalog/catalog.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -173,21 +175,68 @@ Result<std::unique_ptr<Catalog>> Catalog::open(const std::string& path) {
   return c;
 }
 
-Status Catalog::migrate() {
-  auto s = TRY(db_->prepare("PRAGMA user_version"));
+int64_t schema_version() { return sizeof(kMigrations) / sizeof(kMigrations[0]); }
+
+namespace {
+
+Result<int64_t> read_user_version(Db& db) {
+  auto s = TRY(db.prepare("PRAGMA user_version"));
   TRY(s.step());
-  int64_t version = s.col_int(0);
-  constexpr int64_t kLatest = sizeof(kMigrations) / sizeof(kMigrations[0]);
-  if (version > kLatest) {
-    return failed_precondition("state database " + db_->path() + " has schema version " + std::to_string(version) +
-                               ", newer than this stacksnap understands (" + std::to_string(kLatest) + ")");
+  return s.col_int(0);
+}
+
+std::string sql_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+Status Catalog::migrate() {
+  const int64_t latest = schema_version();
+  auto too_new = [&](int64_t v) {
+    return failed_precondition(
+        "state database " + db_->path() + " has schema version " + std::to_string(v) +
+        ", newer than this stacksnap understands (" + std::to_string(latest) +
+        "): it was written by a newer StackSnap. Run that version, or put back the copy the upgrade kept (" +
+        db_->path() + ".schema-" + std::to_string(latest) + ".bak) to return to the state before it; "
+        "nothing was read or changed");
+  };
+  const int64_t found = TRY(read_user_version(*db_));
+  schema_ = {.found = found, .version = found};
+  if (found > latest) return too_new(found);
+  if (found > 0 && found < latest) {
+    // The way back for a downgrade, taken before the first step changes anything.
+    const std::string copy = db_->path() + ".schema-" + std::to_string(found) + ".bak";
+    // Created empty first: private like the database, and only one process fills it.
+    const int fd = ::open(copy.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+      Status st_copy = db_->exec("VACUUM INTO " + sql_quote(copy));
+      if (!st_copy.ok()) {
+        ::unlink(copy.c_str());
+        return std::move(st_copy).error().with_context("keep a copy of the state database (schema " +
+                                                       std::to_string(found) + ") before upgrading it to schema " +
+                                                       std::to_string(latest) + "; nothing was changed");
+      }
+    } else if (errno != EEXIST) {
+      return errno_error("create " + copy + " (the copy of the state database kept before upgrading its schema)",
+                         errno);
+    }
+    schema_.backup_path = copy;
   }
-  for (int64_t v = version; v < kLatest; ++v) {
+  for (;;) {
     auto tx = TRY(Transaction::begin(*db_));
-    TRY(db_->exec(kMigrations[v]));
+    // Read again under the write lock: another process may have migrated meanwhile.
+    const int64_t v = TRY(read_user_version(*db_));
+    if (v > latest) return too_new(v);
+    if (v == latest) break;
+    TRY_CTX(db_->exec(kMigrations[v]), "upgrade the state database to schema " + std::to_string(v + 1));
     TRY(db_->exec("PRAGMA user_version = " + std::to_string(v + 1)));
     TRY(tx.commit());
   }
+  schema_.version = latest;
   return {};
 }
 

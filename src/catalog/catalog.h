@@ -2,8 +2,14 @@
 // its copies, jobs and their events, containers paused by Safe Mode, key/value settings.
 //
 // Thread-safety: one Catalog may be used from several threads (SQLite serialized mode);
-// several processes may open the same file (WAL, busy timeout). Schema migrations run
-// at open, keyed by PRAGMA user_version.
+// several processes may open the same file (WAL, busy timeout).
+//
+// Schema: PRAGMA user_version counts the migrations applied (kSchemaVersion is this
+// build's). open() migrates an older database forward, one transaction per step (a
+// process that finds a step already done by another skips it), after keeping a copy of
+// it as it was: <path>.schema-<old>.bak (VACUUM INTO; an existing copy is kept). An
+// older StackSnap refuses the migrated file and that copy is the way back. A database
+// newer than this build is refused (FailedPrecondition), never read or written.
 #pragma once
 
 #include <cstdint>
@@ -112,9 +118,23 @@ struct BackupFilter {
   int limit = 0;         // 0: no limit
 };
 
+// The schema version this build writes (the number of migrations it knows).
+int64_t schema_version();
+
+// What open() found and did to the schema.
+struct SchemaInfo {
+  int64_t found = 0;        // user_version before open(); 0: a new database
+  int64_t version = 0;      // now: schema_version()
+  std::string backup_path;  // the copy taken before migrating ("" when nothing migrated)
+  bool migrated() const { return found != version && found > 0; }
+};
+
 class Catalog {
  public:
+  // FailedPrecondition when the file's schema is newer than this build's; errors of the
+  // pre-migration copy (ResourceExhausted when the disk is full) leave the file unchanged.
   static Result<std::unique_ptr<Catalog>> open(const std::string& path);
+  const SchemaInfo& schema() const { return schema_; }
 
   // Targets
   Status add_target(const TargetRecord& t);  // AlreadyExists when the name is taken
@@ -167,6 +187,7 @@ class Catalog {
   Status migrate();
   Result<std::vector<CopyRecord>> copies_of(const std::string& backup_id);
   std::unique_ptr<Db> db_;
+  SchemaInfo schema_;
 };
 
 }  // namespace stacksnap::catalog

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/build_info.h"
 #include "cli/exit_codes.h"
 #include "cli/globals.h"
 
@@ -18,7 +19,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"StackSnap: consistent, encrypted backups and tested restores of Docker Compose stacks",
                "stacksnap"};
-  app.set_version_flag("--version", std::string("stacksnap ") + STACKSNAP_VERSION);
+  app.set_version_flag("--version", version_line());
   app.add_option("--data-dir", g.data_dir, "State directory (env STACKSNAP_DATA_DIR)")
       ->capture_default_str();
   app.require_subcommand(0, 1);
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   add_drill_command(app, g);
   add_prune_commands(app, g);
   add_admin_commands(app, g);
+  add_doctor_command(app, g);
 
   try {
     app.parse(argc, argv);

@@ -56,7 +56,9 @@ Outcome run_restore_cmd(const Globals& g, RestoreArgs& a) {
                     .params = app::to_params(req)};
   return run_cli_job(
       g, *cat, spec,
-      [&](job::Context& ctx, int64_t job_id) { return restore::run_restore(env, req, ctx, job_id); }, render);
+      [&](job::Context& ctx, int64_t job_id) -> Result<Json> {
+        return TRY(restore::run_restore(env, req, ctx, job_id)).to_json();
+      }, render);
 }
 
 }  // namespace

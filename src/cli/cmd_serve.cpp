@@ -19,6 +19,7 @@
 
 #include "app/appliance.h"
 #include "app/state.h"
+#include "base/build_info.h"
 #include "base/clock.h"
 #include "base/process.h"
 #include "base/scope.h"
@@ -132,6 +133,12 @@ Status run_serve(const Globals& g, const ServeFlags& flags) {
   ServeContext ctx{*cat, hub, auth, appliance};
   register_resource_routes(router, ctx);
   TRY(appliance.start());
+  // In the StackSnap image: what the container does not share with the host (app/doctor.h).
+  for (const auto& c : app::container_checks({.data_dir = g.data_dir, .docker = [&appliance] { return appliance.docker.get(); }})) {
+    if (c.state != app::CheckState::kOk) {
+      std::cerr << "stacksnap: warning: " << c.summary << (c.fix.empty() ? "" : "; fix: " + c.fix) << std::endl;
+    }
+  }
 
   http::ServerOptions options{.listen = flags.listen,
                               .tls_cert = flags.tls_cert,
@@ -142,8 +149,8 @@ Status run_serve(const Globals& g, const ServeFlags& flags) {
                               .allowed_hosts = flags.allowed_hosts,
                               .trusted_proxies = flags.trusted_proxies};
   TRY(server.start(options));
-  std::cout << "StackSnap " << STACKSNAP_VERSION << " listening on " << listen_url(flags, server) << " (data dir "
-            << g.data_dir << ")" << std::endl;
+  std::cout << "StackSnap " << build_info().version << " (commit " << build_info().commit << ") listening on "
+            << listen_url(flags, server) << " (data dir " << g.data_dir << ")" << std::endl;
   announce_setup(setup_token, dashboard_url(flags, server), token_file);
 
   int sig = 0;

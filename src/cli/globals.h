@@ -40,6 +40,7 @@ void add_restore_command(CLI::App& root, Globals& g);  // restore ID (cmd_restor
 void add_drill_command(CLI::App& root, Globals& g);    // drill ID (cmd_drill.cpp)
 void add_prune_commands(CLI::App& root, Globals& g);   // prune, retention set|show|remove (cmd_prune.cpp)
 void add_admin_commands(CLI::App& root, Globals& g);   // admin reset-password (cmd_admin.cpp)
+void add_doctor_command(CLI::App& root, Globals& g);   // doctor (cmd_doctor.cpp)
 // verify ID (cmd_backup.cpp): every copy of a catalogued backup, streamed from its
 // target, as a recorded job (app::verify_stored_backup).
 Outcome verify_backup_id(const Globals& g, const std::string& id, bool shallow, const std::string& key_file);

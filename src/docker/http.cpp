@@ -1,4 +1,5 @@
 #include "docker/http.h"
+#include "base/text.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -20,16 +21,10 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
 bool contains_token(std::string_view list, std::string_view token) {
   while (!list.empty()) {
     auto comma = list.find(',');
-    if (iequals(trim(list.substr(0, comma)), token)) return true;
+    if (iequals(trim_space(list.substr(0, comma)), token)) return true;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
@@ -49,7 +44,7 @@ Result<ResponseHead> parse_response_head(std::string_view text) {
   ResponseHead head;
   auto eol = text.find('\n');
   if (eol == std::string_view::npos) return invalid_argument("malformed HTTP response: no status line");
-  std::string_view status_line = trim(text.substr(0, eol));
+  std::string_view status_line = trim_space(text.substr(0, eol));
   text.remove_prefix(eol + 1);
   if (!status_line.starts_with("HTTP/1.")) {
     return invalid_argument("malformed HTTP response: status line \"" + std::string(status_line.substr(0, 80)) + "\"");
@@ -74,7 +69,7 @@ Result<ResponseHead> parse_response_head(std::string_view text) {
     if (colon == std::string_view::npos || colon == 0) {
       return invalid_argument("malformed HTTP header line \"" + std::string(line.substr(0, 80)) + "\"");
     }
-    head.headers.add(std::string(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
+    head.headers.add(std::string(trim_space(line.substr(0, colon))), std::string(trim_space(line.substr(colon + 1))));
   }
   return head;
 }
@@ -100,7 +95,7 @@ std::string url_encode(std::string_view s) {
 Status ChunkedDecoder::finish_size_line() {
   std::string_view line = line_;
   if (auto semi = line.find(';'); semi != std::string_view::npos) line = line.substr(0, semi);
-  line = trim(line);
+  line = trim_space(line);
   uint64_t size = 0;
   auto [ptr, ec] = std::from_chars(line.data(), line.data() + line.size(), size, 16);
   if (line.empty() || ec != std::errc() || ptr != line.data() + line.size()) {
@@ -317,7 +312,7 @@ BodyKind body_kind(const ResponseHead& head, std::string_view method, uint64_t* 
   if (auto te = head.headers.get("Transfer-Encoding"); te && contains_token(*te, "chunked")) return BodyKind::kChunked;
   if (auto cl = head.headers.get("Content-Length")) {
     uint64_t n = 0;
-    auto v = trim(*cl);
+    auto v = trim_space(*cl);
     auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (ec == std::errc() && ptr == v.data() + v.size()) {
       if (length) *length = n;

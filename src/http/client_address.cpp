@@ -1,4 +1,5 @@
 #include "http/client_address.h"
+#include "base/text.h"
 
 #include <arpa/inet.h>
 
@@ -7,12 +8,6 @@
 
 namespace stacksnap::http {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool prefix_matches(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16>& b, int bits) {
   int whole = bits / 8;
@@ -55,7 +50,7 @@ std::optional<TrustedProxies::Net> TrustedProxies::parse_ip(std::string_view ip)
 Result<TrustedProxies> TrustedProxies::parse(const std::vector<std::string>& specs) {
   TrustedProxies out;
   for (const auto& spec : specs) {
-    std::string_view s = trim(spec);
+    std::string_view s = trim_space(spec);
     size_t slash = s.find('/');
     auto net = parse_ip(s.substr(0, slash));
     if (!net) return invalid_argument("--trusted-proxy " + spec + ": not an IP address or ADDRESS/BITS");
@@ -75,7 +70,7 @@ Result<TrustedProxies> TrustedProxies::parse(const std::vector<std::string>& spe
 
 bool TrustedProxies::contains(std::string_view ip) const {
   if (nets_.empty()) return false;
-  auto a = parse_ip(trim(ip));
+  auto a = parse_ip(trim_space(ip));
   if (!a) return false;
   for (const auto& n : nets_) {
     if (n.family == a->family && prefix_matches(n.addr, a->addr, n.bits)) return true;
@@ -89,7 +84,7 @@ std::string TrustedProxies::client_address(const std::string& peer,
   std::string_view rest = *forwarded_for;
   while (!rest.empty()) {
     size_t comma = rest.rfind(',');
-    std::string_view hop = trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+    std::string_view hop = trim_space(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
     if (!parse_ip(hop)) return peer;  // a hop we cannot read: do not guess past it
     if (!contains(hop)) {
@@ -104,8 +99,8 @@ std::string TrustedProxies::scheme(const std::string& peer, std::optional<std::s
                                    bool tls) const {
   std::string own = tls ? "https" : "http";
   if (!forwarded_proto || !contains(peer)) return own;
-  std::string_view p = trim(*forwarded_proto);
-  if (size_t comma = p.find(','); comma != std::string_view::npos) p = trim(p.substr(0, comma));  // the first proxy's view
+  std::string_view p = trim_space(*forwarded_proto);
+  if (size_t comma = p.find(','); comma != std::string_view::npos) p = trim_space(p.substr(0, comma));  // the first proxy's view
   if (p == "https" || p == "http") return std::string(p);
   return own;
 }

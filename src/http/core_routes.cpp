@@ -1,5 +1,6 @@
 #include "http/core_routes.h"
 
+#include "base/build_info.h"
 #include "http/auth_routes.h"
 #include "http/job_stream.h"
 #include "http/static_files.h"
@@ -9,7 +10,11 @@ namespace stacksnap::http {
 void register_core_routes(Router& router, const CoreRouteDeps& deps) {
   router.get("/api/health",
              [](Request&) -> Result<Response> {
-               return Response::json(200, Json{{"status", "ok"}, {"version", STACKSNAP_VERSION}});
+               const BuildInfo& b = build_info();
+               return Response::json(200, Json{{"status", "ok"},
+                                               {"version", b.version},
+                                               {"commit", b.commit},
+                                               {"build_date", b.date}});
              },
              {.access = Access::kPublic});
 
@@ -21,9 +26,11 @@ void register_core_routes(Router& router, const CoreRouteDeps& deps) {
 
   router.get("/metrics",
              [metrics = deps.metrics](Request&) -> Result<Response> {
+               const BuildInfo& b = build_info();
                std::string text = "# HELP stacksnap_build_info Build information.\n"
                                   "# TYPE stacksnap_build_info gauge\n"
-                                  "stacksnap_build_info{version=\"" STACKSNAP_VERSION "\"} 1\n";
+                                  "stacksnap_build_info{version=\"" + std::string(b.version) + "\",commit=\"" +
+                                  std::string(b.commit) + "\"} 1\n";
                if (metrics) text += metrics();
                return Response::text(200, std::move(text), "text/plain; version=0.0.4; charset=utf-8");
              },

@@ -1,5 +1,5 @@
 // The server's own routes, independent of pipelines and the job manager:
-//   GET /api/health   public  → {"status":"ok","version":…}
+//   GET /api/health   public  → {"status":"ok","version","commit","build_date"} (base/build_info.h)
 //   GET /api/events   user    SSE: dashboard-level changes (topic "dashboard")
 //   GET /metrics      user    Prometheus text exposition (a Bearer token, or a session)
 //   the account routes (auth_routes.h) and the dashboard files (static_files.h).

@@ -50,6 +50,10 @@ void register_admin_routes(Router& router, app::Appliance& app) {
   router.get("/api/key", [&app](Request&) -> Result<Response> { return Response::json(200, app.keys.status()); },
              kBlocking);
 
+  // `stacksnap doctor` (app/doctor.h): 200 whatever the checks found; "ok" says it.
+  router.get("/api/doctor", [&app](Request&) -> Result<Response> { return Response::json(200, app.doctor().to_json()); },
+             kBlocking);
+
   router.post("/api/key",
               [&app](Request& req) -> Result<Response> {
                 Json body = TRY(req.json_body());

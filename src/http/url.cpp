@@ -1,15 +1,10 @@
 #include "http/url.h"
 
 #include "base/hex.h"
+#include "base/text.h"
 
 namespace stacksnap::http {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 }  // namespace
 
@@ -78,12 +73,12 @@ std::map<std::string, std::string> parse_query(std::string_view query, size_t ma
 std::optional<std::string> find_cookie(std::string_view header, std::string_view name) {
   while (!header.empty()) {
     size_t semi = header.find(';');
-    std::string_view part = trim(header.substr(0, semi));
+    std::string_view part = trim_space(header.substr(0, semi));
     header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
     size_t eq = part.find('=');
     if (eq == std::string_view::npos) continue;
-    if (trim(part.substr(0, eq)) != name) continue;
-    std::string_view value = trim(part.substr(eq + 1));
+    if (trim_space(part.substr(0, eq)) != name) continue;
+    std::string_view value = trim_space(part.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
     return std::string(value);
   }

@@ -18,8 +18,9 @@ struct JobSpec {
   std::string kind;     // backup | restore | verify | drill | prune
   std::string project;
   std::string backup_id;
-  Json params;
+  Json params = Json::object();  // the kind's parameters (app/job_params.h)
   // The data dir whose locks/ hold the per-project locks; "" takes none (unit tests).
+  // The job manager sets its own (a submitted spec's is ignored).
   std::string lock_dir;
 };
 

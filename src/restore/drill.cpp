@@ -42,7 +42,7 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
 
   Json details = {{"backup_id", req.backup_id}, {"project", rec.project}, {"drill_project", name}};
   std::optional<Error> failure;
-  Json summary;
+  std::optional<RestoreSummary> summary;
   {
     auto compose_tools = std::async(std::launch::async, find_compose_tools, compose_cache_file(env.data_dir)).share();
     auto fa = fetch_and_verify(env, req.backup_id, ctx);
@@ -79,11 +79,17 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
     t.end(true);
   }
 
-  Json problems = summary.is_object() && summary.contains("problems") ? summary["problems"] : Json::array();
+  Json problems = summary ? Json(summary->problems) : Json::array();
   if (failure) problems.push_back(failure->message());
   const bool passed = problems.empty();
-  for (const char* k : {"databases", "sqlite", "volumes", "binds", "compose", "info", "warnings"}) {
-    if (summary.is_object() && summary.contains(k)) details[k] = summary[k];
+  if (summary) {
+    details["databases"] = summary->databases;
+    details["sqlite"] = summary->sqlite;
+    details["volumes"] = summary->volumes;
+    details["binds"] = summary->binds;
+    details["compose"] = summary->compose;
+    details["info"] = summary->info;
+    details["warnings"] = summary->warnings;
   }
   details["problems"] = problems;
   details["result"] = passed ? "passed" : "failed";

@@ -16,6 +16,7 @@
 #include "base/fd.h"
 #include "base/scope.h"
 #include "base/text.h"
+#include "docker/host_view.h"
 #include "repo/repo.h"
 #include "repo/verify_stored.h"
 #include "restore/apply.h"
@@ -224,299 +225,423 @@ Json tree_json(const std::string& name, const TreeDigest& d) {
   return {{"name", name}, {"files", d.files}, {"bytes", d.bytes}, {"digest", d.hex()}};
 }
 
+// Run in a container (the StackSnap image), a restore writes its files where the Engine
+// looks for them only through bind mounts at the same path (docker/host_view.h).
+Status check_host_paths(docker::Client& docker, const Placement& p) {
+  auto view = TRY(docker::HostView::detect(docker));
+  std::vector<std::string> paths = {p.working_dir};
+  for (const auto& b : p.binds) paths.push_back(b.host_path);
+  for (const auto& c : p.configs) paths.push_back(c.host_path);
+  return view.require_same_paths(paths, (p.mode == Mode::kDrill ? "the drill of " : "the restore of ") + p.source_project);
+}
+
 }  // namespace
 
-Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const std::string& backup_id,
-                          const ApplyRequest& req, job::Context& ctx, int64_t job_id,
-                          std::vector<std::string>& applied) {
-  const double t0 = monotonic_seconds();
-  auto p = TRY(make_placement(fa.plan(), req.mode, req.project, req.working_dir));
-  for (const auto& w : p.warnings) ctx.warn(w);
-  TRY(check_compose_files(fa.plan(), p, backup_id));
-  const std::string created_by = fa.plan().value("compose_version", "");
-  std::string compose_note;
-  auto tool = TRY_CTX(choose_compose(req.compose_tools.valid() ? req.compose_tools.get() : find_compose_tools(),
-                                     req.compose, created_by, &compose_note),
-                      "nothing was changed on this host");
-  if (!compose_note.empty()) ctx.warn(compose_note);
-  ctx.info("using " + tool.describe() + " for project " + p.project +
-           (created_by.empty() ? "" : " (created by Compose " + created_by + ")"));
-  const ServicesToStart starting = services_to_start(fa.plan());
+namespace {
 
-  // Preconditions: nothing changes before all of them hold.
-  std::string helper_image;
-  {
-    job::StepTimer t(ctx, "images", "Check the images");
-    auto st = ensure_images(env.docker, fa.plan(), ctx, helper_image);
-    t.end_with(st);
-    TRY_CTX(st, "nothing was changed on this host");
+// One apply of a fetched archive, phase by phase (apply_backup reads them in order). What
+// a phase learns for the next ones is kept here; `applied_` lists what changed the host.
+class Applier {
+ public:
+  Applier(const RestoreEnv& env, const FetchedArchive& fa, const std::string& backup_id, const ApplyRequest& req,
+          job::Context& ctx, int64_t job_id, std::vector<std::string>& applied)
+      : env_(env), fa_(fa), backup_id_(backup_id), req_(req), ctx_(ctx), job_id_(job_id), applied_(applied) {}
+  ~Applier() {
+    if (resolver_.joinable()) resolver_.join();
   }
-  auto existing = TRY(find_existing(env.docker, p));
-  if (existing.any() && !req.force) {
-    std::string what = std::to_string(existing.containers.size()) + " container(s)";
-    if (!existing.volumes.empty()) what += ", volume(s) " + join(existing.volumes, ", ");
-    return already_exists("project " + p.project + " already exists on this host (" + what +
-                          "); restore over it with --force (a safety backup is taken first) or beside it with "
-                          "--as NEWNAME. Nothing was changed.");
+  Applier(const Applier&) = delete;
+  Applier& operator=(const Applier&) = delete;
+
+  // ---- preconditions: nothing on the host changes before all of them hold ----
+
+  // Where everything goes, which Compose drives it, the images (pulled when missing).
+  Status plan() {
+    p_ = TRY(make_placement(fa_.plan(), req_.mode, req_.project, req_.working_dir));
+    for (const auto& w : p_.warnings) ctx_.warn(w);
+    TRY(check_compose_files(fa_.plan(), p_, backup_id_));
+    const std::string created_by = fa_.plan().value("compose_version", "");
+    std::string note;
+    tool_ = TRY_CTX(choose_compose(req_.compose_tools.valid() ? req_.compose_tools.get() : find_compose_tools(),
+                                   req_.compose, created_by, &note),
+                    "nothing was changed on this host");
+    if (!note.empty()) ctx_.warn(note);
+    ctx_.info("using " + tool_.describe() + " for project " + p_.project +
+              (created_by.empty() ? "" : " (created by Compose " + created_by + ")"));
+    starting_ = services_to_start(fa_.plan());
+    TRY_CTX(check_host_paths(env_.docker, p_), "nothing was changed on this host");
+    TRY_CTX(job::run_step(ctx_, "images", "Check the images",
+                          [&] { return ensure_images(env_.docker, fa_.plan(), ctx_, helper_image_); }),
+            "nothing was changed on this host");
+    existing_ = TRY(find_existing(env_.docker, p_));
+    out_.backup_id = backup_id_;
+    out_.project = p_.project;
+    out_.source_project = p_.source_project;
+    out_.mode = mode_name(p_.mode);
+    out_.working_dir = p_.working_dir;
+    out_.compose = tool_.describe();
+    out_.compose_flavour = tool_.v2 ? "v2" : "v1";
+    out_.target = fa_.target();
+    return {};
   }
-  if (req.mode == Mode::kCopy && !req.force) {
-    std::error_code ec;
-    if (fs::exists(p.working_dir, ec) && !fs::is_empty(p.working_dir, ec)) {
-      return already_exists("directory " + p.working_dir + " is not empty; choose another with --to or use --force. "
-                            "Nothing was changed.");
+
+  // An existing project is replaced only with force; a copy needs an empty directory.
+  Status refuse_conflicts() const {
+    if (existing_.any() && !req_.force) {
+      std::string what = std::to_string(existing_.containers.size()) + " container(s)";
+      if (!existing_.volumes.empty()) what += ", volume(s) " + join(existing_.volumes, ", ");
+      return already_exists("project " + p_.project + " already exists on this host (" + what +
+                            "); restore over it with --force (a safety backup is taken first) or beside it with "
+                            "--as NEWNAME. Nothing was changed.");
     }
+    if (req_.mode == Mode::kCopy && !req_.force) {
+      std::error_code ec;
+      if (fs::exists(p_.working_dir, ec) && !fs::is_empty(p_.working_dir, ec)) {
+        return already_exists("directory " + p_.working_dir +
+                              " is not empty; choose another with --to or use --force. Nothing was changed.");
+      }
+    }
+    return {};
   }
-  Json summary = {{"backup_id", backup_id}, {"project", p.project}, {"source_project", p.source_project},
-                  {"mode", mode_name(p.mode)}, {"working_dir", p.working_dir}, {"compose", tool.describe()},
-                  {"compose_flavour", tool.v2 ? "v2" : "v1"},
-                  {"target", fa.target()}};
-  if (existing.any() && req.safety_backup && !existing.containers.empty()) {
-    job::StepTimer t(ctx, "safety-backup", "Safety backup of " + p.project + " before it is replaced");
-    Result<std::string> b = env.safety_backup
-                                ? env.safety_backup(p.project, ctx, job_id)
-                                : Result<std::string>(failed_precondition("this restore cannot take safety backups"));
-    t.end_with(b);
+
+  // The project about to be replaced, backed up first (by the caller's function).
+  Status safety_backup() {
+    if (!existing_.any() || !req_.safety_backup || existing_.containers.empty()) return {};
+    auto b = job::run_step(ctx_, "safety-backup", "Safety backup of " + p_.project + " before it is replaced",
+                           [&]() -> Result<std::string> {
+                             if (!env_.safety_backup) return failed_precondition("this restore cannot take safety backups");
+                             return env_.safety_backup(p_.project, ctx_, job_id_);
+                           });
     if (!b.ok()) {
-      return std::move(b).error().with_context("safety backup of " + p.project +
+      return std::move(b).error().with_context("safety backup of " + p_.project +
                                                " failed; nothing was changed (--no-safety-backup skips it)");
     }
-    summary["safety_backup_id"] = *b;
-  }
-
-  // From here on the host changes; every failure says what was applied (a copy or drill
-  // is removed whole by its caller).
-  std::string undo;
-  if (summary.contains("safety_backup_id")) {
-    undo = "stacksnap restore " + summary["safety_backup_id"].get<std::string>() + " --force --no-safety-backup";
-  }
-  auto changed = [&](Error e) { return after_changes(std::move(e), applied, undo, ctx); };
-  auto step = [&](const std::string& id, const std::string& title, auto&& fn) -> Status {
-    Status st = job::run_step(ctx, id, title, fn);
-    if (!st.ok()) return changed(std::move(st).error());
+    out_.safety_backup_id = *b;
+    undo_ = "stacksnap restore " + *b + " --force --no-safety-backup";
     return {};
-  };
+  }
 
-  if (!existing.containers.empty()) {
-    TRY(step("stop", "Stop and remove the containers of " + p.project, [&]() -> Status {
-      TRY(take_down(env.docker, tool, p, ctx));
-      applied.push_back("removed the containers of " + p.project + " (compose down, volumes kept)");
+  // ---- the host changes: every failure says what was applied (a copy or drill is
+  // removed whole by its caller) ----
+
+  Status take_down_existing() {
+    if (existing_.containers.empty()) return {};
+    return step("stop", "Stop and remove the containers of " + p_.project, [&]() -> Status {
+      TRY(take_down(env_.docker, tool_, p_, ctx_));
+      applied_.push_back("removed the containers of " + p_.project + " (compose down, volumes kept)");
+      return {};
+    });
+  }
+
+  Status prepare_paths() {
+    return step("prepare", "Prepare volumes and bind-mount paths", [&]() -> Status {
+      auto moved = TRY(prepare_binds(p_, ctx_));
+      for (const auto& m : moved) applied_.push_back("moved existing bind-mount contents aside to " + m);
+      auto created = TRY(prepare_volumes(env_.docker, p_, tool_.version, ctx_));
+      if (!created.empty()) applied_.push_back("created empty volumes " + join(created, ", "));
+      if (!req_.strip_ports) {  // drills detach external networks
+        auto nets = TRY(ensure_external_networks(env_.docker, fa_.plan(), ctx_));
+        if (!nets.empty()) applied_.push_back("created the external networks " + join(nets, ", "));
+      }
+      return {};
+    });
+  }
+
+  // Config files, bind mounts and volumes in one pass. A copy's compose file comes from
+  // `compose config` over the restored config files: it runs as soon as they are written
+  // (they come first in the archive), beside the volumes.
+  Status restore_files() {
+    cp_ = ComposeProject{.name = p_.project, .working_dir = p_.working_dir, .files = p_.compose_files,
+                         .env_file = p_.env_file};
+    TRY(step("files", "Restore config files, bind mounts and volumes", [&]() -> Status {
+      ApplyOptions options{.helper_image = helper_image_, .check_volumes = req_.check_volumes};
+      if (p_.mode != Mode::kInPlace && !cp_.files.empty()) {
+        options.on_config_restored = [&] { resolver_ = std::thread([&] { resolved_ = resolve(); }); };
+      }
+      auto r = apply_files(env_.docker, fa_.path(), env_.keys, p_, options, ctx_);
+      if (!r.ok()) {
+        applied_.push_back("restored files partially (config files, bind mounts, volumes may be incomplete)");
+        return std::move(r).error();
+      }
+      files_ = std::move(*r);
+      applied_.push_back("restored " + std::to_string(files_.config_files) + " config file(s), " +
+                         std::to_string(p_.binds.size()) + " bind mount(s), " + std::to_string(p_.volumes.size()) +
+                         " volume(s)");
       return {};
     }));
+    for (const auto& w : files_.warnings) ctx_.warn(w, "files");
+    return {};
   }
-  TRY(step("prepare", "Prepare volumes and bind-mount paths", [&]() -> Status {
-    auto moved = TRY(prepare_binds(p, ctx));
-    for (const auto& m : moved) applied.push_back("moved existing bind-mount contents aside to " + m);
-    auto created = prepare_volumes(env.docker, p, tool.version, ctx);
-    if (!created.ok()) return std::move(created).error();
-    if (!created->empty()) applied.push_back("created empty volumes " + join(*created, ", "));
-    if (!req.strip_ports) {  // drills detach external networks
-      auto nets = TRY(ensure_external_networks(env.docker, fa.plan(), ctx));
-      if (!nets.empty()) applied.push_back("created the external networks " + join(nets, ", "));
-    }
-    return {};
-  }));
-
-  // A copy's compose file comes from `compose config` over the restored config files: it
-  // runs as soon as they are written (they come first in the archive), beside the volumes.
-  ComposeProject cp{.name = p.project, .working_dir = p.working_dir, .files = p.compose_files, .env_file = p.env_file};
-  std::optional<Result<std::string>> resolved;
-  std::thread resolver;
-  auto join_resolver = on_scope_exit([&] {
-    if (resolver.joinable()) resolver.join();
-  });
-  auto resolve = [&] {
-    Compose original(tool, cp);
-    return original.config(ctx.stop(), starting.all);  // their profiles enabled (v2)
-  };
-  ApplySummary files;
-  TRY(step("files", "Restore config files, bind mounts and volumes", [&]() -> Status {
-    ApplyOptions options{.helper_image = helper_image, .check_volumes = req.check_volumes};
-    if (p.mode != Mode::kInPlace && !cp.files.empty()) {
-      options.on_config_restored = [&] { resolver = std::thread([&] { resolved = resolve(); }); };
-    }
-    auto r = apply_files(env.docker, fa.path(), env.keys, p, options, ctx);
-    if (!r.ok()) {
-      applied.push_back("restored files partially (config files, bind mounts, volumes may be incomplete)");
-      return std::move(r).error();
-    }
-    files = std::move(*r);
-    applied.push_back("restored " + std::to_string(files.config_files) + " config file(s), " +
-                      std::to_string(p.binds.size()) + " bind mount(s), " + std::to_string(p.volumes.size()) +
-                      " volume(s)");
-    return {};
-  }));
-  for (const auto& w : files.warnings) ctx.warn(w, "files");
 
   // Drills: every restored file against the archive, before any container can change one.
-  Json problems = Json::array(), info = Json::array();
-  Json binds = Json::array();
-  if (req.check_volumes) {
-    job::StepTimer t(ctx, "check-files", "Check every restored file against the archive");
-    auto fc = check_restored_files(env.docker, p, files, fa.path(), env.keys, helper_image, ctx);
+  Status check_files() {
+    if (!req_.check_volumes) return {};
+    job::StepTimer t(ctx_, "check-files", "Check every restored file against the archive");
+    auto fc = check_restored_files(env_.docker, p_, files_, fa_.path(), env_.keys, helper_image_, ctx_);
     if (!fc.ok()) {
       t.end(false, fc.error().message());
       return changed(std::move(fc).error());
     }
-    for (const auto& line : fc->problems) problems.push_back(line);
-    binds = std::move(fc->binds);
+    for (const auto& line : fc->problems) out_.problems.push_back(line);
+    out_.binds = std::move(fc->binds);
     t.end(fc->problems.empty(), fc->problems.empty() ? "every file matches"
                                                       : std::to_string(fc->problems.size()) + " difference(s)");
+    return {};
   }
 
   // SQLite databases captured with a snapshot: checked where they were restored.
-  Json sqlite_dbs = Json::array();
-  if (has_sqlite_records(files.manifest)) {
-    job::StepTimer t(ctx, "check-sqlite", "Check the restored SQLite databases (integrity, row counts)");
-    auto sc = check_restored_sqlite(env.docker, p, files.manifest, ctx);
+  Status check_sqlite() {
+    if (!has_sqlite_records(files_.manifest)) return {};
+    job::StepTimer t(ctx_, "check-sqlite", "Check the restored SQLite databases (integrity, row counts)");
+    auto sc = check_restored_sqlite(env_.docker, p_, files_.manifest, ctx_);
     if (!sc.ok()) {
       t.end(false, sc.error().message());
       return changed(std::move(sc).error());
     }
-    for (const auto& line : sc->problems) problems.push_back(line);
-    sqlite_dbs = std::move(sc->databases);
-    t.end(sc->problems.empty(), sc->problems.empty() ? std::to_string(sqlite_dbs.size()) + " database(s)"
+    for (const auto& line : sc->problems) out_.problems.push_back(line);
+    out_.sqlite = std::move(sc->databases);
+    t.end(sc->problems.empty(), sc->problems.empty() ? std::to_string(out_.sqlite.size()) + " database(s)"
                                                       : std::to_string(sc->problems.size()) + " problem(s)");
+    return {};
   }
 
-  // The Compose invocation for the restored project.
-  if (cp.files.empty()) return changed(data_loss("plan.json names no compose files"));
-  if (p.mode != Mode::kInPlace) {
-    TRY(step("compose", "Write the compose file of " + p.project, [&]() -> Status {
-      if (resolver.joinable()) resolver.join();
-      auto text = TRY(resolved ? std::move(*resolved) : resolve());
-      auto doc = TRY(stack::parse_yaml(text));
-      auto sandboxed = TRY(sandbox_compose(std::move(doc), p, req.strip_ports));
-      if (req.no_ports) {
-        for (auto& [name, svc] : sandboxed["services"].items()) {
-          if (svc.is_object() && svc.contains("ports")) {
-            svc.erase("ports");
-            ctx.info("service " + name + ": published ports dropped (--no-ports)", "compose");
-          }
-        }
-      }
-      const std::string out = sandbox_compose_path(p.working_dir);
-      TRY(write_file_atomic(out, sandboxed.dump(2) + "\n", 0600));
-      applied.push_back("wrote " + out);
-      cp.files = {out};
-      cp.env_file.clear();
-      return {};
-    }));
-  }
-  Compose compose(tool, cp);
-  compose.set_line_sink([&ctx](const std::string& line) { ctx.log(job::Level::kDebug, line, "compose"); });
-  summary["compose_files"] = cp.files;
-
-  // The manifest as the files pass read it (every entry was checked against it).
-  const archive::Manifest& manifest = files.manifest;
-  auto dumps_r = dumps_from_manifest(manifest);
-  if (!dumps_r.ok()) return changed(std::move(dumps_r).error());
-  auto dumps = std::move(*dumps_r);
-  if (!dumps.empty()) {
-    std::vector<std::string> services;
-    for (const auto& d : dumps) services.push_back(d.service);
-    TRY(step("start-db", "Start the database services " + join(services, ", "), [&]() -> Status {
-      TRY(compose.up(services, Compose::Deps::kLeave, ctx.stop()));
-      applied.push_back("started " + join(services, ", "));
-      // A healthcheck of the database's own (depends_on: service_healthy) is passed
-      // before its dump goes in.
-      return wait_until_healthy(env.docker, p.project, services, std::set<std::string>(services.begin(), services.end()),
-                                kHealthTimeout, ctx);
-    }));
-    for (const auto& d : dumps) {
-      TRY(step("replay:" + d.service, "Replay the " + d.info.engine + " dump of " + d.service, [&]() -> Status {
-        TRY(replay_dump(env.docker, p.project, d, fa.path(), env.keys, ctx));
-        applied.push_back("replayed the dump of " + d.service);
+  // The Compose invocation for the restored project: a copy's or drill's own compose file.
+  Status write_compose_file() {
+    if (cp_.files.empty()) return changed(data_loss("plan.json names no compose files"));
+    if (p_.mode != Mode::kInPlace) {
+      TRY(step("compose", "Write the compose file of " + p_.project, [&]() -> Status {
+        if (resolver_.joinable()) resolver_.join();
+        auto text = TRY(resolved_ ? std::move(*resolved_) : resolve());
+        auto doc = TRY(stack::parse_yaml(text));
+        auto sandboxed = TRY(sandbox_compose(std::move(doc), p_, req_.strip_ports));
+        if (req_.no_ports) drop_published_ports(sandboxed);
+        const std::string out = sandbox_compose_path(p_.working_dir);
+        TRY(write_file_atomic(out, sandboxed.dump(2) + "\n", 0600));
+        applied_.push_back("wrote " + out);
+        cp_.files = {out};
+        cp_.env_file.clear();
         return {};
       }));
     }
-  }
-  // Row counts, before the apps start (they would change them).
-  Json dbs = Json::array();
-  size_t row_diffs = 0;
-  for (const auto& d : dumps) {
-    job::StepTimer t(ctx, "rows:" + d.service, "Compare row counts of " + d.service);
-    auto o = check_rows(env.docker, p.project, d, ctx);
-    if (!o.ok()) {
-      t.end(false, o.error().message());
-      problems.push_back("row counts of " + d.service + ": " + o.error().message());
-      dbs.push_back({{"service", d.service}, {"engine", d.info.engine}, {"error", o.error().message()}});
-      continue;
-    }
-    row_diffs += o->differences.size();
-    for (const auto& line : o->differences) {
-      ctx.warn(d.service + ": " + line, "rows:" + d.service);
-      problems.push_back("rows of " + d.service + ": " + line);
-    }
-    for (const auto& line : o->notes) {
-      ctx.info(d.service + ": " + line, "rows:" + d.service);
-      info.push_back("rows of " + d.service + ": " + line);
-    }
-    t.end(o->differences.empty(), o->differences.empty()
-                                      ? std::to_string(o->tables) + " table(s) match" +
-                                            (o->notes.empty() ? "" : " (" + std::to_string(o->notes.size()) + " within tolerance)")
-                                      : std::to_string(o->differences.size()) + " difference(s)");
-    dbs.push_back(to_json(*o));
-  }
-  Json vols = Json::array();
-  for (const auto& v : p.volumes) {
-    Json j = tree_json(v.name, files.volume_digests[v.name]);
-    auto m = manifest.volumes.find(v.source_name);
-    if (m != manifest.volumes.end()) {
-      uint64_t want_files = m->second.value("files", uint64_t{0}), want_bytes = m->second.value("bytes", uint64_t{0});
-      j["manifest_files"] = want_files;
-      if (want_files != files.volume_digests[v.name].files || want_bytes != files.volume_digests[v.name].bytes) {
-        problems.push_back("volume " + v.name + ": " + std::to_string(files.volume_digests[v.name].files) +
-                           " files restored, manifest says " + std::to_string(want_files));
-      }
-    }
-    if (req.check_volumes) {
-      const auto& back = files.volume_readback[v.name];
-      j["readback_files"] = back.files;
-      j["readback_digest"] = back.hex();
-      j["matches"] = back == files.volume_digests[v.name];
-    }
-    vols.push_back(j);
-  }
-  if (!req.check_volumes) {
-    for (const auto& b : p.binds) binds.push_back({{"index", b.index}, {"host_path", b.host_path}});
-  }
-
-  TRY(step("start", "Start project " + p.project, [&]() -> Status {
-    // The services that had containers, by name: that also enables their profiles;
-    // services of a profile that was not active stay down.
-    Status up = compose.up(starting.all, Compose::Deps::kStart, ctx.stop());
-    if (!up.ok()) {
-      const std::string m = up.error().message();
-      if (p.mode == Mode::kCopy && !req.no_ports &&
-          (m.find("port is already allocated") != std::string::npos || m.find("address already in use") != std::string::npos)) {
-        return std::move(up).error().with_context(
-            "a host port of the copy is taken (by the original?); restore the copy without published ports (dashboard: "
-            "\"Publish no host ports\"; CLI: --no-ports; API: \"no_ports\": true)");
-      }
-      return up;
-    }
-    applied.push_back("started project " + p.project);
+    compose_.emplace(tool_, cp_);
+    compose_->set_line_sink([this](const std::string& line) { ctx_.log(job::Level::kDebug, line, "compose"); });
+    out_.compose_files = cp_.files;
     return {};
-  }));
-  TRY(step("health", "Wait until the services of " + p.project + " run and are healthy", [&]() -> Status {
-    return wait_until_healthy(env.docker, p.project, starting.all, starting.running, kHealthTimeout, ctx);
-  }));
+  }
 
-  summary["volumes"] = vols;
-  summary["binds"] = binds;
-  summary["config_files"] = files.config_files;
-  summary["databases"] = dbs;
-  summary["sqlite"] = sqlite_dbs;
-  summary["row_count_differences"] = row_diffs;
-  summary["problems"] = problems;
-  summary["info"] = info;
-  summary["warnings"] = files.warnings;
-  summary["applied"] = applied;
-  summary["duration_ms"] = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
-  return summary;
+  // The database services started alone (healthy first), then each dump replayed.
+  Status replay_dumps() {
+    auto dumps = dumps_from_manifest(files_.manifest);  // every entry was checked against it
+    if (!dumps.ok()) return changed(std::move(dumps).error());
+    dumps_ = std::move(*dumps);
+    if (dumps_.empty()) return {};
+    std::vector<std::string> services;
+    for (const auto& d : dumps_) services.push_back(d.service);
+    TRY(step("start-db", "Start the database services " + join(services, ", "), [&]() -> Status {
+      TRY(compose_->up(services, Compose::Deps::kLeave, ctx_.stop()));
+      applied_.push_back("started " + join(services, ", "));
+      // A healthcheck of the database's own (depends_on: service_healthy) is passed
+      // before its dump goes in.
+      return wait_until_healthy(env_.docker, p_.project, services,
+                                std::set<std::string>(services.begin(), services.end()), kHealthTimeout, ctx_);
+    }));
+    for (const auto& d : dumps_) {
+      TRY(step("replay:" + d.service, "Replay the " + d.info.engine + " dump of " + d.service, [&]() -> Status {
+        TRY(replay_dump(env_.docker, p_.project, d, fa_.path(), env_.keys, ctx_));
+        applied_.push_back("replayed the dump of " + d.service);
+        return {};
+      }));
+    }
+    return {};
+  }
+
+  // Row counts against the manifest, before the apps start (they would change them).
+  // Differences are problems, counts within a tolerance notes; neither stops the restore.
+  void compare_rows() {
+    for (const auto& d : dumps_) {
+      job::StepTimer t(ctx_, "rows:" + d.service, "Compare row counts of " + d.service);
+      auto o = check_rows(env_.docker, p_.project, d, ctx_);
+      if (!o.ok()) {
+        t.end(false, o.error().message());
+        out_.problems.push_back("row counts of " + d.service + ": " + o.error().message());
+        out_.databases.push_back({{"service", d.service}, {"engine", d.info.engine}, {"error", o.error().message()}});
+        continue;
+      }
+      out_.row_count_differences += o->differences.size();
+      for (const auto& line : o->differences) {
+        ctx_.warn(d.service + ": " + line, "rows:" + d.service);
+        out_.problems.push_back("rows of " + d.service + ": " + line);
+      }
+      for (const auto& line : o->notes) {
+        ctx_.info(d.service + ": " + line, "rows:" + d.service);
+        out_.info.push_back("rows of " + d.service + ": " + line);
+      }
+      t.end(o->differences.empty(),
+            o->differences.empty() ? std::to_string(o->tables) + " table(s) match" +
+                                         (o->notes.empty() ? "" : " (" + std::to_string(o->notes.size()) + " within tolerance)")
+                                   : std::to_string(o->differences.size()) + " difference(s)");
+      out_.databases.push_back(to_json(*o));
+    }
+  }
+
+  // Each volume's restored tree against the manifest (and its read-back, for drills).
+  void compare_volumes() {
+    for (const auto& v : p_.volumes) {
+      const TreeDigest& restored = files_.volume_digests[v.name];
+      Json j = tree_json(v.name, restored);
+      if (auto m = files_.manifest.volumes.find(v.source_name); m != files_.manifest.volumes.end()) {
+        const uint64_t want_files = m->second.value("files", uint64_t{0});
+        const uint64_t want_bytes = m->second.value("bytes", uint64_t{0});
+        j["manifest_files"] = want_files;
+        if (want_files != restored.files || want_bytes != restored.bytes) {
+          out_.problems.push_back("volume " + v.name + ": " + std::to_string(restored.files) +
+                              " files restored, manifest says " + std::to_string(want_files));
+        }
+      }
+      if (req_.check_volumes) {
+        const auto& back = files_.volume_readback[v.name];
+        j["readback_files"] = back.files;
+        j["readback_digest"] = back.hex();
+        j["matches"] = back == restored;
+      }
+      out_.volumes.push_back(j);
+    }
+    if (!req_.check_volumes) {
+      for (const auto& b : p_.binds) out_.binds.push_back({{"index", b.index}, {"host_path", b.host_path}});
+    }
+  }
+
+  // Every service that had a container (that also enables their profiles; services of a
+  // profile that was not active stay down), then running and healthy.
+  Status start_project() {
+    TRY(step("start", "Start project " + p_.project, [&]() -> Status {
+      Status up = compose_->up(starting_.all, Compose::Deps::kStart, ctx_.stop());
+      if (!up.ok()) {
+        const std::string m = up.error().message();
+        if (p_.mode == Mode::kCopy && !req_.no_ports &&
+            (m.find("port is already allocated") != std::string::npos ||
+             m.find("address already in use") != std::string::npos)) {
+          return std::move(up).error().with_context(
+              "a host port of the copy is taken (by the original?); restore the copy without published ports (dashboard: "
+            "\"Publish no host ports\"; CLI: --no-ports; API: \"no_ports\": true)");
+        }
+        return up;
+      }
+      applied_.push_back("started project " + p_.project);
+      return {};
+    }));
+    return step("health", "Wait until the services of " + p_.project + " run and are healthy", [&]() -> Status {
+      return wait_until_healthy(env_.docker, p_.project, starting_.all, starting_.running, kHealthTimeout, ctx_);
+    });
+  }
+
+  RestoreSummary summary(double t0) {
+    out_.config_files = files_.config_files;
+    out_.warnings = files_.warnings;
+    out_.applied = applied_;
+    out_.duration_ms = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
+    return std::move(out_);
+  }
+
+ private:
+  Error changed(Error e) { return after_changes(std::move(e), applied_, undo_, ctx_); }
+
+  // A step that changes the host: its failure says what was applied before it.
+  template <class Fn>
+  Status step(const std::string& id, const std::string& title, Fn&& fn) {
+    Status st = job::run_step(ctx_, id, title, std::forward<Fn>(fn));
+    if (!st.ok()) return changed(std::move(st).error());
+    return {};
+  }
+
+  Result<std::string> resolve() {
+    Compose original(tool_, cp_);
+    return original.config(ctx_.stop(), starting_.all);  // their profiles enabled (v2)
+  }
+
+  void drop_published_ports(Json& compose_doc) {
+    for (auto& [name, svc] : compose_doc["services"].items()) {
+      if (svc.is_object() && svc.contains("ports")) {
+        svc.erase("ports");
+        ctx_.info("service " + name + ": published ports dropped (--no-ports)", "compose");
+      }
+    }
+  }
+
+  const RestoreEnv& env_;
+  const FetchedArchive& fa_;
+  const std::string& backup_id_;
+  const ApplyRequest& req_;
+  job::Context& ctx_;
+  const int64_t job_id_;
+  std::vector<std::string>& applied_;
+
+  Placement p_;
+  ComposeTool tool_;
+  ServicesToStart starting_;
+  std::string helper_image_;
+  Existing existing_;
+  RestoreSummary out_;
+  std::string undo_;  // the command that puts the replaced project back (after a safety backup)
+  ComposeProject cp_;
+  std::optional<Result<std::string>> resolved_;
+  std::thread resolver_;
+  ApplySummary files_;
+  std::optional<Compose> compose_;
+  std::vector<DumpToReplay> dumps_;
+};
+
+}  // namespace
+
+Result<RestoreSummary> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const std::string& backup_id,
+                          const ApplyRequest& req, job::Context& ctx, int64_t job_id,
+                          std::vector<std::string>& applied) {
+  const double t0 = monotonic_seconds();
+  Applier a(env, fa, backup_id, req, ctx, job_id, applied);
+  // Nothing on the host changes before these hold.
+  TRY(a.plan());
+  TRY(a.refuse_conflicts());
+  TRY(a.safety_backup());
+  // The host changes: a failure from here on says what was applied.
+  TRY(a.take_down_existing());
+  TRY(a.prepare_paths());
+  TRY(a.restore_files());
+  TRY(a.check_files());
+  TRY(a.check_sqlite());
+  TRY(a.write_compose_file());
+  TRY(a.replay_dumps());
+  a.compare_rows();
+  a.compare_volumes();
+  TRY(a.start_project());
+  return a.summary(t0);
 }
 
-Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::Context& ctx, int64_t job_id) {
+Json RestoreSummary::to_json() const {
+  Json j{{"backup_id", backup_id},
+         {"project", project},
+         {"source_project", source_project},
+         {"mode", mode},
+         {"working_dir", working_dir},
+         {"compose", compose},
+         {"compose_flavour", compose_flavour},
+         {"target", target},
+         {"compose_files", compose_files},
+         {"volumes", volumes},
+         {"binds", binds},
+         {"config_files", config_files},
+         {"databases", databases},
+         {"sqlite", sqlite},
+         {"row_count_differences", row_count_differences},
+         {"problems", problems},
+         {"info", info},
+         {"warnings", warnings},
+         {"applied", applied},
+         {"duration_ms", duration_ms}};
+  if (safety_backup_id) j["safety_backup_id"] = *safety_backup_id;
+  return j;
+}
+
+Result<RestoreSummary> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::Context& ctx,
+                                   int64_t job_id) {
   const double t0 = monotonic_seconds();
   auto rec = TRY(repo::find_backup(env.cat, req.backup_id, env.keys, ctx.stop()));
   ApplyRequest ar;
@@ -564,7 +689,7 @@ Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::
     return Error(summary.error().code(), (cut == std::string::npos ? m : m.substr(0, cut)) +
                                              " — the copy " + ar.project + " was removed again (nothing is left of it)");
   }
-  (*summary)["duration_ms"] = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
+  summary->duration_ms = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
   return summary;
 }
 

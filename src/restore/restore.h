@@ -15,7 +15,9 @@
 
 #include <functional>
 #include <future>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -54,12 +56,29 @@ struct RestoreRequest {
   std::string from_target;  // --from: restore the copy on this target (else the first copy that verifies)
 };
 
-// Summary fields: {backup_id, project, source_project, mode, working_dir, compose,
-// compose_files, safety_backup_id?, volumes:[{name, files, bytes}], binds, config_files,
-// databases:[{service, engine, rows_match, differences}], sqlite:[{where, path, mechanism,
-// checked, integrity, tables, problems}] (restore/sqlite_check.h), row_count_differences,
-// warnings, duration_ms}.
-Result<Json> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::Context& ctx, int64_t job_id);
+// What a restore (or the apply of a drill) did; to_json() is the job's summary.
+struct RestoreSummary {
+  std::string backup_id, project, source_project, mode, working_dir;
+  std::string compose, compose_flavour;  // the Compose that drove it ("docker compose 2.26.1", v2)
+  std::string target;                    // the copy that was applied
+  std::vector<std::string> compose_files;
+  std::optional<std::string> safety_backup_id;
+  Json volumes = Json::array();    // [{name, files, bytes, digest, manifest_files?, readback_*?}]
+  Json binds = Json::array();
+  uint64_t config_files = 0;
+  Json databases = Json::array();  // [{service, engine, tables, differences, notes} | {…, error}]
+  Json sqlite = Json::array();     // [{where, path, mechanism, checked, integrity, tables, problems}] (restore/sqlite_check.h)
+  size_t row_count_differences = 0;
+  // Findings: problems fail a drill (a restore reports them), info and warnings inform.
+  std::vector<std::string> problems, info, warnings;
+  std::vector<std::string> applied;  // what changed on the host, in order
+  int64_t duration_ms = 0;
+
+  Json to_json() const;
+};
+
+Result<RestoreSummary> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::Context& ctx,
+                                   int64_t job_id);
 
 // ---- shared with drills ------------------------------------------------------------
 
@@ -108,7 +127,7 @@ struct ApplyRequest {
 
 // Everything after fetch_and_verify. `applied` collects what was changed on the host
 // (also filled when an error is returned).
-Result<Json> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const std::string& backup_id,
+Result<RestoreSummary> apply_backup(const RestoreEnv& env, const FetchedArchive& fa, const std::string& backup_id,
                           const ApplyRequest& req, job::Context& ctx, int64_t job_id,
                           std::vector<std::string>& applied);
 

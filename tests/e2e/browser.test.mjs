@@ -401,6 +401,14 @@ async function main() {
     await page.getByTestId('key-fingerprint').waitFor();
     await page.getByRole('heading', { name: 'Storage targets' }).waitFor();
     await shot('settings');
+    // The server's doctor (GET /api/doctor): the Engine it works with is found.
+    await page.getByRole('button', { name: 'Run checks' }).click();
+    const engineCheck = page.getByTestId('doctor-check-engine');
+    await engineCheck.waitFor({ timeout: 60000 });
+    if ((await engineCheck.getAttribute('data-state')) !== 'ok') throw new Error(`doctor: ${await engineCheck.textContent()}`);
+    await page.getByTestId('doctor-check-key').waitFor();
+    await page.locator('#doctor').scrollIntoViewIfNeeded();
+    await shot('settings-doctor', { fullPage: false });
   });
 
   await step('dark theme and phone width', async () => {

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fd.h"
 #include "base/temp_dir.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_admin.h"
@@ -224,6 +226,63 @@ PRAGMA user_version = 2;
   EXPECT_EQ(b->copies[0].verify_state, CopyState::kUnchecked);
   ASSERT_TRUE((*cat)->set_copy_verify("old", "nas", CopyState::kVerified, 5, "shallow").ok());
   EXPECT_TRUE(record_target_success(**cat, "shop", "nas", 5).ok());
+
+  // The upgrade kept the database as it was: the way back for an older StackSnap.
+  const SchemaInfo& schema = (*cat)->schema();
+  EXPECT_EQ(schema.found, 2);
+  EXPECT_EQ(schema.version, schema_version());
+  EXPECT_TRUE(schema.migrated());
+  EXPECT_EQ(schema.backup_path, path + ".schema-2.bak");
+  struct stat st {};
+  ASSERT_EQ(::stat(schema.backup_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto copy = Db::open(schema.backup_path);
+  ASSERT_TRUE(copy.ok());
+  auto v = (*copy)->prepare("PRAGMA user_version");
+  ASSERT_TRUE(v.ok() && v->step().ok());
+  EXPECT_EQ(v->col_int(0), 2);
+  auto row = (*copy)->prepare("SELECT count(*) FROM backup_copies");
+  ASSERT_TRUE(row.ok() && row->step().ok());
+  EXPECT_EQ(row->col_int(0), 1);
+
+  // Opening the migrated file again changes nothing and takes no copy.
+  (*cat).reset();
+  auto again = Catalog::open(path);
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  EXPECT_FALSE((*again)->schema().migrated());
+  EXPECT_EQ((*again)->schema().found, schema_version());
+  EXPECT_TRUE((*again)->schema().backup_path.empty());
+}
+
+// A database written by a newer StackSnap is refused, and left exactly as it was.
+TEST(CatalogMigration, NewerSchemaIsRefusedUntouched) {
+  auto d = TempDir::create("/tmp", "stacksnap-catalog-new-");
+  ASSERT_TRUE(d.ok());
+  const std::string path = d->path() + "/state.db";
+  {
+    auto cat = Catalog::open(path);
+    ASSERT_TRUE(cat.ok());
+    ASSERT_TRUE((*cat)->set_setting("k", {{"v", 1}}).ok());
+  }
+  {
+    auto db = Db::open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->exec("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA user_version = " +
+                            std::to_string(schema_version() + 1))
+                    .ok());
+  }
+  auto before = read_small_file(path);
+  ASSERT_TRUE(before.ok());
+  auto cat = Catalog::open(path);
+  ASSERT_FALSE(cat.ok());
+  EXPECT_EQ(cat.error().code(), Code::kFailedPrecondition);
+  EXPECT_NE(cat.error().message().find("newer than this stacksnap understands"), std::string::npos)
+      << cat.error().message();
+  auto after = read_small_file(path);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(*before == *after) << "the newer database was changed";
+  struct stat st {};
+  EXPECT_NE(::stat((path + ".schema-" + std::to_string(schema_version() + 1) + ".bak").c_str(), &st), 0);
 }
 
 TEST_F(CatalogTest, ReopenKeepsDataAndSchema) {

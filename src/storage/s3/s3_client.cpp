@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "storage/s3/s3_errors.h"
+#include "base/text.h"
 
 namespace stacksnap::storage::s3 {
 namespace {
@@ -22,11 +23,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
-  return std::string(s);
-}
+std::string trim(std::string_view s) { return std::string(trim_space(s)); }
 
 struct CallState {
   Bytes body;

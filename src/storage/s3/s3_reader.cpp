@@ -4,17 +4,14 @@
 #include <cstring>
 
 #include "storage/s3/s3_errors.h"
+#include "base/text.h"
 
 namespace stacksnap::storage::s3 {
 namespace {
 
 constexpr int kPollTimeoutMs = 1000;
 
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
-  return std::string(s);
-}
+std::string trim(std::string_view s) { return std::string(trim_space(s)); }
 
 bool header_is(std::string_view line, std::string_view name) {
   if (line.size() <= name.size() || line[name.size()] != ':') return false;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "storage/s3/s3_errors.h"
 #include "storage/s3/s3_reader.h"
 #include "storage/s3/s3_upload.h"
 
@@ -92,6 +93,14 @@ Result<ObjectInfo> S3Target::stat(const std::string& key) {
   TRY(validate_key(key));
   HeadResult h = TRY(client_->head_object(client_->full_key(key)));
   return ObjectInfo{key, h.size, h.modified};
+}
+
+Result<std::optional<SystemTime>> S3Target::check_once() {
+  S3Request req{.method = "GET", .query = {{"list-type", "2"}, {"max-keys", "1"}, {"prefix", client_->prefix()}}};
+  S3Response r = TRY(client_->call_once(req));
+  if (r.status >= 300) return map_http_error(req.method, client_->what(req), r.status, r.body, client_->config().bucket);
+  auto date = parse_http_date(r.header("date"));
+  return date.ok() ? std::optional<SystemTime>(*date) : std::nullopt;
 }
 
 Status S3Target::list(const std::string& prefix, const std::function<Status(const ObjectInfo&)>& fn) {

@@ -39,6 +39,11 @@ class S3Target final : public Target {
 
   const S3Client& client() const { return *client_; }
 
+  // One request, never retried (`stacksnap doctor`): lists at most one object under the
+  // prefix, which needs the same access as a catalog rebuild. Returns the server's clock
+  // from the answer's Date header (nullopt when it sent none). Errors as s3_errors.h.
+  Result<std::optional<SystemTime>> check_once();
+
  private:
   explicit S3Target(std::shared_ptr<S3Client> c) : client_(std::move(c)) {}
   std::shared_ptr<S3Client> client_;

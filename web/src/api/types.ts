@@ -292,3 +292,23 @@ export interface Settings {
   max_concurrent_jobs: number;
   server_name: string;
 }
+
+/** GET /api/doctor (docs/API.md, "Doctor"). */
+export type CheckState = 'ok' | 'warn' | 'fail';
+
+export interface DoctorCheck {
+  id: string;
+  state: CheckState;
+  summary: string;
+  fix: string;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  failed: number;
+  warnings: number;
+  version: string;
+  commit: string;
+  build_date: string;
+  checks: DoctorCheck[];
+}

@@ -165,23 +165,14 @@ function PartialBanner({ job, kindLabel, summary }: { job: Job | undefined; kind
   );
 }
 
-/** What a restore applied (volumes, files, config, databases) and what its checks found. */
+/** What a restore applied (volumes, files, config, databases); its problems and warnings are
+ *  the FindingsPanel's (summary.problems, summary.warnings). */
 function RestoreResult({ summary }: { summary: Record<string, unknown> }) {
   const arr = (k: string): Record<string, unknown>[] => (Array.isArray(summary[k]) ? (summary[k] as Record<string, unknown>[]).filter((x) => x && typeof x === 'object') : []);
   const count = (k: string): number | null => (Array.isArray(summary[k]) ? (summary[k] as unknown[]).length : typeof summary[k] === 'number' ? (summary[k] as number) : null);
   const volumes = arr('volumes');
   const dbs = arr('databases');
-  const sqlite = arr('sqlite');
-  const problems: string[] = [];
-  for (const d of dbs) {
-    if (d.rows_match === false) {
-      const diffs = Array.isArray(d.differences) ? (d.differences as unknown[]).map(String).join('; ') : '';
-      problems.push(`${String(d.service)} (${String(d.engine)}): row counts differ from the backup${diffs ? `: ${diffs}` : ''}`);
-    }
-  }
-  for (const q of sqlite) {
-    if (Array.isArray(q.problems)) for (const p of q.problems as unknown[]) problems.push(`SQLite ${String(q.path ?? '')}: ${String(p)}`);
-  }
+  const applied = Array.isArray(summary.applied) ? (summary.applied as unknown[]).filter((x): x is string => typeof x === 'string') : [];
   const binds = count('binds');
   const configs = count('config_files');
   return (
@@ -215,14 +206,15 @@ function RestoreResult({ summary }: { summary: Record<string, unknown> }) {
             </li>
           )}
         </ul>
-        {problems.length > 0 && (
-          <Alert tone="red" title="Problems found by the checks after the restore">
-            <ul className="list-disc pl-4" data-testid="restore-problems">
-              {problems.map((p, i) => (
-                <li key={i}>{p}</li>
+        {applied.length > 0 && (
+          <details>
+            <summary className="cursor-pointer text-xs font-medium text-slate-600 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 dark:text-slate-400">Every change, in order ({applied.length})</summary>
+            <ul className="mt-1 list-disc pl-5 text-xs">
+              {applied.map((a, i) => (
+                <li key={i}>{a}</li>
               ))}
             </ul>
-          </Alert>
+          </details>
         )}
       </div>
     </Card>

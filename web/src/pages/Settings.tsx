@@ -3,6 +3,7 @@ import { useLocation } from 'react-router-dom';
 import { api, enc, errorMessage } from '../api/client';
 import type { ApiToken, KeyInfo, Notification, NotificationKind, NotificationTest, Settings, Target, TargetTest } from '../api/types';
 import { useAuth } from '../auth';
+import { DoctorCard } from '../components/DoctorCard';
 import { IconBell, IconCloud, IconFolder, IconKey, IconTrash } from '../components/icons';
 import { StrengthMeter } from '../components/StrengthMeter';
 import { TargetForm, TargetTestResult } from '../components/TargetForm';
@@ -26,6 +27,7 @@ export function SettingsPage() {
         <KeySection />
         <NotificationsSection />
         <TokensSection />
+        <DoctorCard />
         <div className="grid gap-6 lg:grid-cols-2">
           <PasswordSection />
           <GeneralSection />
