@@ -85,7 +85,7 @@ Json to_params(const backup::BackupRequest& r) {
 
 Result<restore::RestoreRequest> restore_request(const std::string& backup_id, const std::string& backup_project,
                                                 const Json& params) {
-  TRY(only_known(params, "restore", {"as", "project", "to", "force", "no_safety_backup", "no_ports", "compose"}));
+  TRY(only_known(params, "restore", {"as", "project", "to", "force", "no_safety_backup", "no_ports", "compose", "from"}));
   restore::RestoreRequest r;
   r.backup_id = backup_id;
   std::string as = TRY(text(params, "as", 255));
@@ -100,6 +100,7 @@ Result<restore::RestoreRequest> restore_request(const std::string& backup_id, co
   r.no_ports = TRY(boolean(params, "no_ports"));
   if (r.no_ports && r.as_name.empty()) return invalid_argument("--no-ports (no_ports) applies to a copy only: give --as NAME (as) with a name other than " + backup_project);
   r.compose = TRY(compose(params));
+  r.from_target = TRY(text(params, "from", 64));
   return r;
 }
 
@@ -107,6 +108,7 @@ Json to_params(const restore::RestoreRequest& r) {
   Json j{{"force", r.force}, {"no_safety_backup", r.no_safety_backup}, {"no_ports", r.no_ports}};
   if (!r.as_name.empty()) j["as"] = r.as_name;
   if (!r.to_dir.empty()) j["to"] = r.to_dir;
+  if (!r.from_target.empty()) j["from"] = r.from_target;
   if (r.compose != restore::ComposeChoice::kAuto) j["compose"] = std::string(restore::compose_choice_name(r.compose));
   return j;
 }
@@ -133,5 +135,12 @@ Result<VerifyRequest> verify_request(const std::string& backup_id, const Json& p
 }
 
 Json to_params(const VerifyRequest& r) { return Json{{"shallow", r.shallow}}; }
+
+Result<std::string> rebuild_request(const Json& params) {
+  TRY(only_known(params, "rebuild", {"target"}));
+  std::string target = TRY(text(params, "target", 64));
+  if (target.empty()) return invalid_argument("target is required: the name of the target to read");
+  return target;
+}
 
 }  // namespace stacksnap::app

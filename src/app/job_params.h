@@ -8,7 +8,8 @@
 // (1..86400, default 60), reason (manual | schedule | safety).
 // Restore params: as (copy under this project name; the API's older "project" key is read
 // too), to (absolute working dir for the config files), force, no_safety_backup, no_ports, compose
-// (v1 | v2). Drill params: compose. Verify params: shallow.
+// (v1 | v2), from (the target whose copy is restored; default: the first copy that
+// verifies). Drill params: compose. Verify params: shallow. Rebuild params: target.
 //
 // Every parser fails with InvalidArgument naming the field that is wrong; unknown fields
 // are refused too (a typo must not silently run a different job).
@@ -48,5 +49,8 @@ struct VerifyRequest {
 };
 Result<VerifyRequest> verify_request(const std::string& backup_id, const Json& params);
 Json to_params(const VerifyRequest& r);
+
+// Rebuild params: target (a target name, required). Returns the name.
+Result<std::string> rebuild_request(const Json& params);
 
 }  // namespace stacksnap::app

@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cstdlib>
+#include <optional>
 #include <filesystem>
 
 #include "seal/crypto.h"
@@ -80,15 +82,39 @@ Result<std::string> KeyStore::generate() {
   return hex;
 }
 
+Result<RecoveryKey> parse_recovery_key(std::string_view text) {
+  constexpr size_t kHexDigits = 2 * seal::kMasterKeySize;
+  auto clean = [](std::string_view t) -> std::optional<std::string> {
+    std::string out;
+    for (char c : t) {
+      if (c == ' ' || c == '-' || c == '\n' || c == '\r' || c == '\t') continue;
+      if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+  };
+  std::optional<std::string> found;
+  if (auto whole = clean(text); whole && whole->size() == kHexDigits) found = *whole;
+  size_t pos = 0;
+  while (!found && pos <= text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    if (auto l = clean(line); l && l->size() == kHexDigits) found = *l;
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+  if (!found) {
+    return invalid_argument("no recovery key found: paste the 64 hex digits of the key, or the whole recovery file");
+  }
+  auto raw = seal::hex_decode(*found);
+  if (!raw.ok()) return invalid_argument("a recovery key is 64 hex digits");
+  auto k = TRY(seal::MasterKey::from_bytes(as_bytes(*raw)));
+  return RecoveryKey{.hex = *found, .fingerprint = k.fingerprint()};
+}
+
 Status KeyStore::import_hex(std::string_view hex) {
-  std::string clean;
-  for (char c : hex) {
-    if (c != ' ' && c != '-' && c != '\n' && c != '\r' && c != '\t') clean += c;
-  }
-  if (clean.size() != 2 * seal::kMasterKeySize) {
-    return invalid_argument("a recovery key is 64 hex digits");
-  }
-  auto raw = seal::hex_decode(clean);
+  auto parsed = TRY(parse_recovery_key(hex));
+  auto raw = seal::hex_decode(parsed.hex);
   if (!raw.ok()) return invalid_argument("a recovery key is 64 hex digits");
   auto k = TRY(seal::MasterKey::from_bytes(as_bytes(*raw)));
   std::lock_guard lk(mu_);

@@ -22,6 +22,16 @@ namespace stacksnap::app {
 
 inline constexpr size_t kMinKeyPassphrase = 12;
 
+// The key in what a user pastes or uploads to import it: its 64 hex digits (spaces,
+// dashes and line breaks between them allowed, as the dashboard shows it in groups of 8),
+// or the dashboard's recovery file (a line holding the 64 digits among other lines).
+// InvalidArgument when no line (nor the whole text) is a 64-hex-digit key.
+struct RecoveryKey {
+  std::string hex;          // 64 lower-case hex digits
+  std::string fingerprint;  // seal::MasterKey::fingerprint(): compare before saving
+};
+Result<RecoveryKey> parse_recovery_key(std::string_view text);
+
 class KeyStore {
  public:
   explicit KeyStore(std::string data_dir);
@@ -38,6 +48,7 @@ class KeyStore {
   // generate: returns the key's 64 hex digits (the recovery key, shown once).
   Result<std::string> generate();
   Status set_passphrase(std::string_view passphrase);
+  // import_hex: the key's 64 hex digits, or a recovery file's text (parse_recovery_key).
   Status import_hex(std::string_view hex);
   // Unlocks a passphrase key: InvalidArgument "wrong passphrase".
   Status unlock(std::string_view passphrase);

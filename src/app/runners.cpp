@@ -6,6 +6,7 @@
 #include "app/appliance.h"
 #include "app/backup_ops.h"
 #include "app/job_params.h"
+#include "app/target_ops.h"
 #include "archive/verify.h"
 #include "backup/pipeline.h"
 #include "restore/drill.h"
@@ -52,6 +53,17 @@ void Appliance::register_runners() {
     auto key = TRY(keys.key());
     auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
     return verify_stored_backup(cat, r.backup_id, &keysrc, ctx);
+  });
+
+  // Rebuild: the catalog from what a target holds (app::rebuild_catalog, also what
+  // `stacksnap backups --target NAME` runs); params {"target": NAME}.
+  jobs.register_runner("rebuild", [this](const JobRequest& r, job::Context& ctx, int64_t) -> Result<Json> {
+    const std::string target = TRY(rebuild_request(r.params));
+    auto key = TRY(keys.key());
+    auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
+    auto out = TRY(rebuild_catalog(cat, target, options_.open_target, keysrc, &ctx, ctx.stop()));
+    if (!out["added_backups"].empty() || !out["added_copies"].empty()) changed("backups");
+    return out;
   });
 
   jobs.register_runner("prune", [this](const JobRequest& r, job::Context& ctx, int64_t) -> Result<Json> {

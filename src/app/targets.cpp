@@ -46,6 +46,7 @@ constexpr KeyRule kS3Keys[] = {
     {"session_token_file", Type::kString, Role::kSecretFile},
     {"secret_key", Type::kString, Role::kInlineSecret},
     {"session_token", Type::kString, Role::kInlineSecret},
+    {"ca_pem", Type::kString, Role::kInlineSecret},  // a CA bundle's text (the dashboard): becomes ca_file
 };
 
 // Trees a local target must never write into (nor anything below them).
@@ -56,6 +57,7 @@ constexpr std::array<std::string_view, 15> kSystemTrees = {
 constexpr std::array<std::string_view, 4> kStateDirs = {"secrets", "spool", "drills", "restores"};
 
 constexpr size_t kMaxValue = 4096;
+constexpr size_t kMaxPem = 256 * 1024;
 
 std::span<const KeyRule> rules_for(const std::string& kind) {
   if (kind == "local") return kLocalKeys;
@@ -82,8 +84,11 @@ std::string resolved(const std::string& path) {
 }
 
 // The *_file suffix of an inline secret key, and its file's name suffix.
-std::string file_key_of(std::string_view inline_key) { return std::string(inline_key) + "_file"; }
+std::string file_key_of(std::string_view inline_key) {
+  return inline_key == "ca_pem" ? "ca_file" : std::string(inline_key) + "_file";
+}
 std::string file_suffix_of(std::string_view inline_key) {
+  if (inline_key == "ca_pem") return ".ca.pem";
   return inline_key == "secret_key" ? ".secret" : "." + std::string(inline_key);
 }
 
@@ -99,8 +104,10 @@ Status check_type(const KeyRule& r, const Json& v) {
     case Type::kString:
       if (!v.is_string()) return invalid_argument(name + " must be a string");
       const auto& s = v.get_ref<const std::string&>();
-      if (s.size() > kMaxValue) return invalid_argument(name + " is too long");
+      const bool pem = r.key == "ca_pem";  // a certificate bundle: lines, and longer
+      if (s.size() > (pem ? kMaxPem : kMaxValue)) return invalid_argument(name + " is too long");
       for (char c : s) {
+        if (pem && (c == '\n' || c == '\r')) continue;
         if (static_cast<unsigned char>(c) < 0x20) return invalid_argument(name + " contains control characters");
       }
       if (r.role == Role::kInlineSecret && s.empty()) return invalid_argument(name + " is empty");

@@ -6,7 +6,8 @@
 //      s3:    endpoint, bucket, region, prefix, addressing, readable_names, access_key,
 //             part_size, parallel_parts, multipart_threshold,
 //             access_key_file, secret_key_file, session_token_file, ca_file,
-//             and as input only the inline secrets secret_key, session_token.
+//             and as input only the inline secrets secret_key, session_token and
+//             ca_pem (a CA bundle's text, stored as <stem>.ca.pem and named by ca_file).
 //  - A local path is absolute and normal (no ".", "..", "//"), is no system tree (/, /etc,
 //    /proc, /usr, /var/lib/docker, …) and not StackSnap's own state (the data directory
 //    itself, its secrets/, spool/, drills/, restores/) — also after symlinks are resolved.

@@ -17,6 +17,7 @@
 
 #include "app/backup_ops.h"
 #include "app/job_params.h"
+#include "app/target_ops.h"
 #include "app/targets.h"
 #include "backup/pipeline.h"
 #include "base/clock.h"
@@ -122,44 +123,23 @@ Status list_targets(const Globals& g) {
   return {};
 }
 
-// Writes, reads back, lists and deletes a probe object; reports each step's latency.
+// Writes, reads back, lists and deletes a probe object; reports each step's latency
+// (app::probe_target, the function behind POST /api/targets/{name}/test).
 Status test_target(const Globals& g, const std::string& name) {
   auto cat = TRY(open_state(g));
   auto rec = TRY(cat->get_target(name));
-  auto target = TRY(repo::open_target(rec));
-  const std::string key = "stacksnap-probe/" + backup::new_backup_id();
-  const std::string body = "stacksnap probe " + key + "\n";
-  Json steps = Json::array();
-  auto timed = [&](const std::string& what, const std::function<Status()>& fn) -> Status {
-    double t = monotonic_seconds();
-    auto st = fn();
-    int64_t ms = static_cast<int64_t>((monotonic_seconds() - t) * 1000);
-    steps.push_back({{"step", what}, {"ok", st.ok()}, {"ms", ms}});
-    if (!g.json) std::cout << "  " << what << ": " << (st.ok() ? "ok" : "FAILED") << " (" << ms << " ms)\n";
-    if (!st.ok()) return std::move(st).error().with_context("target " + name + ": " + what);
-    return {};
-  };
-  if (!g.json) std::cout << "testing " << target->describe() << "\n";
-  auto cleanup = on_scope_exit([&] { (void)target->remove(key); });
-  TRY(timed("write", [&]() -> Status { return storage::put_small(*target, key, body); }));
-  TRY(timed("read", [&]() -> Status {
-    auto got = TRY(storage::get_small(*target, key));
-    if (got != body) return data_loss("the probe read back differs from what was written");
-    return {};
-  }));
-  TRY(timed("list", [&]() -> Status {
-    bool seen = false;
-    TRY(target->list("stacksnap-probe/", [&](const storage::ObjectInfo& o) -> Status {
-      if (o.key == key) seen = true;
-      return {};
-    }));
-    if (!seen) return failed_precondition("the probe object is missing from the listing");
-    return {};
-  }));
-  TRY(timed("delete", [&]() -> Status { return target->remove(key); }));
-  cleanup.dismiss();
-  if (g.json) std::cout << Json{{"target", name}, {"ok", true}, {"steps", steps}}.dump() << "\n";
-  else std::cout << "target " << name << " works\n";
+  if (!g.json) std::cout << "testing target " << name << "\n";
+  auto r = app::probe_target(rec, app::default_target_opener(), [&](const app::ProbeStep& st) {
+    if (!g.json) std::cout << "  " << st.step << ": " << (st.ok ? "ok" : "FAILED") << " (" << st.ms << " ms)\n";
+  });
+  if (g.json) std::cout << r.to_json().dump() << "\n";
+  if (!r.ok) {
+    // The error keeps the code the step failed with (exit code), the hint says what to do.
+    Error e = *r.error;
+    if (!r.hint.empty()) e = Error(e.code(), e.message() + "\n  " + r.hint);
+    return std::move(e).with_context("target " + name + ": " + r.failed_step);
+  }
+  if (!g.json) std::cout << "target " << name << " works: " << r.describe << " (" << r.latency_ms << " ms)\n";
   return {};
 }
 

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/target_ops.h"
 #include "cli/globals.h"
 #include "cli/job_runner.h"
 #include "repo/rebuild.h"
@@ -12,24 +13,13 @@
 
 namespace stacksnap::cli {
 
+// app::rebuild_catalog, also what the server's "rebuild" job runs.
 Result<nlohmann::json> rebuild_catalog_from_target(const Globals& g, const std::string& target,
                                                    const std::string& key_file) {
   auto cat = TRY(open_state(g));
-  auto rec = TRY(cat->get_target(target));
+  TRY(cat->get_target(target));
   auto keys = TRY(reading_keys(g, key_file));
-  auto t = TRY(repo::open_target(rec));
-  auto rep = TRY(repo::rebuild_from_target(*cat, rec, *t, keys));
-  nlohmann::json problems = nlohmann::json::array();
-  for (const auto& p : rep.problems) {
-    problems.push_back({{"key", p.key}, {"code", p.code}, {"message", p.message}});
-  }
-  return nlohmann::json{{"target", target},
-                        {"sidecars", rep.sidecars},
-                        {"added_backups", rep.added_backups},
-                        {"added_copies", rep.added_copies},
-                        {"already_known", rep.already_known},
-                        {"unfinished_blobs", rep.unfinished_blobs},
-                        {"problems", problems}};
+  return app::rebuild_catalog(*cat, target, app::default_target_opener(), keys);
 }
 
 void print_rebuild_report(const nlohmann::json& r) {

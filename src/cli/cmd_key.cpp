@@ -1,5 +1,7 @@
 // stacksnap key init [--force] [--passphrase]   create the master key (or passphrase record)
 // stacksnap key show                            print the key's fingerprint, never the key
+// stacksnap key import FILE [--check]           the key from a key file or the dashboard's recovery
+//                                               file (app::parse_recovery_key, as POST /api/key import)
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -9,7 +11,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/key_store.h"
 #include "app/state.h"
+#include "base/fd.h"
 #include "cli/globals.h"
 #include "cli/job_runner.h"
 #include "seal/key.h"
@@ -115,6 +119,24 @@ Status key_show(const Globals& g) {
   return {};
 }
 
+// Prints the fingerprint first; with --check nothing is saved (compare it with the one
+// the recovery file names).
+Status key_import(const Globals& g, const std::string& file, bool check) {
+  auto text = TRY(read_small_file(file == "-" ? "/dev/stdin" : file, 64 * 1024));
+  auto parsed = TRY(app::parse_recovery_key(text));
+  if (!check) {
+    app::KeyStore store(g.data_dir);
+    TRY(store.import_hex(parsed.hex));
+  }
+  if (g.json) {
+    std::cout << nlohmann::json{{"fingerprint", parsed.fingerprint}, {"saved", !check}}.dump() << "\n";
+  } else {
+    std::cout << "fingerprint " << parsed.fingerprint << "\n"
+              << (check ? "not saved (--check)" : "key saved to " + seal::key_file_path(g.data_dir)) << "\n";
+  }
+  return {};
+}
+
 }  // namespace
 
 void add_key_commands(CLI::App& root, Globals& g) {
@@ -131,6 +153,13 @@ void add_key_commands(CLI::App& root, Globals& g) {
   init->callback([&g, opts] { g.result = key_init(g, *opts); });
   auto* show = key->add_subcommand("show", "Print the key's source and fingerprint (never the key)");
   show->callback([&g] { g.result = key_show(g); });
+  auto file = std::make_shared<std::string>();
+  auto check = std::make_shared<bool>(false);
+  auto* imp = key->add_subcommand("import", "Import the key of another install (disaster recovery): a key file or "
+                                           "the dashboard's recovery file ('-': stdin)");
+  imp->add_option("FILE", *file, "Key file or recovery file")->required();
+  imp->add_flag("--check", *check, "Only print the key's fingerprint; save nothing");
+  imp->callback([&g, file, check] { g.result = key_import(g, *file, *check); });
 }
 
 }  // namespace stacksnap::cli

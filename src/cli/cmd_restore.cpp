@@ -21,7 +21,7 @@ namespace {
 using Json = nlohmann::json;
 
 struct RestoreArgs {
-  std::string backup_id, as_name, to_dir, compose, key_file;
+  std::string backup_id, as_name, to_dir, compose, key_file, from;
   bool force = false, no_safety_backup = false, no_ports = false;
 };
 
@@ -46,6 +46,7 @@ Outcome run_restore_cmd(const Globals& g, RestoreArgs& a) {
   if (!a.as_name.empty()) params["as"] = a.as_name;
   if (!a.to_dir.empty()) params["to"] = std::filesystem::absolute(a.to_dir).lexically_normal().string();
   if (!a.compose.empty() && a.compose != "auto") params["compose"] = a.compose;
+  if (!a.from.empty()) params["from"] = a.from;
   const restore::RestoreRequest req = TRY(app::restore_request(a.backup_id, rec.project, params));
   restore::RestoreEnv env{.data_dir = g.data_dir, .cat = *cat, .docker = *docker, .keys = keys,
                           .safety_backup = app::safety_backup_by_pipeline(g.data_dir, *cat, *docker, keys)};
@@ -70,6 +71,7 @@ void add_restore_command(CLI::App& root, Globals& g) {
   cmd->add_option("--to", a->to_dir, "Working directory for the config files (binds under it follow)");
   cmd->add_flag("--force", a->force, "Replace an existing project (a safety backup is taken first)");
   cmd->add_flag("--no-safety-backup", a->no_safety_backup, "With --force: skip the safety backup");
+  cmd->add_option("--from", a->from, "Restore the copy stored on this target (default: the first copy that verifies)");
   cmd->add_flag("--no-ports", a->no_ports,
                 "With --as: publish no host ports (run the copy beside an original that holds them)");
   cmd->add_option("--compose", a->compose,

@@ -67,7 +67,12 @@ void register_admin_routes(Router& router, app::Appliance& app) {
                   TRY(app.keys.set_passphrase(pass));
                   out = Json{{"source", "passphrase"}};
                 } else if (mode == "import") {
-                  std::string key = TRY(json_string(body, "key", 256));
+                  std::string key = TRY(json_string(body, "key", 6000));
+                  if (TRY(opt_bool(body, "check_only", false))) {
+                    // The fingerprint shown before anything is saved.
+                    auto parsed = TRY(app::parse_recovery_key(key));
+                    return Response::json(200, Json{{"fingerprint", parsed.fingerprint}, {"saved", false}});
+                  }
                   TRY(app.keys.import_hex(key));
                   out = Json{{"source", "key-file"}};
                 } else {

@@ -6,6 +6,7 @@
 #include "http/resource_routes.h"
 #include "catalog/record_json.h"
 #include "http/route_params.h"
+#include "retention/apply.h"
 #include "retention/policy.h"
 #include "schedule/cron.h"
 #include "stack/discovery.h"
@@ -314,8 +315,15 @@ void register_project_routes(Router& router, app::Appliance& app) {
   router.post("/api/projects/{name}/prune",
               [&app](Request& req) -> Result<Response> {
                 std::string project = req.param("name");
+                Json body = req.body.empty() ? Json::object() : TRY(req.json_body());
                 if (TRY(catalog::list_retention(app.cat, project)).empty()) {
                   return failed_precondition("project '" + project + "' has no retention policy");
+                }
+                if (TRY(opt_bool(body, "dry_run", false))) {
+                  // The plan the prune job applies (and `stacksnap prune --project P --dry-run` prints).
+                  Json j = retention::to_json(TRY(retention::plan_prune(app.cat, {.project = project})));
+                  j["dry_run"] = true;
+                  return Response::json(200, j);
                 }
                 return accepted(TRY(app.jobs.submit({.kind = "prune", .project = project})));
               },

@@ -1,5 +1,6 @@
 // Storage targets: CRUD and the connection test (docs/API.md, "Storage targets").
 #include "app/appliance.h"
+#include "app/target_ops.h"
 #include "app/targets.h"
 #include "base/scope.h"
 #include "base/text.h"
@@ -23,40 +24,6 @@ Status prepare_config(app::Appliance& app, const std::string& stem, const std::s
   TRY(app::check_target_config(app.data_dir(), kind, cfg));
   TRY(app::store_inline_secrets(app.data_dir(), stem, cfg));
   return {};
-}
-
-// Write, read back, delete a probe object; timings per step.
-Json probe(app::Appliance& app, const catalog::TargetRecord& rec) {
-  Json steps = Json::array();
-  auto fail = [&](const std::string& step, const Error& e) {
-    return Json{{"ok", false}, {"step", step}, {"code", std::string(code_name(e.code()))}, {"message", e.message()},
-                {"steps", steps}};
-  };
-  double t0 = monotonic_seconds();
-  auto target = app.open_target()(rec);
-  if (!target.ok()) return fail("open", target.error());
-  std::string key = "stacksnap-probe/" + random_hex(8);
-  std::string content = "stacksnap connection test " + random_hex(16);
-  auto timed = [&](const std::string& step, const std::function<Status()>& fn) -> Status {
-    double s = monotonic_seconds();
-    Status st = fn();
-    steps.push_back({{"step", step}, {"ok", st.ok()}, {"ms", static_cast<int64_t>((monotonic_seconds() - s) * 1000)}});
-    return st;
-  };
-  if (auto st = timed("write", [&] { return storage::put_small(**target, key, content); }); !st.ok()) {
-    return fail("write", st.error());
-  }
-  auto cleanup = on_scope_exit([&] { (void)(*target)->remove(key); });
-  auto read = timed("read", [&]() -> Status {
-    auto got = TRY(storage::get_small(**target, key, 4096));
-    if (got != content) return data_loss("the probe read back differs from what was written");
-    return {};
-  });
-  if (!read.ok()) return fail("read", read.error());
-  if (auto st = timed("delete", [&] { return (*target)->remove(key); }); !st.ok()) return fail("delete", st.error());
-  cleanup.dismiss();
-  return Json{{"ok", true}, {"latency_ms", static_cast<int64_t>((monotonic_seconds() - t0) * 1000)},
-              {"steps", steps}, {"describe", (*target)->describe()}};
 }
 
 }  // namespace
@@ -96,7 +63,7 @@ void register_target_routes(Router& router, app::Appliance& app) {
                 app.changed("targets");
                 return Response::json(201, target_json(t, 0));
               },
-              kBlocking);
+              {.access = Access::kUser, .exec = Exec::kBlocking, .body_limit = 512 * 1024});
 
   router.put("/api/targets/{name}",
              [&app](Request& req) -> Result<Response> {
@@ -112,7 +79,7 @@ void register_target_routes(Router& router, app::Appliance& app) {
                app.changed("targets");
                return Response::json(200, target_json(t));
              },
-             kBlocking);
+             {.access = Access::kUser, .exec = Exec::kBlocking, .body_limit = 512 * 1024});
 
   router.del("/api/targets/{name}",
              [&app](Request& req) -> Result<Response> {
@@ -135,21 +102,34 @@ void register_target_routes(Router& router, app::Appliance& app) {
   router.post("/api/targets/{name}/test",
               [&app](Request& req) -> Result<Response> {
                 auto t = TRY(app.cat.get_target(req.param("name")));
-                return Response::json(200, probe(app, t));
+                return Response::json(200, app::probe_target(t, app.open_target()).to_json());
               },
               kBlocking);
 
+  // An unsaved config, or the edited config of a saved target ("name": its secrets are
+  // kept when the edit names none, as PUT would keep them).
   router.post("/api/targets/test",
               [&app](Request& req) -> Result<Response> {
                 Json body = TRY(req.json_body());
-                catalog::TargetRecord t;
-                t.name = "unsaved";
-                t.kind = TRY(json_string(body, "kind", 16));
-                t.config = body.contains("config") ? body["config"] : Json::object();
-                std::string stem = "probe-" + random_hex(8);
-                auto cleanup = on_scope_exit([&] { app::remove_secret_files(app.data_dir(), stem); });
-                TRY(prepare_config(app, stem, t.kind, t.config));
-                return Response::json(200, probe(app, t));
+                const std::string kind = TRY(json_string(body, "kind", 16));
+                const std::string name = TRY(opt_string(body, "name", "", 63));
+                std::optional<catalog::TargetRecord> saved;
+                if (!name.empty()) saved = TRY(app.cat.get_target(name));
+                Json cfg = body.contains("config") ? body["config"] : Json::object();
+                auto r = TRY(app::probe_target_config(app.data_dir(), app.open_target(), kind, std::move(cfg),
+                                                      saved ? &*saved : nullptr));
+                return Response::json(200, r.to_json());
+              },
+              {.access = Access::kUser, .exec = Exec::kBlocking, .body_limit = 512 * 1024});
+
+  // Connect existing storage: the catalog rebuilt from what the target holds, as a job
+  // (app::rebuild_catalog, also `stacksnap backups --target NAME`).
+  router.post("/api/targets/{name}/rebuild",
+              [&app](Request& req) -> Result<Response> {
+                auto t = TRY(app.cat.get_target(req.param("name")));
+                TRY(app.keys.key());
+                auto job = TRY(app.jobs.submit({.kind = "rebuild", .params = Json{{"target", t.name}}}));
+                return accepted(job);
               },
               kBlocking);
 }

@@ -120,10 +120,18 @@ Status record_backup_verdict(catalog::Catalog& cat, const std::string& backup_id
 
 Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::string& backup_id,
                                          const seal::KeySource& keys, const StopToken& stop,
-                                         KeptCopy* keep, archive::VerifyDepth depth) {
+                                         KeptCopy* keep, archive::VerifyDepth depth, const std::string& only_target) {
   if (depth == archive::VerifyDepth::kShallow) return invalid_argument("a restore's verify authenticates at least");
   auto b = TRY(cat.get_backup(backup_id));
   if (b.copies.empty()) return not_found("backup " + backup_id + " has no stored copy");
+  if (!only_target.empty()) {
+    std::string holders;
+    for (const auto& c : b.copies) holders += (holders.empty() ? "" : ", ") + c.target;
+    std::erase_if(b.copies, [&](const catalog::CopyRecord& c) { return c.target != only_target; });
+    if (b.copies.empty()) {
+      return not_found("backup " + backup_id + " has no copy on target " + only_target + " (copies: " + holders + ")");
+    }
+  }
   std::optional<Error> damaged, unreachable;
   for (const auto& copy : b.copies) {
     TRY(check_cancel(stop, "verify"));

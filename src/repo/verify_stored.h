@@ -69,7 +69,9 @@ struct StoredVerification {
 
 // For a restore: tries the backup's copies in catalog order until one verifies (at
 // `depth`: kDeep or kAuthenticate, below), recording every copy it checked (record_copy_check) and
-// the backup's verdict (record_backup_verdict). When none verifies: DataLoss if a copy
+// the backup's verdict (record_backup_verdict). `only_target` non-empty: only the copy on
+// that target is tried (NotFound naming the targets that hold one when it has none there).
+// When none verifies: DataLoss if a copy
 // was damaged (the archive's fault), else the error of the last unreachable target.
 // `stacksnap verify ID` and the verify job check every copy instead (app/verify_ops.h).
 // With `keep`, the copy that verified stays open for a restore to apply, so that what it
@@ -89,6 +91,7 @@ struct KeptCopy {
 Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::string& backup_id,
                                          const seal::KeySource& keys, const StopToken& stop,
                                          KeptCopy* keep = nullptr,
-                                         archive::VerifyDepth depth = archive::VerifyDepth::kDeep);
+                                         archive::VerifyDepth depth = archive::VerifyDepth::kDeep,
+                                         const std::string& only_target = {});
 
 }  // namespace stacksnap::repo

@@ -51,7 +51,8 @@ FetchedArchive::~FetchedArchive() {
   if (!spool_path_.empty()) ::unlink(spool_path_.c_str());
 }
 
-Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string& backup_id, job::Context& ctx) {
+Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string& backup_id, job::Context& ctx,
+                                        const std::string& from_target) {
   auto rec = TRY(env.cat.get_backup(backup_id));
   // A backup whose record says it was deep-verified (every backup is, before it is
   // stored; the record is sealed into its sidecar) only needs authenticating: every
@@ -71,7 +72,7 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
                          (deep ? ", authenticate and check the whole archive"
                                : ", authenticate every segment (the backup was deep-verified when made)"));
     auto v = repo::verify_backup(env.cat, backup_id, env.keys, ctx.stop(), &kept,
-                                 deep ? archive::VerifyDepth::kDeep : archive::VerifyDepth::kAuthenticate);
+                                 deep ? archive::VerifyDepth::kDeep : archive::VerifyDepth::kAuthenticate, from_target);
     if (!v.ok()) {
       t.end(false, v.error().message());
       if (v.error().code() == Code::kCancelled) return std::move(v).error();
@@ -523,7 +524,8 @@ class Applier {
             (m.find("port is already allocated") != std::string::npos ||
              m.find("address already in use") != std::string::npos)) {
           return std::move(up).error().with_context(
-              "a host port of the copy is taken (by the original?); restore with --no-ports to publish none");
+              "a host port of the copy is taken (by the original?); restore the copy without published ports (dashboard: "
+            "\"Publish no host ports\"; CLI: --no-ports; API: \"no_ports\": true)");
         }
         return up;
       }
@@ -670,7 +672,7 @@ Result<RestoreSummary> run_restore(const RestoreEnv& env, const RestoreRequest& 
   ar.no_ports = req.no_ports;
   ar.compose_tools = std::async(std::launch::async, find_compose_tools, compose_cache_file(env.data_dir)).share();
   ar.compose = req.compose;
-  auto fa = TRY(fetch_and_verify(env, req.backup_id, ctx));
+  auto fa = TRY(fetch_and_verify(env, req.backup_id, ctx, req.from_target));
   // A copy that fails is removed whole (containers, volumes, networks, its directory): it
   // is a new project, so everything of it was made by this restore.
   std::optional<CopyCleanup> cleanup;

@@ -53,6 +53,7 @@ struct RestoreRequest {
   bool no_safety_backup = false;
   bool no_ports = false;  // with as_name: publish no host ports (a copy beside a running original)
   ComposeChoice compose = ComposeChoice::kAuto;  // --compose v1|v2: else the flavour that created the project
+  std::string from_target;  // --from: restore the copy on this target (else the first copy that verifies)
 };
 
 // What a restore (or the apply of a drill) did; to_json() is the job's summary.
@@ -97,14 +98,17 @@ class FetchedArchive {
 
  private:
   friend Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string& backup_id,
-                                                 job::Context& ctx);
+                                                 job::Context& ctx, const std::string& from_target);
   FetchedArchive() = default;
   std::string spool_path_;  // removed with the archive; "" when read in place
   UniqueFd fd_;
   std::string open_path_, target_;
   Json plan_;
 };
-Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string& backup_id, job::Context& ctx);
+// `from_target` non-empty: only the copy on that target is tried (NotFound when the backup
+// has none there).
+Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string& backup_id, job::Context& ctx,
+                                        const std::string& from_target = {});
 
 struct ApplyRequest {
   Mode mode = Mode::kInPlace;

@@ -9,13 +9,24 @@
 // of each main page to tests/e2e/screenshots/<name>.png. Every step is named: a failure
 // prints which step failed, why, and saves screenshots/FAILED-<step>.png.
 //
+// Issue 17 (the dashboard does what the CLI does): the copy restore of a project that
+// publishes a host port, from the dialog, while the original keeps running; a damaged
+// copy shown as damaged and a restore problem shown on the job page; then the disaster:
+// a second server on a fresh data dir (E2E_BIN) is claimed in the browser, imports the
+// key from the recovery file downloaded during the first onboarding, connects the S3
+// target (the real S3 test server) with its secret, lists the project that no longer
+// exists on this host, restores it while the live log runs, and the stack runs with its
+// data (row counts checked through docker exec). New pages and dialogs are shot light and
+// dark (<name>.png, <name>-dark.png).
+//
 // Env: E2E_BASE_URL (required), E2E_SETUP_TOKEN (the server's one-time setup token; the
 // onboarding is opened through the setup URL), E2E_PROJECT (default e2eshop), E2E_BACKUP_DIR (the
 // local target's folder), E2E_JOB_TIMEOUT_S (default 300), E2E_SKIP_DOCKER=1 to skip
 // the `docker` checks (development against a mock), CHROMIUM (default /usr/bin/chromium).
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,6 +61,30 @@ async function shot(name, opts = {}) {
   await page.waitForTimeout(150); // let transitions settle
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: opts.fullPage ?? true });
 }
+
+/** The page light, then dark (the theme class switched for the shot, then put back). */
+async function shotBoth(name, opts = {}) {
+  const wasDark = await page.evaluate(() => document.documentElement.classList.contains('dark'));
+  await page.evaluate(() => document.documentElement.classList.remove('dark'));
+  await shot(name, opts);
+  await page.evaluate(() => document.documentElement.classList.add('dark'));
+  await shot(`${name}-dark`, opts);
+  await page.evaluate((d) => document.documentElement.classList.toggle('dark', d), wasDark);
+}
+
+const stackDir = process.env.E2E_STACK_DIR ?? '';
+const webPort = process.env.E2E_WEB_PORT ?? '';
+const bin = process.env.E2E_BIN ?? '';
+const workDir = process.env.E2E_TMP ?? '/tmp';
+const recoveryFile = join(workDir, 'recovery-key.txt');
+const s3 = {
+  endpoint: process.env.STACKSNAP_S3_ENDPOINT ?? '',
+  bucket: process.env.STACKSNAP_S3_BUCKET ?? '',
+  region: process.env.STACKSNAP_S3_REGION ?? 'us-east-1',
+  accessKey: process.env.STACKSNAP_S3_ACCESS_KEY ?? '',
+  secretKey: process.env.STACKSNAP_S3_SECRET_KEY ?? '',
+  prefix: `e2e-${process.pid}-${Date.now()}`,
+};
 
 async function step(name, fn) {
   const t0 = Date.now();
@@ -167,6 +202,13 @@ async function main() {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download recovery file' }).click()]);
     const file = await download.path();
     if (!readFileSync(file, 'utf8').includes(hex)) throw new Error('the recovery file does not contain the key');
+    copyFileSync(file, recoveryFile); // for the new machine, later
+    await page.getByTestId('open-recovery-sheet').click();
+    await page.getByTestId('recovery-qr').waitFor();
+    const sheetKey = (await page.getByTestId('recovery-key-text').innerText()).replace(/\s+/g, '');
+    if (sheetKey !== hex) throw new Error('the recovery sheet does not show the key');
+    await shotBoth('recovery-sheet');
+    await page.getByRole('button', { name: 'Close' }).click();
     await page.getByLabel('I have saved the recovery key in a safe place.').check();
     await shot('onboarding-3-key');
     await continueBtn.click();
@@ -232,17 +274,32 @@ async function main() {
     await shot('job-drill');
   });
 
-  await step('restore as a new project', async () => {
+  await step('restore as a copy while the original runs: no published ports by default', async () => {
     await openProject(project);
     await shot('project-with-backups');
     await page.getByTestId('backup-row').first().getByRole('button', { name: 'Restore' }).click();
     const dialog = page.getByRole('dialog', { name: 'Restore backup' });
     await dialog.waitFor();
-    await dialog.getByLabel('New project name').fill(restored);
-    await shot('restore-dialog', { fullPage: false });
+    await dialog.getByLabel('Name of the copy').fill(restored);
+    const noPorts = dialog.getByRole('switch', { name: 'Publish no host ports' });
+    if ((await noPorts.getAttribute('aria-checked')) !== 'true') throw new Error('"Publish no host ports" is not on by default for a copy beside the running original');
+    await shotBoth('restore-dialog', { fullPage: false });
+    await dialog.getByTestId('restore-mode-same').check();
+    await dialog.getByLabel(`Type “${project}” to confirm`).waitFor();
+    await dialog.getByRole('switch', { name: 'Safety backup first' }).waitFor();
+    await shotBoth('restore-dialog-in-place', { fullPage: false });
+    await dialog.getByTestId('restore-mode-copy').check();
     await dialog.getByTestId('restore-start').click();
     await waitForJob('restore');
-    await shot('job-restore');
+    await page.getByTestId('restore-applied').waitFor();
+    await shotBoth('job-restore');
+    if (!skipDocker && webPort) {
+      // The original still holds its published port.
+      const ports = docker('ps', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=web', '--format', '{{.Ports}}');
+      if (!ports.includes(`:${webPort}->`)) throw new Error(`the original's web service no longer publishes ${webPort}: "${ports}"`);
+      const copyPorts = docker('ps', '--filter', `label=com.docker.compose.project=${restored}`, '--format', '{{.Ports}}');
+      if (copyPorts.includes(`:${webPort}->`)) throw new Error(`the copy publishes the original's port: ${copyPorts}`);
+    }
   });
 
   await step('the restored project is running', async () => {
@@ -258,6 +315,48 @@ async function main() {
     await shot('dashboard-after-restore');
     await openProject(restored);
     await shot('project-restored');
+  });
+
+  await step('a damaged copy is shown as damaged', async () => {
+    await openProject(project);
+    const row = page.getByTestId('backup-row').first();
+    const id = await row.getAttribute('data-backup-id');
+    const blobs = [];
+    const walk = (d) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name === `${id}.stsnap`) blobs.push(p);
+      }
+    };
+    walk(backupDir);
+    if (blobs.length !== 1) throw new Error(`expected one blob of ${id} under ${backupDir}, found ${blobs.length}`);
+    const buf = readFileSync(blobs[0]);
+    buf[Math.floor(buf.length / 2)] ^= 0xff;
+    writeFileSync(blobs[0], buf);
+    await row.getByRole('button', { name: 'Verify' }).click();
+    await waitForJob('verify of the damaged copy', 'failed');
+    await openProject(project);
+    const badge = page.locator(`[data-testid=backup-row][data-backup-id="${id}"]`).getByTestId('copy-badge').first();
+    await badge.waitFor();
+    if ((await badge.getAttribute('data-state')) !== 'damaged') throw new Error(`the copy badge says "${await badge.getAttribute('data-state')}", expected "damaged"`);
+    if (!/damaged/.test(await badge.innerText())) throw new Error('the badge does not say damaged');
+    await shotBoth('project-damaged-copy');
+  });
+
+  await step('a restore problem is shown on the job page', async () => {
+    await openProject(project);
+    const row = page.locator('[data-testid=backup-row]').filter({ has: page.locator('[data-state=damaged]') }).first();
+    await row.getByRole('button', { name: 'Restore' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Restore backup' });
+    await dialog.getByText(/Every copy of this backup is known to be damaged/).waitFor();
+    await dialog.getByLabel('Name of the copy').fill(`${restored}2`);
+    await dialog.getByTestId('restore-start').click();
+    await waitForJob('restore of a damaged backup', 'failed');
+    const banner = await page.getByTestId('job-failure').innerText();
+    if (!/could not be fetched and verified|damaged|DataLoss/i.test(banner)) throw new Error(`the failure banner does not say what went wrong: ${banner}`);
+    if (!/Nothing was changed on this host/.test(banner)) throw new Error(`the failure banner does not say that nothing changed: ${banner}`);
+    await shotBoth('job-restore-problem');
   });
 
   await step('a failing target: the backup is partial, the project says which target since when', async () => {
@@ -347,9 +446,201 @@ async function main() {
     if (first !== 'Skip to content') throw new Error(`the first Tab stop is "${first}", expected the skip link`);
   });
 
+  await step('manual backup with options, then Prune now: the plan first, then the job', async () => {
+    await openProject(project);
+    await page.getByRole('button', { name: 'More options' }).click();
+    const opts = page.getByTestId('backup-options');
+    await opts.getByRole('switch', { name: 'Include database volumes' }).click();
+    await opts.getByLabel('Hook timeout (seconds)').fill('30');
+    await shotBoth('project-backup-options', { fullPage: false });
+    await page.getByTestId('backup-now').click();
+    await waitForJob('backup with options');
+    const jobId = /\/jobs\/(\d+)$/.exec(page.url())[1];
+    const job = await (await page.request.get(`${base}/api/jobs/${jobId}`)).json();
+    if (job.params?.include_db_volumes !== true || job.params?.hook_timeout_s !== 30) throw new Error(`the backup job's params are ${JSON.stringify(job.params)}`);
+    await api('PUT', `/api/projects/${encodeURIComponent(project)}/retention`, { target: '*', keep_last: 1 });
+    await openProject(project);
+    await page.getByTestId('prune-now').click();
+    const dialog = page.getByRole('dialog', { name: `Prune ${project} now` });
+    const preview = dialog.getByTestId('prune-preview');
+    await preview.waitFor();
+    const doomed = await preview.getByText('delete', { exact: true }).count();
+    if (doomed < 1) throw new Error('the prune preview deletes nothing although keep_last is 1 and there are several backups');
+    const before = (await (await page.request.get(`${base}/api/backups?project=${encodeURIComponent(project)}`)).json()).backups.length;
+    await shotBoth('prune-preview', { fullPage: false });
+    await dialog.getByTestId('prune-apply').click();
+    await waitForJob('prune');
+    const after = (await (await page.request.get(`${base}/api/backups?project=${encodeURIComponent(project)}`)).json()).backups.length;
+    if (after !== before - doomed) throw new Error(`the preview said ${doomed} go; ${before} → ${after} backups`);
+    await api('DELETE', `/api/projects/${encodeURIComponent(project)}/retention?target=*`);
+  });
+
+  if (bin && s3.endpoint && stackDir) await disaster();
+
   await step('no browser errors', async () => {
     const serious = problems.filter((p) => !/Failed to load resource: the server responded with a status of (404|409|501)/.test(p) && !/EventSource/.test(p));
     if (serious.length) throw new Error(serious.join('\n'));
+  });
+}
+
+/** Waits until a job of the API answers a final state. */
+async function apiJob(p, id) {
+  for (let i = 0; i < jobTimeout / 500; i++) {
+    const j = await (await p.request.get(`${base2 ?? base}/api/jobs/${id}`)).json();
+    if (!['queued', 'running'].includes(j.state)) return j;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`job ${id} did not end`);
+}
+
+let base2 = null;
+let server2 = null;
+
+async function disaster() {
+  let backupId = '';
+  await step('first host: an S3 target, a backup stored there', async () => {
+    base2 = null;
+    await api('POST', '/api/targets', {
+      name: 'offsite',
+      kind: 's3',
+      config: { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, prefix: s3.prefix, addressing: 'path', access_key: s3.accessKey, secret_key: s3.secretKey },
+    });
+    const r = await (await api('POST', '/api/backups', { project, targets: ['offsite'] })).json();
+    const j = await apiJob(page, r.job_id);
+    if (j.state !== 'succeeded') throw new Error(`the backup to S3 ended ${j.state}: ${j.error}`);
+    backupId = j.summary?.backup_id ?? '';
+    log(`        backup ${backupId} stored on S3 under ${s3.prefix}`);
+  });
+
+  await step('the host dies: the project is gone from this Docker host', async () => {
+    if (!skipDocker) {
+      execFileSync(join(here, '../fixtures/stacks/down.sh'), ['shop', project, stackDir], { stdio: 'ignore' });
+      const left = docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`);
+      if (left) throw new Error(`containers of ${project} are left: ${left}`);
+    }
+  });
+
+  await step('new machine: a second StackSnap on a fresh data dir, claimed in the browser', async () => {
+    const data2 = join(workDir, 'data2');
+    mkdirSync(data2, { recursive: true });
+    const port2 = 20000 + Math.floor(Math.random() * 20000);
+    base2 = `http://127.0.0.1:${port2}`;
+    server2 = spawn(bin, ['--data-dir', data2, 'serve', '--listen', `127.0.0.1:${port2}`], { stdio: ['ignore', 'ignore', 'ignore'] });
+    for (let i = 0; i < 100 && !existsSync(join(data2, 'setup-token')); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100; i++) {
+      try {
+        if ((await fetch(`${base2}/api/health`)).ok) break;
+      } catch {
+        /* not yet */
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const token = readFileSync(join(data2, 'setup-token'), 'utf8').trim();
+    await context.close();
+    context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true, colorScheme: 'light' });
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console (new machine): ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error (new machine): ${e.message}`));
+    page.setDefaultTimeout(20000);
+    await page.goto(`${base2}/?setup_token=${encodeURIComponent(token)}`);
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await page.getByLabel('Repeat password').fill(password);
+    await page.getByRole('button', { name: 'Create admin and continue' }).click();
+    await page.getByRole('heading', { name: 'Where to store backups' }).waitFor();
+  });
+
+  await step('new machine: the S3 target with its secret (a wrong bucket is named as such first)', async () => {
+    await page.getByText('S3-compatible').click();
+    await page.getByLabel('Name', { exact: true }).fill('offsite');
+    await page.getByLabel('Endpoint').fill(s3.endpoint);
+    await page.getByLabel('Bucket').fill(`${s3.bucket}-missing`);
+    await page.getByLabel('Region').fill(s3.region);
+    await page.getByLabel('Prefix (optional)').fill(s3.prefix);
+    await page.getByLabel('Addressing').selectOption('path');
+    await page.getByLabel('Access key').fill(s3.accessKey);
+    await page.getByLabel('Secret key').fill(s3.secretKey);
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    const kind = page.getByTestId('target-test-kind');
+    await kind.waitFor({ timeout: 30000 });
+    if ((await kind.getAttribute('data-kind')) !== 'bucket_missing') throw new Error(`a missing bucket was reported as "${await kind.getAttribute('data-kind')}": ${await kind.innerText()}`);
+    await shotBoth('target-test-bucket-missing');
+    await page.getByLabel('Bucket').fill(s3.bucket);
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.getByText('Connection works').waitFor({ timeout: 30000 });
+    await page.getByRole('button', { name: 'Save and continue' }).click();
+    await page.getByRole('heading', { name: 'Encryption' }).waitFor();
+  });
+
+  await step('new machine: import the key from the recovery file, fingerprint shown before saving', async () => {
+    await page.getByText('Import a recovery key').click();
+    await page.getByTestId('recovery-upload').setInputFiles(recoveryFile);
+    const fp = page.getByTestId('import-fingerprint');
+    await fp.waitFor();
+    const named = /Fingerprint:\s*([0-9a-f]{16})/.exec(readFileSync(recoveryFile, 'utf8'))?.[1];
+    if ((await fp.innerText()).trim() !== named) throw new Error(`the fingerprint shown (${await fp.innerText()}) is not the recovery file's (${named})`);
+    const key = await (await page.request.get(`${base2}/api/key`)).json();
+    if (key.configured) throw new Error('the key was saved before "Import this key" was pressed');
+    await shotBoth('onboarding-key-import');
+    await page.getByRole('button', { name: 'Import this key' }).click();
+  });
+
+  await step('new machine: storage is read, the project not on this host is listed', async () => {
+    await page.getByRole('heading', { name: 'StackSnap is ready' }).waitFor();
+    await page.getByTestId('rebuild-results').getByText(/backups? found/).waitFor({ timeout: 60000 });
+    const absent = page.getByTestId('absent-projects');
+    await absent.getByRole('link', { name: `Restore ${project}` }).waitFor({ timeout: 30000 });
+    await absent.getByText('Not on this host').first().waitFor();
+    await shotBoth('onboarding-connect-storage');
+    await absent.getByRole('link', { name: `Restore ${project}` }).click();
+  });
+
+  await step('new machine: restore it, watching the live log', async () => {
+    const dialog = page.getByRole('dialog', { name: 'Restore backup' });
+    await dialog.waitFor({ timeout: 30000 });
+    await dialog.getByText(`In place, as ${project}`).waitFor();
+    await shotBoth('restore-dialog-new-machine', { fullPage: false });
+    await dialog.getByTestId('restore-start').click();
+    await page.waitForURL(/\/jobs\/\d+$/, { timeout: 15000 });
+    await page.getByTestId('job-log').locator('[data-seq]').first().waitFor({ timeout: 60000 });
+    await waitForJob('restore on the new machine');
+    await page.getByTestId('restore-applied').waitFor();
+    await shotBoth('job-restore-new-machine');
+  });
+
+  await step('new machine: the stack runs with its data (row counts through exec)', async () => {
+    if (skipDocker) return;
+    const db = docker('ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=db', '--filter', 'status=running');
+    if (!db) throw new Error(`no running db container of ${project}`);
+    const count = (table) => docker('exec', db, 'psql', '-U', 'shop', '-d', 'shop', '-tAc', `SELECT count(*) FROM ${table}`);
+    const accounts = count('accounts');
+    const orders = count('orders');
+    log(`        restored rows: accounts ${accounts}, orders ${orders}`);
+    if (accounts !== '100' || orders !== '5000') throw new Error(`row counts differ: accounts ${accounts} (100), orders ${orders} (5000)`);
+    const web = docker('ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=web', '--filter', 'status=running');
+    if (!web) throw new Error('the web service does not run');
+    const lines = docker('exec', web, 'sh', '-c', 'wc -l < /srv/data/reports/orders.txt');
+    if (lines.trim() !== '2000') throw new Error(`the app volume's file has ${lines} lines, expected 2000`);
+    await page.goto(base2);
+    await page.getByTestId(`project-card-${project}`).getByText('Running').waitFor({ timeout: 30000 });
+    await shotBoth('dashboard-new-machine');
+  });
+
+  await step('new machine: keyboard reaches the restore dialog, phone width', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${base2}/projects/${encodeURIComponent(project)}`);
+    await page.getByTestId('backup-row').first().waitFor({ timeout: 15000 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    if (overflow > 1) throw new Error(`the project page scrolls sideways at phone width (${overflow}px)`);
+    const restoreBtn = page.getByTestId('backup-row').first().getByRole('button', { name: 'Restore' });
+    await restoreBtn.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Restore backup' });
+    await dialog.waitFor();
+    await shotBoth('restore-dialog-phone', { fullPage: false });
+    await page.keyboard.press('Escape');
+    await page.setViewportSize({ width: 1280, height: 860 });
   });
 }
 
@@ -360,6 +651,7 @@ try {
   failed = true;
 } finally {
   await browser?.close().catch(() => {});
+  if (server2) server2.kill('SIGTERM');
 }
 const passed = results.filter((r) => r.ok).length;
 log(`\nbrowser e2e: ${passed} passed, ${results.length - passed} failed (screenshots in tests/e2e/screenshots/)`);

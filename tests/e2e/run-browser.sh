@@ -38,6 +38,7 @@ cleanup() {
   if [[ -z "${E2E_KEEP:-}" ]]; then
     "$root/tests/fixtures/stacks/down.sh" shop "$project" "$tmp/stack" >/dev/null 2>&1 || true
     "$root/tests/fixtures/stacks/down.sh" shop "$project-restored" "$tmp/none" >/dev/null 2>&1 || true
+    "$root/tests/fixtures/stacks/down.sh" shop "$project-restored2" "$tmp/none" >/dev/null 2>&1 || true
     rm -rf "$tmp"
   else
     echo "browser e2e: E2E_KEEP set, leaving $tmp and the stacks in place" >&2
@@ -54,6 +55,24 @@ trap cleanup EXIT INT TERM
 "$root/tests/fixtures/stacks/down.sh" shop "$project" "/var/tmp/stacksnap-stacks/$project" >/dev/null 2>&1 || true
 echo "bringing up fixture stack shop as $project" >&2
 "$root/tests/fixtures/stacks/up.sh" shop "$project" "$tmp/stack" >/dev/null
+# The copy-restore test needs an original that publishes a host port: the web service of
+# the running project gets one through a third compose file (recorded with the others).
+web_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+cat >"$tmp/stack/docker-compose.ports.yml" <<YAML
+services:
+  web:
+    ports:
+      - "127.0.0.1:${web_port}:8080"
+YAML
+(
+  source "$root/tests/fixtures/stacks/compose.sh"
+  cd "$tmp/stack"
+  compose -p "$project" -f docker-compose.yml -f docker-compose.override.yml -f docker-compose.ports.yml up -d >"$tmp/ports-up.log" 2>&1
+) || { cat "$tmp/ports-up.log" >&2; exit 1; }
+
+# The disaster test stores a backup on the S3 test server and reads it from a second server.
+"$root/tests/fixtures/s3/start.sh" >/dev/null
+set -a; source "${STACKSNAP_S3_ENV:-/tmp/stacksnap-s3.env}"; set +a
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
 mkdir -p "$tmp/data" "$tmp/backups"
@@ -75,4 +94,5 @@ setup_token="$(cat "$tmp/data/setup-token")"
 grep -q "/?setup_token=$setup_token" "$tmp/server.log" || { echo "browser e2e: the server printed no setup URL" >&2; exit 1; }
 
 cd "$here"
-E2E_BASE_URL="http://127.0.0.1:$port" E2E_SETUP_TOKEN="$setup_token" E2E_BACKUP_DIR="$tmp/backups" node browser.test.mjs
+E2E_BASE_URL="http://127.0.0.1:$port" E2E_SETUP_TOKEN="$setup_token" E2E_BACKUP_DIR="$tmp/backups" \
+  E2E_STACK_DIR="$tmp/stack" E2E_WEB_PORT="$web_port" E2E_BIN="$bin" E2E_TMP="$tmp" node browser.test.mjs

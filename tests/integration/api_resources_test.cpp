@@ -48,7 +48,7 @@ TEST(ApiTargets, CrudAndConnectionTest) {
   Reply r = api.req("POST", "/api/targets/test", {{"kind", "local"}, {"config", {{"path", root}}}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(r.json()["ok"].get<bool>()) << r.body;
-  EXPECT_EQ(r.json()["steps"].size(), 3u);
+  EXPECT_EQ(r.json()["steps"].size(), 5u) << r.body;  // open, write, read, list, delete (app::probe_target)
 
   r = api.req("POST", "/api/targets", {{"name", "nas"}, {"kind", "local"}, {"config", {{"path", root}}}});
   ASSERT_EQ(r.status, 201) << r.body;
@@ -73,6 +73,7 @@ TEST(ApiTargets, CrudAndConnectionTest) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_FALSE(r.json()["ok"].get<bool>());
   EXPECT_FALSE(r.json()["message"].get<std::string>().empty());
+  EXPECT_FALSE(r.json()["kind"].get<std::string>().empty()) << r.body;
 
   // S3 secrets are write-only.
   r = api.req("POST", "/api/targets", {{"name", "s3x"}, {"kind", "s3"},

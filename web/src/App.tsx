@@ -25,10 +25,14 @@ export default function App() {
     try {
       setOnboarding(await api.get<Onboarding>('/api/onboarding'));
     } catch (e) {
-      // An older server without the onboarding route: treat as complete.
+      // A 404 says nothing about what is configured (a proxy in front, a wrong path, a
+      // server of another kind): never take it for "set up", say so.
       if (e instanceof ApiError && (e.status === 404 || e.status === 405)) {
-        setOnboarding({ admin: true, targets: 1, key: { configured: true, source: null, unlocked: true, fingerprint: null }, complete: true });
-      } else throw e;
+        throw new Error(
+          `This server did not answer /api/onboarding (HTTP ${e.status}): it is not a StackSnap server of this version, or a proxy in front of it does not pass /api/. Nothing is assumed to be configured.`,
+        );
+      }
+      throw e;
     }
   }, []);
 
@@ -113,9 +117,9 @@ export default function App() {
             await refreshOnboarding();
             setPhase({ kind: 'ready' });
           }}
-          onDone={async () => {
+          onDone={async (path?: string) => {
             await refreshOnboarding();
-            navigate('/');
+            navigate(path ?? '/');
           }}
         />
       </AuthContext.Provider>

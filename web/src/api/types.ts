@@ -164,7 +164,7 @@ export interface Backup {
   copies: Copy[];
 }
 
-export type JobKind = 'backup' | 'restore' | 'verify' | 'drill' | 'prune';
+export type JobKind = 'backup' | 'restore' | 'verify' | 'drill' | 'prune' | 'rebuild';
 export type JobState = 'queued' | 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface Job {
@@ -230,6 +230,12 @@ export interface TargetConfig {
   access_key?: string;
   secret_key?: string;
   secret_key_set?: boolean;
+  readable_names?: boolean;
+  multipart_threshold?: number;
+  part_size?: number;
+  ca_file?: string;
+  /** input only: a CA bundle's text; the server stores it and answers ca_file */
+  ca_pem?: string;
 }
 
 export interface Target {
@@ -248,6 +254,9 @@ export interface TargetTest {
   step?: string;
   code?: string;
   message?: string;
+  /** dns | tls | connect | access_denied | bucket_missing | clock_skew | config | full | other */
+  kind?: string;
+  hint?: string;
 }
 
 export type NotificationKind = 'webhook' | 'ntfy' | 'healthchecks';

@@ -1,5 +1,6 @@
 // The storage form used by onboarding and settings: local path or S3, "Test connection"
-// against the unsaved config (POST /api/targets/test), then save.
+// against the values in the form (POST /api/targets/test; when editing, with the saved
+// target's name so that its stored secret is used unless a new one is typed), then save.
 import { useState, type FormEvent } from 'react';
 import { api, errorMessage } from '../api/client';
 import type { Target, TargetConfig, TargetKind, TargetTest } from '../api/types';
@@ -21,12 +22,26 @@ export function TargetTestResult({ result }: { result: TargetTest }) {
     );
   }
   return (
-    <Alert tone="red" title={`Connection failed${result.step ? ` at “${result.step}”` : ''}`}>
-      {result.message || 'The target did not answer as expected.'}
-      {result.code && <span className="ml-1 font-mono text-xs opacity-80">({result.code})</span>}
+    <Alert tone="red" title={`${FAILURE_TITLES[result.kind ?? ''] ?? 'Connection failed'}${result.step ? ` (at “${result.step}”)` : ''}`}>
+      <span data-testid="target-test-kind" data-kind={result.kind ?? ''} className="block">
+        {result.hint || result.message || 'The target did not answer as expected.'}
+      </span>
+      {result.hint && result.message && <span className="mt-1 block break-words font-mono text-xs opacity-80">{result.message}</span>}
+      {result.code && <span className="font-mono text-xs opacity-80">({result.code})</span>}
     </Alert>
   );
 }
+
+const FAILURE_TITLES: Record<string, string> = {
+  dns: 'The endpoint’s host name does not resolve',
+  tls: 'TLS certificate problem',
+  connect: 'The endpoint does not answer',
+  access_denied: 'Access denied (403)',
+  bucket_missing: 'The bucket does not exist',
+  clock_skew: 'This machine’s clock is off',
+  config: 'The settings are not valid',
+  full: 'The storage is full',
+};
 
 export interface TargetFormProps {
   initial?: Target;
@@ -47,16 +62,24 @@ export function TargetForm({ initial, submitLabel, onSaved, onCancel }: TargetFo
   const [addressing, setAddressing] = useState<TargetConfig['addressing']>(initial?.config.addressing ?? 'auto');
   const [accessKey, setAccessKey] = useState(initial?.config.access_key ?? '');
   const [secretKey, setSecretKey] = useState('');
+  const [readable, setReadable] = useState<boolean>(initial?.config.readable_names ?? false);
+  const [thresholdMib, setThresholdMib] = useState<string>(initial?.config.multipart_threshold ? String(Math.round(initial.config.multipart_threshold / 1048576)) : '');
+  const [caPem, setCaPem] = useState('');
+  const [keepCa, setKeepCa] = useState<boolean>(!!initial?.config.ca_file);
   const [testing, setTesting] = useState(false);
   const [saving, setSaving] = useState(false);
   const [test, setTest] = useState<TargetTest | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   function config(): TargetConfig {
-    if (kind === 'local') return { path: path.trim() };
-    const c: TargetConfig = { endpoint: endpoint.trim(), bucket: bucket.trim(), region: region.trim(), addressing, access_key: accessKey.trim() };
+    if (kind === 'local') return { path: path.trim(), readable_names: readable };
+    const c: TargetConfig = { endpoint: endpoint.trim(), bucket: bucket.trim(), region: region.trim(), addressing, access_key: accessKey.trim(), readable_names: readable };
     if (prefix.trim()) c.prefix = prefix.trim();
     if (secretKey) c.secret_key = secretKey;
+    const mib = Number(thresholdMib);
+    if (thresholdMib.trim() !== '' && Number.isFinite(mib) && mib > 0) c.multipart_threshold = Math.round(mib * 1048576);
+    if (caPem.trim()) c.ca_pem = caPem.trim() + '\n';
+    else if (keepCa && initial?.config.ca_file) c.ca_file = initial.config.ca_file;
     return c;
   }
 
@@ -65,8 +88,11 @@ export function TargetForm({ initial, submitLabel, onSaved, onCancel }: TargetFo
     setTest(null);
     setError(null);
     try {
-      const path = editing && kind === initial!.kind && !secretKey && kind === 's3' ? `/api/targets/${encodeURIComponent(initial!.name)}/test` : '/api/targets/test';
-      setTest(await api.post<TargetTest>(path, path === '/api/targets/test' ? { kind, config: config() } : {}));
+      // Always the values in the form; the saved target's name lets the server use the
+      // stored secret when none is typed.
+      const body: Record<string, unknown> = { kind, config: config() };
+      if (editing) body.name = initial!.name;
+      setTest(await api.post<TargetTest>('/api/targets/test', body));
     } catch (e) {
       setError(errorMessage(e));
     } finally {
@@ -166,8 +192,43 @@ export function TargetForm({ initial, submitLabel, onSaved, onCancel }: TargetFo
             <Field label="Secret key" htmlFor="t-sk" hint={initial?.config.secret_key_set ? 'Stored. Leave empty to keep it.' : 'Stored on this server only; never shown again.'}>
               <Input id="t-sk" type="password" autoComplete="off" required={!initial?.config.secret_key_set} value={secretKey} onChange={(e) => setSecretKey(e.target.value)} />
             </Field>
+            <Field label="Multipart threshold in MiB (optional)" htmlFor="t-mp" hint="Archives larger than this are uploaded in parts. Empty: the default.">
+              <Input id="t-mp" type="number" min={5} step={1} inputMode="numeric" value={thresholdMib} onChange={(e) => setThresholdMib(e.target.value)} />
+            </Field>
+            <div className="sm:col-span-2">
+              <Field
+                label="CA bundle (optional, PEM)"
+                htmlFor="t-ca"
+                hint={initial?.config.ca_file && keepCa ? 'A CA bundle is stored. Paste a new one to replace it.' : 'For an endpoint whose certificate is signed by a private CA: paste the CA certificate.'}
+              >
+                <textarea
+                  id="t-ca"
+                  rows={3}
+                  spellCheck={false}
+                  value={caPem}
+                  onChange={(e) => setCaPem(e.target.value)}
+                  placeholder="-----BEGIN CERTIFICATE-----"
+                  className="block w-full rounded-md border border-slate-300 bg-white px-3 py-2 font-mono text-xs shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500 dark:border-slate-700 dark:bg-slate-950"
+                />
+              </Field>
+              {initial?.config.ca_file && (
+                <label className="mt-2 flex items-center gap-2 text-xs">
+                  <input type="checkbox" checked={keepCa} onChange={(e) => setKeepCa(e.target.checked)} className="h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500" />
+                  Keep the stored CA bundle
+                </label>
+              )}
+            </div>
           </>
         )}
+        <div className="sm:col-span-2">
+          <label className="flex items-start gap-3 text-sm">
+            <input type="checkbox" checked={readable} onChange={(e) => setReadable(e.target.checked)} className="mt-0.5 h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500" />
+            <span>
+              Readable names
+              <span className="block text-xs text-slate-600 dark:text-slate-400">Store backups under backups/&lt;project&gt;/ so that project names are visible on the storage. Off: opaque names only.</span>
+            </span>
+          </label>
+        </div>
       </div>
 
       {test && <TargetTestResult result={test} />}

@@ -1,6 +1,6 @@
 // Status badges shared by the pages.
 import type { Copy, JobState, ProjectState } from '../api/types';
-import { formatDateTime } from '../lib/format';
+import { formatAgo, formatDateTime } from '../lib/format';
 import type { Protection } from '../lib/protection';
 import { Badge, Dot, Spinner, type Tone } from './ui';
 
@@ -64,7 +64,8 @@ export function CopyBadge({ copy }: { copy: Copy }) {
   const when = copy.verified_at ? ` on ${formatDateTime(copy.verified_at)}` : '';
   const title = state ? `${state}${when}${copy.verify_detail ? `: ${copy.verify_detail}` : ''}` : 'not checked since it was stored';
   const tone: Tone = state === 'verified' ? 'green' : state === 'damaged' ? 'red' : state === 'unreachable' ? 'amber' : 'slate';
-  const label = state === 'verified' ? 'verified' : state === 'damaged' ? 'damaged' : state === 'unreachable' ? 'unreachable' : 'stored';
+  const ago = copy.verified_at ? ` ${formatAgo(copy.verified_at)}` : '';
+  const label = state === 'verified' ? `verified${ago}` : state === 'damaged' ? `damaged${ago ? ` (checked${ago})` : ''}` : state === 'unreachable' ? `unreachable${ago ? ` (tried${ago})` : ''}` : 'stored, not checked since';
   return (
     <span data-testid="copy-badge" data-target={copy.target} data-state={state || 'unchecked'}>
       <Badge tone={tone} title={title}>
@@ -86,4 +87,5 @@ export const JOB_KIND_LABEL: Record<string, string> = {
   verify: 'Verify',
   drill: 'Restore drill',
   prune: 'Prune',
+  rebuild: 'Read storage',
 };

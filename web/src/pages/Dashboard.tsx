@@ -152,6 +152,15 @@ function ProjectCard({ p, level, label, reason, now }: { p: ProjectSummary; leve
             </Link>
           </h2>
           <ProjectStateBadge state={p.state} />
+          {p.state === 'absent' && p.last_backup && (
+            <Link
+              to={`/projects/${encodeURIComponent(p.name)}?restore=1`}
+              className="relative z-10 ml-2 rounded text-xs font-medium text-indigo-700 underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 dark:text-indigo-300"
+              data-testid={`restore-absent-${p.name}`}
+            >
+              Restore
+            </Link>
+          )}
         </div>
         <Badge tone={PROTECTION_TONE[level]} title={reason}>
           {level === 'protected' ? <IconShield className="h-3.5 w-3.5" /> : level !== 'running' ? <IconWarn className="h-3.5 w-3.5" /> : null}

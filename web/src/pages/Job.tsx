@@ -165,6 +165,62 @@ function PartialBanner({ job, kindLabel, summary }: { job: Job | undefined; kind
   );
 }
 
+/** What a restore applied (volumes, files, config, databases); its problems and warnings are
+ *  the FindingsPanel's (summary.problems, summary.warnings). */
+function RestoreResult({ summary }: { summary: Record<string, unknown> }) {
+  const arr = (k: string): Record<string, unknown>[] => (Array.isArray(summary[k]) ? (summary[k] as Record<string, unknown>[]).filter((x) => x && typeof x === 'object') : []);
+  const count = (k: string): number | null => (Array.isArray(summary[k]) ? (summary[k] as unknown[]).length : typeof summary[k] === 'number' ? (summary[k] as number) : null);
+  const volumes = arr('volumes');
+  const dbs = arr('databases');
+  const applied = Array.isArray(summary.applied) ? (summary.applied as unknown[]).filter((x): x is string => typeof x === 'string') : [];
+  const binds = count('binds');
+  const configs = count('config_files');
+  return (
+    <Card title="What the restore applied">
+      <div className="space-y-3 text-sm" data-testid="restore-applied">
+        <ul className="space-y-1">
+          {typeof summary.project === 'string' && (
+            <li>
+              Project <span className="font-medium">{summary.project as string}</span>
+              {typeof summary.mode === 'string' ? ` (${summary.mode as string})` : ''}
+              {typeof summary.working_dir === 'string' ? <span className="ml-1 break-all font-mono text-xs">{summary.working_dir as string}</span> : null}
+            </li>
+          )}
+          {volumes.map((v) => (
+            <li key={String(v.name)}>
+              Volume <span className="font-mono text-xs">{String(v.name)}</span>: {typeof v.files === 'number' ? `${v.files} files` : ''}
+              {typeof v.bytes === 'number' ? `, ${formatBytes(v.bytes)}` : ''}
+            </li>
+          ))}
+          {binds ? <li>{binds} bind mount(s) restored</li> : null}
+          {configs ? <li>{configs} config file(s) written</li> : null}
+          {dbs.map((d) => (
+            <li key={`${String(d.service)}`}>
+              Database {String(d.service)} ({String(d.engine)}): dump replayed,{' '}
+              {d.rows_match === false ? <span className="text-red-700 dark:text-red-400">row counts differ</span> : 'row counts match'}
+            </li>
+          ))}
+          {typeof summary.safety_backup_id === 'string' && summary.safety_backup_id && (
+            <li>
+              Safety backup taken first: <span className="font-mono text-xs">{summary.safety_backup_id as string}</span>
+            </li>
+          )}
+        </ul>
+        {applied.length > 0 && (
+          <details>
+            <summary className="cursor-pointer text-xs font-medium text-slate-600 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 dark:text-slate-400">Every change, in order ({applied.length})</summary>
+            <ul className="mt-1 list-disc pl-5 text-xs">
+              {applied.map((a, i) => (
+                <li key={i}>{a}</li>
+              ))}
+            </ul>
+          </details>
+        )}
+      </div>
+    </Card>
+  );
+}
+
 export function JobPage() {
   const { id = '' } = useParams();
   const jobId = /^\d+$/.test(id) ? Number(id) : null;
@@ -263,12 +319,18 @@ export function JobPage() {
             </p>
             <p className="mt-1 pl-7 text-sm text-slate-700 dark:text-slate-300">
               {kindLabel} {result}
-              {view.error?.code || j?.error_code ? <span className="ml-1 font-mono text-xs">({view.error?.code || j?.error_code})</span> : null}. Nothing was left half-done: paused containers were resumed and partial uploads removed.
+              {view.error?.code || j?.error_code ? <span className="ml-1 font-mono text-xs">({view.error?.code || j?.error_code})</span> : null}.{' '}
+              {reason && reason.includes('applied before the failure')
+                ? 'Some changes were applied before the failure: they are named above, with the way back when a safety backup was taken.'
+                : j?.kind === 'restore'
+                  ? 'Nothing was changed on this host.'
+                  : 'Nothing was left half-done: paused containers were resumed and partial uploads removed.'}
             </p>
           </div>
         )}
 
         {finished && <FindingsPanel findings={findingsOf(summary)} />}
+        {finished && j?.kind === 'restore' && (result === 'succeeded' || result === 'partial') && summary && <RestoreResult summary={summary} />}
 
         {!finished && (
           <Card>

@@ -1,9 +1,11 @@
 // First run: admin password → storage → encryption key → done (the detected projects).
-import { useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, setCsrfToken } from '../api/client';
 import type { KeyInfo, Onboarding, ProjectSummary } from '../api/types';
 import { IconCheck, IconDb, IconKey, IconLogo, IconStack, IconWarn } from '../components/icons';
 import { ThemeSwitch } from '../components/Layout';
+import { AbsentProjects, ConnectStorage } from '../components/ConnectStorage';
+import { RecoverySheet } from '../components/RecoverySheet';
 import { StrengthMeter } from '../components/StrengthMeter';
 import { TargetForm } from '../components/TargetForm';
 import { Alert, Badge, Button, Field, Input, LoadingBlock, cx } from '../components/ui';
@@ -22,7 +24,7 @@ export interface OnboardingProps {
   needsAdmin: boolean;
   onboarding: Onboarding | null;
   onAdminCreated: () => Promise<void>;
-  onDone: () => Promise<void>;
+  onDone: (path?: string) => Promise<void>;
 }
 
 function firstStep(needsAdmin: boolean, ob: Onboarding | null): Step {
@@ -192,20 +194,116 @@ export function recoveryFileText(key: string, fingerprint: string, host: string)
     'Without it, no backup can be restored. Keep this file somewhere safe and offline,',
     'away from the machine it protects (a password manager or a printed copy).',
     '',
-    'To restore on a new machine: onboarding → Encryption → import a recovery key,',
+    'To restore on a new machine: onboarding → Encryption → "Import a recovery key"',
+    '(paste this text or upload this file), or on the command line:',
+    '  stacksnap key import <this file>',
     'or save the key to a file and run: stacksnap extract --key-file <file> …',
     '',
   ].join('\n');
 }
 
+function ImportKey({ onDone }: { onDone: () => void }) {
+  const [text, setText] = useState('');
+  const [checked, setChecked] = useState<{ fingerprint: string; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const named = /Fingerprint:\s*([0-9a-f]{16})/i.exec(text)?.[1] ?? null;
+
+  async function check(value: string) {
+    setChecked(null);
+    setError(null);
+    if (!value.trim()) return;
+    setBusy(true);
+    try {
+      const r = await api.post<{ fingerprint: string }>('/api/key', { mode: 'import', key: value, check_only: true });
+      setChecked({ fingerprint: r.fingerprint, text: value });
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function save() {
+    if (!checked) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await api.post('/api/key', { mode: 'import', key: checked.text });
+      onDone();
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="space-y-4" data-testid="key-import">
+      <Field label="Recovery key or recovery file" htmlFor="ob-import" hint="Paste the 64 hex digits or the whole recovery file, or upload the file.">
+        <textarea
+          id="ob-import"
+          rows={4}
+          spellCheck={false}
+          autoComplete="off"
+          value={text}
+          onChange={(e) => {
+            setText(e.target.value);
+            setChecked(null);
+          }}
+          className="block w-full rounded-md border border-slate-300 bg-white px-3 py-2 font-mono text-xs shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500 dark:border-slate-700 dark:bg-slate-950"
+        />
+      </Field>
+      <div className="flex flex-wrap items-center gap-2">
+        <label className="inline-flex cursor-pointer items-center rounded-md border border-slate-300 px-3 py-2 text-sm font-medium focus-within:ring-2 focus-within:ring-indigo-500 dark:border-slate-700">
+          Upload recovery file
+          <input
+            type="file"
+            accept=".txt,text/plain"
+            className="sr-only"
+            data-testid="recovery-upload"
+            onChange={async (e) => {
+              const f = e.target.files?.[0];
+              if (!f) return;
+              const t = await f.text();
+              setText(t);
+              await check(t);
+            }}
+          />
+        </label>
+        <Button busy={busy && !checked} disabled={!text.trim()} onClick={() => void check(text)}>
+          Check key
+        </Button>
+      </div>
+      {error && <Alert>{error}</Alert>}
+      {checked && (
+        <Alert tone={named && named !== checked.fingerprint ? 'red' : 'green'} title="Key fingerprint">
+          <span className="font-mono" data-testid="import-fingerprint">
+            {checked.fingerprint}
+          </span>
+          {named && named === checked.fingerprint && <span className="block text-xs">Matches the fingerprint written in the recovery file.</span>}
+          {named && named !== checked.fingerprint && <span className="block text-xs">The recovery file names {named}: this is not the same key.</span>}
+          <span className="block text-xs">Compare it with the fingerprint of your old server. Nothing is saved yet.</span>
+        </Alert>
+      )}
+      <div className="flex justify-end">
+        <Button variant="primary" busy={busy && !!checked} disabled={!checked} onClick={() => void save()}>
+          Import this key
+        </Button>
+      </div>
+    </div>
+  );
+}
+
 function KeyStep({ onDone }: { onDone: () => void }) {
-  const [mode, setMode] = useState<'generate' | 'passphrase'>('generate');
+  const [mode, setMode] = useState<'generate' | 'passphrase' | 'import'>('generate');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<{ fingerprint: string; recovery_key?: string } | null>(null);
   const [saved, setSaved] = useState(false);
   const [downloaded, setDownloaded] = useState(false);
   const [copied, setCopied] = useState(false);
+  const [sheet, setSheet] = useState(false);
   const [pp, setPp] = useState('');
   const [pp2, setPp2] = useState('');
 
@@ -273,8 +371,12 @@ function KeyStep({ onDone }: { onDone: () => void }) {
           >
             {copied ? 'Copied' : 'Copy key'}
           </Button>
+          <Button onClick={() => setSheet(true)} data-testid="open-recovery-sheet">
+            Print recovery sheet
+          </Button>
           {downloaded && <Badge tone="green">Downloaded</Badge>}
         </div>
+        {sheet && <RecoverySheet keyHex={key} fingerprint={created.fingerprint} onClose={() => setSheet(false)} />}
         <label className="flex items-start gap-3 text-sm">
           <input type="checkbox" className="mt-0.5 h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500" checked={saved} onChange={(e) => setSaved(e.target.checked)} />
           <span>I have saved the recovery key in a safe place.</span>
@@ -294,11 +396,12 @@ function KeyStep({ onDone }: { onDone: () => void }) {
         <h2 className="text-lg font-semibold">Encryption</h2>
         <p className="mt-1 text-sm text-slate-600 dark:text-slate-400">Every archive is sealed with AES-256-GCM before it is written anywhere. Choose how the key is kept.</p>
       </div>
-      <div className="grid gap-3 sm:grid-cols-2" role="radiogroup" aria-label="Key type">
+      <div className="grid gap-3 sm:grid-cols-3" role="radiogroup" aria-label="Key type">
         {(
           [
             { v: 'generate', title: 'Generate a key', badge: 'Recommended', desc: 'A random 256-bit key stored on this server. You save a recovery copy now.', icon: IconKey },
             { v: 'passphrase', title: 'Use a passphrase', desc: 'Derived with Argon2id. You type it again after every restart of StackSnap.', icon: IconWarn },
+            { v: 'import', title: 'Import a recovery key', desc: 'Restoring on a new machine: the key of your old server, from its recovery file.', icon: IconKey },
           ] as const
         ).map((o) => (
           <label key={o.v} className={cx('flex cursor-pointer items-start gap-3 rounded-lg border p-3 focus-within:ring-2 focus-within:ring-indigo-500', mode === o.v ? 'border-indigo-500 bg-indigo-50/60 dark:bg-indigo-500/10' : 'border-slate-300 dark:border-slate-700')}>
@@ -314,7 +417,9 @@ function KeyStep({ onDone }: { onDone: () => void }) {
         ))}
       </div>
       {error && <Alert>{error}</Alert>}
-      {mode === 'generate' ? (
+      {mode === 'import' ? (
+        <ImportKey onDone={onDone} />
+      ) : mode === 'generate' ? (
         <div className="flex justify-end">
           <Button variant="primary" busy={busy} onClick={() => void generate()}>
             Generate key
@@ -343,18 +448,23 @@ function KeyStep({ onDone }: { onDone: () => void }) {
   );
 }
 
-function DoneStep({ onFinish }: { onFinish: () => Promise<void> }) {
+function DoneStep({ onFinish }: { onFinish: (path?: string) => Promise<void> }) {
   const [projects, setProjects] = useState<ProjectSummary[] | null>(null);
   const [key, setKey] = useState<KeyInfo | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [rebuilding, setRebuilding] = useState(true);
 
-  useEffect(() => {
-    api.get<KeyInfo>('/api/key').then(setKey, () => {});
+  const loadProjects = useCallback(() => {
+    setRebuilding(false);
     api.get<{ projects: ProjectSummary[] }>('/api/projects').then(
       (r) => setProjects(r.projects),
       (e) => setError(errorMessage(e)),
     );
+  }, []);
+
+  useEffect(() => {
+    api.get<KeyInfo>('/api/key').then(setKey, () => {});
   }, []);
 
   return (
@@ -375,16 +485,24 @@ function DoneStep({ onFinish }: { onFinish: () => Promise<void> }) {
           </p>
         </div>
       </div>
+      <section aria-labelledby="ob-storage-h" className="space-y-2 rounded-lg border border-slate-200 p-4 dark:border-slate-800">
+        <h3 id="ob-storage-h" className="text-sm font-semibold">
+          Connect existing storage
+        </h3>
+        <p className="text-xs text-slate-600 dark:text-slate-400">Backups already on your storage (from a previous server) are read with this key and listed here.</p>
+        <ConnectStorage auto onFinished={loadProjects} />
+      </section>
+      {projects && <AbsentProjects projects={projects} onNavigate={(p) => void onFinish(`/projects/${encodeURIComponent(p)}?restore=1`)} />}
       {error && <Alert title="Docker is not reachable">{error}</Alert>}
-      {!projects && !error && <LoadingBlock label="Looking for Compose projects…" />}
+      {!projects && !error && <LoadingBlock label={rebuilding ? 'Reading your storage…' : 'Looking for Compose projects…'} />}
       {projects && projects.length === 0 && (
         <Alert tone="slate" title="No Compose projects yet">
           Start a stack with <code className="font-mono">docker compose up -d</code>; it appears on the dashboard automatically.
         </Alert>
       )}
-      {projects && projects.length > 0 && (
+      {projects && projects.some((p) => p.state !== 'absent') && (
         <ul className="divide-y divide-slate-200 rounded-lg border border-slate-200 dark:divide-slate-800 dark:border-slate-800" data-testid="onboarding-projects">
-          {projects.map((p) => (
+          {projects.filter((p) => p.state !== 'absent').map((p) => (
             <li key={p.name} className="flex flex-wrap items-center justify-between gap-2 px-4 py-3">
               <span className="flex items-center gap-2 font-medium">
                 <IconStack className="h-4 w-4 text-slate-400" />

@@ -1,13 +1,13 @@
 import { useEffect, useState } from 'react';
-import { Link, useNavigate, useParams } from 'react-router-dom';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { api, ApiError, enc, errorMessage } from '../api/client';
-import type { Backup, Job, JobStarted, ProjectDetail } from '../api/types';
+import type { Backup, Job, JobStarted, ProjectDetail, Target } from '../api/types';
 import { useLiveVersion } from '../auth';
 import { IconDb, IconDownload, IconFlask, IconHook, IconPlay, IconRestore, IconShield, IconTrash } from '../components/icons';
 import { ScheduleEditor, RetentionEditor } from '../components/ScheduleEditor';
 import { CopyBadge, DrillBadge, JOB_KIND_LABEL, JobStateBadge, ProjectStateBadge, VerifyBadge } from '../components/status';
 import { useToast } from '../components/toast';
-import { Alert, Badge, Button, Card, EmptyState, Field, Input, LoadingBlock, Modal, PageHeader, Toggle, cx } from '../components/ui';
+import { Alert, Badge, Button, Card, EmptyState, Field, Input, LoadingBlock, Modal, PageHeader, Select, Toggle, cx } from '../components/ui';
 import { useApi } from '../hooks/useApi';
 import { formatAgo, formatBytes, formatDateTime, formatDurationMs, plural } from '../lib/format';
 import { describeFailingTarget, failingTargets } from '../lib/protection';
@@ -25,6 +25,13 @@ export function ProjectPage() {
   const backups = useApi<{ backups: Backup[] }>(`/api/backups?project=${enc(name)}&limit=100`);
   const jobs = useApi<{ jobs: Job[] }>(`/api/jobs?project=${enc(name)}&limit=5`);
   const [safeMode, setSafeMode] = useState(false);
+  const [includeDbVolumes, setIncludeDbVolumes] = useState(false);
+  const [hookTimeout, setHookTimeout] = useState('60');
+  const [chosenTargets, setChosenTargets] = useState<string[] | null>(null); // null: every target
+  const allTargets = useApi<{ targets: Target[] }>('/api/targets');
+  const [showOptions, setShowOptions] = useState(false);
+  const [pruneOpen, setPruneOpen] = useState(false);
+  const [searchParams, setSearchParams] = useSearchParams();
   const [starting, setStarting] = useState(false);
   const [restoreOf, setRestoreOf] = useState<Backup | null>(null);
   const [deleteOf, setDeleteOf] = useState<Backup | null>(null);
@@ -53,9 +60,24 @@ export function ProjectPage() {
 
   async function backUpNow() {
     setStarting(true);
-    await startJob('Backup', '/api/backups', { project: name, safe_mode: safeMode });
+    const body: Record<string, unknown> = { project: name, safe_mode: safeMode, include_db_volumes: includeDbVolumes };
+    const t = Number(hookTimeout);
+    if (Number.isInteger(t) && t >= 1 && t <= 86400) body.hook_timeout_s = t;
+    if (chosenTargets !== null) body.targets = chosenTargets;
+    await startJob('Backup', '/api/backups', body);
     setStarting(false);
   }
+
+  // ?restore=1 (from "Not on this host — Restore"): the dialog for the newest backup.
+  useEffect(() => {
+    // After the project's detail: the dialog's defaults depend on whether it runs here.
+    if (searchParams.get('restore') && detail.data && backups.data && backups.data.backups.length > 0 && !restoreOf) {
+      setRestoreOf(backups.data.backups[0]);
+      searchParams.delete('restore');
+      setSearchParams(searchParams, { replace: true });
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [backups.data, detail.data, searchParams]);
 
   if (detail.error?.status === 404) {
     return (
@@ -95,7 +117,7 @@ export function ProjectPage() {
 
       {d && (
         <div className="grid gap-6 lg:grid-cols-3">
-          <div className="space-y-6 lg:col-span-2">
+          <div className="min-w-0 space-y-6 lg:col-span-2">
             {failingTargets(d).length > 0 && (
               <div data-testid="failing-targets">
                 <Alert title={failingTargets(d).length === 1 ? `Storing on ${failingTargets(d)[0].target} is failing` : 'Storing on some targets is failing'} action={<Link className="font-medium underline" to="/settings#targets">Check targets</Link>}>
@@ -122,8 +144,49 @@ export function ProjectPage() {
                   label="Safe Mode"
                   description="Briefly pauses the app containers while volumes are copied, so files are consistent; databases are dumped live either way."
                 />
+                <button type="button" className="text-sm font-medium text-indigo-700 underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 dark:text-indigo-300" aria-expanded={showOptions} aria-controls="backup-options" onClick={() => setShowOptions((v) => !v)}>
+                  {showOptions ? 'Fewer options' : 'More options'}
+                </button>
+                {showOptions && (
+                  <div id="backup-options" className="space-y-4 rounded-lg border border-slate-200 p-3 dark:border-slate-800" data-testid="backup-options">
+                    <Toggle
+                      checked={includeDbVolumes}
+                      onChange={setIncludeDbVolumes}
+                      label="Include database volumes"
+                      description="Also copy the raw files of database volumes (normally the dump is enough and the volume is skipped)."
+                    />
+                    <Field label="Hook timeout (seconds)" htmlFor="hook-timeout" hint="How long each pre/post hook may run (1–86400). A service's stacksnap.hook.timeout label overrides it.">
+                      <Input id="hook-timeout" type="number" min={1} max={86400} inputMode="numeric" value={hookTimeout} onChange={(e) => setHookTimeout(e.target.value)} className="w-32" />
+                    </Field>
+                    <fieldset>
+                      <legend className="mb-1 text-sm font-medium">Store on</legend>
+                      <div className="flex flex-wrap gap-3">
+                        {(allTargets.data?.targets ?? []).map((t) => {
+                          const on = chosenTargets === null || chosenTargets.includes(t.name);
+                          return (
+                            <label key={t.name} className="flex items-center gap-2 text-sm">
+                              <input
+                                type="checkbox"
+                                className="h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500"
+                                checked={on}
+                                onChange={(e) => {
+                                  const all = (allTargets.data?.targets ?? []).map((x) => x.name);
+                                  const cur = chosenTargets ?? all;
+                                  const next = e.target.checked ? [...cur, t.name] : cur.filter((n) => n !== t.name);
+                                  setChosenTargets(next.length === all.length ? null : next);
+                                }}
+                              />
+                              {t.name}
+                            </label>
+                          );
+                        })}
+                      </div>
+                      {chosenTargets !== null && chosenTargets.length === 0 && <p className="mt-1 text-xs text-red-700 dark:text-red-400">Choose at least one target.</p>}
+                    </fieldset>
+                  </div>
+                )}
                 <div className="flex flex-wrap items-center gap-3">
-                  <Button variant="primary" onClick={() => void backUpNow()} busy={starting} disabled={!!running || d.state === 'absent'} data-testid="backup-now">
+                  <Button variant="primary" onClick={() => void backUpNow()} busy={starting} disabled={!!running || d.state === 'absent' || (chosenTargets !== null && chosenTargets.length === 0)} data-testid="backup-now">
                     <IconPlay className="h-4 w-4" /> Back up now
                   </Button>
                   {d.state === 'absent' && <span className="text-sm text-slate-500">The project is not on this host; restore a backup to bring it back.</span>}
@@ -274,12 +337,19 @@ export function ProjectPage() {
             </Card>
           </div>
 
-          <div className="space-y-6">
+          <div className="min-w-0 space-y-6">
             <Card title="Schedule">
               <ScheduleEditor project={name} schedule={d.schedule} onSaved={detail.reload} />
             </Card>
             <Card title="Retention">
               <RetentionEditor project={name} policies={d.retention ?? []} onSaved={detail.reload} />
+              {(d.retention ?? []).length > 0 && (
+                <div className="mt-4 border-t border-slate-200 pt-4 dark:border-slate-800">
+                  <Button size="sm" onClick={() => setPruneOpen(true)} disabled={!!running} data-testid="prune-now">
+                    <IconTrash className="h-3.5 w-3.5" /> Prune now…
+                  </Button>
+                </div>
+              )}
             </Card>
             <Card title="Recent jobs" actions={<Link to={`/jobs?project=${enc(name)}`} className="text-sm text-indigo-600 hover:underline dark:text-indigo-400">All</Link>}>
               {(jobs.data?.jobs ?? []).length === 0 ? (
@@ -301,13 +371,24 @@ export function ProjectPage() {
         </div>
       )}
 
-      {restoreOf && (
+      {restoreOf && d && (
         <RestoreDialog
           project={name}
           backup={restoreOf}
+          present={d?.state !== 'absent'}
           onClose={() => setRestoreOf(null)}
           onStart={async (body) => {
             const r = await api.post<JobStarted>(`/api/backups/${enc(restoreOf.id)}/restore`, body);
+            navigate(`/jobs/${jobIdOf(r)}`);
+          }}
+        />
+      )}
+      {pruneOpen && (
+        <PruneDialog
+          project={name}
+          onClose={() => setPruneOpen(false)}
+          onStart={async () => {
+            const r = await api.post<JobStarted>(`/api/projects/${enc(name)}/prune`, {});
             navigate(`/jobs/${jobIdOf(r)}`);
           }}
         />
@@ -327,20 +408,44 @@ export function ProjectPage() {
   );
 }
 
-function RestoreDialog({ project, backup, onClose, onStart }: { project: string; backup: Backup; onClose: () => void; onStart: (body: { as?: string; force?: boolean }) => Promise<void> }) {
-  const [mode, setMode] = useState<'new' | 'same'>('new');
+export interface RestoreBody {
+  as?: string;
+  force?: boolean;
+  no_ports?: boolean;
+  no_safety_backup?: boolean;
+  from?: string;
+}
+
+function copyStateLabel(c: Backup['copies'][number]): string {
+  if (c.verify_state === 'damaged') return 'damaged';
+  if (c.verify_state === 'unreachable') return 'unreachable';
+  if (c.verify_state === 'verified') return `verified ${c.verified_at ? formatAgo(c.verified_at) : ''}`.trim();
+  return 'not checked since stored';
+}
+
+function RestoreDialog({ project, backup, present, onClose, onStart }: { project: string; backup: Backup; present: boolean; onClose: () => void; onStart: (body: RestoreBody) => Promise<void> }) {
+  // A project that is not on this host is brought back in place; one that runs here is
+  // restored beside it by default.
+  const [mode, setMode] = useState<'new' | 'same'>(present ? 'new' : 'same');
   const [newName, setNewName] = useState(`${project}-restored`);
+  // The copy beside a running original: its published ports are taken, so none by default.
+  const [noPorts, setNoPorts] = useState<boolean>(present);
+  const [safety, setSafety] = useState(true);
+  const usable = backup.copies.filter((c) => c.verify_state !== 'damaged');
+  const [from, setFrom] = useState<string>('');
   const [typed, setTyped] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const nameOk = /^[a-z0-9][a-z0-9_-]*$/.test(newName) && newName !== project;
-  const canStart = mode === 'new' ? nameOk : typed === project;
+  const canStart = mode === 'new' ? nameOk : !present || typed === project;
 
   async function go() {
     setBusy(true);
     setError(null);
+    const body: RestoreBody = mode === 'new' ? { as: newName, no_ports: noPorts } : present ? { force: true, no_safety_backup: !safety } : {};
+    if (from) body.from = from;
     try {
-      await onStart(mode === 'new' ? { as: newName } : { force: true });
+      await onStart(body);
     } catch (e) {
       setError(errorMessage(e));
       setBusy(false);
@@ -355,8 +460,8 @@ function RestoreDialog({ project, backup, onClose, onStart }: { project: string;
       footer={
         <>
           <Button variant="ghost" onClick={onClose}>Cancel</Button>
-          <Button variant={mode === 'same' ? 'danger' : 'primary'} disabled={!canStart} busy={busy} onClick={() => void go()} data-testid="restore-start">
-            {mode === 'same' ? `Replace ${project}` : 'Restore as new project'}
+          <Button variant={mode === 'same' && present ? 'danger' : 'primary'} disabled={!canStart} busy={busy} onClick={() => void go()} data-testid="restore-start">
+            {mode === 'same' ? (present ? `Replace ${project}` : `Restore ${project}`) : 'Restore as a copy'}
           </Button>
         </>
       }
@@ -365,32 +470,125 @@ function RestoreDialog({ project, backup, onClose, onStart }: { project: string;
         Backup from <strong>{formatDateTime(backup.created_at)}</strong> ({formatBytes(backup.stored_bytes)}). The whole archive is authenticated before anything is changed.
       </p>
       <fieldset className="space-y-2">
-        <legend className="sr-only">Restore target</legend>
-        <label className={cx('flex cursor-pointer items-start gap-3 rounded-lg border p-3', mode === 'new' ? 'border-indigo-500 bg-indigo-50/60 dark:bg-indigo-500/10' : 'border-slate-300 dark:border-slate-700')}>
-          <input type="radio" name="restore-mode" className="mt-1" checked={mode === 'new'} onChange={() => setMode('new')} />
+        <legend className="sr-only">Restore where</legend>
+        <label className={cx('flex cursor-pointer items-start gap-3 rounded-lg border p-3 focus-within:ring-2 focus-within:ring-indigo-500', mode === 'same' ? (present ? 'border-red-500 bg-red-50/60 dark:bg-red-500/10' : 'border-indigo-500 bg-indigo-50/60 dark:bg-indigo-500/10') : 'border-slate-300 dark:border-slate-700')}>
+          <input type="radio" name="restore-mode" className="mt-1" checked={mode === 'same'} onChange={() => setMode('same')} data-testid="restore-mode-same" />
           <span>
-            <span className="block font-medium">As a new project</span>
-            <span className="text-xs text-slate-600 dark:text-slate-400">Runs side by side with {project}; nothing existing is touched.</span>
+            <span className="block font-medium">{present ? `In place: replace ${project}` : `In place, as ${project}`}</span>
+            <span className="text-xs text-slate-600 dark:text-slate-400">
+              {present ? 'Stops the project and overwrites its volumes and bind mounts with this backup.' : 'The project is not on this host: it is created from the backup, with its volumes, files and databases, and started.'}
+            </span>
           </span>
         </label>
-        <label className={cx('flex cursor-pointer items-start gap-3 rounded-lg border p-3', mode === 'same' ? 'border-red-500 bg-red-50/60 dark:bg-red-500/10' : 'border-slate-300 dark:border-slate-700')}>
-          <input type="radio" name="restore-mode" className="mt-1" checked={mode === 'same'} onChange={() => setMode('same')} />
+        <label className={cx('flex cursor-pointer items-start gap-3 rounded-lg border p-3 focus-within:ring-2 focus-within:ring-indigo-500', mode === 'new' ? 'border-indigo-500 bg-indigo-50/60 dark:bg-indigo-500/10' : 'border-slate-300 dark:border-slate-700')}>
+          <input type="radio" name="restore-mode" className="mt-1" checked={mode === 'new'} onChange={() => setMode('new')} data-testid="restore-mode-copy" />
           <span>
-            <span className="block font-medium">Replace {project}</span>
-            <span className="text-xs text-slate-600 dark:text-slate-400">Stops the project and overwrites its volumes and bind mounts with this backup.</span>
+            <span className="block font-medium">As a copy under another name</span>
+            <span className="text-xs text-slate-600 dark:text-slate-400">Runs side by side with {project}; nothing existing is touched.</span>
           </span>
         </label>
       </fieldset>
       {mode === 'new' ? (
-        <Field label="New project name" htmlFor="restore-name" error={newName && !nameOk ? 'Lowercase letters, digits, “-” and “_”; not the current name.' : null}>
-          <Input id="restore-name" value={newName} onChange={(e) => setNewName(e.target.value.trim())} className="font-mono" autoFocus />
-        </Field>
-      ) : (
-        <Field label={`Type “${project}” to confirm`} htmlFor="restore-confirm">
-          <Input id="restore-confirm" value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" className="font-mono" autoFocus />
+        <>
+          <Field label="Name of the copy" htmlFor="restore-name" error={newName && !nameOk ? 'Lowercase letters, digits, “-” and “_”; not the current name.' : null}>
+            <Input id="restore-name" value={newName} onChange={(e) => setNewName(e.target.value.trim())} className="font-mono" autoFocus />
+          </Field>
+          <Toggle
+            checked={noPorts}
+            onChange={setNoPorts}
+            label="Publish no host ports"
+            description={present ? 'On: the original keeps its ports and the copy runs without any (reach it with docker exec or add ports later).' : 'On: the copy publishes no host ports.'}
+          />
+        </>
+      ) : present ? (
+        <>
+          <Toggle checked={safety} onChange={setSafety} label="Safety backup first" description={`Backs up ${project} as it is now before replacing it, so the restore can be undone.`} />
+          <Field label={`Type “${project}” to confirm`} htmlFor="restore-confirm">
+            <Input id="restore-confirm" value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" className="font-mono" autoFocus />
+          </Field>
+        </>
+      ) : null}
+      {backup.copies.length > 1 && (
+        <Field label="Restore from" htmlFor="restore-from" hint="Which stored copy to fetch. Automatic: the first copy that verifies.">
+          <Select id="restore-from" value={from} onChange={(e) => setFrom(e.target.value)}>
+            <option value="">Automatic</option>
+            {backup.copies.map((c) => (
+              <option key={c.target} value={c.target} disabled={c.verify_state === 'damaged'}>
+                {c.target} — {copyStateLabel(c)}
+              </option>
+            ))}
+          </Select>
         </Field>
       )}
+      {usable.length === 0 && backup.copies.length > 0 && <Alert tone="amber">Every copy of this backup is known to be damaged; the restore will most likely fail.</Alert>}
       {error && <Alert>{error}</Alert>}
+    </Modal>
+  );
+}
+
+interface PrunePreview {
+  groups: { project: string; target: string; description: string; decisions: { id: string; created: number; keep: boolean; reasons: string[] }[] }[];
+}
+
+function PruneDialog({ project, onClose, onStart }: { project: string; onClose: () => void; onStart: () => Promise<void> }) {
+  const [preview, setPreview] = useState<PrunePreview | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    api.post<PrunePreview>(`/api/projects/${enc(project)}/prune`, { dry_run: true }).then(setPreview, (e) => setError(errorMessage(e)));
+  }, [project]);
+  const doomed = (preview?.groups ?? []).flatMap((g) => g.decisions.filter((d) => !d.keep).map((d) => ({ ...d, target: g.target })));
+  return (
+    <Modal
+      open
+      onClose={onClose}
+      title={`Prune ${project} now`}
+      footer={
+        <>
+          <Button variant="ghost" onClick={onClose}>Cancel</Button>
+          <Button
+            variant="danger"
+            disabled={!preview || doomed.length === 0}
+            busy={busy}
+            data-testid="prune-apply"
+            onClick={async () => {
+              setBusy(true);
+              try {
+                await onStart();
+              } catch (e) {
+                setError(errorMessage(e));
+                setBusy(false);
+              }
+            }}
+          >
+            Delete {plural(doomed.length, 'backup')}
+          </Button>
+        </>
+      }
+    >
+      {!preview && !error && <LoadingBlock label="Working out what goes…" />}
+      {error && <Alert>{error}</Alert>}
+      {preview && (
+        <div className="space-y-3" data-testid="prune-preview">
+          {preview.groups.map((g) => (
+            <div key={g.target}>
+              <p className="text-sm font-medium">
+                {g.target === '*' ? 'Every target' : `Target ${g.target}`} — {g.description}
+              </p>
+              <ul className="mt-1 space-y-0.5 text-xs">
+                {g.decisions.map((dec) => (
+                  <li key={dec.id} className="flex flex-wrap gap-2">
+                    <Badge tone={dec.keep ? 'green' : 'red'}>{dec.keep ? 'keep' : 'delete'}</Badge>
+                    <span>{formatDateTime(dec.created)}</span>
+                    <span className="text-slate-500">{dec.reasons.join('; ')}</span>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ))}
+          {doomed.length === 0 && <p className="text-sm">Nothing to delete: every backup is kept by the policy.</p>}
+        </div>
+      )}
     </Modal>
   );
 }

@@ -7,6 +7,8 @@ import { DoctorCard } from '../components/DoctorCard';
 import { IconBell, IconCloud, IconFolder, IconKey, IconTrash } from '../components/icons';
 import { StrengthMeter } from '../components/StrengthMeter';
 import { TargetForm, TargetTestResult } from '../components/TargetForm';
+import { RebuildResults, rebuildFrom, type RebuildOutcome } from '../components/ConnectStorage';
+import { RecoverySheet } from '../components/RecoverySheet';
 import { useToast } from '../components/toast';
 import { Alert, Badge, Button, Card, EmptyState, Field, Input, KeyValue, LoadingBlock, Modal, PageHeader, Select, Toggle } from '../components/ui';
 import { useApi } from '../hooks/useApi';
@@ -42,6 +44,14 @@ function TargetsSection() {
   const [editing, setEditing] = useState<Target | null>(null);
   const [tests, setTests] = useState<Record<string, TargetTest | 'busy'>>({});
   const [removing, setRemoving] = useState<Target | null>(null);
+  const [reading, setReading] = useState<Record<string, RebuildOutcome>>({});
+
+  async function readStorage(name: string) {
+    setReading((s) => ({ ...s, [name]: { target: name, state: 'running' } }));
+    const r = await rebuildFrom(name);
+    setReading((s) => ({ ...s, [name]: r }));
+    targets.reload();
+  }
 
   async function test(t: Target) {
     setTests((s) => ({ ...s, [t.name]: 'busy' }));
@@ -83,6 +93,9 @@ function TargetsSection() {
                   </div>
                   <div className="flex flex-wrap gap-1.5">
                     <Button size="sm" onClick={() => void test(t)} busy={r === 'busy'}>Test</Button>
+                    <Button size="sm" onClick={() => void readStorage(t.name)} busy={reading[t.name]?.state === 'running'} title="Add the backups this target holds to the catalog (e.g. made by a previous server)">
+                      Read backups
+                    </Button>
                     <Button size="sm" onClick={() => setEditing(t)}>Edit</Button>
                     <Button size="sm" variant="ghost" className="text-red-600 dark:text-red-400" onClick={() => setRemoving(t)} aria-label={`Remove target ${t.name}`}>
                       <IconTrash className="h-3.5 w-3.5" /> Remove
@@ -90,6 +103,7 @@ function TargetsSection() {
                   </div>
                 </div>
                 {r && r !== 'busy' && <TargetTestResult result={r} />}
+                {reading[t.name] && <RebuildResults results={[reading[t.name]]} />}
               </li>
             );
           })}
@@ -101,11 +115,14 @@ function TargetsSection() {
             initial={editing ?? undefined}
             submitLabel={editing ? 'Save' : 'Add target'}
             onCancel={() => { setAdding(false); setEditing(null); }}
-            onSaved={() => {
+            onSaved={(saved) => {
+              const added = adding;
               setAdding(false);
               setEditing(null);
               toast('success', 'Target saved');
               targets.reload();
+              // Connect existing storage: what the new target already holds is read at once.
+              if (added) void readStorage(saved.name);
             }}
           />
         )}
@@ -186,9 +203,57 @@ function KeySection() {
             ]}
           />
           <p className="text-xs text-slate-500">The key itself is never shown again. The fingerprint identifies it: it matches the one in your recovery file.</p>
+          {k.source === 'key-file' && k.fingerprint && <RecoverySheetFromFile fingerprint={k.fingerprint} />}
         </div>
       )}
     </Card>
+  );
+}
+
+/** The key is never sent by the server: the user pastes (or uploads) the recovery file, its
+ *  fingerprint is checked against this server's key, then the sheet is printed. */
+function RecoverySheetFromFile({ fingerprint }: { fingerprint: string }) {
+  const [open, setOpen] = useState(false);
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [sheet, setSheet] = useState<string | null>(null);
+  async function check(value: string) {
+    setError(null);
+    try {
+      const r = await api.post<{ fingerprint: string }>('/api/key', { mode: 'import', key: value, check_only: true });
+      if (r.fingerprint !== fingerprint) {
+        setError(`That key has fingerprint ${r.fingerprint}, not this server's ${fingerprint}.`);
+        return;
+      }
+      const hex = value.split('\n').map((l) => l.replace(/[\s-]/g, '')).find((l) => /^[0-9a-fA-F]{64}$/.test(l)) ?? value.replace(/[\s-]/g, '');
+      setSheet(hex.toLowerCase());
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  }
+  if (!open) {
+    return (
+      <Button size="sm" onClick={() => setOpen(true)}>
+        Print a recovery sheet…
+      </Button>
+    );
+  }
+  return (
+    <div className="space-y-2 rounded-lg border border-slate-200 p-3 dark:border-slate-800">
+      <Field label="Recovery key or recovery file" htmlFor="rs-key" hint="The key is not stored in the dashboard: paste it (or upload the recovery file) to print the sheet.">
+        <textarea id="rs-key" rows={3} spellCheck={false} value={text} onChange={(e) => setText(e.target.value)} className="block w-full rounded-md border border-slate-300 bg-white px-3 py-2 font-mono text-xs focus:outline-none focus:ring-2 focus:ring-indigo-500 dark:border-slate-700 dark:bg-slate-950" />
+      </Field>
+      <div className="flex flex-wrap gap-2">
+        <label className="inline-flex cursor-pointer items-center rounded-md border border-slate-300 px-3 py-1.5 text-xs font-medium focus-within:ring-2 focus-within:ring-indigo-500 dark:border-slate-700">
+          Upload file
+          <input type="file" accept=".txt,text/plain" className="sr-only" onChange={async (e) => { const f = e.target.files?.[0]; if (f) { const t = await f.text(); setText(t); await check(t); } }} />
+        </label>
+        <Button size="sm" variant="primary" disabled={!text.trim()} onClick={() => void check(text)}>Show sheet</Button>
+        <Button size="sm" variant="ghost" onClick={() => setOpen(false)}>Cancel</Button>
+      </div>
+      {error && <Alert>{error}</Alert>}
+      {sheet && <RecoverySheet keyHex={sheet} fingerprint={fingerprint} onClose={() => setSheet(null)} />}
+    </div>
   );
 }
 
