@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "base/scope.h"
 #include "base/text.h"
+#include "catalog/catalog_admin.h"
 
 namespace stacksnap::app {
 
@@ -181,6 +182,22 @@ Result<Json> rebuild_catalog(catalog::Catalog& cat, const std::string& target_na
     }
   }
   return out;
+}
+
+Result<int64_t> remove_target(catalog::Catalog& cat, const std::string& data_dir, const std::string& name,
+                              bool force) {
+  auto t = TRY(cat.get_target(name));
+  auto counts = TRY(catalog::copies_per_target(cat));
+  const int64_t held = counts[t.name];
+  if (held > 0 && !force) {
+    return failed_precondition("target '" + t.name + "' holds " + std::to_string(held) +
+                               " backup(s); delete them first, or force it to forget them (CLI --force, API "
+                               "?force=true; the files on storage are left alone)");
+  }
+  if (held > 0) TRY(catalog::forget_copies_on(cat, t.name));
+  TRY(cat.remove_target(t.name));
+  remove_secret_files(data_dir, target_secret_stem(t.name));
+  return held;
 }
 
 }  // namespace stacksnap::app

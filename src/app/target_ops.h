@@ -9,6 +9,8 @@
 //  - rebuild_catalog: the catalog rebuilt from what a target holds with only the key
 //    (repo::rebuild_from_target), as `stacksnap backups --target NAME` and the "rebuild"
 //    job (POST /api/targets/{name}/rebuild) run it; one JSON form of its report.
+//  - remove_target: forgets a target (`stacksnap target remove NAME [--force]`, DELETE
+//    /api/targets/{name}[?force=true]); the stored backups are never deleted.
 //
 // Thread-compatible; probe_target_config writes (and removes) temporary secret files
 // under <data-dir>/secrets.
@@ -87,5 +89,12 @@ nlohmann::json to_json(const std::string& target, const repo::RebuildReport& r);
 Result<nlohmann::json> rebuild_catalog(catalog::Catalog& cat, const std::string& target_name,
                                        const TargetOpener& open, const seal::KeySource& keys,
                                        job::Context* ctx = nullptr, const StopToken& stop = {});
+
+// Forgets the target `name`: its catalog row and its secret files under `data_dir`. A
+// target the catalog still knows copies on is refused (FailedPrecondition naming how many)
+// unless `force`, which forgets those copies too. The files on storage are left alone.
+// NotFound for an unknown target. Returns the number of copies forgotten.
+Result<int64_t> remove_target(catalog::Catalog& cat, const std::string& data_dir, const std::string& name,
+                              bool force);
 
 }  // namespace stacksnap::app

@@ -143,12 +143,12 @@ Status test_target(const Globals& g, const std::string& name) {
   return {};
 }
 
-Status remove_target(const Globals& g, const std::string& name) {
+Status remove_target(const Globals& g, const std::string& name, bool force) {
   auto cat = TRY(open_state(g));
-  TRY(cat->get_target(name));
-  TRY(cat->remove_target(name));
-  app::remove_secret_files(g.data_dir, app::target_secret_stem(name));
-  std::cout << "target " << name << " removed from the catalog (stored backups were not deleted)\n";
+  const int64_t forgotten = TRY(app::remove_target(*cat, g.data_dir, name, force));
+  std::cout << "target " << name << " removed from the catalog (stored backups were not deleted";
+  if (forgotten > 0) std::cout << "; " << forgotten << " backup copie(s) on it forgotten";
+  std::cout << ")\n";
   return {};
 }
 
@@ -263,8 +263,8 @@ Outcome verify_backup_id(const Globals& g, const std::string& id, bool shallow, 
                     .params = app::to_params(app::VerifyRequest{.backup_id = id, .shallow = shallow})};
   return run_cli_job(
       g, *cat, spec,
-      [&](job::Context& ctx, int64_t) {
-        return app::verify_stored_backup(*cat, id, keys ? &*keys : nullptr, ctx);
+      [&](job::Context& ctx, int64_t) -> Result<Json> {
+        return TRY(app::verify_stored_backup(*cat, id, keys ? &*keys : nullptr, ctx)).to_json();
       },
       [shallow](const Json& s) {
         std::string out;
@@ -307,8 +307,10 @@ void add_backup_commands(CLI::App& root, Globals& g) {
   test->add_option("NAME", *tname, "Target name")->required();
   test->callback([&g, tname] { g.result = test_target(g, *tname); });
   auto* rm = target->add_subcommand("remove", "Forget a target (its stored backups stay)");
+  auto rm_force = std::make_shared<bool>(false);
   rm->add_option("NAME", *tname, "Target name")->required();
-  rm->callback([&g, tname] { g.result = remove_target(g, *tname); });
+  rm->add_flag("--force", *rm_force, "Also forget the backups the catalog knows on it (their files stay)");
+  rm->callback([&g, tname, rm_force] { g.result = remove_target(g, *tname, *rm_force); });
 
   auto ba = std::make_shared<BackupArgs>();
   auto* backup = root.add_subcommand("backup", "Back up one Compose project (dumps, volumes, bind mounts, config)");

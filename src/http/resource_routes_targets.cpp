@@ -83,17 +83,8 @@ void register_target_routes(Router& router, app::Appliance& app) {
 
   router.del("/api/targets/{name}",
              [&app](Request& req) -> Result<Response> {
-               auto t = TRY(app.cat.get_target(req.param("name")));
-               auto counts = TRY(catalog::copies_per_target(app.cat));
-               bool force = req.query_param("force").value_or("") == "true";
-               if (counts[t.name] > 0 && !force) {
-                 return failed_precondition("target '" + t.name + "' holds " + std::to_string(counts[t.name]) +
-                                            " backup(s); delete them first, or pass ?force=true to forget them "
-                                            "(the files on storage are left alone)");
-               }
-               if (counts[t.name] > 0) TRY(catalog::forget_copies_on(app.cat, t.name));
-               TRY(app.cat.remove_target(t.name));
-               app::remove_secret_files(app.data_dir(), app::target_secret_stem(t.name));
+               const bool force = req.query_param("force").value_or("") == "true";
+               TRY(app::remove_target(app.cat, app.data_dir(), req.param("name"), force));
                app.changed("targets");
                return Response::no_content();
              },

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <optional>
 
 #include "app/key_store.h"
@@ -291,6 +292,45 @@ TEST(TargetRebuild, AnUnreadableTargetFailsNamingIt) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), Code::kPermissionDenied);
   EXPECT_NE(r.error().message().find("target off"), std::string::npos) << r.error().message();
+}
+
+// ---- removing a target: `stacksnap target remove [--force]` and DELETE /api/targets ----
+
+TEST(TargetRemove, RefusesWhileBackupsAreKnownThereUnlessForcedAndDropsItsSecrets) {
+  auto d = TempDir::create("/tmp", "stacksnap-rm-target-");
+  ASSERT_TRUE(d.ok());
+  auto cat = catalog::Catalog::open(d->path() + "/state.db");
+  ASSERT_TRUE(cat.ok());
+  ASSERT_TRUE((*cat)->add_target(rec_named("off site")).ok());
+  ASSERT_TRUE((*cat)->add_target(rec_named("empty")).ok());
+  catalog::BackupRecord b{.id = "20261125T201730Z-3fa2c1d0", .project = "shop", .created_at = 1795000000};
+  b.copies.push_back({.target = "off site", .key = repo::blob_key(b.id), .size = 1, .sha256 = "00"});
+  ASSERT_TRUE((*cat)->put_backup(b).ok());
+  const std::string secrets = d->path() + "/secrets";
+  std::filesystem::create_directories(secrets);
+  const std::string secret = secrets + "/" + target_secret_stem("off site") + ".ca.pem";
+  { std::ofstream(secret) << "s3cr3t"; }
+
+  auto refused = remove_target(**cat, d->path(), "off site", false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Code::kFailedPrecondition);
+  EXPECT_NE(refused.error().message().find("holds 1 backup(s)"), std::string::npos) << refused.error().message();
+  EXPECT_TRUE((*cat)->get_target("off site").ok());  // nothing changed
+  EXPECT_TRUE(std::filesystem::exists(secret));
+
+  auto forced = remove_target(**cat, d->path(), "off site", true);
+  ASSERT_TRUE(forced.ok()) << forced.error().message();
+  EXPECT_EQ(*forced, 1);
+  EXPECT_FALSE((*cat)->get_target("off site").ok());
+  EXPECT_FALSE(std::filesystem::exists(secret));
+  EXPECT_FALSE((*cat)->get_backup(b.id).ok());  // its only copy was there
+
+  auto empty = remove_target(**cat, d->path(), "empty", false);
+  ASSERT_TRUE(empty.ok()) << empty.error().message();
+  EXPECT_EQ(*empty, 0);
+  auto unknown = remove_target(**cat, d->path(), "nope", true);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code(), Code::kNotFound);
 }
 
 // ---- the recovery key the dashboard's import and `stacksnap key import` read ----
