@@ -35,16 +35,29 @@ std::string sidecar_for_blob(const std::string& blob_key) {
   return blob_key + ".json";
 }
 
-Result<nlohmann::json> verify_stored_backup(catalog::Catalog& cat, const std::string& backup_id,
-                                            const seal::KeySource* keys, job::Context& ctx) {
+nlohmann::json VerifySummary::to_json() const {
   using Json = nlohmann::json;
+  Json j{{"backup_id", backup_id}, {"deep", deep}, {"copies", Json::array()}, {"failed_targets", Json::array()}};
+  for (const auto& c : copies) {
+    j["copies"].push_back({{"target", c.target}, {"key", c.key}, {"state", c.state}, {"detail", c.detail}});
+  }
+  for (const auto& f : failed_targets) {
+    j["failed_targets"].push_back({{"target", f.target}, {"code", f.code}, {"message", f.message}});
+  }
+  if (!target.empty()) {
+    j.update(Json{{"target", target}, {"files", files}, {"entries", entries}, {"content_bytes", content_bytes},
+                  {"sealed_bytes", sealed_bytes}, {"key_fingerprint", key_fingerprint}});
+  }
+  return j;
+}
+
+Result<VerifySummary> verify_stored_backup(catalog::Catalog& cat, const std::string& backup_id,
+                                           const seal::KeySource* keys, job::Context& ctx) {
   auto b = TRY(cat.get_backup(backup_id));
   if (b.copies.empty()) return not_found("backup " + backup_id + " has no stored copy");
-  Json copies = Json::array(), failed = Json::array();
-  Json out{{"backup_id", backup_id}, {"deep", keys != nullptr}};
+  VerifySummary out{.backup_id = backup_id, .deep = keys != nullptr};
   std::string damaged;
   std::optional<Error> last_error;
-  bool any_verified = false;
   for (const auto& copy : b.copies) {
     job::StepTimer step(ctx, "verify." + copy.target,
                         keys ? "Verify the copy on " + copy.target + " (authenticate, decompress, hash every entry)"
@@ -60,29 +73,30 @@ Result<nlohmann::json> verify_stored_backup(catalog::Catalog& cat, const std::st
     if (check->state == catalog::CopyState::kVerified) {
       detail = keys ? std::to_string(rep.files) + " files, " + human_bytes(rep.content_bytes)
                     : human_bytes(rep.sealed_bytes) + ", SHA-256 " + rep.sealed_sha256.substr(0, 12) + "…";
-      if (!any_verified) {
-        out.update(Json{{"target", copy.target}, {"files", rep.files}, {"entries", rep.entries},
-                        {"content_bytes", rep.content_bytes}, {"sealed_bytes", rep.sealed_bytes},
-                        {"key_fingerprint", rep.key_fingerprint}});
+      if (out.target.empty()) {
+        out.target = copy.target;
+        out.files = rep.files;
+        out.entries = rep.entries;
+        out.content_bytes = rep.content_bytes;
+        out.sealed_bytes = rep.sealed_bytes;
+        out.key_fingerprint = rep.key_fingerprint;
       }
-      any_verified = true;
     } else if (check->state == catalog::CopyState::kDamaged) {
       damaged += (damaged.empty() ? "" : "; ") + detail;
     } else {
-      failed.push_back({{"target", copy.target}, {"code", std::string(code_name(check->error->code()))},
-                        {"message", detail}});
+      out.failed_targets.push_back({copy.target, std::string(code_name(check->error->code())), detail});
     }
     step.end(check->state == catalog::CopyState::kVerified, state + (detail.empty() ? "" : ": " + detail));
-    copies.push_back({{"target", copy.target}, {"key", copy.key}, {"state", state}, {"detail", detail}});
+    out.copies.push_back({copy.target, copy.key, state, detail});
     if (check->error) last_error = check->error;
   }
+  const bool any_verified = !out.target.empty();
   (void)repo::record_backup_verdict(cat, backup_id, keys != nullptr && any_verified,
                                     unix_seconds(std::chrono::system_clock::now()));
-  ctx.emit("verify_result", Json{{"backup_id", backup_id}, {"deep", keys != nullptr}, {"copies", copies}});
+  nlohmann::json event = out.to_json();
+  ctx.emit("verify_result", nlohmann::json{{"backup_id", backup_id}, {"deep", out.deep}, {"copies", event["copies"]}});
   if (!damaged.empty()) return data_loss(damaged);
   if (!any_verified) return *last_error;
-  out["copies"] = copies;
-  out["failed_targets"] = failed;
   return out;
 }
 

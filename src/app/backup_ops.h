@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -38,15 +39,32 @@ std::string sidecar_for_blob(const std::string& blob_key);
 // entry; shallow without: size and SHA-256), one step "verify.<target>" per copy, each
 // recorded on the copy (repo::check_copy), then the backup's verdict, the worst of its
 // copies (repo::record_backup_verdict). A "verify_result" event lists the copies.
-// Returns {backup_id, deep, copies: [{target, key, state, detail}], target (the first
-// verified copy), files, entries, content_bytes, sealed_bytes, key_fingerprint,
-// failed_targets: [{target, code, message}]} — a copy that could not be reached is a
-// failed target, so the job ends partial.
 // Errors: DataLoss naming every damaged copy, even when another copy verified; when no
 // copy could be checked, the last one's error; NotFound (no such backup, no copy);
-// Cancelled; Unauthenticated (wrong key: nothing is recorded).
-Result<nlohmann::json> verify_stored_backup(catalog::Catalog& cat, const std::string& backup_id,
-                                            const seal::KeySource* keys, job::Context& ctx);
+// Cancelled; Unauthenticated (wrong key: nothing is recorded). A copy that could not be
+// reached while another verified is a failed target, so the job ends partial.
+struct CopyVerdict {
+  std::string target, key, state, detail;  // state: catalog::copy_state_name
+};
+struct FailedTarget {
+  std::string target, code, message;
+};
+struct VerifySummary {
+  std::string backup_id;
+  bool deep = false;
+  std::vector<CopyVerdict> copies;
+  std::vector<FailedTarget> failed_targets;
+  // The first copy that verified, and what its check counted.
+  std::string target;
+  uint64_t files = 0, entries = 0, content_bytes = 0, sealed_bytes = 0;
+  std::string key_fingerprint;
+
+  // {backup_id, deep, copies: [{target, key, state, detail}], target, files, entries,
+  // content_bytes, sealed_bytes, key_fingerprint, failed_targets: [{target, code, message}]}
+  nlohmann::json to_json() const;
+};
+Result<VerifySummary> verify_stored_backup(catalog::Catalog& cat, const std::string& backup_id,
+                                           const seal::KeySource* keys, job::Context& ctx);
 
 // Removes the backup's copy on `target` ("*": every copy): sidecar first (the backup
 // stops being listed), then the blob; then the copy record, and the backup record once

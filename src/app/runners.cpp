@@ -49,10 +49,10 @@ void Appliance::register_runners() {
   // `stacksnap verify ID` runs); {"shallow": true}: size and SHA-256 only, no key.
   jobs.register_runner("verify", [this](const JobRequest& r, job::Context& ctx, int64_t) -> Result<Json> {
     const VerifyRequest req = TRY(verify_request(r.backup_id, r.params));
-    if (req.shallow) return verify_stored_backup(cat, r.backup_id, nullptr, ctx);
+    if (req.shallow) return TRY(verify_stored_backup(cat, r.backup_id, nullptr, ctx)).to_json();
     auto key = TRY(keys.key());
     auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
-    return verify_stored_backup(cat, r.backup_id, &keysrc, ctx);
+    return TRY(verify_stored_backup(cat, r.backup_id, &keysrc, ctx)).to_json();
   });
 
   // Rebuild: the catalog from what a target holds (app::rebuild_catalog, also what
@@ -91,7 +91,7 @@ void Appliance::register_runners() {
     auto* client = TRY(docker.get());
     auto keysrc = seal::KeySource::from_key(TRY(key->clone()));
     const restore::DrillRequest req = TRY(drill_request(r.backup_id, r.params));
-    return restore::run_drill({options_.data_dir, cat, *client, keysrc}, req, ctx, id);
+    return TRY(restore::run_drill({options_.data_dir, cat, *client, keysrc}, req, ctx, id)).to_json();
   });
 }
 

@@ -57,7 +57,9 @@ Outcome run_drill_cmd(const Globals& g, DrillArgs& a) {
   job::JobSpec spec{.kind = "drill", .project = rec.project, .backup_id = a.req.backup_id,
                     .params = app::to_params(a.req)};
   return run_cli_job(
-      g, *cat, spec, [&](job::Context& ctx, int64_t job_id) { return restore::run_drill(env, a.req, ctx, job_id); },
+      g, *cat, spec, [&](job::Context& ctx, int64_t job_id) -> Result<Json> {
+        return TRY(restore::run_drill(env, a.req, ctx, job_id)).to_json();
+      },
       render);
 }
 

@@ -30,19 +30,35 @@ std::string drill_project_name(const std::string& project) {
   return "drill-" + (clean.empty() ? std::string("project") : clean) + "-" + suffix;
 }
 
-Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Context& ctx, int64_t job_id) {
+Json DrillSummary::to_json() const {
+  Json j = {{"backup_id", backup_id},   {"project", project},
+            {"drill_project", drill_project}, {"teardown", teardown},
+            {"problems", problems},     {"result", passed() ? "passed" : "failed"},
+            {"duration_ms", duration_ms}};
+  if (restored) {
+    j["databases"] = restored->databases;
+    j["sqlite"] = restored->sqlite;
+    j["volumes"] = restored->volumes;
+    j["binds"] = restored->binds;
+    j["compose"] = restored->compose;
+    j["info"] = restored->info;
+    j["warnings"] = restored->warnings;
+  }
+  return j;
+}
+
+Result<DrillSummary> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Context& ctx, int64_t job_id) {
   const double t0 = monotonic_seconds();
   auto rec = TRY(repo::find_backup(env.cat, req.backup_id, env.keys, ctx.stop()));
-  const std::string name = drill_project_name(rec.project);
+  DrillSummary out{.backup_id = req.backup_id, .project = rec.project, .drill_project = drill_project_name(rec.project)};
+  const std::string& name = out.drill_project;
   const std::string drills = env.data_dir + "/drills";
   if (::mkdir(drills.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("create " + drills, errno);
   auto tmp = TRY(TempDir::create(drills, name + "-"));
   const std::string working_dir = tmp.path() + "/project";
   ctx.info("drill of " + req.backup_id + " as project " + name + " in " + working_dir);
 
-  Json details = {{"backup_id", req.backup_id}, {"project", rec.project}, {"drill_project", name}};
   std::optional<Error> failure;
-  std::optional<RestoreSummary> summary;
   {
     auto compose_tools = std::async(std::launch::async, find_compose_tools, compose_cache_file(env.data_dir)).share();
     auto fa = fetch_and_verify(env, req.backup_id, ctx);
@@ -64,43 +80,32 @@ Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Cont
       if (!r.ok()) {
         failure = std::move(r).error();
       } else {
-        summary = std::move(*r);
+        out.restored = std::move(*r);
       }
     }
   }
   {
     job::StepTimer t(ctx, "teardown", "Tear down " + name);
-    details["teardown"] = remove_project(env.docker, name, working_dir, compose_cache_file(env.data_dir), ctx);
+    out.teardown = remove_project(env.docker, name, working_dir, compose_cache_file(env.data_dir), ctx);
     auto st = tmp.remove();
-    if (!st.ok()) details["teardown"].push_back("remove " + tmp.path() + ": " + st.error().message());
+    if (!st.ok()) out.teardown.push_back("remove " + tmp.path() + ": " + st.error().message());
     t.end(true);
   }
 
-  Json problems = summary ? Json(summary->problems) : Json::array();
-  if (failure) problems.push_back(failure->message());
-  const bool passed = problems.empty();
-  if (summary) {
-    details["databases"] = summary->databases;
-    details["sqlite"] = summary->sqlite;
-    details["volumes"] = summary->volumes;
-    details["binds"] = summary->binds;
-    details["compose"] = summary->compose;
-    details["info"] = summary->info;
-    details["warnings"] = summary->warnings;
-  }
-  details["problems"] = problems;
-  details["result"] = passed ? "passed" : "failed";
-  details["duration_ms"] = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
-  auto recorded = env.cat.set_drill_result(req.backup_id, unix_seconds(std::chrono::system_clock::now()), passed ? "passed" : "failed",
-                                           details);
+  if (out.restored) out.problems = out.restored->problems;
+  if (failure) out.problems.push_back(failure->message());
+  out.duration_ms = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
+  const Json details = out.to_json();
+  const char* result = out.passed() ? "passed" : "failed";
+  auto recorded = env.cat.set_drill_result(req.backup_id, unix_seconds(std::chrono::system_clock::now()), result, details);
   if (!recorded.ok()) ctx.warn("could not record the drill result: " + recorded.error().message());
   ctx.emit("drill_result", details);
-  if (!passed) {
+  if (!out.passed()) {
     std::string msg = "drill of " + req.backup_id + " failed: ";
-    for (size_t i = 0; i < problems.size() && i < 5; ++i) msg += (i ? "; " : "") + problems[i].get<std::string>();
+    for (size_t i = 0; i < out.problems.size() && i < 5; ++i) msg += (i ? "; " : "") + out.problems[i];
     return Error(failure ? failure->code() : Code::kDataLoss, msg);
   }
-  return details;
+  return out;
 }
 
 }  // namespace stacksnap::restore

@@ -13,7 +13,9 @@
 // catalog (set_drill_result: "passed" | "failed", details).
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -26,11 +28,24 @@ struct DrillRequest {
   ComposeChoice compose = ComposeChoice::kAuto;  // --compose v1|v2: else the flavour that created the project
 };
 
-// Summary fields: {backup_id, project (the original), drill_project, result:
-// passed|failed, duration_ms, problems:[…], databases, sqlite, volumes, binds, teardown:[…]}.
-// A failed drill is an error (DataLoss for failed checks, else the failing step's code)
-// after the "drill_result" event carried the details and the catalog recorded them.
-Result<Json> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Context& ctx, int64_t job_id);
+// What a drill found. to_json: {backup_id, project (the original), drill_project, result:
+// passed|failed, duration_ms, problems:[…], teardown:[…]} and, when the restore got as far
+// as a summary, its databases, sqlite, volumes, binds, compose, info and warnings.
+struct DrillSummary {
+  std::string backup_id, project, drill_project;
+  std::vector<std::string> problems;  // the restore's problems, then the failure's message
+  Json teardown = Json::array();      // what remove_project did, and any leftover it could not remove
+  std::optional<RestoreSummary> restored;
+  int64_t duration_ms = 0;
+
+  bool passed() const { return problems.empty(); }
+  Json to_json() const;
+};
+
+// Runs the drill. A failed drill is an error (DataLoss for failed checks, else the failing
+// step's code) after the "drill_result" event carried the summary and the catalog recorded
+// it (set_drill_result).
+Result<DrillSummary> run_drill(const RestoreEnv& env, const DrillRequest& req, job::Context& ctx, int64_t job_id);
 
 // "drill-<project>-<6 hex>", at most 40 characters, a valid project name.
 std::string drill_project_name(const std::string& project);

@@ -62,7 +62,7 @@ class VerifyCopies : public ::testing::Test {
     job::EventHub hub;
     hub.add(rec ? rec : &local);
     job::Context ctx(hub, {});
-    return verify_stored_backup(*cat_, kId, k, ctx);
+    return TRY(verify_stored_backup(*cat_, kId, k, ctx)).to_json();
   }
   catalog::CopyRecord copy(const std::string& target) {
     auto b = cat_->get_backup(kId);
