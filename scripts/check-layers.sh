@@ -20,14 +20,14 @@ declare -A allowed=(
   [archive]="base codec seal"
   [stack]="base docker"
   [sqlite]="base seal"
-  [engine]="archive base docker job"
+  [dbengine]="archive base docker job"
   [repo]="base archive catalog seal storage"
   [retention]="base catalog"
-  [backup]="base archive catalog codec docker engine job repo seal sqlite stack storage"
-  [restore]="base archive catalog codec docker engine job repo seal sqlite stack storage"
-  [app]="base archive backup catalog codec docker engine job notify repo restore retention schedule seal sqlite stack storage"
-  [http]="app base archive backup catalog codec docker engine job notify repo restore retention schedule seal sqlite stack storage webui"
-  [cli]="app base archive backup catalog codec docker engine http job notify repo restore retention schedule seal sqlite stack storage webui"
+  [backup]="base archive catalog codec docker dbengine job repo seal sqlite stack storage"
+  [restore]="base archive catalog codec docker dbengine job repo seal sqlite stack storage"
+  [app]="base archive backup catalog codec docker dbengine job notify repo restore retention schedule seal sqlite stack storage"
+  [http]="app base archive backup catalog codec docker dbengine job notify repo restore retention schedule seal sqlite stack storage webui"
+  [cli]="app base archive backup catalog codec docker dbengine http job notify repo restore retention schedule seal sqlite stack storage webui"
 )
 
 status=0

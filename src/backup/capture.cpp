@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "docker/helper_container.h"
-#include "engine/docker_executor.h"
+#include "dbengine/docker_executor.h"
 #include "base/clock.h"
 #include "base/pipe.h"
 #include "base/scope.h"
@@ -67,7 +67,7 @@ class DumpEntryWriter final : public Writer {
   Status result_;
 };
 
-class ArchiveDumpSink final : public engine::DumpSink {
+class ArchiveDumpSink final : public dbengine::DumpSink {
  public:
   ArchiveDumpSink(archive::ArchiveWriter& w, std::string service, job::Progress& p)
       : w_(w), service_(std::move(service)), progress_(p) {}
@@ -86,7 +86,7 @@ class ArchiveDumpSink final : public engine::DumpSink {
   job::Progress& progress_;
 };
 
-archive::DumpInfo to_archive_info(const engine::DumpInfo& info) {
+archive::DumpInfo to_archive_info(const dbengine::DumpInfo& info) {
   archive::DumpInfo a;
   a.engine = info.engine;
   a.version = info.version;
@@ -122,12 +122,12 @@ std::string tail(const std::string& s, size_t n = 600) {
 
 }  // namespace
 
-Result<engine::DumpInfo> capture_dump(docker::Client& docker, archive::ArchiveWriter& writer, const DumpTask& task,
+Result<dbengine::DumpInfo> capture_dump(docker::Client& docker, archive::ArchiveWriter& writer, const DumpTask& task,
                                       job::Context& ctx, const std::string& step) {
   auto info = TRY_CTX(docker.inspect_container(task.container_id), "dump " + task.service);
-  auto facts = engine::facts_from(info);
-  auto eng = TRY(engine::make_engine(task.engine));
-  engine::DockerExecutor ex(docker, task.container_id, task.container_name);
+  auto facts = dbengine::facts_from(info);
+  auto eng = TRY(dbengine::make_engine(task.engine));
+  dbengine::DockerExecutor ex(docker, task.container_id, task.container_name);
   job::Progress progress(ctx, step, std::nullopt);
   ArchiveDumpSink sink(writer, task.service, progress);
   auto dump = eng->dump(ex, facts, sink, ctx);

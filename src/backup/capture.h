@@ -10,14 +10,14 @@
 #include "archive/writer.h"
 #include "backup/plan.h"
 #include "docker/client.h"
-#include "engine/engine.h"
+#include "dbengine/engine.h"
 #include "job/context.h"
 
 namespace stacksnap::backup {
 
 // Dumps one database service into dumps/<service>/ and records its DumpInfo in the
 // manifest. Returns the engine's DumpInfo.
-Result<engine::DumpInfo> capture_dump(docker::Client& docker, archive::ArchiveWriter& writer, const DumpTask& task,
+Result<dbengine::DumpInfo> capture_dump(docker::Client& docker, archive::ArchiveWriter& writer, const DumpTask& task,
                                       job::Context& ctx, const std::string& step);
 
 // Captures a named volume (type kVolume) or a bind mount (kBind) through a helper

@@ -8,7 +8,7 @@
 //                that mounts every target volume (NoCopy) at /stacksnap-restore/<i>;
 //                full paths from "/" so relative symlinks never "escape" (notes §3.4);
 //                ownership from the tar headers (no copyUIDGID)
-//   dumps/…    → skipped (replayed later through engine::DumpSource)
+//   dumps/…    → skipped (replayed later through dbengine::DumpSource)
 //
 // Volume contents are also summarised as a TreeDigest (regular files: path, content
 // SHA-256, mode, uid, gid; XOR-combined so order does not matter) which drills compare

@@ -10,7 +10,7 @@
 #include "base/fd.h"
 #include "base/subprocess.h"
 #include "base/text.h"
-#include "engine/engine.h"
+#include "dbengine/engine.h"
 #include "stack/model.h"
 
 namespace stacksnap::restore {
@@ -95,7 +95,7 @@ Result<ComposeTool> probe_compose(const std::vector<std::string>& argv0, const s
     return t;
   }
   return not_found(argv[0] + (argv0.size() == 2 ? " compose" : "") + ": " +
-                   (r.ok() ? engine::stderr_tail(r->err.empty() ? r->out : r->err) : r.error().message()));
+                   (r.ok() ? dbengine::stderr_tail(r->err.empty() ? r->out : r->err) : r.error().message()));
 }
 
 const std::vector<std::string> kV2Argv0 = {"docker", "compose"};
@@ -155,7 +155,7 @@ Result<std::string> Compose::run(const std::vector<std::string>& args, const Sto
   if (!r.ok()) return std::move(r).error().with_context(what);
   if (r->exit_code != 0) {
     return internal_error(what + ": " + tool_.describe() + " exited " + std::to_string(r->exit_code) + ": " +
-                          engine::stderr_tail(r->err.empty() ? r->out : r->err));
+                          dbengine::stderr_tail(r->err.empty() ? r->out : r->err));
   }
   return std::move(r->out);
 }

@@ -3,7 +3,7 @@
 #include <fcntl.h>
 
 #include "archive/reader.h"
-#include "engine/docker_executor.h"
+#include "dbengine/docker_executor.h"
 #include "base/fd.h"
 
 namespace stacksnap::restore {
@@ -48,7 +48,7 @@ Result<std::vector<DumpToReplay>> dumps_from_manifest(const archive::Manifest& m
   for (const auto& [service, rec] : m.dumps) {
     const nlohmann::json* info = &rec;
     if (rec.is_object() && rec.contains("info")) info = &rec["info"];
-    auto d = engine::DumpInfo::from_json(*info);
+    auto d = dbengine::DumpInfo::from_json(*info);
     if (!d.ok()) return std::move(d).error().with_context("manifest dump record of " + service);
     out.push_back({service, std::move(*d)});
   }
@@ -70,10 +70,10 @@ Result<docker::ContainerInfo> service_container(docker::Client& docker, const st
 Status replay_dump(docker::Client& docker, const std::string& project, const DumpToReplay& d,
                    const std::string& archive_path, const seal::KeySource& keys, job::Context& ctx) {
   auto info = TRY(service_container(docker, project, d.service));
-  auto eng = TRY(engine::make_engine(d.info.engine));
-  engine::DockerExecutor ex(docker, info.id, info.name);
-  engine::DockerContainerControl ctl(docker, info.id);
-  auto facts = engine::facts_from(info);
+  auto eng = TRY(dbengine::make_engine(d.info.engine));
+  dbengine::DockerExecutor ex(docker, info.id, info.name);
+  dbengine::DockerContainerControl ctl(docker, info.id);
+  auto facts = dbengine::facts_from(info);
   {
     job::StepTimer t(ctx, "ready:" + d.service, "Wait for " + d.info.engine + " in " + info.name);
     auto st = eng->wait_ready(ex, facts, kReadyTimeout, ctx);
@@ -88,15 +88,15 @@ Status replay_dump(docker::Client& docker, const std::string& project, const Dum
 Result<DbOutcome> check_rows(docker::Client& docker, const std::string& project, const DumpToReplay& d,
                              job::Context& ctx) {
   auto info = TRY(service_container(docker, project, d.service));
-  auto eng = TRY(engine::make_engine(d.info.engine));
-  engine::DockerExecutor ex(docker, info.id, info.name);
-  auto facts = engine::facts_from(info);
+  auto eng = TRY(dbengine::make_engine(d.info.engine));
+  dbengine::DockerExecutor ex(docker, info.id, info.name);
+  auto facts = dbengine::facts_from(info);
   TRY_CTX(eng->wait_ready(ex, facts, kReadyTimeout, ctx), "wait for " + info.name);
   auto now = TRY_CTX(eng->count_rows(ex, facts, ctx), "count rows in " + info.name);
   DbOutcome o{.service = d.service, .engine = d.info.engine, .container = info.name};
   o.tables = d.info.counts.size();
   o.counts_exact = d.info.counts_exact;
-  auto check = engine::check_counts(d.info.counts, now, d.info.counts_exact);
+  auto check = dbengine::check_counts(d.info.counts, now, d.info.counts_exact);
   o.differences = std::move(check.failures);
   o.notes = std::move(check.notes);
   return o;

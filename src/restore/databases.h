@@ -10,7 +10,7 @@
 
 #include "archive/manifest.h"
 #include "docker/client.h"
-#include "engine/engine.h"
+#include "dbengine/engine.h"
 #include "job/context.h"
 #include "seal/key.h"
 
@@ -19,7 +19,7 @@ namespace stacksnap::restore {
 // Opens dumps/<service>/<name> by reading the archive again from the start (each open
 // is its own authenticated pass; dumps come early in an archive). The Reader it returns
 // owns the pass.
-class ArchiveDumpSource final : public engine::DumpSource {
+class ArchiveDumpSource final : public dbengine::DumpSource {
  public:
   ArchiveDumpSource(std::string archive_path, const seal::KeySource& keys, std::string service)
       : path_(std::move(archive_path)), keys_(keys), service_(std::move(service)) {}
@@ -33,7 +33,7 @@ class ArchiveDumpSource final : public engine::DumpSource {
 
 struct DumpToReplay {
   std::string service;
-  engine::DumpInfo info;
+  dbengine::DumpInfo info;
 };
 
 // The dumps recorded in the manifest (DataLoss when a record is malformed).

@@ -34,7 +34,7 @@
 #include "base/fd.h"
 #include "base/temp_dir.h"
 #include "codec/zstd.h"
-#include "engine/postgres.h"
+#include "dbengine/postgres.h"
 #include "repo/repo.h"
 #include "seal/key.h"
 #include "seal/stream.h"
@@ -70,7 +70,7 @@ std::string exec_in(const std::string& container, const std::string& command) {
 
 std::string rows_of(const std::string& container, const std::string& db, const std::string& table) {
   return exec_in(container, "PGPASSWORD=" + std::string(kDbPassword) + " psql -h 127.0.0.1 -U tricky -tA -d " +
-                                sh_quote(engine::pg_dbname_conninfo(db)) + " -c 'SELECT count(*) FROM " + table + "'");
+                                sh_quote(dbengine::pg_dbname_conninfo(db)) + " -c 'SELECT count(*) FROM " + table + "'");
 }
 
 std::string redis(const std::string& container, const std::string& args) {

@@ -5,12 +5,12 @@
 #include <thread>
 
 #include "base/pipe.h"
-#include "engine/mysql_counter.h"
-#include "engine/postgres.h"
-#include "engine/rdb_scan.h"
-#include "engine/redis.h"
+#include "dbengine/mysql_counter.h"
+#include "dbengine/postgres.h"
+#include "dbengine/rdb_scan.h"
+#include "dbengine/redis.h"
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 namespace {
 
 const char* kDump = R"(-- MariaDB dump 10.19  Distrib 10.11.18-MariaDB, for debian-linux-gnu (x86_64)
@@ -352,4 +352,4 @@ TEST(Redis, AofLayoutNamesTheBaseIncrAndManifest) {
 }
 
 }  // namespace
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

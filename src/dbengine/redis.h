@@ -21,9 +21,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/engine.h"
+#include "dbengine/engine.h"
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 class RedisEngine final : public Engine {
  public:
@@ -59,4 +59,4 @@ struct AofLayout {
   std::string dir;       // a directory to create first; empty: none
 };
 Result<AofLayout> aof_layout(const std::string& appendfilename, const std::string& appenddirname);
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

@@ -1,8 +1,8 @@
-#include "engine/mysql_counter.h"
+#include "dbengine/mysql_counter.h"
 
 #include <set>
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 bool is_mysql_system_schema(const std::string& db) {
   static const std::set<std::string> kSystem = {"mysql", "sys", "performance_schema", "information_schema"};
@@ -144,4 +144,4 @@ std::vector<std::string> MysqlRowCounter::databases() const {
   return {dbs.begin(), dbs.end()};
 }
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

@@ -1,8 +1,8 @@
-#include "engine/session.h"
+#include "dbengine/session.h"
 
 #include <algorithm>
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 class Session::LineSink final : public Writer {
  public:
@@ -101,4 +101,4 @@ std::string Session::stderr_text() {
   return err_;
 }
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

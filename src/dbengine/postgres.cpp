@@ -1,4 +1,4 @@
-#include "engine/postgres.h"
+#include "dbengine/postgres.h"
 
 #include <regex>
 #include <set>
@@ -7,9 +7,9 @@
 
 #include "base/clock.h"
 #include "base/hex.h"
-#include "engine/session.h"
+#include "dbengine/session.h"
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 // Names travel hex-encoded (UTF-8): a table name may hold '|', newlines, anything.
 const char* const kPgCountQuery =
@@ -303,4 +303,4 @@ Result<std::vector<TableCount>> PostgresEngine::count_rows(Executor& ex, const C
   return out;
 }
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

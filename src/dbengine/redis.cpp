@@ -1,12 +1,12 @@
-#include "engine/redis.h"
+#include "dbengine/redis.h"
 
 #include <thread>
 
 #include "base/clock.h"
 #include "base/scope.h"
-#include "engine/rdb_scan.h"
+#include "dbengine/rdb_scan.h"
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 std::optional<std::string> requirepass_from_args(const std::vector<std::string>& args) {
   for (size_t i = 0; i + 1 < args.size(); ++i) {
@@ -388,4 +388,4 @@ Result<std::vector<TableCount>> RedisEngine::count_rows(Executor& ex, const Cont
   return parse_keyspace(TRY(redis_query(ex, c, {"INFO", "keyspace"}, facts, ctx)));
 }
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

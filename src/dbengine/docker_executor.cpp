@@ -1,11 +1,11 @@
-#include "engine/docker_executor.h"
+#include "dbengine/docker_executor.h"
 
 #include <thread>
 
 #include "archive/tar_io.h"
 #include "base/pipe.h"
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 Result<int> DockerExecutor::run(const ExecRequest& req, Reader* in, Writer& out, Writer& err,
                                 const StopToken& stop) {
@@ -65,4 +65,4 @@ ContainerFacts facts_from(const docker::ContainerInfo& info) {
   return f;
 }
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

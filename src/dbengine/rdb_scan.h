@@ -24,7 +24,7 @@
 
 #include "base/stream.h"
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 class RdbScanner final : public Writer {
  public:
@@ -79,4 +79,4 @@ class RdbScanner final : public Writer {
   std::string problem_;
 };
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

@@ -1,11 +1,11 @@
-#include "engine/mysql.h"
+#include "dbengine/mysql.h"
 
 #include <thread>
 
 #include "base/clock.h"
-#include "engine/mysql_counter.h"
+#include "dbengine/mysql_counter.h"
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 namespace {
 
@@ -195,4 +195,4 @@ Result<std::vector<TableCount>> MysqlEngine::count_rows(Executor& ex, const Cont
   return out;
 }
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

@@ -22,7 +22,7 @@
 #include "base/stream.h"
 #include "job/context.h"
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 using Json = nlohmann::json;
 
@@ -199,4 +199,4 @@ std::vector<std::string> split_lines(const std::string& s);
 // The last ~2 KB of stderr, trimmed, for error messages.
 std::string stderr_tail(const std::string& err);
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "base/pipe.h"
-#include "engine/engine.h"
+#include "dbengine/engine.h"
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 class Session {
  public:
@@ -47,4 +47,4 @@ class Session {
   std::thread thread_;
 };
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

@@ -1,4 +1,4 @@
-#include "engine/engine.h"
+#include "dbengine/engine.h"
 
 #include <algorithm>
 #include <set>
@@ -6,11 +6,11 @@
 
 #include "base/hex.h"
 
-#include "engine/mysql.h"
-#include "engine/postgres.h"
-#include "engine/redis.h"
+#include "dbengine/mysql.h"
+#include "dbengine/postgres.h"
+#include "dbengine/redis.h"
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 namespace {
 // Captures into a string with a hard limit: command output we parse is small.
@@ -270,4 +270,4 @@ Result<std::unique_ptr<Engine>> make_engine(const std::string& name) {
   return not_found("no database engine named '" + name + "' (known: postgres, mysql, redis)");
 }
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

@@ -8,9 +8,9 @@
 #include <set>
 #include <string>
 
-#include "engine/engine.h"
+#include "dbengine/engine.h"
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 class PostgresEngine final : public Engine {
  public:
@@ -39,4 +39,4 @@ std::string pg_dbname_conninfo(const std::string& db);
 // "ERROR:  role \"shop\" already exists".
 bool is_expected_role_error(const std::string& psql_line, const std::set<std::string>& roles_before);
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

@@ -1,9 +1,9 @@
-#include "engine/rdb_scan.h"
+#include "dbengine/rdb_scan.h"
 
 #include <algorithm>
 #include <cstring>
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 namespace {
 // Opcodes and value types of rdb.h (Redis 7.4, Valkey 8).
@@ -296,4 +296,4 @@ void RdbScanner::walk() {
   }
 }
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

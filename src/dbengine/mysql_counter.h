@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "base/stream.h"
-#include "engine/engine.h"
+#include "dbengine/engine.h"
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 class MysqlRowCounter final : public Writer {
  public:
@@ -46,4 +46,4 @@ bool is_mysql_system_schema(const std::string& db);
 // `name` with backticks doubled, inside backticks.
 std::string mysql_quote_ident(const std::string& name);
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

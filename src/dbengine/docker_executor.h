@@ -4,9 +4,9 @@
 #include <string>
 
 #include "docker/client.h"
-#include "engine/engine.h"
+#include "dbengine/engine.h"
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 class DockerExecutor final : public Executor {
  public:
@@ -38,4 +38,4 @@ class DockerContainerControl final : public ContainerControl {
 // Facts an engine may use, from a container inspect.
 ContainerFacts facts_from(const docker::ContainerInfo& info);
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine

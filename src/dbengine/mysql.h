@@ -6,9 +6,9 @@
 // runs a temporary server without networking, which must not be mistaken for ready).
 #pragma once
 
-#include "engine/engine.h"
+#include "dbengine/engine.h"
 
-namespace stacksnap::engine {
+namespace stacksnap::dbengine {
 
 class MysqlEngine final : public Engine {
  public:
@@ -21,4 +21,4 @@ class MysqlEngine final : public Engine {
   Result<std::vector<TableCount>> count_rows(Executor& ex, const ContainerFacts& facts, job::Context& ctx) override;
 };
 
-}  // namespace stacksnap::engine
+}  // namespace stacksnap::dbengine
