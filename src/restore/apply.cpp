@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <ctime>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -110,190 +112,260 @@ Result<std::vector<std::string>> prepare_binds(const Placement& placement, job::
   return moved;
 }
 
+namespace {
+
+// One pass over the archive's entries: volumes streamed as a tar into a helper container
+// that mounts them (through the Engine), bind mounts and config files written on the host.
+// Destroyed before finish(): the uploader is stopped and joined, the helper removed.
+class FilesPass {
+ public:
+  FilesPass(docker::Client& docker, archive::ArchiveReader& reader, const Placement& placement,
+            const ApplyOptions& options, job::Context& ctx)
+      : docker_(docker),
+        reader_(reader),
+        placement_(placement),
+        options_(options),
+        ctx_(ctx),
+        pipe_(kPutPipeBuffer),
+        pipe_out_(pipe_),
+        pipe_in_(pipe_),
+        host_({.owner = ::geteuid() == 0, .xattrs = true, .verb = "restore"}) {
+    for (size_t i = 0; i < placement.volumes.size(); ++i) volume_index_[placement.volumes[i].archive_dir] = i;
+  }
+  ~FilesPass() {
+    if (uploader_.joinable()) {
+      pipe_.fail(cancelled("restore pass ended"));
+      uploader_.join();
+    }
+  }
+
+  // The helper container and the uploader thread, when there are volumes to fill.
+  Status start() {
+    if (!placement_.volumes.empty()) TRY(start_upload());
+    progress_.emplace(ctx_, "files", std::nullopt);
+    if (placement_.configs.empty()) announce_config();
+    return {};
+  }
+
+  // Every entry, in archive order; dumps/… are skipped (the engines replay them later).
+  Status run() {
+    for (;;) {
+      if (auto st = ctx_.check_cancel("restore"); !st.ok()) return fail(std::move(st).error());
+      auto next = reader_.next();
+      if (!next.ok()) return fail(std::move(next).error());
+      const archive::Entry* e = *next;
+      if (e == nullptr) return {};
+      const std::string& path = e->meta.path;
+      if (starts_with(path, "volumes/")) TRY(volume_entry(*e));
+      else if (starts_with(path, "binds/")) TRY(bind_entry(*e));
+      else if (starts_with(path, "config/")) TRY(config_entry(*e));
+    }
+  }
+
+  // After run(): closes the host writer, ends the upload, reads the volumes back when
+  // asked, removes the helper.
+  Result<ApplySummary> finish() {
+    sum_.manifest = reader_.manifest();  // the walk ended: every entry matched it
+    announce_config();
+    TRY(host_.close());
+    for (auto& w : host_.warnings()) sum_.warnings.push_back(std::move(w));
+    if (tw_) {
+      if (auto st = tw_->finish(); !st.ok()) return fail(std::move(st).error().with_context("fill volumes"));
+      pipe_.close_write();
+      uploader_.join();
+      TRY_CTX(upload_status_, "fill volumes through the Engine");
+      if (options_.check_volumes) {
+        for (size_t i = 0; i < placement_.volumes.size(); ++i) {
+          const auto& v = placement_.volumes[i];
+          sum_.volume_readback[v.name] =
+              TRY_CTX(read_back(docker_, helper_->id(), std::string(kHelperMountRoot) + "/" + std::to_string(i),
+                                ctx_.stop()),
+                      "read back volume " + v.name);
+        }
+      }
+      TRY_CTX(helper_->remove(), "remove the restore helper container");
+    }
+    progress_->finish();
+    return std::move(sum_);
+  }
+
+ private:
+  Status start_upload() {
+    if (options_.helper_image.empty()) return failed_precondition("no image to create the restore helper from");
+    std::vector<std::string> names;
+    for (const auto& v : placement_.volumes) names.push_back(v.name);
+    helper_ = TRY(mount_helper(docker_, placement_.project, options_.helper_image, docker::MountSpec::Type::kVolume,
+                               names, kHelperMountRoot, MountMode::kReadWrite));
+    tw_ = TRY(archive::TarWriter::create(pipe_out_));
+    uploader_ = std::thread([this] {
+      upload_status_ =
+          docker_.put_archive(helper_->id(), "/", pipe_in_, docker::Client::Overwrite::kAllow, ctx_.stop());
+      if (!upload_status_.ok()) pipe_.fail(upload_status_.error());
+      else pipe_.close_read();
+    });
+    return {};
+  }
+
+  Error fail(Error e) {
+    pipe_.fail(e);
+    return e;
+  }
+
+  void announce_config() {
+    if (config_announced_ || !options_.on_config_restored) return;
+    config_announced_ = true;
+    options_.on_config_restored();
+  }
+
+  // An entry the plan has no place for: warned once per top directory.
+  void not_restored(const std::string& dir) {
+    if (warned_.insert(dir).second) sum_.warnings.push_back(dir + " is in the archive but not restored");
+  }
+
+  Status volume_entry(const archive::Entry& e) {
+    const std::string& path = e.meta.path;
+    auto [dir, rel] = split_top(path);
+    auto it = volume_index_.find(dir);
+    if (it == volume_index_.end()) {
+      not_restored(dir);
+      return {};
+    }
+    const std::string root = std::string(kHelperMountRoot + 1) + "/" + std::to_string(it->second);
+    archive::EntryMeta m = e.meta;
+    m.path = rel.empty() ? root : root + "/" + rel;
+    if (m.type == EntryType::kHardlink) {
+      auto [ldir, lrel] = split_top(m.link);
+      if (ldir != dir || lrel.empty()) return fail(data_loss("hardlink " + path + " points outside its volume"));
+      m.link = root + "/" + lrel;
+    }
+    Status st;
+    if (m.type == EntryType::kFile) {
+      st = archive::write_tar_entry(*tw_, m, &reader_.content());
+      auto sha = st.ok() ? reader_.file_sha256() : Result<std::string>(st.error());
+      if (!sha.ok()) st = std::move(sha).error();
+      if (st.ok()) {
+        sum_.volume_digests[placement_.volumes[it->second].name].add(rel, *sha, m.size, m.mode, m.uid, m.gid);
+        sum_.volume_bytes += m.size;
+        progress_->add(m.size);
+      }
+    } else {
+      st = archive::write_tar_entry(*tw_, m, nullptr);
+    }
+    if (!st.ok()) {
+      // The uploader's error (the Engine's answer) explains a broken pipe better.
+      if (uploader_.joinable()) {
+        pipe_.fail(st.error());
+        uploader_.join();
+        if (!upload_status_.ok()) return std::move(upload_status_).error().with_context("fill volumes");
+      }
+      return std::move(st).error().with_context("fill volumes");
+    }
+    ++sum_.volume_entries;
+    return {};
+  }
+
+  Status bind_entry(const archive::Entry& e) {
+    const std::string& path = e.meta.path;
+    auto [dir, rel] = split_top(path);
+    const BindTarget* b = placement_.bind_for_dir(dir);
+    if (b == nullptr) {
+      not_restored(dir);
+      return {};
+    }
+    if (auto st = guard_.check(e.meta); !st.ok()) return fail(std::move(st).error());
+    archive::EntryMeta m = e.meta;
+    m.path = rel.empty() ? b->host_path : b->host_path + "/" + rel;
+    if (m.type == EntryType::kHardlink) {
+      auto [ldir, lrel] = split_top(m.link);
+      if (ldir != dir) return fail(data_loss("hardlink " + path + " points outside its bind mount"));
+      m.link = lrel.empty() ? b->host_path : b->host_path + "/" + lrel;
+    }
+    if (rel.empty()) {
+      std::error_code ec;
+      fs::create_directories(fs::path(b->host_path).parent_path(), ec);
+    }
+    uint64_t bytes = 0;
+    if (auto st = host_.write(m, &reader_, e.is_stream, bytes); !st.ok()) {
+      return fail(std::move(st).error().with_context("restore bind mount " + b->host_path));
+    }
+    if (m.type == EntryType::kFile) {
+      auto sha = reader_.file_sha256();
+      if (!sha.ok()) return fail(std::move(sha).error());
+      sum_.bind_digests[b->index].add(rel, *sha, m.size, m.mode, m.uid, m.gid);
+    }
+    ++sum_.bind_entries;
+    sum_.bind_bytes += bytes;
+    progress_->add(bytes);
+    return {};
+  }
+
+  Status config_entry(const archive::Entry& e) {
+    const std::string& path = e.meta.path;
+    if (e.meta.type == EntryType::kDirectory) return {};  // never chmod /var, /etc…
+    const ConfigTarget* c = placement_.config_for(path);
+    if (c == nullptr || e.meta.type != EntryType::kFile) {
+      sum_.warnings.push_back(path + " is not a planned config file; not restored");
+      return {};
+    }
+    archive::EntryMeta m = e.meta;
+    m.path = c->host_path;
+    if (placement_.mode == Mode::kInPlace) {
+      std::error_code ec;
+      fs::create_directories(fs::path(c->host_path).parent_path(), ec);
+      if (ec) return fail(errno_error("create the directory of " + c->host_path, ec.value()));
+    } else {
+      // A copy's compose and env files hold the stack's secrets: 0600 in 0700 directories.
+      if (auto st = make_private_dirs(placement_.working_dir, fs::path(c->host_path).parent_path().string());
+          !st.ok()) {
+        return fail(std::move(st).error());
+      }
+      m.mode = 0600;
+    }
+    uint64_t bytes = 0;
+    if (auto st = host_.write(m, &reader_, false, bytes); !st.ok()) {
+      return fail(std::move(st).error().with_context("restore config file " + c->host_path));
+    }
+    ++sum_.config_files;
+    if (++configs_written_ == placement_.configs.size()) announce_config();
+    return {};
+  }
+
+  docker::Client& docker_;
+  archive::ArchiveReader& reader_;
+  const Placement& placement_;
+  const ApplyOptions& options_;
+  job::Context& ctx_;
+
+  std::unique_ptr<docker::HelperContainer> helper_;
+  Pipe pipe_;
+  Pipe::WriterEnd pipe_out_;
+  Pipe::ReaderEnd pipe_in_;
+  std::unique_ptr<archive::TarWriter> tw_;
+  std::thread uploader_;
+  Status upload_status_;
+
+  std::map<std::string, size_t> volume_index_;  // archive dir → index in placement.volumes
+  archive::ExtractGuard guard_;
+  archive::DiskWriter host_;
+  std::set<std::string> warned_;
+  std::optional<job::Progress> progress_;  // from start(): its rate counts from there
+  size_t configs_written_ = 0;
+  bool config_announced_ = false;
+  ApplySummary sum_;
+};
+
+}  // namespace
+
 Result<ApplySummary> apply_files(docker::Client& docker, const std::string& archive_path,
                                  const seal::KeySource& keys, const Placement& placement,
                                  const ApplyOptions& options, job::Context& ctx) {
-  ApplySummary sum;
   auto fd = TRY(open_file(archive_path, O_RDONLY));
   FdReader in(fd.get(), archive_path);
   auto reader = TRY(archive::ArchiveReader::open(in, keys, {.hash_sealed = false}));  // authenticated before
-
-  std::unique_ptr<docker::HelperContainer> helper;
-  Pipe pipe(kPutPipeBuffer);
-  Pipe::WriterEnd pipe_out(pipe);
-  Pipe::ReaderEnd pipe_in(pipe);
-  std::unique_ptr<archive::TarWriter> tw;
-  std::thread uploader;
-  Status upload_status;
-  auto join = on_scope_exit([&] {
-    if (uploader.joinable()) {
-      pipe.fail(cancelled("restore pass ended"));
-      uploader.join();
-    }
-  });
-  if (!placement.volumes.empty()) {
-    if (options.helper_image.empty()) return failed_precondition("no image to create the restore helper from");
-    std::vector<std::string> names;
-    for (const auto& v : placement.volumes) names.push_back(v.name);
-    helper = TRY(mount_helper(docker, placement.project, options.helper_image, docker::MountSpec::Type::kVolume, names,
-                                kHelperMountRoot, MountMode::kReadWrite));
-    tw = TRY(archive::TarWriter::create(pipe_out));
-    uploader = std::thread([&] {
-      upload_status = docker.put_archive(helper->id(), "/", pipe_in, docker::Client::Overwrite::kAllow, ctx.stop());
-      if (!upload_status.ok()) pipe.fail(upload_status.error());
-      else pipe.close_read();
-    });
-  }
-
-  std::map<std::string, size_t> volume_index;
-  for (size_t i = 0; i < placement.volumes.size(); ++i) volume_index[placement.volumes[i].archive_dir] = i;
-  archive::ExtractGuard guard;
-  archive::DiskWriter host({.owner = ::geteuid() == 0, .xattrs = true, .verb = "restore"});
-  std::set<std::string> warned;
-  job::Progress progress(ctx, "files", std::nullopt);
-
-  size_t configs_written = 0;
-  bool config_announced = false;
-  auto announce_config = [&] {
-    if (config_announced || !options.on_config_restored) return;
-    config_announced = true;
-    options.on_config_restored();
-  };
-  if (placement.configs.empty()) announce_config();
-
-  auto fail = [&](Error e) -> Error {
-    pipe.fail(e);
-    return e;
-  };
-
-  for (;;) {
-    if (auto st = ctx.check_cancel("restore"); !st.ok()) return fail(std::move(st).error());
-    auto next = reader->next();
-    if (!next.ok()) return fail(std::move(next).error());
-    const archive::Entry* e = *next;
-    if (e == nullptr) break;
-    const std::string& path = e->meta.path;
-
-    if (starts_with(path, "volumes/")) {
-      auto [dir, rel] = split_top(path);
-      auto it = volume_index.find(dir);
-      if (it == volume_index.end()) {
-        if (warned.insert(dir).second) sum.warnings.push_back(dir + " is in the archive but not restored");
-        continue;
-      }
-      const std::string root = std::string(kHelperMountRoot + 1) + "/" + std::to_string(it->second);
-      archive::EntryMeta m = e->meta;
-      m.path = rel.empty() ? root : root + "/" + rel;
-      if (m.type == EntryType::kHardlink) {
-        auto [ldir, lrel] = split_top(m.link);
-        if (ldir != dir || lrel.empty()) return fail(data_loss("hardlink " + path + " points outside its volume"));
-        m.link = root + "/" + lrel;
-      }
-      Status st;
-      if (m.type == EntryType::kFile) {
-        st = archive::write_tar_entry(*tw, m, &reader->content());
-        auto sha = st.ok() ? reader->file_sha256() : Result<std::string>(st.error());
-        if (!sha.ok()) st = std::move(sha).error();
-        if (st.ok()) {
-          sum.volume_digests[placement.volumes[it->second].name].add(rel, *sha, m.size, m.mode, m.uid, m.gid);
-          sum.volume_bytes += m.size;
-          progress.add(m.size);
-        }
-      } else {
-        st = archive::write_tar_entry(*tw, m, nullptr);
-      }
-      if (!st.ok()) {
-        // The uploader's error (the Engine's answer) explains a broken pipe better.
-        if (uploader.joinable()) {
-          pipe.fail(st.error());
-          uploader.join();
-          if (!upload_status.ok()) return std::move(upload_status).error().with_context("fill volumes");
-        }
-        return std::move(st).error().with_context("fill volumes");
-      }
-      ++sum.volume_entries;
-    } else if (starts_with(path, "binds/")) {
-      auto [dir, rel] = split_top(path);
-      const BindTarget* b = placement.bind_for_dir(dir);
-      if (b == nullptr) {
-        if (warned.insert(dir).second) sum.warnings.push_back(dir + " is in the archive but not restored");
-        continue;
-      }
-      if (auto st = guard.check(e->meta); !st.ok()) return fail(std::move(st).error());
-      archive::EntryMeta m = e->meta;
-      m.path = rel.empty() ? b->host_path : b->host_path + "/" + rel;
-      if (m.type == EntryType::kHardlink) {
-        auto [ldir, lrel] = split_top(m.link);
-        if (ldir != dir) return fail(data_loss("hardlink " + path + " points outside its bind mount"));
-        m.link = lrel.empty() ? b->host_path : b->host_path + "/" + lrel;
-      }
-      if (rel.empty()) {
-        std::error_code ec;
-        fs::create_directories(fs::path(b->host_path).parent_path(), ec);
-      }
-      uint64_t bytes = 0;
-      if (auto st = host.write(m, reader.get(), e->is_stream, bytes); !st.ok()) {
-        return fail(std::move(st).error().with_context("restore bind mount " + b->host_path));
-      }
-      if (m.type == EntryType::kFile) {
-        auto sha = reader->file_sha256();
-        if (!sha.ok()) return fail(std::move(sha).error());
-        sum.bind_digests[b->index].add(rel, *sha, m.size, m.mode, m.uid, m.gid);
-      }
-      ++sum.bind_entries;
-      sum.bind_bytes += bytes;
-      progress.add(bytes);
-    } else if (starts_with(path, "config/")) {
-      if (e->meta.type == EntryType::kDirectory) continue;  // never chmod /var, /etc…
-      const ConfigTarget* c = placement.config_for(path);
-      if (c == nullptr || e->meta.type != EntryType::kFile) {
-        sum.warnings.push_back(path + " is not a planned config file; not restored");
-        continue;
-      }
-      archive::EntryMeta m = e->meta;
-      m.path = c->host_path;
-      if (placement.mode == Mode::kInPlace) {
-        std::error_code ec;
-        fs::create_directories(fs::path(c->host_path).parent_path(), ec);
-        if (ec) return fail(errno_error("create the directory of " + c->host_path, ec.value()));
-      } else {
-        // A copy's compose and env files hold the stack's secrets: 0600 in 0700 directories.
-        if (auto st = make_private_dirs(placement.working_dir, fs::path(c->host_path).parent_path().string());
-            !st.ok()) {
-          return fail(std::move(st).error());
-        }
-        m.mode = 0600;
-      }
-      uint64_t bytes = 0;
-      if (auto st = host.write(m, reader.get(), false, bytes); !st.ok()) {
-        return fail(std::move(st).error().with_context("restore config file " + c->host_path));
-      }
-      ++sum.config_files;
-      if (++configs_written == placement.configs.size()) announce_config();
-    }
-    // dumps/…: replayed by the engines later.
-  }
-  sum.manifest = reader->manifest();  // the walk ended: every entry matched it
-  announce_config();
-  TRY(host.close());
-  for (auto& w : host.warnings()) sum.warnings.push_back(std::move(w));
-  if (tw) {
-    if (auto st = tw->finish(); !st.ok()) return fail(std::move(st).error().with_context("fill volumes"));
-    pipe.close_write();
-    uploader.join();
-    TRY_CTX(upload_status, "fill volumes through the Engine");
-    if (options.check_volumes) {
-      for (size_t i = 0; i < placement.volumes.size(); ++i) {
-        const auto& v = placement.volumes[i];
-        sum.volume_readback[v.name] = TRY_CTX(
-            read_back(docker, helper->id(), std::string(kHelperMountRoot) + "/" + std::to_string(i), ctx.stop()),
-            "read back volume " + v.name);
-      }
-    }
-    TRY_CTX(helper->remove(), "remove the restore helper container");
-  }
-  progress.finish();
-  return sum;
+  FilesPass pass(docker, *reader, placement, options, ctx);
+  TRY(pass.start());
+  TRY(pass.run());
+  return pass.finish();
 }
 
 Result<HostCount> count_host_files(const std::string& path) {
