@@ -77,21 +77,13 @@ bool is_database_data_path(const std::string& engine, const std::string& dest) {
   return false;
 }
 
-Result<BackupPlan> make_plan(const stack::Project& p, const BackupOptions& options) {
-  BackupPlan plan;
-  plan.project = p.name;
-  plan.working_dir = p.working_dir;
-  plan.config_files = p.config_files;
-  plan.environment_file = p.environment_file;
-  plan.compose_version = p.compose_version;
-  for (const auto& n : p.networks) {
-    if (n.external) plan.external_networks.push_back({n.name, n.driver, n.services});
-  }
-  plan.options = options;
-  plan.warnings = p.warnings;
-  plan.services = Json::object();
+namespace {
 
-  std::map<std::string, std::string> engine_of;  // service → engine (dumped services only)
+using EngineOf = std::map<std::string, std::string>;  // service → engine (dumped services only)
+
+// Per service: its entry in plan.services, its dump (a database engine with a running
+// container), the containers Safe Mode pauses, its hooks. Fills `engine_of`.
+Status plan_services(const stack::Project& p, const BackupOptions& options, BackupPlan& plan, EngineOf& engine_of) {
   for (const auto& s : p.services) {
     Json containers = Json::array();
     for (const auto& c : s.containers) containers.push_back(c.name);
@@ -143,7 +135,11 @@ Result<BackupPlan> make_plan(const stack::Project& p, const BackupOptions& optio
       plan.hooks.push_back({s.name, cid, cname, hook, command, hook_timeout});
     }
   }
+  return {};
+}
 
+// The volumes to capture, and why the others are skipped.
+void plan_volumes(const stack::Project& p, const BackupOptions& options, const EngineOf& engine_of, BackupPlan& plan) {
   for (const auto& v : p.volumes) {
     if (v.used_by.empty()) {
       plan.skipped.push_back({"volume " + v.name, "no service of the project mounts it"});
@@ -192,7 +188,10 @@ Result<BackupPlan> make_plan(const stack::Project& p, const BackupOptions& optio
     }
     plan.volumes.push_back(std::move(t));
   }
+}
 
+// The bind mounts to capture (numbered from 1 in project order), and why the others are skipped.
+void plan_binds(const stack::Project& p, const BackupOptions& options, const EngineOf& engine_of, BackupPlan& plan) {
   int index = 0;
   for (const auto& b : p.binds) {
     std::string image;
@@ -223,7 +222,10 @@ Result<BackupPlan> make_plan(const stack::Project& p, const BackupOptions& optio
                           .services = b.services, .helper_image = image,
                           .archive_dir = "binds/" + std::to_string(index)});
   }
+}
 
+// Compose files (the missing ones named), included files, .env and env_files.
+void plan_config_files(const stack::Project& p, BackupPlan& plan) {
   std::set<std::string> seen;
   auto add_config = [&](const std::string& path, const std::string& role) {
     if (path.empty() || !seen.insert(path).second) return;
@@ -247,6 +249,29 @@ Result<BackupPlan> make_plan(const stack::Project& p, const BackupOptions& optio
     add_config(f, std::filesystem::path(f).filename() == ".env" ? "dotenv" : "env_file");
   }
   if (!p.environment_file.empty()) add_config(p.environment_file, "env_file");
+}
+
+}  // namespace
+
+Result<BackupPlan> make_plan(const stack::Project& p, const BackupOptions& options) {
+  BackupPlan plan;
+  plan.project = p.name;
+  plan.working_dir = p.working_dir;
+  plan.config_files = p.config_files;
+  plan.environment_file = p.environment_file;
+  plan.compose_version = p.compose_version;
+  for (const auto& n : p.networks) {
+    if (n.external) plan.external_networks.push_back({n.name, n.driver, n.services});
+  }
+  plan.options = options;
+  plan.warnings = p.warnings;
+  plan.services = Json::object();
+
+  EngineOf engine_of;
+  TRY(plan_services(p, options, plan, engine_of));
+  plan_volumes(p, options, engine_of, plan);
+  plan_binds(p, options, engine_of, plan);
+  plan_config_files(p, plan);
 
   add_sqlite_exclusions(p, plan);
   if (plan.dumps.empty() && plan.volumes.empty() && plan.binds.empty() && plan.configs.empty()) {
