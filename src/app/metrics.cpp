@@ -21,13 +21,8 @@ void head(std::ostringstream& o, const char* name, const char* type, const char*
   o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
 }
 
-}  // namespace
-
-std::string Appliance::metrics_text() {
-  std::ostringstream o;
-  auto& db = cat.db();
-
-  // Newest backup per project: time, duration, size.
+// Newest backup per project: time, duration, size.
+void last_backups(std::ostringstream& o, catalog::Db& db) {
   auto last = db.prepare(
       "SELECT b.project, b.created_at, b.duration_ms, b.stored_bytes FROM backups b "
       "WHERE b.created_at = (SELECT MAX(created_at) FROM backups WHERE project = b.project) ORDER BY b.project");
@@ -48,7 +43,10 @@ std::string Appliance::metrics_text() {
     head(o, "stacksnap_backup_last_size_bytes", "gauge", "Stored (sealed) size of the newest backup of the project.");
     o << size.str();
   }
+}
 
+// Backups per project and their stored bytes.
+void backup_counts(std::ostringstream& o, catalog::Db& db) {
   auto counts = db.prepare("SELECT project, COUNT(*), SUM(stored_bytes) FROM backups GROUP BY project ORDER BY project");
   if (counts.ok()) {
     int64_t total = 0;
@@ -62,8 +60,10 @@ std::string Appliance::metrics_text() {
     head(o, "stacksnap_backup_stored_bytes_total", "gauge", "Stored bytes of every backup (one copy each).");
     o << "stacksnap_backup_stored_bytes_total " << total << "\n";
   }
+}
 
-  // Per target: the newest backup stored there, and whether storing there fails now.
+// Per target: the newest backup stored there, and whether storing there fails now.
+void target_health(std::ostringstream& o, catalog::Db& db) {
   auto targets = db.prepare(
       "SELECT t.name, MAX(COALESCE((SELECT MAX(uploaded_at) FROM backup_copies WHERE target = t.name), 0), "
       "COALESCE((SELECT MAX(last_success_at) FROM target_health WHERE target = t.name), 0)), "
@@ -93,20 +93,10 @@ std::string Appliance::metrics_text() {
     head(o, "stacksnap_target_last_failure_timestamp_seconds", "gauge", "Time of the last failure to store on the target.");
     o << last_failure.str();
   }
+}
 
-  auto jc = catalog::job_counts(cat);
-  if (jc.ok()) {
-    head(o, "stacksnap_jobs_total", "counter", "Finished jobs by kind and result.");
-    for (const auto& [k, n] : *jc) {
-      if (k.second == "queued" || k.second == "running") continue;
-      o << "stacksnap_jobs_total{kind=\"" << label(k.first) << "\",result=\"" << label(k.second) << "\"} " << n << "\n";
-    }
-  }
-  head(o, "stacksnap_jobs_running", "gauge", "Jobs running in this server.");
-  o << "stacksnap_jobs_running " << jobs.running_count() << "\n";
-  head(o, "stacksnap_jobs_queued", "gauge", "Jobs waiting for a slot.");
-  o << "stacksnap_jobs_queued " << jobs.queued_count() << "\n";
-
+// The newest drill per project: its result and time.
+void last_drills(std::ostringstream& o, catalog::Db& db) {
   auto drills = db.prepare(
       "SELECT b.project, b.drill_at, b.drill_result FROM backups b WHERE b.drill_at IS NOT NULL AND "
       "b.drill_at = (SELECT MAX(drill_at) FROM backups WHERE project = b.project) ORDER BY b.project");
@@ -124,6 +114,29 @@ std::string Appliance::metrics_text() {
     head(o, "stacksnap_drill_last_timestamp_seconds", "gauge", "Time of the newest restore drill of the project.");
     o << at.str();
   }
+}
+
+}  // namespace
+
+std::string Appliance::metrics_text() {
+  std::ostringstream o;
+  auto& db = cat.db();
+  last_backups(o, db);
+  backup_counts(o, db);
+  target_health(o, db);
+  auto jc = catalog::job_counts(cat);
+  if (jc.ok()) {
+    head(o, "stacksnap_jobs_total", "counter", "Finished jobs by kind and result.");
+    for (const auto& [k, n] : *jc) {
+      if (k.second == "queued" || k.second == "running") continue;
+      o << "stacksnap_jobs_total{kind=\"" << label(k.first) << "\",result=\"" << label(k.second) << "\"} " << n << "\n";
+    }
+  }
+  head(o, "stacksnap_jobs_running", "gauge", "Jobs running in this server.");
+  o << "stacksnap_jobs_running " << jobs.running_count() << "\n";
+  head(o, "stacksnap_jobs_queued", "gauge", "Jobs waiting for a slot.");
+  o << "stacksnap_jobs_queued " << jobs.queued_count() << "\n";
+  last_drills(o, db);
   return o.str();
 }
 
