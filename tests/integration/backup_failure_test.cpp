@@ -223,10 +223,14 @@ TEST(BackupFailure, SpoolDiskFillingUpMidCaptureFailsCleanly) {
     auto bed = BackupBed::create(mnt);
     ASSERT_TRUE(bed.ok());
     bool filled = false;
-    auto w = watch_backup(**bed, "backup " + busy() + " --safe-mode --json", [&](const nlohmann::json& e, pid_t) {
+    auto w = watch_backup(**bed, "backup " + busy() + " --safe-mode --json", [&](const nlohmann::json& e, pid_t pid) {
       if (!filled && e.value("type", "") == "progress" && e.value("step", "") == "volume." + busy() + "_bulk") {
         filled = true;
+        // The backup is stopped while the disk fills, so that the capture cannot finish
+        // first (on a fast machine it did, and only the catalog write then failed).
+        ::kill(pid, SIGSTOP);
         (void)run_script("dd if=/dev/zero of=" + mnt + "/filler bs=1M 2>/dev/null");  // until the disk is full
+        ::kill(pid, SIGCONT);
       }
     });
     ASSERT_TRUE(filled) << w.out;
