@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "archive/verify.h"
+#include "base/path.h"
 #include "base/build_info.h"
 #include "base/text.h"
 #include "docker/host_view.h"
@@ -123,7 +124,7 @@ std::vector<std::string> outermost(std::vector<std::string> paths) {
   std::sort(paths.begin(), paths.end());
   std::vector<std::string> out;
   for (const auto& p : paths) {
-    if (!out.empty() && (p == out.back() || p.rfind(out.back() + "/", 0) == 0)) continue;
+    if (!out.empty() && path_within(p, out.back())) continue;
     out.push_back(p);
   }
   return out;

@@ -7,6 +7,7 @@
 #include <span>
 #include <string_view>
 
+#include "base/path.h"
 #include "base/fd.h"
 
 namespace stacksnap::app {
@@ -72,11 +73,6 @@ const KeyRule* rule_for(const std::string& kind, std::string_view key) {
   return nullptr;
 }
 
-bool within(const std::string& path, const std::string& root) {
-  return path == root || (path.size() > root.size() && path.starts_with(root) &&
-                          (root.back() == '/' || path[root.size()] == '/'));
-}
-
 std::string resolved(const std::string& path) {
   std::error_code ec;
   auto p = fs::weakly_canonical(path, ec);
@@ -123,12 +119,12 @@ Status check_not_reserved(const std::string& data_dir, const std::string& path) 
   for (const std::string& p : {path, resolved(path)}) {
     if (p == "/") return invalid_argument(why + "is the root directory");
     for (auto tree : kSystemTrees) {
-      if (within(p, std::string(tree))) return invalid_argument(why + "lies in the system tree " + std::string(tree));
+      if (path_within(p, tree)) return invalid_argument(why + "lies in the system tree " + std::string(tree));
     }
     const std::string dd = resolved(data_dir);
     if (p == dd) return invalid_argument(why + "is StackSnap's data directory; use a directory of its own");
     for (auto sub : kStateDirs) {
-      if (within(p, dd + "/" + std::string(sub))) {
+      if (path_within(p, dd + "/" + std::string(sub))) {
         return invalid_argument(why + "lies in StackSnap's own state (" + dd + "/" + std::string(sub) + ")");
       }
     }
@@ -157,7 +153,7 @@ Status check_file_key(const std::string& data_dir, std::string_view key, const s
   std::error_code ec;
   auto real = fs::canonical(value, ec);
   if (value.empty() || value.front() != '/' || ec) return invalid_argument(hint);
-  if (!within(real.string(), dir) || real.string() == dir || !fs::is_regular_file(real, ec)) {
+  if (!path_within(real.string(), dir) || real.string() == dir || !fs::is_regular_file(real, ec)) {
     return invalid_argument(hint);
   }
   return {};

@@ -6,18 +6,13 @@
 #include <set>
 
 #include "sqlite/detect.h"
+#include "base/path.h"
 
 namespace stacksnap::backup {
 
 namespace {
 
 bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
-
-bool under(const std::string& path, const std::string& dir) {
-  if (dir.empty()) return false;
-  std::string d = dir.back() == '/' ? dir : dir + "/";
-  return path == dir || path.rfind(d, 0) == 0;
-}
 
 // Host paths a backup never captures: sockets, kernel and device trees, host identity.
 bool system_path(const std::string& p) {
@@ -26,9 +21,9 @@ bool system_path(const std::string& p) {
                                                "/etc/hosts", "/etc/resolv.conf", "/var/lib/docker"};
   if (kExact.count(p)) return true;
   for (const auto& pre : kPrefixes) {
-    if (under(p, pre)) return true;
+    if (path_within(p, pre)) return true;
   }
-  return under(p, "/var/lib/docker");
+  return path_within(p, "/var/lib/docker");
 }
 
 std::string first_container_id(const stack::Service& s, std::string* name) {
@@ -71,7 +66,7 @@ void add_sqlite_exclusions(const stack::Project& p, BackupPlan& plan) {
 bool is_database_data_path(const std::string& engine, const std::string& dest) {
   std::string d = dest;
   while (d.size() > 1 && d.back() == '/') d.pop_back();
-  if (engine == "postgres") return d == "/var/lib/postgresql" || under(d, "/var/lib/postgresql/");
+  if (engine == "postgres") return path_within(d, "/var/lib/postgresql");
   if (engine == "mysql") return d == "/var/lib/mysql";
   if (engine == "redis") return d == "/data";
   return false;
@@ -218,7 +213,7 @@ void plan_binds(const stack::Project& p, const BackupOptions& options, const Eng
     }
     ++index;
     plan.binds.push_back({.index = index, .host_path = b.host_path, .container_path = b.container_path,
-                          .read_only = b.read_only, .inside_project = under(b.host_path, p.working_dir),
+                          .read_only = b.read_only, .inside_project = path_within(b.host_path, p.working_dir),
                           .services = b.services, .helper_image = image,
                           .archive_dir = "binds/" + std::to_string(index)});
   }

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/path.h"
 #include "base/fd.h"
 #include "docker/client.h"
 
@@ -15,12 +16,6 @@ std::string normal(const std::string& path) {
   std::string p = std::filesystem::path(path).lexically_normal().string();
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   return p;
-}
-
-// `path` is `dir` or below it.
-bool under(const std::string& path, const std::string& dir) {
-  if (dir == "/") return true;
-  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
 }
 
 bool is_hex64(std::string_view s) {
@@ -130,7 +125,7 @@ const MountPoint* HostView::mount_of(const std::string& path) const {
   size_t best_len = 0;
   for (const auto& m : mounts_) {
     const std::string dest = normal(m.destination);
-    if (!dest.empty() && under(path, dest) && (best == nullptr || dest.size() > best_len)) {
+    if (!dest.empty() && path_within(path, dest) && (best == nullptr || dest.size() > best_len)) {
       best = &m;
       best_len = dest.size();
     }

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "base/path.h"
 #include "base/error.h"
 #include "base/fd.h"
 #include "base/stream.h"
@@ -72,6 +73,20 @@ TEST(Files, AtomicWriteAndTempDirCleanup) {
     EXPECT_EQ(*back, "hello");
   }
   EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST(Path, WithinIsTheDirOrBelowItLexically) {
+  EXPECT_TRUE(path_within("/srv/app", "/srv/app"));
+  EXPECT_TRUE(path_within("/srv/app/data", "/srv/app"));
+  EXPECT_TRUE(path_within("/srv/app/data", "/srv/app/"));
+  EXPECT_TRUE(path_within("/srv/app", "/srv/app//"));
+  EXPECT_FALSE(path_within("/srv/application", "/srv/app"));
+  EXPECT_FALSE(path_within("/srv", "/srv/app"));
+  EXPECT_TRUE(path_within("/anything", "/"));
+  EXPECT_TRUE(path_within("/", "/"));
+  EXPECT_FALSE(path_within("relative", "/"));
+  EXPECT_FALSE(path_within("/srv/app", ""));
+  EXPECT_FALSE(path_within("", "/srv"));
 }
 
 }  // namespace
