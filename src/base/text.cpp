@@ -62,4 +62,18 @@ std::string random_hex(size_t bytes) {
   return out;
 }
 
+std::vector<std::string> split_list(std::string_view s, std::string_view trim) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    const size_t comma = s.find(',');
+    std::string_view part = s.substr(0, comma);
+    while (!part.empty() && trim.find(part.front()) != std::string_view::npos) part.remove_prefix(1);
+    while (!part.empty() && trim.find(part.back()) != std::string_view::npos) part.remove_suffix(1);
+    if (!part.empty()) out.emplace_back(part);
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 }  // namespace stacksnap

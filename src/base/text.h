@@ -11,6 +11,10 @@ namespace stacksnap {
 // "a, b, c" for join({"a","b","c"}, ", "); "" for an empty list.
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
+// The comma-separated items of `s`, each without the characters of `trim` at either end;
+// empty items are dropped ("a, b,,c" → {"a", "b", "c"}). Label values use it.
+std::vector<std::string> split_list(std::string_view s, std::string_view trim = " ");
+
 // `s` without spaces, tabs, CR and LF at either end.
 std::string_view trim_space(std::string_view s);
 

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "base/text.h"
+
 namespace stacksnap::sqlite {
 
 bool has_header(Bytes head) {
@@ -20,20 +22,7 @@ std::optional<std::string> companion_of(std::string_view path) {
   return std::nullopt;
 }
 
-std::vector<std::string> parse_patterns(std::string_view label) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= label.size()) {
-    size_t comma = label.find(',', start);
-    if (comma == std::string_view::npos) comma = label.size();
-    std::string_view p = label.substr(start, comma - start);
-    while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.remove_prefix(1);
-    while (!p.empty() && (p.back() == ' ' || p.back() == '\t')) p.remove_suffix(1);
-    if (!p.empty()) out.emplace_back(p);
-    start = comma + 1;
-  }
-  return out;
-}
+std::vector<std::string> parse_patterns(std::string_view label) { return split_list(label, " \t"); }
 
 std::optional<std::string> matching_pattern(const std::vector<std::string>& patterns, std::string_view relative_path,
                                             const std::vector<std::string>& container_paths) {

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/fd.h"
+#include "base/text.h"
 #include "stack/engine_detect.h"
 #include "stack/yaml.h"
 
@@ -34,19 +35,6 @@ std::string label(const Labels& labels, std::string_view key) {
   return it == labels.end() ? std::string() : it->second;
 }
 
-std::vector<std::string> split_list(std::string_view s) {
-  std::vector<std::string> out;
-  while (!s.empty()) {
-    auto comma = s.find(',');
-    std::string_view part = s.substr(0, comma);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
-    if (!part.empty()) out.emplace_back(part);
-    if (comma == std::string_view::npos) break;
-    s.remove_prefix(comma + 1);
-  }
-  return out;
-}
 
 bool is_anonymous_name(std::string_view n) {
   return n.size() == 64 && std::all_of(n.begin(), n.end(), [](char c) {

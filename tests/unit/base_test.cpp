@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "base/path.h"
+#include "base/text.h"
 #include "base/error.h"
 #include "base/fd.h"
 #include "base/stream.h"
@@ -87,6 +88,15 @@ TEST(Path, WithinIsTheDirOrBelowItLexically) {
   EXPECT_FALSE(path_within("relative", "/"));
   EXPECT_FALSE(path_within("/srv/app", ""));
   EXPECT_FALSE(path_within("", "/srv"));
+}
+
+TEST(Text, SplitListTrimsOnlyWhatItIsToldAndDropsEmptyItems) {
+  EXPECT_EQ(split_list(" a, b ,,c,"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(split_list("\ta ,b\t"), (std::vector<std::string>{"\ta", "b\t"}));  // spaces only by default
+  EXPECT_EQ(split_list("\ta ,b\t", " \t"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(split_list("").empty());
+  EXPECT_TRUE(split_list(" , ").empty());
+  EXPECT_EQ(split_list("with space.yml"), (std::vector<std::string>{"with space.yml"}));
 }
 
 }  // namespace
