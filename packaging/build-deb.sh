@@ -53,17 +53,19 @@ install -m 0644 "$here/deb/lintian-overrides" "$stage/usr/share/lintian/override
 sed -e "s/@VERSION@/$version/" -e "s/@COMMIT@/$commit/" -e "s/@MAINTAINER@/$maintainer/" \
     -e "s/@DATE@/$changelog_date/" "$here/deb/changelog.in" | gzip -9n >"$stage/usr/share/doc/stacksnap/changelog.gz"
 gzip -9n <"$here/stacksnap.1" >"$stage/usr/share/man/man1/stacksnap.1.gz"
-# The dashboard's runtime packages, embedded in the binary: each must be MIT (the
-# copyright file says so).
+# The dashboard's runtime packages (npm's view: what the bundle may embed; a package's
+# CLI-only dependencies are listed too): each must be MIT or ISC, the two licenses the
+# copyright file carries.
 packages="$(cd "$repo/web" && npm ls --omit=dev --all --parseable 2>/dev/null | tail -n +2 |
   while read -r dir; do node -e 'const p=require(process.argv[1]+"/package.json"); console.log(p.name+" "+p.version+" "+p.license)' "$dir"; done | sort -u)"
 [[ -n "$packages" ]] || { echo "build-deb.sh: cannot list the dashboard's packages (run scripts/build-web.sh)" >&2; exit 1; }
-if grep -qv ' MIT$' <<<"$packages"; then
-  echo "build-deb.sh: dashboard packages not under MIT, packaging/deb/copyright.in needs them:" >&2
-  grep -v ' MIT$' <<<"$packages" >&2; exit 1
+if grep -qvE ' (MIT|ISC)$' <<<"$packages"; then
+  echo "build-deb.sh: dashboard packages under a license packaging/deb/copyright.in does not carry:" >&2
+  grep -vE ' (MIT|ISC)$' <<<"$packages" >&2; exit 1
 fi
-list="$(awk '{printf "%s%s %s", (NR>1?", ":""), $1, $2}' <<<"$packages")"
-sed "s|@DASHBOARD_PACKAGES@|$list|" "$here/deb/copyright.in" >"$stage/usr/share/doc/stacksnap/copyright"
+list_of() { awk -v lic="$1" '$3 == lic {printf "%s%s %s", (n++ ? ", " : ""), $1, $2} END {if (!n) printf "(none)"}' <<<"$packages"; }
+sed -e "s|@DASHBOARD_PACKAGES@|$(list_of MIT)|" -e "s|@DASHBOARD_ISC_PACKAGES@|$(list_of ISC)|" \
+  "$here/deb/copyright.in" >"$stage/usr/share/doc/stacksnap/copyright"
 chmod 0644 "$stage/usr/share/doc/stacksnap/copyright"
 ln -s stacksnap "$dbg/usr/share/doc/stacksnap-dbgsym"
 
