@@ -35,12 +35,17 @@ std::string sidecar_for_blob(const std::string& blob_key) {
   return blob_key + ".json";
 }
 
+nlohmann::json VerifySummary::copies_json() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : copies) {
+    out.push_back({{"target", c.target}, {"key", c.key}, {"state", c.state}, {"detail", c.detail}});
+  }
+  return out;
+}
+
 nlohmann::json VerifySummary::to_json() const {
   using Json = nlohmann::json;
-  Json j{{"backup_id", backup_id}, {"deep", deep}, {"copies", Json::array()}, {"failed_targets", Json::array()}};
-  for (const auto& c : copies) {
-    j["copies"].push_back({{"target", c.target}, {"key", c.key}, {"state", c.state}, {"detail", c.detail}});
-  }
+  Json j{{"backup_id", backup_id}, {"deep", deep}, {"copies", copies_json()}, {"failed_targets", Json::array()}};
   for (const auto& f : failed_targets) {
     j["failed_targets"].push_back({{"target", f.target}, {"code", f.code}, {"message", f.message}});
   }
@@ -93,8 +98,7 @@ Result<VerifySummary> verify_stored_backup(catalog::Catalog& cat, const std::str
   const bool any_verified = !out.target.empty();
   (void)repo::record_backup_verdict(cat, backup_id, keys != nullptr && any_verified,
                                     unix_seconds(std::chrono::system_clock::now()));
-  nlohmann::json event = out.to_json();
-  ctx.emit("verify_result", nlohmann::json{{"backup_id", backup_id}, {"deep", out.deep}, {"copies", event["copies"]}});
+  ctx.emit("verify_result", nlohmann::json{{"backup_id", backup_id}, {"deep", out.deep}, {"copies", out.copies_json()}});
   if (!damaged.empty()) return data_loss(damaged);
   if (!any_verified) return *last_error;
   return out;

@@ -62,6 +62,7 @@ struct VerifySummary {
   // {backup_id, deep, copies: [{target, key, state, detail}], target, files, entries,
   // content_bytes, sealed_bytes, key_fingerprint, failed_targets: [{target, code, message}]}
   nlohmann::json to_json() const;
+  nlohmann::json copies_json() const;  // [{target, key, state, detail}] (also the verify_result event's)
 };
 Result<VerifySummary> verify_stored_backup(catalog::Catalog& cat, const std::string& backup_id,
                                            const seal::KeySource* keys, job::Context& ctx);

@@ -147,7 +147,7 @@ Status remove_target(const Globals& g, const std::string& name, bool force) {
   auto cat = TRY(open_state(g));
   const int64_t forgotten = TRY(app::remove_target(*cat, g.data_dir, name, force));
   std::cout << "target " << name << " removed from the catalog (stored backups were not deleted";
-  if (forgotten > 0) std::cout << "; " << forgotten << " backup copie(s) on it forgotten";
+  if (forgotten > 0) std::cout << "; " << forgotten << " backup(s) stored on it forgotten by the catalog";
   std::cout << ")\n";
   return {};
 }
