@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/build_paths.h"
 #include "base/fd.h"
 #include "backup_support.h"
 
@@ -53,6 +54,7 @@ struct Watched {
 Watched watch_backup(const BackupBed& bed, const std::string& args,
                      const std::function<void(const nlohmann::json&, pid_t)>& on_event) {
   Watched w;
+  const std::string binary = stacksnap::build_paths::binary();  // not after fork()
   int fds[2];
   if (::pipe(fds) != 0) return w;
   pid_t pid = ::fork();
@@ -62,14 +64,14 @@ Watched watch_backup(const BackupBed& bed, const std::string& args,
     ::close(fds[0]);
     ::close(fds[1]);
     std::string dd = bed.data_dir();
-    std::vector<std::string> argv = {STACKSNAP_BINARY, "--data-dir", dd};
+    std::vector<std::string> argv = {binary, "--data-dir", dd};
     std::istringstream in(args);
     std::string a;
     while (in >> a) argv.push_back(a);
     std::vector<char*> cargv;
     for (auto& s : argv) cargv.push_back(s.data());
     cargv.push_back(nullptr);
-    ::execv(STACKSNAP_BINARY, cargv.data());
+    ::execv(binary.c_str(), cargv.data());
     _exit(127);
   }
   ::close(fds[1]);

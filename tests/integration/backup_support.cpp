@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 
+#include "common/build_paths.h"
 #include "archive/reader.h"
 #include "archive/writer.h"
 #include "base/fd.h"
@@ -50,7 +51,7 @@ CliRun run_stacksnap(const std::string& data_dir, const std::string& args) {
   std::string errfile = data_dir + "/.stderr";
   auto t0 = std::chrono::steady_clock::now();
   // The group keeps our stderr redirection ahead of run_script's own 2>&1.
-  auto sr = run_script("{ " + std::string(STACKSNAP_BINARY) + " --data-dir " + data_dir + " " + args + " 2>" +
+  auto sr = run_script("{ " + stacksnap::build_paths::binary() + " --data-dir " + data_dir + " " + args + " 2>" +
                        errfile + "; }");
   CliRun r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -3,12 +3,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/build_paths.h"
 #include "test_env.h"
 
 namespace stacksnap::it {
 namespace {
 
-std::string bin() { return STACKSNAP_BINARY; }
+std::string bin() { return stacksnap::build_paths::binary(); }
 
 nlohmann::json find(const nlohmann::json& arr, const std::string& key, const std::string& value) {
   for (const auto& e : arr) {

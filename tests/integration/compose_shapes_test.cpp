@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/build_paths.h"
 #include "backup_support.h"
 #include "base/temp_dir.h"
 #include "job/context.h"
@@ -119,7 +120,7 @@ TEST(ComposeV2Shapes, ModernStackIsDiscoveredAsItRuns) {
   const PrivateStack& s = **made;
   const std::string P = s.project(), wd = s.work_dir();
 
-  auto r = run_script(std::string(STACKSNAP_BINARY) + " projects " + P + " --json 2>&1");
+  auto r = run_script(stacksnap::build_paths::binary() + " projects " + P + " --json 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const Json p = Json::parse(r.output)["projects"][0];
   EXPECT_EQ(p["compose_flavour"], "v2");
@@ -156,7 +157,7 @@ TEST(ComposeV2Shapes, ModernStackIsDiscoveredAsItRuns) {
   for (const auto& b : p["binds"]) binds.push_back(b["host_path"]);
   EXPECT_EQ(binds, (std::vector<std::string>{wd + "/config/app.conf", wd + "/db/initdb", wd + "/secrets/api.key"}));
 
-  auto table = run_script(std::string(STACKSNAP_BINARY) + " projects " + P + " 2>&1");
+  auto table = run_script(stacksnap::build_paths::binary() + " projects " + P + " 2>&1");
   ASSERT_EQ(table.exit_code, 0) << table.output;
   EXPECT_NE(table.output.find("compose v2 2."), std::string::npos) << table.output;
   EXPECT_NE(table.output.find(wd + "/db/compose.db.yaml  (include)"), std::string::npos) << table.output;
@@ -356,7 +357,7 @@ TEST(ComposeLane, ProjectStartedWithPFromAnotherDirectory) {
   const std::string label = trimmed(run_script("docker inspect -f '{{index .Config.Labels \"com.docker.compose.project."
                                                "config_files\"}}' " + sp.container("app")).output);
   EXPECT_EQ(label, compose_v1_lane() ? "stacks/app/docker-compose.yml" : sp.work_dir() + "/docker-compose.yml");
-  auto r = run_script(std::string(STACKSNAP_BINARY) + " projects " + sp.project + " --json 2>&1");
+  auto r = run_script(stacksnap::build_paths::binary() + " projects " + sp.project + " --json 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const Json p = Json::parse(r.output)["projects"][0];
   EXPECT_EQ(p["working_dir"], sp.work_dir());
@@ -394,7 +395,7 @@ TEST(ComposeLane, ComposeFilesGoneStillBackUpAndRestoreSaysWhatIsMissing) {
   fs::remove(compose_file);
 
   // Discovery says so; the backup still holds the dump, the volumes and what is left.
-  auto pr = run_script(std::string(STACKSNAP_BINARY) + " projects " + sp.project + " --json 2>&1");
+  auto pr = run_script(stacksnap::build_paths::binary() + " projects " + sp.project + " --json 2>&1");
   ASSERT_EQ(pr.exit_code, 0) << pr.output;
   const Json p = Json::parse(pr.output)["projects"][0];
   EXPECT_EQ(p["missing_files"], Json::array({compose_file}));

@@ -29,6 +29,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/build_paths.h"
 #include "backup_support.h"
 #include "base/clock.h"
 #include "base/fd.h"
@@ -335,7 +336,7 @@ TEST_F(TrickyStack, TamperedFileInACorrectlySealedArchiveFailsTheDrillNamingIt) 
 TEST_F(TrickyStack, RestoreWhileABackupOfTheProjectRunsIsRefusedAtOnce) {
   // A backup held mid-way (SIGSTOP once it has started) keeps the project's lock.
   const std::string log = root_->path() + "/held-backup.log";
-  auto started = run_script("(" + std::string(STACKSNAP_BINARY) + " --data-dir " + bed_->data_dir() + " backup " +
+  auto started = run_script("(" + stacksnap::build_paths::binary() + " --data-dir " + bed_->data_dir() + " backup " +
                             project_ + " --json > " + log + " 2>&1 & echo $!)");
   const pid_t pid = static_cast<pid_t>(std::stoi(trimmed(started.output)));
   bool running = false;

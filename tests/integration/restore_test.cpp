@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/build_paths.h"
 #include "backup_support.h"
 #include "test_env.h"
 
@@ -20,7 +21,7 @@ namespace {
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string bin() { return STACKSNAP_BINARY; }
+std::string bin() { return stacksnap::build_paths::binary(); }
 
 // Output of a command inside a container (docker exec), trimmed.
 std::string in_container(const std::string& container, const std::string& command) {

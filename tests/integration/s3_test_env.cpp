@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 
+#include "common/build_paths.h"
 #include "storage/s3/curl_handle.h"
 
 namespace stacksnap::storage::s3::testing {
@@ -55,7 +56,7 @@ bool healthy() {
 }
 
 Result<S3TestBed> load() {
-  std::string fixture = std::string(STACKSNAP_SOURCE_DIR) + "/tests/fixtures/s3";
+  std::string fixture = stacksnap::build_paths::source_dir() + "/tests/fixtures/s3";
   if (!healthy() || read_env_file(env_file_path()).empty()) {
     std::string out;
     int rc = run_shell(fixture + "/start.sh 2>&1", &out);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "common/build_paths.h"
 #include "base/fd.h"
 #include "common/loopback_receiver.h"
 #include "integration/security_support.h"
@@ -70,7 +71,7 @@ TEST(SecurityClaim, AdminResetPasswordIsTheLocalRecoveryPath) {
   ASSERT_EQ(tok.status, 201) << tok.body;
   const std::string bearer = "Authorization: Bearer " + tok.json()["token"].get<std::string>();
 
-  auto result = run_script("printf 'recovered-password-1\\n' | " + std::string(STACKSNAP_BINARY) + " --data-dir " +
+  auto result = run_script("printf 'recovered-password-1\\n' | " + stacksnap::build_paths::binary() + " --data-dir " +
                            s.data_dir + " admin reset-password --password-stdin");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(call({.url = s.url("/api/session"), .headers = {admin.cookie}}).status, 401) << "sessions ended";

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/build_paths.h"
 #include "integration/http_test_support.h"
 
 namespace stacksnap::it {
@@ -54,7 +55,7 @@ class ServerProcess {
   // Starts the binary and waits for its "listening on" line; returns the port (0: failed).
   uint16_t start() {
     size_t offset = read_file(log_).size();
-    std::vector<std::string> args = {STACKSNAP_BINARY, "--data-dir", data_dir_, "serve", "--listen", "127.0.0.1:0"};
+    std::vector<std::string> args = {stacksnap::build_paths::binary(), "--data-dir", data_dir_, "serve", "--listen", "127.0.0.1:0"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/build_paths.h"
 #include "backup_support.h"
 #include "sqlite/check.h"
 #include "test_env.h"
@@ -263,7 +264,7 @@ TEST(SqliteCapture, ProjectsListsTheDatabasesWithTheirServicesAndHowTheyAreCaptu
   STACKSNAP_REQUIRE_ENGINE(d);
   const std::string project = stack_project("ledger");
   { auto up = ensure_ledger(project, 2); ASSERT_TRUE(up.ok()) << up.error().message(); }
-  auto r = run_script(std::string(STACKSNAP_BINARY) + " projects " + project + " --json 2>&1");
+  auto r = run_script(stacksnap::build_paths::binary() + " projects " + project + " --json 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const Json sqlite = Json::parse(r.output)["projects"][0]["sqlite"];
   std::map<std::string, Json> by_path;
@@ -282,7 +283,7 @@ TEST(SqliteCapture, ProjectsListsTheDatabasesWithTheirServicesAndHowTheyAreCaptu
   EXPECT_EQ(by_path["settings.db"]["used_by"], Json::array({"settings:/srv/state/settings.db"}));
   EXPECT_TRUE(sqlite["notes"].empty()) << sqlite["notes"].dump();
 
-  auto table = run_script(std::string(STACKSNAP_BINARY) + " projects " + project + " 2>&1");
+  auto table = run_script(stacksnap::build_paths::binary() + " projects " + project + " 2>&1");
   ASSERT_EQ(table.exit_code, 0) << table.output;
   EXPECT_TRUE(contains(table.output, "SQLITE DATABASE")) << table.output;
   EXPECT_TRUE(std::regex_search(table.output, std::regex("books\\.db +volume " + project + "_books .* wal .*snapshot")))

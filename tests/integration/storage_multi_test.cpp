@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "common/build_paths.h"
 #include "backup_support.h"
 #include "base/temp_dir.h"
 #include "s3_test_env.h"
@@ -129,7 +130,7 @@ TEST(StorageMulti, LocalAndS3CopiesRebuildFromS3WithOnlyTheKey) {
                        "/key").exit_code,
             0);
   auto run_fresh = [&](const std::string& args) {
-    return run_script(std::string(STACKSNAP_BINARY) + " --data-dir " + fresh->path() + " " + args + " 2>&1");
+    return run_script(stacksnap::build_paths::binary() + " --data-dir " + fresh->path() + " " + args + " 2>&1");
   };
   std::string secret_file = fresh->path() + "/s3.secret-src";
   write_file(secret_file, s3.secret_key);

@@ -1,4 +1,5 @@
 #include "test_env.h"
+#include "common/build_paths.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -51,7 +52,7 @@ ScriptResult run_script(const std::string& command) {
   return r;
 }
 
-std::string source_path(std::string_view relative) { return std::string(STACKSNAP_SOURCE_DIR) + "/" + std::string(relative); }
+std::string source_path(std::string_view relative) { return build_paths::source_path(relative); }
 
 Status ensure_fixture_images() {
   static std::once_flag once;

@@ -18,6 +18,7 @@
 #include <optional>
 #include <regex>
 
+#include "common/build_paths.h"
 #include "backup_support.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_admin.h"
@@ -226,7 +227,7 @@ TEST(VisiblePartial, S3StoppedDuringABackupIsPartialEverywhere) {
 
   // 2. S3 goes away while the next backup is being captured.
   std::string errfile = tmp->path() + "/backup2.err";
-  FILE* p = ::popen((std::string(STACKSNAP_BINARY) + " --data-dir " + data_dir + " backup " + files + " --json 2>" + errfile)
+  FILE* p = ::popen((stacksnap::build_paths::binary() + " --data-dir " + data_dir + " backup " + files + " --json 2>" + errfile)
                         .c_str(),
                     "r");
   ASSERT_NE(p, nullptr);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/build_paths.h"
 #include "archive/extract.h"
 #include "archive/fs_source.h"
 #include "archive/reader.h"
@@ -292,7 +293,7 @@ TEST(ArchiveMalicious, ExtractionRefusesAndWritesNothingOutside) {
 }
 
 TEST(ArchiveFixture, V1ExtractsByteIdentically) {
-  const fs::path dir = fs::path(STACKSNAP_SOURCE_DIR) / "tests/fixtures/format/v1";
+  const fs::path dir = fs::path(stacksnap::build_paths::source_dir()) / "tests/fixtures/format/v1";
   ASSERT_TRUE(fs::exists(dir / "archive-keyfile.ssa")) << "fixture missing in " << dir;
   auto expected = read_small_file((dir / "expected.txt").string());
   ASSERT_TRUE(expected.ok());
@@ -350,7 +351,7 @@ TEST(ArchiveFixture, V1ExtractsByteIdentically) {
 //   stacksnap_unit_tests --gtest_also_run_disabled_tests --gtest_filter='*GenerateV1*').
 // The committed files must never be regenerated: later versions must read them as they are.
 TEST(ArchiveFixture, DISABLED_GenerateV1) {
-  const fs::path dir = fs::path(STACKSNAP_SOURCE_DIR) / "tests/fixtures/format/v1";
+  const fs::path dir = fs::path(stacksnap::build_paths::source_dir()) / "tests/fixtures/format/v1";
   fs::create_directories(dir);
   auto key = seal::MasterKey::generate();
   ASSERT_TRUE(key.ok());

@@ -4,6 +4,7 @@
 #include <set>
 #include <thread>
 
+#include "common/build_paths.h"
 #include "base/pipe.h"
 #include "dbengine/mysql_counter.h"
 #include "dbengine/postgres.h"
@@ -90,7 +91,7 @@ std::string rdb_len(uint64_t n) {
 std::string rdb_str(const std::string& s) { return rdb_len(s.size()) + s; }
 
 std::string read_fixture(const std::string& rel) {
-  std::ifstream f(std::string(STACKSNAP_SOURCE_DIR) + "/" + rel, std::ios::binary);
+  std::ifstream f(stacksnap::build_paths::source_dir() + "/" + rel, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
