@@ -62,7 +62,9 @@ run() { # name, gtest filter, env…
     printf '   %-44s ok      %4d s\n' "$name" "$secs"
   else
     printf '   %-44s FAILED  %4d s (exit %d)\n' "$name" "$secs" "$rc"
-    grep -E '^\[  FAILED  \]|Failure$|^\.\./' "$log" | head -n 40 | sed 's/^/      /' >&2
+    # Each failure with its message (up to the next gtest line), then the failed tests.
+    awk '/Failure$/ {on=1} /^\[/ {on=0} on {print} /^\[  FAILED  \]/ {print}' "$log" | head -n 120 |
+      sed 's/^/      /' >&2
     failed+=("$name")
   fi
   rm -f "$log"

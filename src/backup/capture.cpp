@@ -159,10 +159,11 @@ Status capture_mount(docker::Client& docker, archive::ArchiveWriter& writer, con
   return {};
 }
 
-Status run_hook(docker::Client& docker, const HookTask& hook, job::Context& ctx) {
+Status run_hook(docker::Client& docker, const HookTask& hook, job::Context& ctx, HookCancel cancel) {
   const std::string what = hook.phase + " hook in " + hook.container_name;
   StopSource local;
-  std::stop_callback link(ctx.stop(), [&] { local.request_stop(); });
+  const StopToken linked = cancel == HookCancel::kStop ? ctx.stop() : StopToken{};
+  std::stop_callback link(linked, [&] { local.request_stop(); });
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;

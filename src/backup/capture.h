@@ -30,9 +30,15 @@ Status capture_mount(docker::Client& docker, archive::ArchiveWriter& writer, con
                      uint64_t estimate, job::Context& ctx, const std::string& step,
                      archive::TarEntryFilter* filter = nullptr);
 
-// Runs a hook command with `sh -c` in its container. Non-zero exit, timeout or exec
-// failure → error naming the hook and its output's tail.
-Status run_hook(docker::Client& docker, const HookTask& hook, job::Context& ctx);
+// Whether cancelling the job stops a hook: a pre-backup hook is part of the backup
+// (kStop); a post-backup hook undoes what the pre-backup one did (maintenance mode,
+// flushed queues) and runs to its end or its timeout also when the job was cancelled
+// (kFinish).
+enum class HookCancel { kStop, kFinish };
+
+// Runs a hook command with `sh -c` in its container, bounded by hook.timeout. Non-zero
+// exit, timeout or exec failure → error naming the hook and its output's tail.
+Status run_hook(docker::Client& docker, const HookTask& hook, job::Context& ctx, HookCancel cancel);
 
 // Bytes below a host directory (best effort, 0 when unreadable): the free-space estimate.
 uint64_t disk_usage(const std::string& path);

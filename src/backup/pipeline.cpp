@@ -160,14 +160,14 @@ Status write_config_files(archive::ArchiveWriter& writer, const BackupPlan& plan
 }
 
 // The hooks of one phase. Pre-backup hooks stop the backup when they fail; post-backup
-// ones only warn.
+// ones only warn, and run to their end (or timeout) also after a cancel.
 Status run_hooks(docker::Client& docker, const BackupPlan& plan, const std::string& phase, job::Context& ctx) {
   const bool pre = phase == "pre-backup";
   for (const auto& h : plan.hooks) {
     if (h.phase != phase) continue;
     auto st = job::run_step(ctx, std::string(pre ? "hook.pre." : "hook.post.") + h.service,
                             std::string(pre ? "Pre" : "Post") + "-backup hook in " + h.container_name,
-                            [&] { return run_hook(docker, h, ctx); });
+                            [&] { return run_hook(docker, h, ctx, pre ? HookCancel::kStop : HookCancel::kFinish); });
     if (st.ok()) continue;
     if (pre) return std::move(st).error().with_context("pre-backup hook failed");
     ctx.warn(ctx.redact(st.error().message()));

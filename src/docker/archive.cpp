@@ -33,7 +33,7 @@ Result<PathStat> stat_of(const Exchange& ex, std::string_view op) {
 
 }  // namespace
 
-Result<PathStat> Client::stat_path(std::string_view container, std::string_view path) {
+Result<PathStat> EngineClient::stat_path(std::string_view container, std::string_view path) {
   Call call{.method = "HEAD", .path = "/containers/" + path_arg(container) + "/archive",
             .query = {{"path", std::string(path)}}, .op = "stat " + where(container, path)};
   auto ex = open(call);
@@ -47,7 +47,7 @@ Result<PathStat> Client::stat_path(std::string_view container, std::string_view 
   return st;
 }
 
-Result<std::unique_ptr<ArchiveReader>> Client::open_archive(std::string_view container, std::string_view path,
+Result<std::unique_ptr<ArchiveReader>> EngineClient::open_archive(std::string_view container, std::string_view path,
                                                             const StopToken& stop) {
   // No Accept-Encoding: the Engine would gzip the tar (notes §3.1).
   Call call{.method = "GET", .path = "/containers/" + path_arg(container) + "/archive",
@@ -69,7 +69,7 @@ Status Client::get_archive(std::string_view container, std::string_view path, Wr
   return {};
 }
 
-Status Client::put_archive(std::string_view container, std::string_view path, Reader& tar_in, Overwrite overwrite,
+Status EngineClient::put_archive(std::string_view container, std::string_view path, Reader& tar_in, Overwrite overwrite,
                            const StopToken& stop) {
   Call call{.method = "PUT", .path = "/containers/" + path_arg(container) + "/archive",
             .query = {{"path", std::string(path)}}, .body_stream = &tar_in, .streaming = true,

@@ -47,39 +47,40 @@ Result<nlohmann::json> read_json(Exchange& ex, std::string_view op) {
   return TRY_CTX(parse_json(text, "the Docker Engine's answer"), op);
 }
 
-Client::Client(Endpoint endpoint, Options options) : endpoint_(std::move(endpoint)), options_(std::move(options)) {}
-Client::~Client() = default;
+EngineClient::EngineClient(Endpoint endpoint, Options options)
+    : endpoint_(std::move(endpoint)), options_(std::move(options)) {}
+EngineClient::~EngineClient() = default;
 
 Result<std::unique_ptr<Client>> Client::connect(Options options) {
   Endpoint ep = options.docker_host.empty() ? TRY(endpoint_from_environment())
                                             : TRY(parse_docker_host(options.docker_host));
-  std::unique_ptr<Client> c(new Client(std::move(ep), std::move(options)));
+  auto c = std::make_unique<EngineClient>(std::move(ep), std::move(options));
   TRY(c->renegotiate());
-  return c;
+  return std::unique_ptr<Client>(std::move(c));
 }
 
-VersionInfo Client::engine_version() const {
+VersionInfo EngineClient::engine_version() const {
   std::lock_guard lock(mu_);
   return version_;
 }
 
-ApiVersion Client::api_version() const {
+ApiVersion EngineClient::api_version() const {
   std::lock_guard lock(mu_);
   return api_version_;
 }
 
-std::string Client::versioned(std::string_view path) const {
+std::string EngineClient::versioned(std::string_view path) const {
   return "/v" + api_version().to_string() + std::string(path);
 }
 
-Result<VersionInfo> Client::fetch_version() {
+Result<VersionInfo> EngineClient::fetch_version() {
   Call call{.method = "GET", .path = "/version", .versioned = false, .op = "query the Docker Engine version"};
   auto ex = TRY(open(call));
   auto j = TRY(read_json(*ex, call.op));
   return parse_version(j);
 }
 
-Status Client::renegotiate() {
+Status EngineClient::renegotiate() {
   auto v = TRY(fetch_version());
   auto api = TRY_CTX(negotiate_api_version(v.api_version, v.min_api_version, v.version),
                      "the Docker Engine at " + endpoint_.uri);
@@ -89,21 +90,21 @@ Status Client::renegotiate() {
   return {};
 }
 
-Status Client::ping() {
+Status EngineClient::ping() {
   Call call{.method = "GET", .path = "/_ping", .versioned = false, .op = "ping the Docker Engine"};
   auto ex = TRY(open(call));
   TRY_CTX(read_all(ex->body(), 4096), call.op);
   return {};
 }
 
-Result<VersionInfo> Client::version() { return fetch_version(); }
+Result<VersionInfo> EngineClient::version() { return fetch_version(); }
 
-Result<std::string> Client::request(const Call& call) {
+Result<std::string> EngineClient::request(const Call& call) {
   auto ex = TRY(open(call));
   return TRY_CTX(read_all(ex->body(), kMaxJsonBody), call.op);
 }
 
-Result<std::unique_ptr<Exchange>> Client::open(const Call& call, const StopToken& stop) {
+Result<std::unique_ptr<Exchange>> EngineClient::open(const Call& call, const StopToken& stop) {
   for (int attempt = 0;; ++attempt) {
     auto fd = TRY(connect_endpoint(endpoint_));
     auto timeout = call.streaming ? std::chrono::milliseconds(0) : options_.call_timeout;

@@ -1,5 +1,5 @@
 // Internal to src/docker: the request description and the open exchange the
-// Client's per-area files (containers.cpp, exec.cpp…) build on. Not for other areas.
+// EngineClient's per-area files (containers.cpp, exec.cpp…) build on. Not for other areas.
 #pragma once
 
 #include <chrono>
@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "docker/client.h"
+#include "docker/engine_client.h"
 #include "docker/http.h"
 
 namespace stacksnap::docker {
@@ -43,7 +44,7 @@ class Exchange {
   Reader& body() { return *body_; }
 
  private:
-  friend class Client;
+  friend class EngineClient;
   http::Connection conn_;
   http::ResponseHead head_;
   std::unique_ptr<http::BodyReader> body_;

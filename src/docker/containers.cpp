@@ -15,7 +15,7 @@ std::string short_id(std::string_view id) { return std::string(id.substr(0, 64))
 
 }  // namespace
 
-Result<std::vector<ContainerSummary>> Client::list_containers(const ListContainersOptions& options) {
+Result<std::vector<ContainerSummary>> EngineClient::list_containers(const ListContainersOptions& options) {
   EventFilters filters;
   if (!options.labels.empty()) filters["label"] = options.labels;
   if (!options.names.empty()) filters["name"] = options.names;
@@ -31,28 +31,28 @@ Result<std::vector<ContainerSummary>> Client::list_containers(const ListContaine
   return out;
 }
 
-Result<ContainerInfo> Client::inspect_container(std::string_view id) {
+Result<ContainerInfo> EngineClient::inspect_container(std::string_view id) {
   Call call{.method = "GET", .path = "/containers/" + path_arg(id) + "/json",
             .op = "inspect container " + short_id(id)};
   auto ex = TRY(open(call));
   return parse_container_info(TRY(read_json(*ex, call.op)));
 }
 
-Result<TopResult> Client::top(std::string_view id, std::string_view ps_args) {
+Result<TopResult> EngineClient::top(std::string_view id, std::string_view ps_args) {
   Call call{.method = "GET", .path = "/containers/" + path_arg(id) + "/top",
             .query = {{"ps_args", std::string(ps_args)}}, .op = "list processes of container " + short_id(id)};
   auto ex = TRY(open(call));
   return parse_top(TRY(read_json(*ex, call.op)));
 }
 
-Status Client::start_container(std::string_view id) {
+Status EngineClient::start_container(std::string_view id) {
   Call call{.method = "POST", .path = "/containers/" + path_arg(id) + "/start", .accept = {304},
             .op = "start container " + short_id(id)};
   TRY(request(call));
   return {};
 }
 
-Status Client::stop_container(std::string_view id, int timeout_seconds) {
+Status EngineClient::stop_container(std::string_view id, int timeout_seconds) {
   Call call{.method = "POST", .path = "/containers/" + path_arg(id) + "/stop",
             .query = {{"t", std::to_string(timeout_seconds)}}, .accept = {304},
             .op = "stop container " + short_id(id)};
@@ -62,20 +62,20 @@ Status Client::stop_container(std::string_view id, int timeout_seconds) {
   return {};
 }
 
-Status Client::pause_container(std::string_view id) {
+Status EngineClient::pause_container(std::string_view id) {
   Call call{.method = "POST", .path = "/containers/" + path_arg(id) + "/pause", .op = "pause container " + short_id(id)};
   TRY(request(call));
   return {};
 }
 
-Status Client::unpause_container(std::string_view id) {
+Status EngineClient::unpause_container(std::string_view id) {
   Call call{.method = "POST", .path = "/containers/" + path_arg(id) + "/unpause",
             .op = "unpause container " + short_id(id)};
   TRY(request(call));
   return {};
 }
 
-Result<std::string> Client::create_container(const CreateContainerOptions& o) {
+Result<std::string> EngineClient::create_container(const CreateContainerOptions& o) {
   json body = json::object();
   body["Image"] = o.image;
   if (!o.cmd.empty()) body["Cmd"] = o.cmd;
@@ -123,7 +123,7 @@ Result<std::string> Client::create_container(const CreateContainerOptions& o) {
   return id;
 }
 
-Status Client::remove_container(std::string_view id, const RemoveContainerOptions& o) {
+Status EngineClient::remove_container(std::string_view id, const RemoveContainerOptions& o) {
   Call call{.method = "DELETE", .path = "/containers/" + path_arg(id), .op = "remove container " + short_id(id)};
   if (o.force) call.query.emplace_back("force", "1");
   if (o.remove_volumes) call.query.emplace_back("v", "1");
@@ -132,7 +132,7 @@ Status Client::remove_container(std::string_view id, const RemoveContainerOption
   return {};
 }
 
-Result<int> Client::wait_container(std::string_view id, const StopToken& stop) {
+Result<int> EngineClient::wait_container(std::string_view id, const StopToken& stop) {
   Call call{.method = "POST", .path = "/containers/" + path_arg(id) + "/wait", .streaming = true,
             .op = "wait for container " + short_id(id)};
   auto ex = TRY(open(call, stop));

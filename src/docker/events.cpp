@@ -8,7 +8,7 @@
 
 namespace stacksnap::docker {
 
-Status Client::events(const EventFilters& filters, int64_t since, int64_t until,
+Status EngineClient::events(const EventFilters& filters, int64_t since, int64_t until,
                       const std::function<Result<bool>(const Event&)>& callback, const StopToken& stop) {
   Call call{.method = "GET", .path = "/events", .streaming = true, .op = "watch Docker Engine events"};
   if (since > 0) call.query.emplace_back("since", std::to_string(since));

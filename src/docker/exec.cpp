@@ -50,14 +50,14 @@ std::string describe(std::string_view container, const ExecOptions& o) {
 
 }  // namespace
 
-Result<ExecInspect> Client::inspect_exec(std::string_view exec_id) {
+Result<ExecInspect> EngineClient::inspect_exec(std::string_view exec_id) {
   Call call{.method = "GET", .path = "/exec/" + path_arg(exec_id) + "/json",
             .op = "inspect exec " + std::string(exec_id.substr(0, 12))};
   auto ex = TRY(open(call));
   return parse_exec_inspect(TRY(read_json(*ex, call.op)));
 }
 
-Result<int> Client::exec(std::string_view container, const ExecOptions& options, Reader* stdin, Writer& out,
+Result<int> EngineClient::exec(std::string_view container, const ExecOptions& options, Reader* stdin, Writer& out,
                          Writer& err, const StopToken& stop) {
   const std::string op = describe(container, options);
   if (options.cmd.empty()) return invalid_argument(op + ": no command given");

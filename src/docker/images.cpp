@@ -10,7 +10,7 @@ namespace stacksnap::docker {
 
 using nlohmann::json;
 
-Result<std::vector<ImageSummary>> Client::list_images(const std::vector<std::string>& label_filters) {
+Result<std::vector<ImageSummary>> EngineClient::list_images(const std::vector<std::string>& label_filters) {
   Call call{.method = "GET", .path = "/images/json", .op = "list images"};
   if (!label_filters.empty()) call.query.emplace_back("filters", encode_filters({{"label", label_filters}}));
   auto ex = TRY(open(call));
@@ -22,14 +22,14 @@ Result<std::vector<ImageSummary>> Client::list_images(const std::vector<std::str
   return out;
 }
 
-Result<ImageInfo> Client::inspect_image(std::string_view reference) {
+Result<ImageInfo> EngineClient::inspect_image(std::string_view reference) {
   Call call{.method = "GET", .path = "/images/" + path_arg(reference) + "/json",
             .op = "inspect image " + std::string(reference)};
   auto ex = TRY(open(call));
   return parse_image_info(TRY(read_json(*ex, call.op)));
 }
 
-Status Client::pull_image(std::string_view reference, const std::function<void(std::string_view)>& progress,
+Status EngineClient::pull_image(std::string_view reference, const std::function<void(std::string_view)>& progress,
                           const StopToken& stop) {
   auto [from, tag] = split_image_reference(reference);
   Call call{.method = "POST", .path = "/images/create", .query = {{"fromImage", from}, {"tag", tag}},

@@ -23,7 +23,7 @@ NetworkSummary to_summary(const json& n) {
 
 }  // namespace
 
-Result<std::vector<NetworkSummary>> Client::list_networks(const std::vector<std::string>& label_filters) {
+Result<std::vector<NetworkSummary>> EngineClient::list_networks(const std::vector<std::string>& label_filters) {
   Call call{.method = "GET", .path = "/networks", .op = "list networks"};
   if (!label_filters.empty()) call.query.emplace_back("filters", encode_filters({{"label", label_filters}}));
   auto ex = TRY(open(call));
@@ -36,7 +36,7 @@ Result<std::vector<NetworkSummary>> Client::list_networks(const std::vector<std:
   return out;
 }
 
-Result<NetworkSummary> Client::inspect_network(std::string_view name) {
+Result<NetworkSummary> EngineClient::inspect_network(std::string_view name) {
   Call call{.method = "GET", .path = "/networks/" + path_arg(name), .op = "inspect network " + std::string(name)};
   auto ex = TRY(open(call));
   auto j = TRY(read_json(*ex, call.op));
@@ -44,7 +44,7 @@ Result<NetworkSummary> Client::inspect_network(std::string_view name) {
   return to_summary(j);
 }
 
-Result<std::string> Client::create_network(const CreateNetworkOptions& options) {
+Result<std::string> EngineClient::create_network(const CreateNetworkOptions& options) {
   json body = {{"Name", options.name}, {"CheckDuplicate", true}, {"Labels", options.labels}};
   if (!options.driver.empty()) body["Driver"] = options.driver;
   Call call{.method = "POST", .path = "/networks/create", .json_body = body.dump(),
@@ -54,7 +54,7 @@ Result<std::string> Client::create_network(const CreateNetworkOptions& options) 
   return j.is_object() ? j.value("Id", std::string()) : std::string();
 }
 
-Status Client::remove_network(std::string_view id) {
+Status EngineClient::remove_network(std::string_view id) {
   Call call{.method = "DELETE", .path = "/networks/" + path_arg(id), .op = "remove network " + std::string(id)};
   TRY(request(call));
   return {};

@@ -9,7 +9,7 @@ namespace stacksnap::docker {
 
 using nlohmann::json;
 
-Result<std::vector<VolumeInfo>> Client::list_volumes(const std::vector<std::string>& label_filters) {
+Result<std::vector<VolumeInfo>> EngineClient::list_volumes(const std::vector<std::string>& label_filters) {
   Call call{.method = "GET", .path = "/volumes", .op = "list volumes"};
   if (!label_filters.empty()) call.query.emplace_back("filters", encode_filters({{"label", label_filters}}));
   auto ex = TRY(open(call));
@@ -21,13 +21,13 @@ Result<std::vector<VolumeInfo>> Client::list_volumes(const std::vector<std::stri
   return out;
 }
 
-Result<VolumeInfo> Client::inspect_volume(std::string_view name) {
+Result<VolumeInfo> EngineClient::inspect_volume(std::string_view name) {
   Call call{.method = "GET", .path = "/volumes/" + path_arg(name), .op = "inspect volume " + std::string(name)};
   auto ex = TRY(open(call));
   return parse_volume(TRY(read_json(*ex, call.op)));
 }
 
-Result<VolumeInfo> Client::create_volume(const CreateVolumeOptions& o) {
+Result<VolumeInfo> EngineClient::create_volume(const CreateVolumeOptions& o) {
   json body = {{"Name", o.name}, {"Driver", o.driver.empty() ? std::string("local") : o.driver},
                {"DriverOpts", o.driver_opts}, {"Labels", o.labels}};
   Call call{.method = "POST", .path = "/volumes/create", .json_body = body.dump(),
@@ -36,7 +36,7 @@ Result<VolumeInfo> Client::create_volume(const CreateVolumeOptions& o) {
   return parse_volume(TRY(read_json(*ex, call.op)));
 }
 
-Status Client::remove_volume(std::string_view name, bool force) {
+Status EngineClient::remove_volume(std::string_view name, bool force) {
   Call call{.method = "DELETE", .path = "/volumes/" + path_arg(name), .op = "remove volume " + std::string(name)};
   if (force) call.query.emplace_back("force", "1");
   TRY(request(call));

@@ -60,7 +60,7 @@ Result<DrillSummary> run_drill(const RestoreEnv& env, const DrillRequest& req, j
 
   std::optional<Error> failure;
   {
-    auto compose_tools = std::async(std::launch::async, find_compose_tools, compose_cache_file(env.data_dir)).share();
+    auto compose_tools = compose_tools_for(env);
     auto fa = fetch_and_verify(env, req.backup_id, ctx);
     if (!fa.ok()) {
       failure = std::move(fa).error();

@@ -108,9 +108,11 @@ std::vector<std::string> describe_file_differences(const FileMap& archive, const
   return out;
 }
 
-Result<FileCheck> check_restored_files(docker::Client& docker, const Placement& placement, const ApplySummary& sum,
-                                       const std::string& archive_path, const seal::KeySource& keys,
-                                       const std::string& helper_image, job::Context& ctx) {
+namespace {
+
+// The volumes as the apply read them back; their files, when needed, through a helper.
+std::vector<Tree> volume_trees(docker::Client& docker, const Placement& placement, const ApplySummary& sum,
+                               const std::string& helper_image, job::Context& ctx) {
   std::vector<Tree> trees;
   for (size_t i = 0; i < placement.volumes.size(); ++i) {
     const auto& v = placement.volumes[i];
@@ -120,15 +122,20 @@ Result<FileCheck> check_restored_files(docker::Client& docker, const Placement& 
                      got == sum.volume_readback.end() ? TreeDigest{} : got->second, nullptr});
     trees.back().restored_files = [&docker, &placement, &helper_image, &ctx, i]() -> Result<FileMap> {
       auto h = TRY(mount_helper(docker, placement.project, helper_image, docker::MountSpec::Type::kVolume,
-                                  {placement.volumes[i].name}, kBindCheckRoot, MountMode::kReadOnly));
+                                {placement.volumes[i].name}, kBindCheckRoot, MountMode::kReadOnly));
       FileMap files;
       TRY(read_back(docker, h->id(), std::string(kBindCheckRoot) + "/0", ctx.stop(), &files));
       return files;
     };
   }
+  return trees;
+}
 
-  // Bind mounts: directories read back through one helper, single files hashed here.
-  FileCheck out;
+// The bind mounts read back now: directories through one helper (`helper`, kept for
+// naming differences later), single files hashed here. Each one's facts go into out.binds.
+Result<std::vector<Tree>> bind_trees(docker::Client& docker, const Placement& placement, const ApplySummary& sum,
+                                     const std::string& helper_image, job::Context& ctx,
+                                     std::unique_ptr<docker::HelperContainer>& helper, FileCheck& out) {
   std::vector<const BindTarget*> dirs;
   std::vector<std::string> sources;
   for (const auto& b : placement.binds) {
@@ -138,11 +145,11 @@ Result<FileCheck> check_restored_files(docker::Client& docker, const Placement& 
       sources.push_back(b.host_path);
     }
   }
-  std::unique_ptr<docker::HelperContainer> helper;
   if (!sources.empty()) {
     helper = TRY(mount_helper(docker, placement.project, helper_image, docker::MountSpec::Type::kBind, sources,
-                                kBindCheckRoot, MountMode::kReadOnly));
+                              kBindCheckRoot, MountMode::kReadOnly));
   }
+  std::vector<Tree> trees;
   for (const auto& b : placement.binds) {
     auto want = sum.bind_digests.find(b.index);
     Tree t{"bind " + b.host_path, b.archive_dir, want == sum.bind_digests.end() ? TreeDigest{} : want->second, {},
@@ -172,20 +179,36 @@ Result<FileCheck> check_restored_files(docker::Client& docker, const Placement& 
                          {"digest", t.got.hex()}, {"matches", t.got == t.want}});
     trees.push_back(std::move(t));
   }
+  return trees;
+}
 
-  for (auto& t : trees) {
-    if (t.got == t.want) continue;
-    ctx.warn(t.what + ": the restored files differ from the archive; naming them", "check-files");
-    auto archive = archive_files(archive_path, keys, t.archive_dir);
-    auto restored = t.restored_files();
-    if (!archive.ok() || !restored.ok()) {
-      out.problems.push_back(t.what + ": " + std::to_string(t.got.files) + " files restored, the archive has " +
-                             std::to_string(t.want.files) + " (digests differ)");
-      continue;
-    }
-    auto lines = describe_file_differences(*archive, *restored, kNamedDifferencesPerTree);
-    if (lines.empty()) lines.push_back("the digests differ, every file compares equal");  // cannot happen
-    for (auto& line : lines) out.problems.push_back(t.what + ": " + line);
+// A tree whose digest differs: its differences file by file, as problems.
+void name_differences(const Tree& t, const std::string& archive_path, const seal::KeySource& keys, FileCheck& out,
+                      job::Context& ctx) {
+  ctx.warn(t.what + ": the restored files differ from the archive; naming them", "check-files");
+  auto archive = archive_files(archive_path, keys, t.archive_dir);
+  auto restored = t.restored_files();
+  if (!archive.ok() || !restored.ok()) {
+    out.problems.push_back(t.what + ": " + std::to_string(t.got.files) + " files restored, the archive has " +
+                           std::to_string(t.want.files) + " (digests differ)");
+    return;
+  }
+  auto lines = describe_file_differences(*archive, *restored, kNamedDifferencesPerTree);
+  if (lines.empty()) lines.push_back("the digests differ, every file compares equal");  // cannot happen
+  for (auto& line : lines) out.problems.push_back(t.what + ": " + line);
+}
+
+}  // namespace
+
+Result<FileCheck> check_restored_files(docker::Client& docker, const Placement& placement, const ApplySummary& sum,
+                                       const std::string& archive_path, const seal::KeySource& keys,
+                                       const std::string& helper_image, job::Context& ctx) {
+  FileCheck out;
+  std::unique_ptr<docker::HelperContainer> helper;  // the bind mounts' read-back
+  std::vector<Tree> trees = volume_trees(docker, placement, sum, helper_image, ctx);
+  for (auto& t : TRY(bind_trees(docker, placement, sum, helper_image, ctx, helper, out))) trees.push_back(std::move(t));
+  for (const auto& t : trees) {
+    if (t.got != t.want) name_differences(t, archive_path, keys, out, ctx);
   }
   if (helper) TRY_CTX(helper->remove(), "remove the check helper container");
   return out;

@@ -75,25 +75,9 @@ std::map<std::string, std::string> str_map(const Json& j, const char* key) {
 
 std::string strip_slash(const std::string& p) { return p.empty() || p[0] != '/' ? p : p.substr(1); }
 
-}  // namespace
-
-Result<Placement> make_placement(const Json& plan, Mode mode, const std::string& project,
-                                 const std::string& working_dir) {
-  Placement p;
-  p.mode = mode;
-  p.source_project = str(plan, "project");
-  p.source_working_dir = str(plan, "working_dir");
-  p.project = project.empty() ? p.source_project : project;
-  TRY(check_project_name(p.project));
-  if (p.source_working_dir.empty() || p.source_working_dir[0] != '/') {
-    return data_loss("plan.json has no absolute working_dir");
-  }
-  if (mode != Mode::kInPlace && working_dir.empty()) return invalid_argument("a copy or drill needs a directory");
-  p.working_dir = working_dir.empty() ? p.source_working_dir : working_dir;
-  while (p.working_dir.size() > 1 && p.working_dir.back() == '/') p.working_dir.pop_back();
-  const bool moved = p.working_dir != p.source_working_dir;
-
-  // Config files.
+// Config files: where each goes (its old path, or under the new working dir), and the
+// compose and env files among them.
+Status place_configs(const Json& plan, bool moved, Placement& p) {
   if (plan.contains("config") && plan["config"].is_array()) {
     for (const auto& c : plan["config"]) {
       ConfigTarget t{.archive_path = str(c, "archive_path"), .source_path = str(c, "path"), .role = str(c, "role")};
@@ -124,59 +108,88 @@ Result<Placement> make_placement(const Json& plan, Mode mode, const std::string&
     }
   }
   if (std::string ef = str(plan, "environment_file"); !ef.empty()) p.env_file = mapped(ef);
+  return {};
+}
 
-  // Bind mounts.
-  if (plan.contains("binds") && plan["binds"].is_array()) {
-    for (const auto& b : plan["binds"]) {
-      BindTarget t{.index = b.value("index", -1), .archive_dir = str(b, "dir"), .source_host_path = str(b, "host_path")};
-      if (t.archive_dir.empty() || t.source_host_path.empty() || t.source_host_path[0] != '/') {
-        return data_loss("plan.json: bind entry without an absolute host path");
-      }
-      auto rel = relative_to(t.source_host_path, p.source_working_dir);
-      if (!moved) {
-        t.host_path = t.source_host_path;
-      } else if (rel) {
-        t.host_path = rel->empty() ? p.working_dir : p.working_dir + "/" + *rel;
-      } else if (mode == Mode::kInPlace) {
-        t.host_path = t.source_host_path;  // only binds under the working dir follow --to
-      } else {
-        t.host_path = p.working_dir + "/_binds/" + std::to_string(t.index);
-      }
-      p.binds.push_back(std::move(t));
+// Bind mounts: under the working dir they follow it; outside it a copy or drill keeps
+// them in its own directory, an in-place restore at their old path.
+Status place_binds(const Json& plan, Mode mode, bool moved, Placement& p) {
+  if (!plan.contains("binds") || !plan["binds"].is_array()) return {};
+  for (const auto& b : plan["binds"]) {
+    BindTarget t{.index = b.value("index", -1), .archive_dir = str(b, "dir"), .source_host_path = str(b, "host_path")};
+    if (t.archive_dir.empty() || t.source_host_path.empty() || t.source_host_path[0] != '/') {
+      return data_loss("plan.json: bind entry without an absolute host path");
     }
+    auto rel = relative_to(t.source_host_path, p.source_working_dir);
+    if (!moved) {
+      t.host_path = t.source_host_path;
+    } else if (rel) {
+      t.host_path = rel->empty() ? p.working_dir : p.working_dir + "/" + *rel;
+    } else if (mode == Mode::kInPlace) {
+      t.host_path = t.source_host_path;  // only binds under the working dir follow --to
+    } else {
+      t.host_path = p.working_dir + "/_binds/" + std::to_string(t.index);
+    }
+    p.binds.push_back(std::move(t));
   }
+  return {};
+}
 
-  // Volumes.
+// Named volumes: their own names in place, PROJECT_KEY for a copy or drill (never
+// external there). Anonymous ones are not restored (Compose makes new ones).
+Status place_volumes(const Json& plan, Mode mode, Placement& p) {
+  if (!plan.contains("volumes") || !plan["volumes"].is_array()) return {};
   std::set<std::string> names;
-  if (plan.contains("volumes") && plan["volumes"].is_array()) {
-    for (const auto& v : plan["volumes"]) {
-      VolumeTarget t{.archive_dir = str(v, "dir"),
-                     .source_name = str(v, "name"),
-                     .key = str(v, "key"),
-                     .external = v.value("external", false),
-                     .driver = str(v, "driver"),
-                     .driver_opts = str_map(v, "driver_opts"),
-                     .labels = str_map(v, "labels")};
-      if (t.driver.empty()) t.driver = "local";
-      if (t.archive_dir.empty() || t.source_name.empty()) return data_loss("plan.json: volume entry without a name");
-      if (t.key.empty()) {
-        p.warnings.push_back("volume " + t.source_name +
-                             " is anonymous: Compose creates a new one on `up`, so its contents are not restored");
-        continue;
-      }
-      if (mode == Mode::kInPlace && p.project == p.source_project) {
-        t.name = t.source_name;
-      } else {
-        t.name = p.project + "_" + t.key;
-        t.external = false;
-      }
-      if (!names.insert(t.name).second) return data_loss("plan.json: volume " + t.name + " appears twice");
-      p.volumes.push_back(std::move(t));
+  for (const auto& v : plan["volumes"]) {
+    VolumeTarget t{.archive_dir = str(v, "dir"),
+                   .source_name = str(v, "name"),
+                   .key = str(v, "key"),
+                   .external = v.value("external", false),
+                   .driver = str(v, "driver"),
+                   .driver_opts = str_map(v, "driver_opts"),
+                   .labels = str_map(v, "labels")};
+    if (t.driver.empty()) t.driver = "local";
+    if (t.archive_dir.empty() || t.source_name.empty()) return data_loss("plan.json: volume entry without a name");
+    if (t.key.empty()) {
+      p.warnings.push_back("volume " + t.source_name +
+                           " is anonymous: Compose creates a new one on `up`, so its contents are not restored");
+      continue;
     }
+    if (mode == Mode::kInPlace && p.project == p.source_project) {
+      t.name = t.source_name;
+    } else {
+      t.name = p.project + "_" + t.key;
+      t.external = false;
+    }
+    if (!names.insert(t.name).second) return data_loss("plan.json: volume " + t.name + " appears twice");
+    p.volumes.push_back(std::move(t));
   }
+  return {};
+}
+
+}  // namespace
+
+Result<Placement> make_placement(const Json& plan, Mode mode, const std::string& project,
+                                 const std::string& working_dir) {
+  Placement p;
+  p.mode = mode;
+  p.source_project = str(plan, "project");
+  p.source_working_dir = str(plan, "working_dir");
+  p.project = project.empty() ? p.source_project : project;
+  TRY(check_project_name(p.project));
   if (mode == Mode::kInPlace && p.project != p.source_project) {
     return invalid_argument("an in-place restore keeps the project name");
   }
+  if (p.source_working_dir.empty() || p.source_working_dir[0] != '/') {
+    return data_loss("plan.json has no absolute working_dir");
+  }
+  if (mode != Mode::kInPlace && working_dir.empty()) return invalid_argument("a copy or drill needs a directory");
+  p.working_dir = working_dir.empty() ? p.source_working_dir : working_dir;
+  while (p.working_dir.size() > 1 && p.working_dir.back() == '/') p.working_dir.pop_back();
+  const bool moved = p.working_dir != p.source_working_dir;
+  TRY(place_configs(plan, moved, p));
+  TRY(place_binds(plan, mode, moved, p));
+  TRY(place_volumes(plan, mode, p));
   return p;
 }
 
@@ -243,80 +256,110 @@ std::vector<std::string> split_colon(const std::string& s) {
 
 }  // namespace
 
+namespace {
+
+// Host paths of the backed-up bind mounts → where the restore puts them (paths inside a
+// bind follow it; any other path stays).
+class BindMap {
+ public:
+  explicit BindMap(const Placement& p) {
+    for (const auto& b : p.binds) map_[b.source_host_path] = b.host_path;
+  }
+  std::string operator()(const std::string& src) const {
+    if (auto it = map_.find(src); it != map_.end()) return it->second;
+    for (const auto& [from, to] : map_) {
+      if (auto rel = relative_to(src, from); rel && !rel->empty()) return to + "/" + *rel;
+    }
+    return src;
+  }
+
+ private:
+  std::map<std::string, std::string> map_;
+};
+
+// Networks lose their fixed names (the copy's get its project prefix); external ones
+// are dropped with strip_ports (a drill stays off the host's networks). Returns the keys
+// of the external networks.
+std::set<std::string> sandbox_networks(Json& config, bool strip_ports) {
+  std::set<std::string> external;
+  if (!config.contains("networks") || !config["networks"].is_object()) return external;
+  for (auto& [key, n] : config["networks"].items()) {
+    if (!n.is_object()) continue;
+    bool ext = n.contains("external") && (n["external"].is_object() || n["external"] == true);
+    if (ext) {
+      external.insert(key);
+    } else {
+      n.erase("name");
+    }
+  }
+  if (strip_ports) {
+    for (const auto& k : external) config["networks"].erase(k);
+    if (config["networks"].empty()) config.erase("networks");
+  }
+  return external;
+}
+
+// Volumes lose fixed names and externality: the copy's volumes are its own.
+void sandbox_volumes(Json& config) {
+  if (!config.contains("volumes") || !config["volumes"].is_object()) return;
+  for (auto& [key, v] : config["volumes"].items()) {
+    if (!v.is_object()) v = Json::object();
+    v.erase("name");
+    v.erase("external");
+  }
+}
+
+// One service: no container_name; with strip_ports no published ports, no host network,
+// no external networks; bind sources moved as the binds were.
+void sandbox_service(Json& svc, bool strip_ports, const std::set<std::string>& external_networks,
+                     const BindMap& map_bind) {
+  svc.erase("container_name");
+  if (strip_ports) {
+    svc.erase("ports");
+    if (svc.contains("network_mode") && svc["network_mode"].is_string() && svc["network_mode"] == "host") {
+      svc.erase("network_mode");
+    }
+    if (svc.contains("networks")) {
+      Json& nets = svc["networks"];
+      if (nets.is_array()) {
+        Json kept = Json::array();
+        for (const auto& n : nets) {
+          if (!(n.is_string() && external_networks.count(n.get<std::string>()))) kept.push_back(n);
+        }
+        nets = kept;
+      } else if (nets.is_object()) {
+        for (const auto& k : external_networks) nets.erase(k);
+      }
+      if (nets.empty()) svc.erase("networks");
+    }
+  }
+  if (!svc.contains("volumes") || !svc["volumes"].is_array()) return;
+  for (auto& m : svc["volumes"]) {
+    if (m.is_string()) {
+      auto parts = split_colon(m.get<std::string>());
+      if (parts.size() >= 2 && !parts[0].empty() && parts[0][0] == '/') {
+        parts[0] = map_bind(parts[0]);
+        std::string joined;
+        for (size_t i = 0; i < parts.size(); ++i) joined += (i ? ":" : "") + parts[i];
+        m = joined;
+      }
+    } else if (m.is_object() && m.value("type", "") == "bind" && m.contains("source") && m["source"].is_string()) {
+      m["source"] = map_bind(m["source"].get<std::string>());
+    }
+  }
+}
+
+}  // namespace
+
 Result<Json> sandbox_compose(Json config, const Placement& p, bool strip_ports) {
   if (!config.is_object() || !config.contains("services") || !config["services"].is_object()) {
     return invalid_argument("compose config has no services");
   }
-  std::map<std::string, std::string> bind_map;
-  for (const auto& b : p.binds) bind_map[b.source_host_path] = b.host_path;
-  auto map_bind = [&](const std::string& src) -> std::string {
-    if (auto it = bind_map.find(src); it != bind_map.end()) return it->second;
-    for (const auto& [from, to] : bind_map) {  // a path inside a backed-up bind
-      if (auto rel = relative_to(src, from); rel && !rel->empty()) return to + "/" + *rel;
-    }
-    return src;
-  };
-
-  std::set<std::string> external_networks;
-  if (config.contains("networks") && config["networks"].is_object()) {
-    for (auto& [key, n] : config["networks"].items()) {
-      if (!n.is_object()) continue;
-      bool ext = n.contains("external") && (n["external"].is_object() || n["external"] == true);
-      if (ext) {
-        external_networks.insert(key);
-      } else {
-        n.erase("name");
-      }
-    }
-    if (strip_ports) {
-      for (const auto& k : external_networks) config["networks"].erase(k);
-      if (config["networks"].empty()) config.erase("networks");
-    }
-  }
-  if (config.contains("volumes") && config["volumes"].is_object()) {
-    for (auto& [key, v] : config["volumes"].items()) {
-      if (!v.is_object()) v = Json::object();
-      v.erase("name");
-      v.erase("external");
-    }
-  }
-
+  const BindMap map_bind(p);
+  const std::set<std::string> external_networks = sandbox_networks(config, strip_ports);
+  sandbox_volumes(config);
   for (auto& [svc_name, svc] : config["services"].items()) {
-    if (!svc.is_object()) continue;
-    svc.erase("container_name");
-    if (strip_ports) {
-      svc.erase("ports");
-      if (svc.contains("network_mode") && svc["network_mode"].is_string() && svc["network_mode"] == "host") {
-        svc.erase("network_mode");
-      }
-      if (svc.contains("networks")) {
-        Json& nets = svc["networks"];
-        if (nets.is_array()) {
-          Json kept = Json::array();
-          for (const auto& n : nets) {
-            if (!(n.is_string() && external_networks.count(n.get<std::string>()))) kept.push_back(n);
-          }
-          nets = kept;
-        } else if (nets.is_object()) {
-          for (const auto& k : external_networks) nets.erase(k);
-        }
-        if (nets.empty()) svc.erase("networks");
-      }
-    }
-    if (!svc.contains("volumes") || !svc["volumes"].is_array()) continue;
-    for (auto& m : svc["volumes"]) {
-      if (m.is_string()) {
-        auto parts = split_colon(m.get<std::string>());
-        if (parts.size() >= 2 && !parts[0].empty() && parts[0][0] == '/') {
-          parts[0] = map_bind(parts[0]);
-          std::string joined;
-          for (size_t i = 0; i < parts.size(); ++i) joined += (i ? ":" : "") + parts[i];
-          m = joined;
-        }
-      } else if (m.is_object() && m.value("type", "") == "bind" && m.contains("source") && m["source"].is_string()) {
-        m["source"] = map_bind(m["source"].get<std::string>());
-      }
-    }
+    if (svc.is_object()) sandbox_service(svc, strip_ports, external_networks, map_bind);
   }
   // File-based configs and secrets are bind mounts of those files: they follow the binds.
   for (const char* section : {"configs", "secrets"}) {

@@ -643,6 +643,15 @@ Json RestoreSummary::to_json() const {
   return j;
 }
 
+std::shared_future<ComposeTools> compose_tools_for(const RestoreEnv& env) {
+  if (env.compose_tools) {
+    std::promise<ComposeTools> given;
+    given.set_value(*env.compose_tools);
+    return given.get_future().share();
+  }
+  return std::async(std::launch::async, find_compose_tools, compose_cache_file(env.data_dir)).share();
+}
+
 Result<RestoreSummary> run_restore(const RestoreEnv& env, const RestoreRequest& req, job::Context& ctx,
                                    int64_t job_id) {
   const double t0 = monotonic_seconds();
@@ -670,7 +679,7 @@ Result<RestoreSummary> run_restore(const RestoreEnv& env, const RestoreRequest& 
   ar.force = req.force;
   ar.safety_backup = !req.no_safety_backup;
   ar.no_ports = req.no_ports;
-  ar.compose_tools = std::async(std::launch::async, find_compose_tools, compose_cache_file(env.data_dir)).share();
+  ar.compose_tools = compose_tools_for(env);
   ar.compose = req.compose;
   auto fa = TRY(fetch_and_verify(env, req.backup_id, ctx, req.from_target));
   // A copy that fails is removed whole (containers, volumes, networks, its directory): it

@@ -43,7 +43,13 @@ struct RestoreEnv {
   docker::Client& docker;
   const seal::KeySource& keys;
   SafetyBackup safety_backup = {};  // empty: a due safety backup fails the restore before any change
+  // The Compose installations to choose from; unset: those of this host (looked for in
+  // the background while the archive is fetched).
+  std::optional<ComposeTools> compose_tools = std::nullopt;
 };
+
+// env.compose_tools, or this host's (find_compose_tools, started now on another thread).
+std::shared_future<ComposeTools> compose_tools_for(const RestoreEnv& env);
 
 struct RestoreRequest {
   std::string backup_id;
