@@ -3,6 +3,7 @@
 #include "backup/plan.h"
 #include "backup/sqlite_capture.h"
 #include "docker/host_path.h"
+#include "stack/model_json.h"
 
 namespace stacksnap::app {
 
@@ -88,6 +89,12 @@ nlohmann::ordered_json to_json(const SqliteInventory& inv) {
     dbs.push_back(std::move(j));
   }
   return {{"databases", dbs}, {"notes", inv.notes}};
+}
+
+nlohmann::ordered_json project_json(docker::Client& docker, const stack::Project& project) {
+  auto j = stack::to_json(project);
+  j["sqlite"] = to_json(find_sqlite_databases(docker, project));
+  return j;
 }
 
 }  // namespace stacksnap::app

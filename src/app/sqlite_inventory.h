@@ -42,4 +42,8 @@ SqliteInventory find_sqlite_databases(docker::Client& docker, const stack::Proje
 // capture, reason?}], "notes": […]} (docs/CLI.md, "projects").
 nlohmann::ordered_json to_json(const SqliteInventory& inventory);
 
+// A project as `stacksnap projects --json` lists it and GET /api/projects/{name} shows it
+// under "project": the Compose model (stack/model_json.h) with "sqlite" (above).
+nlohmann::ordered_json project_json(docker::Client& docker, const stack::Project& project);
+
 }  // namespace stacksnap::app

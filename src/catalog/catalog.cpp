@@ -2,9 +2,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+
+#include "base/scope.h"
 
 namespace stacksnap::catalog {
 
@@ -193,6 +196,30 @@ std::string sql_quote(const std::string& s) {
 
 }  // namespace
 
+// VACUUM INTO `copy` through a private temporary file; the copy is renamed into place only
+// when it still has schema `version` (SQLite header: user_version at offset 60, big endian).
+Status Catalog::keep_copy(const std::string& copy, int64_t version) {
+  const std::string tmp = copy + ".tmp-" + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return errno_error("create " + tmp, errno);
+  ::close(fd);
+  auto drop = on_scope_exit([&] { ::unlink(tmp.c_str()); });
+  TRY(db_->exec("VACUUM INTO " + sql_quote(tmp)));
+  unsigned char header[64] = {};
+  {
+    const int in = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) return errno_error("open " + tmp, errno);
+    const ssize_t n = ::pread(in, header, sizeof header, 0);
+    ::close(in);
+    if (n != static_cast<ssize_t>(sizeof header)) return internal_error("read the header of " + tmp);
+  }
+  const int64_t copied = (int64_t{header[60]} << 24) | (header[61] << 16) | (header[62] << 8) | header[63];
+  if (copied != version) return {};  // migrated meanwhile by another process, which kept the copy
+  if (::rename(tmp.c_str(), copy.c_str()) != 0) return errno_error("rename " + tmp + " to " + copy, errno);
+  drop.dismiss();
+  return {};
+}
+
 Status Catalog::migrate() {
   const int64_t latest = schema_version();
   auto too_new = [&](int64_t v) {
@@ -207,22 +234,16 @@ Status Catalog::migrate() {
   schema_ = {.found = found, .version = found};
   if (found > latest) return too_new(found);
   if (found > 0 && found < latest) {
-    // The way back for a downgrade, taken before the first step changes anything.
+    // The way back for a downgrade, taken before the first step changes anything: written
+    // under a temporary name and renamed, so the .bak is whole or absent (an empty one, left
+    // by a crash of an older version, is written again). A copy that another process's
+    // migration overtook (its schema is no longer `found`) is dropped: that process kept one.
     const std::string copy = db_->path() + ".schema-" + std::to_string(found) + ".bak";
-    // Created empty first: private like the database, and only one process fills it.
-    const int fd = ::open(copy.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      ::close(fd);
-      Status st_copy = db_->exec("VACUUM INTO " + sql_quote(copy));
-      if (!st_copy.ok()) {
-        ::unlink(copy.c_str());
-        return std::move(st_copy).error().with_context("keep a copy of the state database (schema " +
-                                                       std::to_string(found) + ") before upgrading it to schema " +
-                                                       std::to_string(latest) + "; nothing was changed");
-      }
-    } else if (errno != EEXIST) {
-      return errno_error("create " + copy + " (the copy of the state database kept before upgrading its schema)",
-                         errno);
+    struct stat existing {};
+    if (::stat(copy.c_str(), &existing) != 0 || existing.st_size == 0) {
+      TRY_CTX(keep_copy(copy, found), "keep a copy of the state database (schema " + std::to_string(found) +
+                                          ") before upgrading it to schema " + std::to_string(latest) +
+                                          "; nothing was changed");
     }
     schema_.backup_path = copy;
   }

@@ -185,6 +185,7 @@ class Catalog {
  private:
   explicit Catalog(std::unique_ptr<Db> db) : db_(std::move(db)) {}
   Status migrate();
+  Status keep_copy(const std::string& copy, int64_t version);
   Result<std::vector<CopyRecord>> copies_of(const std::string& backup_id);
   std::unique_ptr<Db> db_;
   SchemaInfo schema_;

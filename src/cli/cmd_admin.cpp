@@ -14,7 +14,6 @@
 
 #include "app/state.h"
 #include "base/clock.h"
-#include "catalog/sqlite.h"
 #include "cli/globals.h"
 #include "cli/job_runner.h"
 #include "http/auth.h"
@@ -37,10 +36,9 @@ Result<std::string> read_new_password(bool from_stdin) {
 Status reset_password(const Globals& g, bool from_stdin) {
   if (::geteuid() != 0) return permission_denied("admin reset-password is for root on the StackSnap host");
   std::string password = TRY(read_new_password(from_stdin));
-  auto cat = TRY(open_state(g));
-  auto db = TRY_CTX(catalog::Db::open(g.data_dir + "/state.db"), "open the state database");
+  auto cat = TRY(open_state(g));  // the schema brought up to date; its connection serves the accounts too
   SystemClock clock;
-  http::AuthService auth(*db, clock, {.setup_token_file = g.data_dir + "/setup-token"});
+  http::AuthService auth(cat->db(), clock, {.setup_token_file = g.data_dir + "/setup-token"});
   TRY(auth.reset_password(password));
   if (g.json) {
     std::cout << nlohmann::json{{"user", http::AuthService::kAdmin}, {"sessions_ended", true}, {"tokens_revoked", true}}

@@ -165,11 +165,7 @@ Status run_projects(const std::string& name, bool json) {
           {"api_version", docker->api_version().to_string()}}},
         {"projects", nlohmann::ordered_json::array()},
     };
-    for (const auto& p : projects) {
-      auto j = stack::to_json(p);
-      j["sqlite"] = app::to_json(app::find_sqlite_databases(*docker, p));
-      out["projects"].push_back(std::move(j));
-    }
+    for (const auto& p : projects) out["projects"].push_back(app::project_json(*docker, p));
     std::cout << out.dump(2) << "\n";
     return {};
   }

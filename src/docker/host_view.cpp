@@ -101,20 +101,28 @@ HostView HostView::container(std::string id, std::string name, std::vector<Mount
   return v;
 }
 
+namespace {
+
+// This process's view from its mountinfo text (read once per detection).
+HostView local_view(const Result<std::string>& mountinfo, const std::string& id) {
+  if (!mountinfo.ok() || id.empty()) return HostView::host();
+  return HostView::container(id, "", mounts_from_mountinfo(*mountinfo), /*known=*/false);
+}
+
+}  // namespace
+
 HostView HostView::detect_local() {
   auto text = read_small_file("/proc/self/mountinfo", 4 << 20);
-  if (!text.ok()) return host();
-  const std::string id = container_id_from_mountinfo(*text);
-  if (id.empty()) return host();
-  return container(id, "", mounts_from_mountinfo(*text), /*known=*/false);
+  return local_view(text, text.ok() ? container_id_from_mountinfo(*text) : std::string());
 }
 
 Result<HostView> HostView::detect(Client& docker) {
-  const std::string id = this_container_id();
+  auto text = read_small_file("/proc/self/mountinfo", 4 << 20);
+  const std::string id = text.ok() ? container_id_from_mountinfo(*text) : std::string();
   if (id.empty()) return host();
   auto info = docker.inspect_container(id);
   if (!info.ok()) {
-    if (info.error().code() == Code::kNotFound) return detect_local();
+    if (info.error().code() == Code::kNotFound) return local_view(text, id);
     return std::move(info).error().with_context("find the mounts of this container");
   }
   return container(id, info->name, info->mounts, /*known=*/true);

@@ -327,12 +327,14 @@ Result<std::optional<Principal>> AuthService::authenticate(const Request& req) {
 std::string AuthService::session_cookie(const NewSession& s, bool tls) const {
   int64_t max_age = std::max<int64_t>(s.expires_at - now(), 0);
   return std::string(kSessionCookie) + "=" + s.token + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-         std::to_string(max_age) + (tls || opt_.secure_cookies ? "; Secure" : "");
+         std::to_string(max_age) + secure_attribute(tls);
 }
 
 std::string AuthService::expired_cookie(bool tls) const {
-  return std::string(kSessionCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" +
-         (tls || opt_.secure_cookies ? "; Secure" : "");
+  return std::string(kSessionCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" + secure_attribute(tls);
 }
+
+// Secure whenever the browser came over TLS, or the operator says a TLS proxy is in front.
+std::string AuthService::secure_attribute(bool tls) const { return tls || opt_.secure_cookies ? "; Secure" : ""; }
 
 }  // namespace stacksnap::http

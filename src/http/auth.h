@@ -136,6 +136,7 @@ class AuthService final : public Authenticator {
   bool verify_password(const std::string& hash, const std::string& password) const;
 
  private:
+  std::string secure_attribute(bool tls) const;  // "; Secure" or ""
   Status check_password_rules(const std::string& password) const;
   int64_t now() const { return unix_seconds(clock_.now()); }
 

@@ -136,10 +136,13 @@ void register_project_routes(Router& router, app::Appliance& app) {
                auto sched = TRY(catalog::get_schedule(app.cat, name));
                Json ret = Json::array();
                for (const auto& r : TRY(catalog::list_retention(app.cat, name))) ret.push_back(retention_json(r));
+               // "project" is what `stacksnap projects NAME --json` lists; "sqlite" repeats its
+               // "sqlite" where the first version of this route had it.
+               const Json project = p.ok() ? Json(app::project_json(*docker, *p)) : Json(nullptr);
                Json j{{"name", name},
                       {"state", p.ok() ? std::string(stack::project_state_name(p->state)) : "absent"},
-                      {"project", p.ok() ? Json(stack::to_json(*p)) : Json(nullptr)},
-                      {"sqlite", p.ok() ? Json(app::to_json(app::find_sqlite_databases(*docker, *p))) : Json(nullptr)},
+                      {"project", project},
+                      {"sqlite", p.ok() ? project["sqlite"] : Json(nullptr)},
                       {"engines", p.ok() ? engines_of(*p) : std::vector<std::string>{}},
                       {"last_backup", last_backup_json(backups)},
                       {"targets", target_health_json(TRY(catalog::list_target_health(app.cat, name)), name)},

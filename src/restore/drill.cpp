@@ -4,10 +4,10 @@
 
 #include <filesystem>
 #include <future>
-#include <random>
 
 #include "base/clock.h"
 #include "base/temp_dir.h"
+#include "base/text.h"
 #include "restore/compose.h"
 #include "restore/teardown.h"
 #include "repo/rebuild.h"
@@ -23,11 +23,7 @@ std::string drill_project_name(const std::string& project) {
     if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') clean.push_back(c);
   }
   if (clean.size() > 26) clean.resize(26);
-  static thread_local std::mt19937_64 rng(std::random_device{}());
-  static const char* kHex = "0123456789abcdef";
-  std::string suffix;
-  for (int i = 0; i < 6; ++i) suffix.push_back(kHex[rng() % 16]);
-  return "drill-" + (clean.empty() ? std::string("project") : clean) + "-" + suffix;
+  return "drill-" + (clean.empty() ? std::string("project") : clean) + "-" + random_hex(3);
 }
 
 Json DrillSummary::to_json() const {

@@ -2,8 +2,10 @@
 // setup → key → target → backup → follow SSE → verify → download → delete.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 
+#include "common/build_paths.h"
 #include "integration/api_support.h"
 #include "integration/test_env.h"
 
@@ -29,6 +31,23 @@ TEST(ApiFlow, BackupFollowVerifyDownloadDelete) {
   Reply detail = api.get("/api/projects/" + shop);
   ASSERT_EQ(detail.status, 200);
   EXPECT_FALSE(detail.json()["engines"].empty()) << detail.body;
+  // One behaviour: the dashboard's project is the CLI's (same service function).
+  {
+    auto cli = it::run_script(stacksnap::build_paths::binary() + " projects " + shop + " --json 2>/dev/null");
+    ASSERT_EQ(cli.exit_code, 0) << cli.output;
+    const Json from_cli = Json::parse(cli.output)["projects"][0];
+    const Json from_api = detail.json()["project"];
+    std::vector<std::string> cli_keys, api_keys;
+    for (const auto& [k, v] : from_cli.items()) cli_keys.push_back(k);
+    for (const auto& [k, v] : from_api.items()) api_keys.push_back(k);
+    std::sort(cli_keys.begin(), cli_keys.end());
+    std::sort(api_keys.begin(), api_keys.end());
+    EXPECT_EQ(api_keys, cli_keys);
+    for (const char* k : {"name", "working_dir", "config_files", "volumes", "binds", "sqlite"}) {
+      EXPECT_EQ(from_api[k], from_cli[k]) << k;
+    }
+    EXPECT_EQ(detail.json()["sqlite"], from_api["sqlite"]);
+  }
   EXPECT_EQ(api.get("/api/projects/no-such-project").status, 404);
 
   Reply start = api.req("POST", "/api/backups", {{"project", shop}});
