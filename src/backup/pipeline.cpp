@@ -307,6 +307,7 @@ catalog::BackupRecord make_record(const BackupRequest& req, const BackupPlan& pl
 
 // The record with its copies into the catalog, and every target's outcome for the
 // project (the dashboard's badge, the metrics). No copy at all: Unavailable, nothing recorded.
+// A catalog that cannot be written fails the job and says where the copies are.
 Status record_backup(catalog::Catalog& cat, catalog::BackupRecord& rec, const Promotion& stored, double t0) {
   for (const auto& f : stored.failures) {
     (void)catalog::record_target_failure(cat, rec.project, f.target, unix_seconds(std::chrono::system_clock::now()),
@@ -319,7 +320,16 @@ Status record_backup(catalog::Catalog& cat, catalog::BackupRecord& rec, const Pr
   }
   rec.copies = stored.copies;
   rec.duration_ms = static_cast<int64_t>((monotonic_seconds() - t0) * 1000);
-  TRY_CTX(cat.put_backup(rec), "record backup " + rec.id);
+  if (auto st = cat.put_backup(rec); !st.ok()) {
+    // The copies are whole and verified, each with its sealed sidecar: they stay, and the
+    // catalog can learn them again from the targets. The job fails: nothing lists them yet.
+    std::string where;
+    for (const auto& c : rec.copies) where += (where.empty() ? "" : ", ") + c.target + " (" + c.key + ")";
+    return Error(st.error().code(), "backup " + rec.id + " is stored and verified on " + where +
+                                        " but the catalog could not record it: " + st.error().message() +
+                                        ". `stacksnap backups --target " + rec.copies.front().target +
+                                        "` records it from the target once the catalog can be written");
+  }
   for (const auto& c : rec.copies) (void)catalog::record_target_success(cat, rec.project, c.target, c.uploaded_at);
   return {};
 }

@@ -4,7 +4,7 @@
 
 namespace stacksnap::docker {
 
-HostPath host_path_of(Client& docker, MountSpec::Type type, const std::string& source) {
+HostPath host_path_of(Client& docker, const HostView& view, MountSpec::Type type, const std::string& source) {
   if (docker.endpoint().kind != Endpoint::Kind::kUnix) {
     return {"", "the Docker Engine is reached over TCP (" + docker.endpoint().uri + "), its files are not on this host"};
   }
@@ -15,12 +15,31 @@ HostPath host_path_of(Client& docker, MountSpec::Type type, const std::string& s
     if (info->driver != "local") return {"", "volume driver " + info->driver + " keeps its files elsewhere"};
     path = info->mountpoint;
   }
+  if (path.empty()) return {"", "the Engine names no host path"};
+  // In a container, a path is the host's file only under a same-path bind mount; anywhere
+  // else it may exist here too and be another file (the container's own).
+  switch (view.access(path)) {
+    case PathAccess::kSame: break;
+    case PathAccess::kElsewhere:
+      return {"", path + " is mounted into this container from elsewhere, not at the same path (mount it with " +
+                      same_path_mount_option(path) + ")"};
+    case PathAccess::kPrivate:
+      return {"", path + " is not mounted into this container (mount it with " + same_path_mount_option(path) + ")"};
+    case PathAccess::kUnknown:
+      return {"", "this process runs in a container the Engine does not know; " + path +
+                      " here may not be the Engine's file"};
+  }
   struct stat st {};
-  if (path.empty() || ::stat(path.c_str(), &st) != 0) {
-    return {"", (path.empty() ? std::string("the Engine names no host path") : path + " is not visible here") +
-                    " (does StackSnap run in another mount namespace than the Engine?)"};
+  if (::stat(path.c_str(), &st) != 0) {
+    return {"", path + " is not visible here (does StackSnap run in another mount namespace than the Engine?)"};
   }
   return {path, ""};
+}
+
+HostPath host_path_of(Client& docker, MountSpec::Type type, const std::string& source) {
+  auto view = HostView::detect(docker);
+  if (!view.ok()) return {"", "find where this process runs: " + view.error().message()};
+  return host_path_of(docker, *view, type, source);
 }
 
 }  // namespace stacksnap::docker

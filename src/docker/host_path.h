@@ -5,6 +5,7 @@
 #include <string>
 
 #include "docker/client.h"
+#include "docker/host_view.h"
 
 namespace stacksnap::docker {
 
@@ -14,7 +15,10 @@ struct HostPath {
 };
 
 // Volumes: the local driver, the Engine on a unix socket, its Mountpoint visible here.
-// Bind mounts: the Engine on a unix socket, the host path visible here.
+// Bind mounts: the Engine on a unix socket, the host path visible here. In a container
+// (HostView), only a path the host has at the same path (PathAccess::kSame) counts.
+HostPath host_path_of(Client& docker, const HostView& view, MountSpec::Type type, const std::string& source);
+// The same, with this process's HostView::detect().
 HostPath host_path_of(Client& docker, MountSpec::Type type, const std::string& source);
 
 }  // namespace stacksnap::docker

@@ -1,7 +1,12 @@
 // docker/host_view.h: which paths a container shares with the Engine's host.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include "base/temp_dir.h"
+#include "docker/host_path.h"
 #include "docker/host_view.h"
+#include "fake_docker.h"
 
 namespace stacksnap::docker {
 namespace {
@@ -98,6 +103,43 @@ TEST(HostView, WithoutTheEngineOnlyPrivatePathsAreKnown) {
   EXPECT_FALSE(v.host_path("/srv/a/shop").has_value());
   EXPECT_FALSE(v.require_same_paths({"/opt/wiki"}, "x").ok());
   EXPECT_TRUE(v.require_same_paths({"/srv/a/shop"}, "x").ok());
+}
+
+// host_path_of: where a SQLite snapshot may open a volume's or bind's files directly.
+TEST(HostPath, OnlyTheSameFileAsTheEngineSees) {
+  auto dir = TempDir::create("/tmp", "stacksnap-hostpath-");
+  ASSERT_TRUE(dir.ok());
+  fake::FakeDocker docker(dir->path() + "/engine");
+  const VolumeInfo vol = docker.add_volume("shop_books", "shop");
+  const std::string bind = dir->path() + "/srv";
+  ASSERT_EQ(::mkdir(bind.c_str(), 0700), 0);
+
+  // On the Engine's host every visible path is the file the Engine has.
+  EXPECT_EQ(host_path_of(docker, HostView::host(), MountSpec::Type::kVolume, "shop_books").path, vol.mountpoint);
+  EXPECT_EQ(host_path_of(docker, HostView::host(), MountSpec::Type::kBind, bind).path, bind);
+  auto missing = host_path_of(docker, HostView::host(), MountSpec::Type::kVolume, "no_such");
+  EXPECT_EQ(missing.path, "");
+  EXPECT_NE(missing.reason.find("no such volume"), std::string::npos) << missing.reason;
+
+  // In a container: the bind is mounted at its own path, the volumes' directory is not
+  // mounted at all (a path that may exist in the container all the same).
+  const HostView inside = HostView::container(
+      std::string(64, 'a'), "stacksnap",
+      {{.type = "bind", .source = bind, .destination = bind},
+       {.type = "volume", .name = "state", .source = "/var/lib/docker/volumes/state/_data", .destination = "/var/lib/stacksnap"}},
+      /*known=*/true);
+  EXPECT_EQ(host_path_of(docker, inside, MountSpec::Type::kBind, bind).path, bind);
+  auto vol_inside = host_path_of(docker, inside, MountSpec::Type::kVolume, "shop_books");
+  EXPECT_EQ(vol_inside.path, "");
+  EXPECT_NE(vol_inside.reason.find("not mounted into this container"), std::string::npos) << vol_inside.reason;
+  EXPECT_NE(vol_inside.reason.find("-v " + vol.mountpoint + ":" + vol.mountpoint), std::string::npos);
+
+  // Mounted, but from another host path: not the same file.
+  const HostView moved = HostView::container(std::string(64, 'b'), "stacksnap",
+                                             {{.type = "bind", .source = "/srv/elsewhere", .destination = bind}}, true);
+  auto elsewhere = host_path_of(docker, moved, MountSpec::Type::kBind, bind);
+  EXPECT_EQ(elsewhere.path, "");
+  EXPECT_NE(elsewhere.reason.find("from elsewhere"), std::string::npos) << elsewhere.reason;
 }
 
 }  // namespace

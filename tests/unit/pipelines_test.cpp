@@ -26,6 +26,7 @@
 #include "base/fd.h"
 #include "base/temp_dir.h"
 #include "catalog/catalog.h"
+#include "catalog/sqlite.h"
 #include "docker/helper_container.h"
 #include "fake_docker.h"
 #include "job/events.h"
@@ -427,6 +428,28 @@ TEST_F(BackupPipeline, WhatACrashedRunLeftIsRepairedFirst) {
   }
   EXPECT_TRUE(warned);
   EXPECT_THAT(helpers_left(), ::testing::IsEmpty());
+}
+
+TEST_F(BackupPipeline, ACatalogThatCannotRecordFailsTheJobAndSaysWhereTheCopyIs) {
+  // While the volumes stream, the catalog loses its backups table (as a broken or
+  // foreign-written state.db would): the copy is promoted, then cannot be recorded.
+  auto other = catalog::Db::open(dir_->path() + "/state.db");
+  ASSERT_TRUE(other.ok());
+  bool broken = false;
+  docker_->on_archive_read([&](uint64_t) -> Status {
+    if (!broken) broken = (*other)->exec("ALTER TABLE backups RENAME TO backups_elsewhere").ok();
+    return {};
+  });
+  auto r = backup();
+  ASSERT_TRUE(broken);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message(), HasSubstr("is stored and verified on nas (backups/"));
+  EXPECT_THAT(r.error().message(), HasSubstr("but the catalog could not record it"));
+  EXPECT_THAT(r.error().message(), HasSubstr("`stacksnap backups --target nas`"));
+  // The copy stays: whole, with its sidecar, for the catalog to learn again.
+  auto stored = files_under(dir_->path() + "/nas");
+  EXPECT_EQ(stored.size(), 2u) << Json(stored).dump();
+  EXPECT_THAT(files_under(repo::spool_dir(dir_->path() + "/data")), ::testing::IsEmpty());
 }
 
 // ---- restore -----------------------------------------------------------------------------
