@@ -18,16 +18,17 @@ declare -A allowed=(
   [webui]=""
   [job]="base catalog"
   [archive]="base codec seal"
+  [chunks]="base codec seal"
   [stack]="base docker"
   [sqlite]="base seal"
   [dbengine]="archive base docker job"
-  [repo]="base archive catalog seal storage"
+  [repo]="base archive catalog chunks seal storage"
   [retention]="base catalog"
-  [backup]="base archive catalog codec docker dbengine job repo seal sqlite stack storage"
-  [restore]="base archive catalog codec docker dbengine job repo seal sqlite stack storage"
-  [app]="base archive backup catalog codec docker dbengine job notify repo restore retention schedule seal sqlite stack storage"
-  [http]="app base archive backup catalog codec docker dbengine job notify repo restore retention schedule seal sqlite stack storage webui"
-  [cli]="app base archive backup catalog codec docker dbengine http job notify repo restore retention schedule seal sqlite stack storage webui"
+  [backup]="base archive catalog chunks codec docker dbengine job repo seal sqlite stack storage"
+  [restore]="base archive catalog chunks codec docker dbengine job repo seal sqlite stack storage"
+  [app]="base archive backup catalog chunks codec docker dbengine job notify repo restore retention schedule seal sqlite stack storage"
+  [http]="app base archive backup catalog chunks codec docker dbengine job notify repo restore retention schedule seal sqlite stack storage webui"
+  [cli]="app base archive backup catalog chunks codec docker dbengine http job notify repo restore retention schedule seal sqlite stack storage webui"
 )
 
 status=0

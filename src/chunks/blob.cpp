@@ -1,0 +1,148 @@
+#include "chunks/blob.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <zstd.h>
+
+#include <cstring>
+
+#include "seal/crypto.h"
+
+namespace stacksnap::chunks {
+
+namespace {
+
+constexpr std::string_view kAadLabel = "stacksnap blob v2";
+constexpr uint8_t kRaw = 0, kZstd = 1;
+
+std::string aad_of(BlobType type, const ChunkId& id) {
+  std::string aad(kAadLabel);
+  aad.push_back(static_cast<char>(type));
+  aad.append(reinterpret_cast<const char*>(id.data()), id.size());
+  return aad;
+}
+
+}  // namespace
+
+std::string to_hex(const ChunkId& id) { return seal::hex_encode(id); }
+
+Result<ChunkId> id_from_hex(std::string_view hex) {
+  auto raw = TRY(seal::hex_decode(hex));
+  if (raw.size() != kIdSize) return invalid_argument("not a chunk id: " + std::string(hex));
+  ChunkId id;
+  std::memcpy(id.data(), raw.data(), kIdSize);
+  return id;
+}
+
+ChunkId chunk_id(const Key32& id_key, Bytes data) {
+  ChunkId id{};
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), id_key.data(), static_cast<int>(id_key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), id.data(), &len) == nullptr ||
+      len != kIdSize) {
+    std::abort();  // cannot happen with the default provider; a wrong id would be worse
+  }
+  return id;
+}
+
+struct BlobCodec::Impl {
+  EVP_CIPHER_CTX* enc = nullptr;
+  EVP_CIPHER_CTX* dec = nullptr;
+  ZSTD_CCtx* cctx = nullptr;
+  ZSTD_DCtx* dctx = nullptr;
+  int level = 3;
+  std::string scratch;
+  ~Impl() {
+    EVP_CIPHER_CTX_free(enc);
+    EVP_CIPHER_CTX_free(dec);
+    ZSTD_freeCCtx(cctx);
+    ZSTD_freeDCtx(dctx);
+  }
+};
+
+BlobCodec::~BlobCodec() = default;
+
+Result<std::unique_ptr<BlobCodec>> BlobCodec::create(const Key32& data_key, int zstd_level) {
+  std::unique_ptr<BlobCodec> c(new BlobCodec());
+  c->impl_ = std::make_unique<Impl>();
+  Impl& m = *c->impl_;
+  m.level = zstd_level;
+  m.enc = EVP_CIPHER_CTX_new();
+  m.dec = EVP_CIPHER_CTX_new();
+  m.cctx = ZSTD_createCCtx();
+  m.dctx = ZSTD_createDCtx();
+  if (!m.enc || !m.dec || !m.cctx || !m.dctx) return resource_exhausted("blob codec: out of memory");
+  if (EVP_EncryptInit_ex2(m.enc, EVP_aes_256_gcm(), data_key.data(), nullptr, nullptr) != 1 ||
+      EVP_DecryptInit_ex2(m.dec, EVP_aes_256_gcm(), data_key.data(), nullptr, nullptr) != 1) {
+    return internal_error("blob codec: AES-256-GCM init failed");
+  }
+  return c;
+}
+
+Result<size_t> BlobCodec::seal(BlobType type, const ChunkId& id, Bytes plaintext, std::string& out) {
+  Impl& m = *impl_;
+  // Compress into scratch; keep it when it saves at least 3 %.
+  m.scratch.resize(ZSTD_compressBound(plaintext.size()));
+  size_t z = ZSTD_compressCCtx(m.cctx, m.scratch.data(), m.scratch.size(), plaintext.data(), plaintext.size(), m.level);
+  const bool compressed = !ZSTD_isError(z) && z < plaintext.size() - plaintext.size() / 33;
+  const uint8_t flag = compressed ? kZstd : kRaw;
+  const auto* payload = reinterpret_cast<const unsigned char*>(compressed ? m.scratch.data() : static_cast<const void*>(plaintext.data()));
+  const size_t payload_size = compressed ? z : plaintext.size();
+
+  const size_t start = out.size();
+  const size_t total = kBlobOverhead + payload_size;
+  out.resize(start + total);
+  auto* p = reinterpret_cast<unsigned char*>(out.data() + start);
+  TRY(seal::random_bytes(seal::byte_view_mut(p, kNonceSize)));
+  const std::string aad = aad_of(type, id);
+  int len = 0;
+  if (EVP_EncryptInit_ex2(m.enc, nullptr, nullptr, p, nullptr) != 1 ||
+      EVP_EncryptUpdate(m.enc, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+                        static_cast<int>(aad.size())) != 1 ||
+      EVP_EncryptUpdate(m.enc, p + kNonceSize, &len, &flag, 1) != 1 ||
+      EVP_EncryptUpdate(m.enc, p + kNonceSize + 1, &len, payload, static_cast<int>(payload_size)) != 1 ||
+      EVP_EncryptFinal_ex(m.enc, p + kNonceSize + 1 + payload_size, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(m.enc, EVP_CTRL_GCM_GET_TAG, kTagSize, p + kNonceSize + 1 + payload_size) != 1) {
+    out.resize(start);
+    return internal_error("blob codec: AES-256-GCM failed");
+  }
+  return total;
+}
+
+Result<std::string> BlobCodec::open(BlobType type, const ChunkId& id, Bytes sealed, size_t max_size) {
+  Impl& m = *impl_;
+  if (sealed.size() < kBlobOverhead) return data_loss("blob " + to_hex(id) + ": too short to be a sealed blob");
+  const auto* p = reinterpret_cast<const unsigned char*>(sealed.data());
+  const size_t body = sealed.size() - kNonceSize - kTagSize;
+  m.scratch.resize(body);
+  auto* plain = reinterpret_cast<unsigned char*>(m.scratch.data());
+  const std::string aad = aad_of(type, id);
+  int len = 0;
+  unsigned char tag[kTagSize];
+  std::memcpy(tag, p + sealed.size() - kTagSize, kTagSize);
+  if (EVP_DecryptInit_ex2(m.dec, nullptr, nullptr, p, nullptr) != 1 ||
+      EVP_DecryptUpdate(m.dec, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+                        static_cast<int>(aad.size())) != 1 ||
+      EVP_DecryptUpdate(m.dec, plain, &len, p + kNonceSize, static_cast<int>(body)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(m.dec, EVP_CTRL_GCM_SET_TAG, kTagSize, tag) != 1 ||
+      EVP_DecryptFinal_ex(m.dec, plain + len, &len) != 1) {
+    return data_loss("blob " + to_hex(id) + ": does not authenticate (damaged, or not this blob)");
+  }
+  const uint8_t flag = plain[0];
+  if (flag == kRaw) {
+    if (body - 1 > max_size) return data_loss("blob " + to_hex(id) + ": larger than " + std::to_string(max_size) + " bytes");
+    return std::string(m.scratch.data() + 1, body - 1);
+  }
+  if (flag != kZstd) return data_loss("blob " + to_hex(id) + ": unknown encoding " + std::to_string(flag));
+  const unsigned long long n = ZSTD_getFrameContentSize(m.scratch.data() + 1, body - 1);
+  if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > max_size) {
+    return data_loss("blob " + to_hex(id) + ": not a zstd frame of at most " + std::to_string(max_size) + " bytes");
+  }
+  std::string out(static_cast<size_t>(n), '\0');
+  const size_t got = ZSTD_decompressDCtx(m.dctx, out.data(), out.size(), m.scratch.data() + 1, body - 1);
+  if (ZSTD_isError(got) || got != n) return data_loss("blob " + to_hex(id) + ": zstd frame does not decompress");
+  return out;
+}
+
+}  // namespace stacksnap::chunks

@@ -1,0 +1,83 @@
+#include "chunks/pack.h"
+
+#include <cstring>
+
+#include "chunks/le.h"
+#include "seal/crypto.h"
+
+namespace stacksnap::chunks {
+
+namespace {
+
+constexpr ChunkId kHeaderId{};
+
+}  // namespace
+
+std::string pack_name(const PackId& id) {
+  const std::string hex = seal::hex_encode(id);
+  return "data/" + hex.substr(0, 2) + "/" + hex;
+}
+
+Result<PackEntry> PackWriter::add(BlobType type, const ChunkId& id, Bytes plaintext) {
+  if (plaintext.size() > UINT32_MAX / 2) return invalid_argument("blob too large for a pack");
+  PackEntry e{.type = type, .id = id, .offset = bytes_.size(), .raw_length = static_cast<uint32_t>(plaintext.size())};
+  e.length = static_cast<uint32_t>(TRY(codec_.seal(type, id, plaintext, bytes_)));
+  entries_.push_back(e);
+  return e;
+}
+
+Result<FinishedPack> PackWriter::finish() {
+  std::string header;
+  put_le<uint32_t>(header, static_cast<uint32_t>(entries_.size()));
+  for (const auto& e : entries_) {
+    header.push_back(static_cast<char>(e.type));
+    header.append(reinterpret_cast<const char*>(e.id.data()), e.id.size());
+    put_le<uint64_t>(header, e.offset);
+    put_le<uint32_t>(header, e.length);
+    put_le<uint32_t>(header, e.raw_length);
+  }
+  const size_t sealed = TRY(codec_.seal(BlobType::kPackHeader, kHeaderId, as_bytes(header), bytes_));
+  put_le<uint32_t>(bytes_, static_cast<uint32_t>(sealed));
+  FinishedPack out;
+  out.id = seal::Sha256::of(as_bytes(bytes_));
+  out.bytes = std::move(bytes_);
+  out.entries = std::move(entries_);
+  bytes_.clear();
+  entries_.clear();
+  return out;
+}
+
+Result<std::vector<PackEntry>> read_pack_header(BlobCodec& codec, Bytes tail, uint64_t pack_size) {
+  if (tail.size() < 4 || tail.size() > pack_size) return data_loss("pack: too short to hold a header");
+  const auto* end = reinterpret_cast<const unsigned char*>(tail.data()) + tail.size();
+  const uint32_t header_len = get_le<uint32_t>(end - 4);
+  if (header_len < kBlobOverhead || header_len + 4 > tail.size()) {
+    return data_loss("pack: header length " + std::to_string(header_len) + " does not fit the pack");
+  }
+  const Bytes sealed(reinterpret_cast<const std::byte*>(end - 4 - header_len), header_len);
+  const std::string header = TRY(codec.open(BlobType::kPackHeader, kHeaderId, sealed, 64 << 20));
+  if (header.size() < 4) return data_loss("pack: empty header");
+  const auto* p = reinterpret_cast<const unsigned char*>(header.data());
+  const uint32_t count = get_le<uint32_t>(p);
+  if (header.size() != 4 + static_cast<size_t>(count) * kPackEntrySize) return data_loss("pack: header size does not match its count");
+  const uint64_t blobs_end = pack_size - 4 - header_len;
+  std::vector<PackEntry> out;
+  out.reserve(count);
+  p += 4;
+  for (uint32_t i = 0; i < count; ++i, p += kPackEntrySize) {
+    PackEntry e;
+    if (p[0] > static_cast<uint8_t>(BlobType::kSnapshot)) return data_loss("pack: unknown blob type");
+    e.type = static_cast<BlobType>(p[0]);
+    std::memcpy(e.id.data(), p + 1, kIdSize);
+    e.offset = get_le<uint64_t>(p + 1 + kIdSize);
+    e.length = get_le<uint32_t>(p + 1 + kIdSize + 8);
+    e.raw_length = get_le<uint32_t>(p + 1 + kIdSize + 12);
+    if (e.length < kBlobOverhead || e.offset > blobs_end || e.length > blobs_end - e.offset) {
+      return data_loss("pack: blob " + to_hex(e.id) + " lies outside the pack");
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+}  // namespace stacksnap::chunks

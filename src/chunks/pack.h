@@ -1,0 +1,69 @@
+// Pack files of the repository format v2: sealed blobs one after another, then the sealed
+// list of what the pack holds, then that list's length.
+//
+//   pack   = blob* || header || header_length (uint32, little endian)
+//   header = a sealed blob (BlobType::kPackHeader, id all zeros) whose plaintext is
+//            count (uint32) || count × { type (1), id (32), offset (uint64), length (uint32),
+//            raw_length (uint32) }    (little endian; offset and length of the sealed blob)
+//   name   = data/<first two hex digits>/<hex of SHA-256 of the whole pack>
+//
+// Packs are written whole and never changed; a pack's name is the hash of its bytes, so
+// its presence and integrity can be checked without the key, and a pack no index names is
+// garbage (left by a crash before the index was written), never corruption.
+//
+// Thread-safety: one PackWriter per thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "chunks/blob.h"
+
+namespace stacksnap::chunks {
+
+inline constexpr size_t kPackTarget = 16 * 1024 * 1024;  // a pack is closed once it holds this much
+inline constexpr size_t kPackEntrySize = 1 + kIdSize + 8 + 4 + 4;
+
+using PackId = std::array<uint8_t, 32>;
+std::string pack_name(const PackId& id);  // "data/ab/ab12…"
+
+struct PackEntry {
+  BlobType type = BlobType::kData;
+  ChunkId id{};
+  uint64_t offset = 0;
+  uint32_t length = 0;      // sealed length in the pack
+  uint32_t raw_length = 0;  // plaintext length
+  bool operator==(const PackEntry&) const = default;
+};
+
+struct FinishedPack {
+  PackId id{};
+  std::string bytes;
+  std::vector<PackEntry> entries;
+};
+
+class PackWriter {
+ public:
+  explicit PackWriter(BlobCodec& codec) : codec_(codec) {}
+  // Seals `plaintext` into the pack.
+  Result<PackEntry> add(BlobType type, const ChunkId& id, Bytes plaintext);
+  size_t size() const { return bytes_.size(); }
+  size_t count() const { return entries_.size(); }
+  bool full() const { return bytes_.size() >= kPackTarget; }
+  // Appends the header; the writer is empty again afterwards.
+  Result<FinishedPack> finish();
+
+ private:
+  BlobCodec& codec_;
+  std::string bytes_;
+  std::vector<PackEntry> entries_;
+};
+
+// The entries of a pack, from its last bytes (at least the header and its length; the
+// whole pack will do). DataLoss when the header is damaged or names bytes outside the pack
+// (`pack_size`: the pack's full size).
+Result<std::vector<PackEntry>> read_pack_header(BlobCodec& codec, Bytes tail, uint64_t pack_size);
+
+}  // namespace stacksnap::chunks
