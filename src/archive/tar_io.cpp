@@ -28,14 +28,15 @@ TarWriter::~TarWriter() {
   if (a_) archive_write_free(a_);  // best effort; errors were reported by finish()
 }
 
+// A failing `out` is remembered and the bytes are dropped, but libarchive is told they
+// were written: an archive that fails in its write callback turns FATAL, and libarchive
+// 3.6 then frees it without closing its client filter (a leak per failed archive). Every
+// method returns the remembered error as soon as libarchive returns.
 long TarWriter::write_cb(struct archive*, void* self, const void* buf, size_t n) {
   auto* w = static_cast<TarWriter*>(self);
-  if (w->out_error_) return -1;
+  if (w->out_error_) return static_cast<long>(n);
   auto st = w->out_.write(Bytes(static_cast<const std::byte*>(buf), n));
-  if (!st.ok()) {
-    w->out_error_ = std::move(st).error();
-    return -1;
-  }
+  if (!st.ok()) w->out_error_ = std::move(st).error();
   return static_cast<long>(n);
 }
 
@@ -73,8 +74,9 @@ Status TarWriter::begin_entry(const EntryMeta& m) {
       archive_entry_sparse_add_entry(e_, static_cast<la_int64_t>(r.offset), static_cast<la_int64_t>(r.length));
     }
   }
+  if (out_error_) return Error(*out_error_);
   int rc = archive_write_header(a_, e_);
-  if (rc < ARCHIVE_WARN) return fail("write tar header of " + m.path);
+  if (rc < ARCHIVE_WARN || out_error_) return fail("write tar header of " + m.path);
   remaining_ = size;
   in_entry_ = true;
   return {};
@@ -86,7 +88,7 @@ Status TarWriter::write_data(Bytes data) {
   Utf8Locale loc;
   while (!data.empty()) {
     la_ssize_t n = archive_write_data(a_, data.data(), data.size());
-    if (n < 0) return fail("write tar data");
+    if (n < 0 || out_error_) return fail("write tar data");
     if (n == 0) return internal_error("tar writer accepted no data");
     data = data.subspan(static_cast<size_t>(n));
     remaining_ -= static_cast<uint64_t>(n);
@@ -101,14 +103,14 @@ Status TarWriter::end_entry() {
     return failed_precondition("content ended " + std::to_string(remaining_) + " bytes short of the declared size");
   }
   Utf8Locale loc;
-  if (archive_write_finish_entry(a_) < ARCHIVE_WARN) return fail("finish tar entry");
+  if (archive_write_finish_entry(a_) < ARCHIVE_WARN || out_error_) return fail("finish tar entry");
   return {};
 }
 
 Status TarWriter::finish() {
   if (in_entry_) TRY(end_entry());
   Utf8Locale loc;
-  if (archive_write_close(a_) != ARCHIVE_OK) return fail("finish tar");
+  if (archive_write_close(a_) != ARCHIVE_OK || out_error_) return fail("finish tar");
   return {};
 }
 

@@ -31,7 +31,7 @@ Result<ChunkId> id_from_hex(std::string_view hex);
 using Key32 = std::array<uint8_t, 32>;
 
 // What a sealed blob holds (part of its AAD: one kind cannot pass for another).
-enum class BlobType : uint8_t { kData = 0, kTree = 1, kPackHeader = 2, kIndex = 3, kSnapshot = 4 };
+enum class BlobType : uint8_t { kData = 0, kTree = 1, kPackHeader = 2, kIndex = 3, kSnapshot = 4, kConfig = 5 };
 
 inline constexpr size_t kNonceSize = 12;
 inline constexpr size_t kTagSize = 16;

@@ -104,20 +104,42 @@ class FakeArchiveReader final : public docker::ArchiveReader {
   size_t pos_ = 0;
 };
 
-Status extract_into(const std::string& tar, const std::string& dir) {
+// Extracts a tar, each entry to the host path `host_of` gives for its path inside the
+// container (docker cp rules: entries are relative to the directory PUT names).
+Status extract_into(const std::string& tar, const std::function<Result<std::string>(const std::string&)>& host_of) {
   struct archive* in = archive_read_new();
   struct archive* out = archive_write_disk_new();
   archive_read_support_format_tar(in);
   archive_write_disk_set_options(out, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                          ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+                                          ARCHIVE_EXTRACT_SECURE_SYMLINKS);
   Status st;
   if (archive_read_open_memory(in, tar.data(), tar.size()) != ARCHIVE_OK) {
     st = invalid_argument(std::string("put archive: ") + archive_error_string(in));
   }
   struct archive_entry* e = nullptr;
-  while (st.ok() && archive_read_next_header(in, &e) == ARCHIVE_OK) {
-    archive_entry_set_pathname(e, (dir + "/" + archive_entry_pathname(e)).c_str());
-    if (const char* hl = archive_entry_hardlink(e)) archive_entry_set_hardlink(e, (dir + "/" + hl).c_str());
+  for (;;) {
+    if (!st.ok()) break;
+    const int r = archive_read_next_header(in, &e);
+    if (r == ARCHIVE_EOF) break;
+    if (r < ARCHIVE_WARN) {  // a warning (a name not in this locale's charset) is fine
+      st = invalid_argument(std::string("put archive: ") + archive_error_string(in));
+      break;
+    }
+    const char* utf8 = archive_entry_pathname_utf8(e);
+    auto host = host_of(utf8 ? utf8 : archive_entry_pathname(e));
+    if (!host.ok()) {
+      st = std::move(host).error();
+      break;
+    }
+    archive_entry_copy_pathname(e, host->c_str());
+    if (const char* hl = archive_entry_hardlink(e)) {
+      auto target = host_of(hl);
+      if (!target.ok()) {
+        st = std::move(target).error();
+        break;
+      }
+      archive_entry_set_hardlink(e, target->c_str());
+    }
     if (archive_write_header(out, e) != ARCHIVE_OK) {
       st = internal_error(std::string("put archive: ") + archive_error_string(out));
       break;
@@ -225,6 +247,16 @@ std::string FakeDocker::add_container(docker::ContainerInfo info) {
     info.id = id;
   }
   if (std::find(images_.begin(), images_.end(), info.image) == images_.end()) images_.push_back(info.image);
+  // The networks Compose made for the project (PROJECT_KEY), as Compose labels them.
+  auto project = info.labels.find("com.docker.compose.project");
+  for (const auto& net : info.networks) {
+    if (networks_.count(net) || project == info.labels.end() || net.rfind(project->second + "_", 0) != 0) continue;
+    networks_[net] = {.id = "net" + std::to_string(next_id_++),
+                      .name = net,
+                      .labels = {{"com.docker.compose.project", project->second},
+                                 {"com.docker.compose.network", net.substr(project->second.size() + 1)}},
+                      .driver = "bridge"};
+  }
   std::string id = info.id;
   containers_[id] = std::move(info);
   return id;
@@ -559,14 +591,15 @@ Status FakeDocker::put_archive(std::string_view id, std::string_view path, Reade
                                const StopToken& stop) {
   auto c = TRY(container(id));
   TRY(enter("put archive " + c.name + " " + std::string(path)));
-  std::string host;
-  {
-    std::lock_guard lock(mu_);
-    host = TRY(host_dir_locked(c, path));
-  }
   auto tar = TRY(read_all(tar_in, 1ull << 30));
   TRY(check_cancel(stop, "put archive into " + c.name));
-  return extract_into(tar, host);
+  const std::string base = path == "/" ? "" : std::string(path);
+  return extract_into(tar, [&](const std::string& entry) -> Result<std::string> {
+    std::string inside = base + "/" + entry;
+    while (inside.size() > 1 && inside.back() == '/') inside.pop_back();
+    std::lock_guard lock(mu_);
+    return host_dir_locked(c, inside);
+  });
 }
 
 // ---- volumes, networks, images, events ----------------------------------------------------

@@ -573,7 +573,16 @@ TEST_F(RestorePipeline, AFailureAfterTheFirstChangeSaysWhatWasAppliedAndHowToUnd
   });
   ASSERT_FALSE(r.ok());
   ASSERT_FALSE(safety_id.empty());
+  // Compose failed to bring the project up, after the files were restored.
+  EXPECT_THAT(r.error().message(), HasSubstr("failed to start: fake compose"));
   EXPECT_THAT(r.error().message(), HasSubstr("applied before the failure: removed the containers of shop-floor"));
+  EXPECT_THAT(r.error().message(), HasSubstr("restored 1 config file(s), 1 bind mount(s), 1 volume(s)"));
+  auto uploads = docker_->inspect_volume("shop-floor_uploads");
+  ASSERT_TRUE(uploads.ok());
+  EXPECT_EQ(read_text(uploads->mountpoint + "/a.txt"), "alpha\n");
+  const std::string photo = read_text(uploads->mountpoint + "/photos/b c\nd \"é\".jpg");
+  EXPECT_TRUE(photo == std::string(300000, 'j')) << photo.size() << " bytes: " << Json(files_under(uploads->mountpoint)).dump();
+  EXPECT_EQ(read_text(dir_->path() + "/shop floor/config/app.ini"), "[app]\nname = shop floor\n");
   EXPECT_THAT(r.error().message(),
               HasSubstr("To put the project back as it was before: stacksnap restore " + safety_id +
                         " --force --no-safety-backup"));

@@ -1,0 +1,245 @@
+#include "chunks/repository.h"
+
+#include <cstring>
+
+#include "seal/crypto.h"
+
+namespace stacksnap::chunks {
+
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::string_view kConfigMagic = "SSRC2";
+constexpr size_t kRepoIdSize = 16;
+constexpr ChunkId kNoId{};
+constexpr size_t kMaxBlob = kMaxSize + 1024;
+constexpr size_t kMaxMeta = 1ull << 30;
+
+Result<Key32> derive(const seal::MasterKey& key, Bytes repo_id, std::string_view purpose) {
+  Key32 out{};
+  const std::string info = "stacksnap repo v2 " + std::string(purpose);
+  TRY(seal::hkdf_sha256(key.bytes(), repo_id, as_bytes(info), seal::byte_view_mut(out.data(), out.size())));
+  return out;
+}
+
+Result<Key32> key_from_hex(const Json& j, const char* field) {
+  auto raw = TRY(seal::hex_decode(j.value(field, "")));
+  if (raw.size() != 32) return data_loss(std::string("repository config: bad ") + field);
+  Key32 k{};
+  std::memcpy(k.data(), raw.data(), 32);
+  return k;
+}
+
+std::string sha256_hex(std::string_view bytes) { return seal::hex_encode(seal::Sha256::of(as_bytes(bytes))); }
+
+}  // namespace
+
+Repository::~Repository() = default;
+
+Status Repository::derive_keys(const seal::MasterKey& key) {
+  const auto raw = TRY(seal::hex_decode(id_));
+  const Bytes salt = as_bytes(raw);
+  data_key_ = TRY(derive(key, salt, "data"));
+  meta_key_ = TRY(derive(key, salt, "meta"));
+  config_key_ = TRY(derive(key, salt, "config"));
+  return {};
+}
+
+Result<std::unique_ptr<Repository>> Repository::init(storage::Target& target, const seal::MasterKey& key) {
+  if (target.stat("config").ok()) return already_exists("a repository exists at " + target.describe());
+  std::unique_ptr<Repository> r(new Repository(target));
+  std::array<uint8_t, kRepoIdSize> raw_id{};
+  ChunkerKey chunker_key{};
+  TRY(seal::random_bytes(seal::byte_view_mut(raw_id.data(), raw_id.size())));
+  TRY(seal::random_bytes(seal::byte_view_mut(chunker_key.data(), chunker_key.size())));
+  TRY(seal::random_bytes(seal::byte_view_mut(r->id_key_.data(), r->id_key_.size())));
+  r->id_ = seal::hex_encode(raw_id);
+  TRY(r->derive_keys(key));
+  const Json config = {{"version", kRepoVersion},
+                       {"chunker", {{"algorithm", "fastcdc"}, {"min", kMinSize}, {"normal", kNormalSize}, {"max", kMaxSize}}},
+                       {"chunker_key", seal::hex_encode(chunker_key)},
+                       {"id_key", seal::hex_encode(r->id_key_)}};
+  std::string object(kConfigMagic);
+  object.append(reinterpret_cast<const char*>(raw_id.data()), raw_id.size());
+  auto codec = TRY(BlobCodec::create(r->config_key_));
+  TRY(codec->seal(BlobType::kConfig, kNoId, as_bytes(config.dump()), object));
+  TRY_CTX(storage::put_small(target, "config", object), "write the repository config");
+  r->chunker_ = TRY(Chunker::create(chunker_key));
+  return r;
+}
+
+Result<std::unique_ptr<Repository>> Repository::open(storage::Target& target, const seal::MasterKey& key) {
+  auto object = storage::get_small(target, "config", 1 << 20);
+  if (!object.ok()) {
+    if (object.error().code() == Code::kNotFound) return not_found("no repository at " + target.describe());
+    return std::move(object).error().with_context("read the repository config");
+  }
+  if (object->size() < kConfigMagic.size() + kRepoIdSize + kBlobOverhead ||
+      object->compare(0, kConfigMagic.size(), kConfigMagic) != 0) {
+    return data_loss("the repository config at " + target.describe() + " is not a StackSnap v2 config");
+  }
+  std::unique_ptr<Repository> r(new Repository(target));
+  r->id_ = seal::hex_encode(as_bytes(object->substr(kConfigMagic.size(), kRepoIdSize)));
+  TRY(r->derive_keys(key));
+  auto codec = TRY(BlobCodec::create(r->config_key_));
+  auto plain = codec->open(BlobType::kConfig, kNoId, as_bytes(*object).subspan(kConfigMagic.size() + kRepoIdSize), 1 << 20);
+  if (!plain.ok()) {
+    return permission_denied("the key (fingerprint " + key.fingerprint() + ") does not open the repository at " +
+                             target.describe());
+  }
+  auto config = Json::parse(*plain, nullptr, false);
+  if (config.is_discarded() || config.value("version", 0) != kRepoVersion) {
+    return data_loss("repository config: version " + (config.is_discarded() ? std::string("?") : config.value("version", Json()).dump()) +
+                     " is not known here");
+  }
+  const auto chunker_key = TRY(key_from_hex(config, "chunker_key"));
+  r->id_key_ = TRY(key_from_hex(config, "id_key"));
+  r->chunker_ = TRY(Chunker::create(chunker_key));
+  TRY(r->load_indexes());
+  return r;
+}
+
+Status Repository::load_indexes() {
+  auto codec = TRY(BlobCodec::create(meta_key_));
+  std::vector<std::string> names;
+  TRY(target_.list("index/", [&](const storage::ObjectInfo& o) -> Status {
+    names.push_back(o.key);
+    return {};
+  }));
+  for (const auto& name : names) {
+    const std::string sealed = TRY_CTX(storage::get_small(target_, name, kMaxMeta), "read " + name);
+    if (name.substr(name.rfind('/') + 1) != sha256_hex(sealed)) return data_loss(name + ": content does not match its name");
+    auto idx = TRY_CTX(Index::open(*codec, as_bytes(sealed)), name);
+    std::lock_guard lock(mu_);
+    index_.merge(idx);
+  }
+  return {};
+}
+
+void Repository::learn(const PackId& pack, const std::vector<PackEntry>& entries) {
+  std::lock_guard lock(mu_);
+  index_.add_pack(pack, entries);
+}
+
+size_t Repository::known_blobs() const {
+  std::lock_guard lock(mu_);
+  return index_.blobs();
+}
+
+bool Repository::has(const ChunkId& id) const {
+  std::lock_guard lock(mu_);
+  return index_.contains(id);
+}
+
+Result<std::string> Repository::read(BlobType type, const ChunkId& id) const {
+  Location at;
+  {
+    std::lock_guard lock(mu_);
+    const Location* l = index_.find(id);
+    if (!l) return not_found("chunk " + to_hex(id) + " is in no index of the repository");
+    at = *l;
+  }
+  const std::string pack = pack_name(at.pack);
+  auto in = TRY_CTX(target_.get(pack, {.offset = at.offset, .length = at.length}), "read " + pack);
+  const std::string sealed = TRY_CTX(read_all(*in, at.length + 1), "read " + pack);
+  if (sealed.size() != at.length) return data_loss(pack + ": shorter than its index says");
+  auto codec = TRY(BlobCodec::create(data_key_));
+  auto plain = TRY_CTX(codec->open(type, id, as_bytes(sealed), kMaxBlob), pack);
+  if (plain.size() != at.raw_length) return data_loss(pack + ": chunk " + to_hex(id) + " has another length than indexed");
+  return plain;
+}
+
+Result<std::unique_ptr<SnapshotWriter>> Repository::write_snapshot() {
+  auto codec = TRY(BlobCodec::create(data_key_));
+  return std::unique_ptr<SnapshotWriter>(new SnapshotWriter(*this, std::move(codec)));
+}
+
+Result<std::vector<SnapshotInfo>> Repository::snapshots() const {
+  auto codec = TRY(BlobCodec::create(meta_key_));
+  std::vector<std::string> names;
+  TRY(target_.list("snapshots/", [&](const storage::ObjectInfo& o) -> Status {
+    names.push_back(o.key);
+    return {};
+  }));
+  std::vector<SnapshotInfo> out;
+  for (const auto& name : names) {
+    const std::string sealed = TRY_CTX(storage::get_small(target_, name, kMaxMeta), "read " + name);
+    const std::string id = name.substr(name.rfind('/') + 1);
+    if (id != sha256_hex(sealed)) return data_loss(name + ": content does not match its name");
+    const std::string plain = TRY_CTX(codec->open(BlobType::kSnapshot, kNoId, as_bytes(sealed), kMaxMeta), name);
+    auto doc = Json::parse(plain, nullptr, false);
+    if (doc.is_discarded()) return data_loss(name + ": not JSON");
+    out.push_back({id, std::move(doc)});
+  }
+  return out;
+}
+
+// ---- SnapshotWriter ----------------------------------------------------------------------
+
+SnapshotWriter::~SnapshotWriter() = default;
+
+Result<ChunkId> SnapshotWriter::add(BlobType type, Bytes plaintext) {
+  const ChunkId id = repo_.id_of(plaintext);
+  ++stats_.chunks;
+  stats_.bytes += plaintext.size();
+  if (pending_.count(id) || written_.contains(id) || repo_.has(id)) return id;
+  TRY(pack_.add(type, id, plaintext));
+  pending_.emplace(id, true);
+  ++stats_.new_chunks;
+  stats_.new_bytes += plaintext.size();
+  if (pack_.full()) TRY(flush_pack());
+  return id;
+}
+
+Result<std::vector<ChunkId>> SnapshotWriter::add_stream(Reader& in) {
+  ChunkReader chunks(repo_.chunker(), in);
+  std::vector<ChunkId> ids;
+  for (;;) {
+    const Bytes chunk = TRY(chunks.next());
+    if (chunk.empty()) break;
+    ids.push_back(TRY(add(BlobType::kData, chunk)));
+  }
+  return ids;
+}
+
+Status SnapshotWriter::flush_pack() {
+  if (pack_.count() == 0) return {};
+  auto pack = TRY(pack_.finish());
+  const std::string name = pack_name(pack.id);
+  TRY_CTX(storage::put_small(repo_.target(), name, pack.bytes), "upload " + name);
+  stats_.uploaded_bytes += pack.bytes.size();
+  ++stats_.packs;
+  written_.add_pack(pack.id, pack.entries);
+  pending_.clear();
+  return {};
+}
+
+Result<SnapshotInfo> SnapshotWriter::commit(const nlohmann::json& snapshot) {
+  if (committed_) return failed_precondition("snapshot already committed");
+  TRY(flush_pack());
+  auto meta = TRY(BlobCodec::create(repo_.meta_key_));
+  if (!written_.packs().empty()) {
+    const std::string sealed = TRY(written_.seal(*meta));
+    TRY_CTX(storage::put_small(repo_.target(), "index/" + sha256_hex(sealed), sealed), "upload the index");
+    stats_.uploaded_bytes += sealed.size();
+  }
+  std::string sealed;
+  TRY(meta->seal(BlobType::kSnapshot, kNoId, as_bytes(snapshot.dump()), sealed));
+  const std::string id = sha256_hex(sealed);
+  TRY_CTX(storage::put_small(repo_.target(), "snapshots/" + id, sealed), "upload the snapshot");
+  stats_.uploaded_bytes += sealed.size();
+  for (const auto& [pack, entries] : written_.packs()) repo_.learn(pack, entries);
+  committed_ = true;
+  return SnapshotInfo{id, snapshot};
+}
+
+Status read_stream(const Repository& repo, const std::vector<ChunkId>& ids, Writer& out) {
+  for (const auto& id : ids) {
+    const std::string chunk = TRY(repo.read(BlobType::kData, id));
+    TRY(out.write(as_bytes(chunk)));
+  }
+  return {};
+}
+
+}  // namespace stacksnap::chunks

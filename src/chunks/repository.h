@@ -1,0 +1,123 @@
+// A repository of the format v2 on a storage target (docs/FORMAT.md §v2): content-defined
+// chunks, deduplicated across every snapshot (and every host and project sharing the
+// repository and its key), packed, indexed, sealed.
+//
+//   config                  "SSRC2" || repo id (16 bytes) || sealed {version, chunker key, id key}
+//   data/ab/<sha256>        packs (chunks/pack.h)
+//   index/<sha256>          sealed indexes (chunks/index.h)
+//   snapshots/<sha256>      sealed snapshots: JSON the caller defines (the backup's manifest)
+//
+// Keys: every key is HKDF-SHA-256(master key, salt = repo id, info = "stacksnap repo v2 " +
+// purpose); the chunker and chunk-id keys are random per repository and live only inside
+// the sealed config, so chunk ids and boundaries reveal nothing to the storage provider
+// (it learns sizes and counts).
+//
+// Writing (SnapshotWriter): new chunks go into packs; a pack is uploaded when full; commit()
+// uploads the last pack, then one index of the packs this writer uploaded, then the snapshot:
+// the snapshot is the commit point. A crash anywhere leaves packs (and maybe an index) that
+// no snapshot names: garbage for prune, never a snapshot that names a missing chunk.
+//
+// Thread-safety: a Repository's const methods may run concurrently; a SnapshotWriter is
+// used from one thread.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "chunks/chunker.h"
+#include "chunks/index.h"
+#include "seal/key.h"
+#include "storage/target.h"
+
+namespace stacksnap::chunks {
+
+inline constexpr int kRepoVersion = 2;
+
+struct SnapshotInfo {
+  std::string id;  // hex SHA-256 of the sealed object (its name under snapshots/)
+  nlohmann::json doc;
+};
+
+class SnapshotWriter;
+
+class Repository {
+ public:
+  // A new repository: AlreadyExists when `target` holds a config.
+  static Result<std::unique_ptr<Repository>> init(storage::Target& target, const seal::MasterKey& key);
+  // An existing one, its indexes loaded. NotFound without a config; PermissionDenied when
+  // the key does not open it.
+  static Result<std::unique_ptr<Repository>> open(storage::Target& target, const seal::MasterKey& key);
+  ~Repository();
+
+  const std::string& id() const { return id_; }
+  const Chunker& chunker() const { return *chunker_; }
+  ChunkId id_of(Bytes data) const { return chunk_id(id_key_, data); }
+  // The index as loaded (plus what writers of this object committed).
+  size_t known_blobs() const;
+  bool has(const ChunkId& id) const;
+
+  // A blob's plaintext (ranged read of its pack). NotFound when no index names it;
+  // DataLoss when it does not authenticate.
+  Result<std::string> read(BlobType type, const ChunkId& id) const;
+
+  Result<std::unique_ptr<SnapshotWriter>> write_snapshot();
+  Result<std::vector<SnapshotInfo>> snapshots() const;
+
+  storage::Target& target() const { return target_; }
+
+ private:
+  friend class SnapshotWriter;
+  Repository(storage::Target& target) : target_(target) {}
+  Status derive_keys(const seal::MasterKey& key);
+  Status load_indexes();
+  void learn(const PackId& pack, const std::vector<PackEntry>& entries);
+
+  storage::Target& target_;
+  std::string id_;  // hex of the 16-byte repository id
+  Key32 data_key_{}, meta_key_{}, config_key_{}, id_key_{};
+  std::optional<Chunker> chunker_;
+  mutable std::mutex mu_;
+  Index index_;
+};
+
+struct WriteStats {
+  uint64_t chunks = 0, new_chunks = 0;
+  uint64_t bytes = 0, new_bytes = 0;  // plaintext
+  uint64_t uploaded_bytes = 0;        // packs, index, snapshot
+  uint64_t packs = 0;
+};
+
+class SnapshotWriter {
+ public:
+  ~SnapshotWriter();
+  // Stores one blob (deduplicated against the repository and this writer); returns its id.
+  Result<ChunkId> add(BlobType type, Bytes plaintext);
+  // Chunks a stream and stores its chunks; returns their ids in order.
+  Result<std::vector<ChunkId>> add_stream(Reader& in);
+  // Uploads what is pending, the index of this writer's packs, then the snapshot.
+  Result<SnapshotInfo> commit(const nlohmann::json& snapshot);
+  const WriteStats& stats() const { return stats_; }
+
+ private:
+  friend class Repository;
+  SnapshotWriter(Repository& repo, std::unique_ptr<BlobCodec> codec) : repo_(repo), codec_(std::move(codec)), pack_(*codec_) {}
+  Status flush_pack();
+
+  Repository& repo_;
+  std::unique_ptr<BlobCodec> codec_;
+  PackWriter pack_;
+  Index written_;                                   // packs uploaded by this writer
+  std::unordered_map<ChunkId, bool, ChunkIdHash> pending_;  // in the pack being filled
+  WriteStats stats_;
+  bool committed_ = false;
+};
+
+// Reads the chunks `ids` in order into `out` (a file's content).
+Status read_stream(const Repository& repo, const std::vector<ChunkId>& ids, Writer& out);
+
+}  // namespace stacksnap::chunks
