@@ -50,8 +50,12 @@ nlohmann::json VerifySummary::to_json() const {
     j["failed_targets"].push_back({{"target", f.target}, {"code", f.code}, {"message", f.message}});
   }
   if (!target.empty()) {
-    j.update(Json{{"target", target}, {"files", files}, {"entries", entries}, {"content_bytes", content_bytes},
-                  {"sealed_bytes", sealed_bytes}, {"key_fingerprint", key_fingerprint}});
+    j.update(Json{{"target", target},
+                  {"files", report.files},
+                  {"entries", report.entries},
+                  {"content_bytes", report.content_bytes},
+                  {"sealed_bytes", report.sealed_bytes},
+                  {"key_fingerprint", report.key_fingerprint}});
   }
   return j;
 }
@@ -80,11 +84,7 @@ Result<VerifySummary> verify_stored_backup(catalog::Catalog& cat, const std::str
                     : human_bytes(rep.sealed_bytes) + ", SHA-256 " + rep.sealed_sha256.substr(0, 12) + "…";
       if (out.target.empty()) {
         out.target = copy.target;
-        out.files = rep.files;
-        out.entries = rep.entries;
-        out.content_bytes = rep.content_bytes;
-        out.sealed_bytes = rep.sealed_bytes;
-        out.key_fingerprint = rep.key_fingerprint;
+        out.report = rep;
       }
     } else if (check->state == catalog::CopyState::kDamaged) {
       damaged += (damaged.empty() ? "" : "; ") + detail;

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "archive/verify.h"
 #include "base/error.h"
 #include "catalog/catalog.h"
 #include "docker/client.h"
@@ -54,10 +55,10 @@ struct VerifySummary {
   bool deep = false;
   std::vector<CopyVerdict> copies;
   std::vector<FailedTarget> failed_targets;
-  // The first copy that verified, and what its check counted.
+  // The first copy that verified, and what its check counted (files, entries,
+  // content_bytes, sealed_bytes, key_fingerprint).
   std::string target;
-  uint64_t files = 0, entries = 0, content_bytes = 0, sealed_bytes = 0;
-  std::string key_fingerprint;
+  archive::VerifyReport report;
 
   // {backup_id, deep, copies: [{target, key, state, detail}], target, files, entries,
   // content_bytes, sealed_bytes, key_fingerprint, failed_targets: [{target, code, message}]}

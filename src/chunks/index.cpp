@@ -64,13 +64,7 @@ Result<std::string> Index::seal(BlobCodec& codec) const {
   for (const auto& [pack, entries] : packs_) {
     plain.append(reinterpret_cast<const char*>(pack.data()), pack.size());
     put_le<uint32_t>(plain, static_cast<uint32_t>(entries.size()));
-    for (const auto& e : entries) {
-      plain.push_back(static_cast<char>(e.type));
-      plain.append(reinterpret_cast<const char*>(e.id.data()), e.id.size());
-      put_le<uint64_t>(plain, e.offset);
-      put_le<uint32_t>(plain, e.length);
-      put_le<uint32_t>(plain, e.raw_length);
-    }
+    for (const auto& e : entries) append_entry(plain, e);
   }
   if (plain.size() > kMaxIndex) return resource_exhausted("index larger than 1 GiB");
   std::string out;
@@ -97,12 +91,9 @@ Result<Index> Index::open(BlobCodec& codec, Bytes sealed) {
     }
     std::vector<PackEntry> entries(count);
     for (auto& e : entries) {
-      uint8_t type = 0;
-      if (!c.le(type) || !c.take(e.id.data(), e.id.size()) || !c.le(e.offset) || !c.le(e.length) ||
-          !c.le(e.raw_length) || type > static_cast<uint8_t>(BlobType::kSnapshot)) {
-        return data_loss("index: malformed entry");
-      }
-      e.type = static_cast<BlobType>(type);
+      unsigned char raw[kPackEntrySize];
+      if (!c.take(raw, sizeof raw)) return data_loss("index: truncated");
+      e = TRY_CTX(entry_from(raw), "index");
     }
     idx.add_pack(pack, entries);
   }

@@ -18,8 +18,28 @@ std::string pack_name(const PackId& id) {
   return "data/" + hex.substr(0, 2) + "/" + hex;
 }
 
+void append_entry(std::string& out, const PackEntry& e) {
+  out.push_back(static_cast<char>(e.type));
+  out.append(reinterpret_cast<const char*>(e.id.data()), e.id.size());
+  put_le<uint64_t>(out, e.offset);
+  put_le<uint32_t>(out, e.length);
+  put_le<uint32_t>(out, e.raw_length);
+}
+
+Result<PackEntry> entry_from(const unsigned char* p) {
+  if (p[0] > static_cast<uint8_t>(BlobType::kTree)) return data_loss("unknown blob type " + std::to_string(p[0]));
+  PackEntry e;
+  e.type = static_cast<BlobType>(p[0]);
+  std::memcpy(e.id.data(), p + 1, kIdSize);
+  e.offset = get_le<uint64_t>(p + 1 + kIdSize);
+  e.length = get_le<uint32_t>(p + 1 + kIdSize + 8);
+  e.raw_length = get_le<uint32_t>(p + 1 + kIdSize + 12);
+  return e;
+}
+
 Result<PackEntry> PackWriter::add(BlobType type, const ChunkId& id, Bytes plaintext) {
   if (plaintext.size() > UINT32_MAX / 2) return invalid_argument("blob too large for a pack");
+  if (type != BlobType::kData && type != BlobType::kTree) return invalid_argument("packs hold data and tree blobs only");
   PackEntry e{.type = type, .id = id, .offset = bytes_.size(), .raw_length = static_cast<uint32_t>(plaintext.size())};
   e.length = static_cast<uint32_t>(TRY(codec_.seal(type, id, plaintext, bytes_)));
   entries_.push_back(e);
@@ -29,13 +49,7 @@ Result<PackEntry> PackWriter::add(BlobType type, const ChunkId& id, Bytes plaint
 Result<FinishedPack> PackWriter::finish() {
   std::string header;
   put_le<uint32_t>(header, static_cast<uint32_t>(entries_.size()));
-  for (const auto& e : entries_) {
-    header.push_back(static_cast<char>(e.type));
-    header.append(reinterpret_cast<const char*>(e.id.data()), e.id.size());
-    put_le<uint64_t>(header, e.offset);
-    put_le<uint32_t>(header, e.length);
-    put_le<uint32_t>(header, e.raw_length);
-  }
+  for (const auto& e : entries_) append_entry(header, e);
   const size_t sealed = TRY(codec_.seal(BlobType::kPackHeader, kHeaderId, as_bytes(header), bytes_));
   put_le<uint32_t>(bytes_, static_cast<uint32_t>(sealed));
   FinishedPack out;
@@ -65,13 +79,7 @@ Result<std::vector<PackEntry>> read_pack_header(BlobCodec& codec, Bytes tail, ui
   out.reserve(count);
   p += 4;
   for (uint32_t i = 0; i < count; ++i, p += kPackEntrySize) {
-    PackEntry e;
-    if (p[0] > static_cast<uint8_t>(BlobType::kSnapshot)) return data_loss("pack: unknown blob type");
-    e.type = static_cast<BlobType>(p[0]);
-    std::memcpy(e.id.data(), p + 1, kIdSize);
-    e.offset = get_le<uint64_t>(p + 1 + kIdSize);
-    e.length = get_le<uint32_t>(p + 1 + kIdSize + 8);
-    e.raw_length = get_le<uint32_t>(p + 1 + kIdSize + 12);
+    const PackEntry e = TRY_CTX(entry_from(p), "pack");
     if (e.length < kBlobOverhead || e.offset > blobs_end || e.length > blobs_end - e.offset) {
       return data_loss("pack: blob " + to_hex(e.id) + " lies outside the pack");
     }

@@ -38,6 +38,11 @@ struct PackEntry {
   bool operator==(const PackEntry&) const = default;
 };
 
+// One entry as pack headers and indexes store it (kPackEntrySize bytes, little endian).
+void append_entry(std::string& out, const PackEntry& e);
+// The entry at `p` (kPackEntrySize bytes). DataLoss for a type that packs do not hold.
+Result<PackEntry> entry_from(const unsigned char* p);
+
 struct FinishedPack {
   PackId id{};
   std::string bytes;
