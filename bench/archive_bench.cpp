@@ -1,5 +1,7 @@
 // Archive format benchmarks (issue 3). Numbers go to docs/BENCHMARKS.md, "Archive".
-//   stacksnap_bench --benchmark_filter='Archive|Seal'
+//   stacksnap_bench --benchmark_filter='Archive|Seal|Repo'
+// BM_Repo*: the v2 repository (issue 19, src/chunks) on the same 128 MiB corpus as
+// BM_ArchiveWriterMixed, into an in-memory target: first snapshot, unchanged re-snapshot.
 // The 1 GiB / 4 GiB comparison with `tar | zstd -3 -T0 | openssl enc` is
 // bench/archive_pipeline.sh.
 #include <benchmark/benchmark.h>
@@ -10,8 +12,10 @@
 
 #include "archive/reader.h"
 #include "archive/writer.h"
+#include "chunks/repository.h"
 #include "seal/key.h"
 #include "seal/stream.h"
+#include "storage/memory/memory_target.h"
 
 namespace stacksnap {
 namespace {
@@ -150,6 +154,44 @@ void BM_ArchiveDeepVerifyMixed(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(c.bytes));
 }
 BENCHMARK(BM_ArchiveDeepVerifyMixed)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+
+// One snapshot of the corpus (each file chunked, deduplicated, compressed, sealed, packed).
+chunks::WriteStats repo_snapshot(chunks::Repository& repo, const Corpus& c) {
+  auto w = std::move(repo.write_snapshot()).value();
+  for (const auto& f : c.files) {
+    MemoryReader r(f);
+    if (!w->add_stream(r).ok()) std::abort();
+  }
+  if (!w->commit({{"bench", true}}).ok()) std::abort();
+  return w->stats();
+}
+
+void BM_RepoFirstSnapshotMixed(benchmark::State& state) {
+  const Corpus& c = corpus();
+  for (auto _ : state) {
+    storage::MemoryTarget target;
+    auto key = bench_key();
+    auto repo = std::move(chunks::Repository::init(target, key)).value();
+    const auto st = repo_snapshot(*repo, c);
+    state.counters["ratio"] = static_cast<double>(st.uploaded_bytes) / static_cast<double>(c.bytes);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(c.bytes));
+}
+BENCHMARK(BM_RepoFirstSnapshotMixed)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+
+void BM_RepoUnchangedSnapshotMixed(benchmark::State& state) {
+  const Corpus& c = corpus();
+  storage::MemoryTarget target;
+  auto key = bench_key();
+  auto repo = std::move(chunks::Repository::init(target, key)).value();
+  repo_snapshot(*repo, c);
+  for (auto _ : state) {
+    const auto st = repo_snapshot(*repo, c);
+    state.counters["uploaded_bytes"] = static_cast<double>(st.uploaded_bytes);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(c.bytes));
+}
+BENCHMARK(BM_RepoUnchangedSnapshotMixed)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
 
 }  // namespace
 }  // namespace stacksnap
