@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <random>
 
 #include "archive_testutil.h"
 #include "chunks/repository.h"
@@ -13,16 +12,6 @@ namespace stacksnap::chunks {
 namespace {
 
 using Json = nlohmann::json;
-
-std::string noise(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (size_t i = 0; i + 8 <= n; i += 8) {
-    uint64_t v = rng();
-    std::memcpy(s.data() + i, &v, 8);
-  }
-  return s;
-}
 
 std::string log_text(size_t lines, int from = 0) {
   std::string s;
@@ -63,7 +52,7 @@ Result<std::string> restore(const Repository& repo, const Json& ids) {
 
 Files sample() {
   Files f;
-  f.content["photos/holiday.raw"] = noise(20 << 20, 1);
+  f.content["photos/holiday.raw"] = testutil::random_text(20 << 20, 1);
   f.content["logs/access.log"] = log_text(60000);
   f.content["notes/é and spaces.txt"] = "small\n";
   return f;
@@ -114,7 +103,7 @@ TEST(ChunkRepository, SnapshotsRestoreAndUnchangedDataIsNotStoredAgain) {
   // chunks around the changes go up.
   Files changed = files;
   auto& photo = changed.content["photos/holiday.raw"];
-  const std::string patch = noise(100 << 10, 99);
+  const std::string patch = testutil::random_text(100 << 10, 99);
   photo.replace(9 << 20, patch.size(), patch);
   changed.content["logs/access.log"] += log_text(500, 60000);
   WriteStats third;
@@ -153,7 +142,7 @@ TEST(ChunkRepository, ACrashBeforeTheSnapshotLeavesOnlyGarbage) {
   {
     auto w = (*repo)->write_snapshot();
     ASSERT_TRUE(w.ok());
-    const std::string data = noise(40 << 20, 5);  // more than two packs: uploaded before the crash
+    const std::string data = testutil::random_text(40 << 20, 5);  // more than two packs: uploaded before the crash
     MemoryReader in(data);
     ASSERT_TRUE((*w)->add_stream(in).ok());
     EXPECT_GE((*w)->stats().packs, 2u);

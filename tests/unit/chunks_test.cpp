@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <random>
 #include <set>
 
+#include "archive_testutil.h"
 #include "chunks/blob.h"
 #include "chunks/chunker.h"
 #include "chunks/index.h"
@@ -14,16 +14,6 @@
 
 namespace stacksnap::chunks {
 namespace {
-
-std::string random_data(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (size_t i = 0; i + 8 <= n; i += 8) {
-    uint64_t v = rng();
-    std::memcpy(s.data() + i, &v, 8);
-  }
-  return s;
-}
 
 ChunkerKey key_of(uint8_t b) {
   ChunkerKey k;
@@ -45,7 +35,7 @@ std::vector<std::string> chunks_of(const Chunker& c, const std::string& data) {
 TEST(Chunker, SizesStayWithinTheBoundsAndAverageNearTheNormalSize) {
   auto c = Chunker::create(key_of(1));
   ASSERT_TRUE(c.ok());
-  const std::string data = random_data(96 << 20, 7);
+  const std::string data = testutil::random_text(96 << 20, 7);
   auto chunks = chunks_of(*c, data);
   size_t total = 0;
   for (size_t i = 0; i < chunks.size(); ++i) {
@@ -66,7 +56,7 @@ TEST(Chunker, SizesStayWithinTheBoundsAndAverageNearTheNormalSize) {
 TEST(Chunker, AnInsertionChangesOnlyTheChunksAroundIt) {
   auto c = Chunker::create(key_of(2));
   ASSERT_TRUE(c.ok());
-  const std::string before = random_data(48 << 20, 11);
+  const std::string before = testutil::random_text(48 << 20, 11);
   std::string after = before;
   after.insert(20 << 20, "a line appended to a log in the middle of a big file\n");
   auto a = chunks_of(*c, before), b = chunks_of(*c, after);
@@ -80,7 +70,7 @@ TEST(Chunker, AnInsertionChangesOnlyTheChunksAroundIt) {
 TEST(Chunker, TheKeyDecidesTheBoundaries) {
   auto c1 = Chunker::create(key_of(3)), c2 = Chunker::create(key_of(4));
   ASSERT_TRUE(c1.ok() && c2.ok());
-  const std::string data = random_data(16 << 20, 5);
+  const std::string data = testutil::random_text(16 << 20, 5);
   EXPECT_NE(chunks_of(*c1, data), chunks_of(*c2, data));
 }
 
@@ -88,12 +78,12 @@ TEST(Chunker, SmallInputsAndTheStreamReaderAgreeWithCut) {
   auto c = Chunker::create(key_of(5));
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->cut(Bytes(), true), 0u);
-  const std::string small = random_data(1000, 1);
+  const std::string small = testutil::random_text(1000, 1);
   EXPECT_EQ(c->cut(as_bytes(small), true), small.size());
   EXPECT_EQ(c->cut(as_bytes(small), false), 0u);  // more may follow
 
   // A stream read in odd pieces gives the chunks the whole buffer gives.
-  const std::string data = random_data(40 << 20, 9);
+  const std::string data = testutil::random_text(40 << 20, 9);
   class Dribble final : public Reader {
    public:
     explicit Dribble(const std::string& s) : s_(s) {}
@@ -130,7 +120,7 @@ TEST(Blob, SealedCompressedOrRawAndBoundToItsIdAndType) {
   ASSERT_TRUE(codec.ok());
   const Key32 id_key = key32(8);
   const std::string text(300000, 'x');
-  const std::string noise = random_data(300000, 3);
+  const std::string noise = testutil::random_text(300000, 3);
   for (const std::string* plain : {&text, &noise}) {
     const ChunkId id = chunk_id(id_key, as_bytes(*plain));
     std::string sealed;
@@ -169,7 +159,7 @@ TEST(Pack, HeaderListsEveryBlobAndTheNameIsTheHashOfTheBytes) {
   PackWriter w(**codec);
   std::map<std::string, std::string> by_id;
   for (int i = 0; i < 5; ++i) {
-    const std::string plain = i % 2 ? random_data(70000 + i, i) : std::string(50000 + i, static_cast<char>('a' + i));
+    const std::string plain = i % 2 ? testutil::random_text(70000 + i, i) : std::string(50000 + i, static_cast<char>('a' + i));
     const ChunkId id = chunk_id(key32(1), as_bytes(plain));
     ASSERT_TRUE(w.add(i == 4 ? BlobType::kTree : BlobType::kData, id, as_bytes(plain)).ok());
     by_id[to_hex(id)] = plain;
@@ -207,7 +197,7 @@ TEST(Index, RoundTripMergeAndDamage) {
   PackWriter w(**codec);
   std::vector<ChunkId> ids;
   for (int i = 0; i < 3; ++i) {
-    const std::string plain = random_data(1000 + i, 40 + i);
+    const std::string plain = testutil::random_text(1000 + i, 40 + i);
     ids.push_back(chunk_id(key32(1), as_bytes(plain)));
     ASSERT_TRUE(w.add(BlobType::kData, ids.back(), as_bytes(plain)).ok());
   }
