@@ -19,6 +19,7 @@
 #include <regex>
 
 #include "common/build_paths.h"
+#include "common/damage.h"
 #include "backup_support.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_admin.h"
@@ -76,18 +77,6 @@ std::optional<double> metric(const std::string& text, const std::string& series)
   return std::nullopt;
 }
 
-void flip_middle_byte(const std::string& path) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekg(0, std::ios::end);
-  const auto middle = f.tellg() / 2;
-  f.seekg(middle);
-  char c = 0;
-  f.read(&c, 1);
-  c = static_cast<char>(c ^ 0x20);
-  f.seekp(middle);
-  f.write(&c, 1);
-}
-
 TEST(VisibleVerify, TwoTargetsOneCopyDamagedFailsWithDataLossAndShowsWhichCopy) {
   STACKSNAP_REQUIRE_ENGINE(d);
   ASSERT_TRUE(ensure_sample_stacks().ok());
@@ -114,7 +103,7 @@ TEST(VisibleVerify, TwoTargetsOneCopyDamagedFailsWithDataLossAndShowsWhichCopy) 
   EXPECT_TRUE(paths_of(rx, "/hook").empty()) << "the webhook wants failures only";
 
   // One byte flipped in the middle of the copy on usb; the copy on local is intact.
-  flip_middle_byte(bed.store_dir() + "/usb-root/backups/" + id + ".stsnap");
+  testing_damage::flip_middle_byte(bed.store_dir() + "/usb-root/backups/" + id + ".stsnap");
   std::string err;
   auto v = bed.run("verify " + id, &err);
   EXPECT_EQ(v.exit_code, 3) << "the data-loss code, although the copy on local verifies\n" << v.out << err;

@@ -28,6 +28,7 @@
 #include "catalog/catalog.h"
 #include "catalog/sqlite.h"
 #include "docker/helper_container.h"
+#include "common/damage.h"
 #include "fake_docker.h"
 #include "job/events.h"
 #include "repo/repo.h"
@@ -520,17 +521,7 @@ class RestorePipeline : public BackupPipeline {
 TEST_F(RestorePipeline, ADamagedCopyIsRefusedBeforeTheHostChanges) {
   const std::string path = stored_copy();
   ASSERT_FALSE(path.empty());
-  {
-    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(0, std::ios::end);
-    const auto middle = f.tellg() / 2;
-    f.seekg(middle);
-    char c = 0;
-    f.read(&c, 1);
-    c = static_cast<char>(c ^ 0x20);
-    f.seekp(middle);
-    f.write(&c, 1);
-  }
+  testing_damage::flip_middle_byte(path);
   auto r = restore({.force = true});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), Code::kDataLoss) << r.error().message();
