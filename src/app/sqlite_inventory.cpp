@@ -41,9 +41,10 @@ SqliteInventory find_sqlite_databases(docker::Client& docker, const stack::Proje
     for (const auto& s : b.services) t.users.push_back(s + ":" + b.container_path);
     trees.push_back(std::move(t));
   }
+  const docker::HostPaths host_paths(docker);
   for (auto& t : trees) {
     const std::string what = t.kind + " " + t.source;
-    t.options.tree = docker::host_path_of(docker, t.type, t.source);
+    t.options.tree = host_paths.of(t.type, t.source);
     if (t.options.tree.path.empty()) {
       out.notes.push_back(what + ": not searched for SQLite databases: " + t.options.tree.reason);
       continue;

@@ -200,6 +200,7 @@ Result<int64_t> capture_mounts(const BackupEnv& env, const BackupRequest& req, c
     quiesce.emplace(TRY(job::run_step(ctx, "pause", "Safe Mode: pause " + std::to_string(plan.pause.size()) + " app container(s)",
                                       [&] { return QuiesceGuard::pause(env.docker, env.cat, job_id, plan.project, plan.pause, ctx); })));
   }
+  const docker::HostPaths host_paths(env.docker);  // where this process runs: found once
   // SQLite databases are copied through the host path as the tree passes; under Safe Mode
   // their app may be frozen holding a lock, so the wait for it is short.
   auto capture = [&](const std::string& step_id, const std::string& title, const std::string& image,
@@ -207,7 +208,7 @@ Result<int64_t> capture_mounts(const BackupEnv& env, const BackupRequest& req, c
                      SqliteCaptureOptions lite) -> Result<Json> {
     TRY(ctx.check_cancel("backup"));
     return job::run_step(ctx, step_id, title, [&]() -> Result<Json> {
-      lite.tree = docker::host_path_of(env.docker, type, source);
+      lite.tree = host_paths.of(type, source);
       lite.scratch_dir = repo::spool_dir(env.data_dir);
       lite.busy_timeout = quiesce ? kSqliteLockWaitPaused : kSqliteLockWait;
       lite.apps_paused = quiesce.has_value();

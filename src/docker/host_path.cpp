@@ -36,10 +36,18 @@ HostPath host_path_of(Client& docker, const HostView& view, MountSpec::Type type
   return {path, ""};
 }
 
-HostPath host_path_of(Client& docker, MountSpec::Type type, const std::string& source) {
+HostPaths::HostPaths(Client& docker) : docker_(docker) {
   auto view = HostView::detect(docker);
-  if (!view.ok()) return {"", "find where this process runs: " + view.error().message()};
-  return host_path_of(docker, *view, type, source);
+  if (view.ok()) {
+    view_ = std::move(*view);
+  } else {
+    view_error_ = "find where this process runs: " + view.error().message();
+  }
+}
+
+HostPath HostPaths::of(MountSpec::Type type, const std::string& source) const {
+  if (!view_) return {"", view_error_};
+  return host_path_of(docker_, *view_, type, source);
 }
 
 }  // namespace stacksnap::docker

@@ -46,10 +46,11 @@ Result<SqliteCheck> check_restored_sqlite(docker::Client& docker, const Placemen
     }
   }
 
+  const docker::HostPaths host_paths(docker);
   SqliteCheck out;
   for (const auto& t : trees) {
     if (!t.records->is_array()) return data_loss("manifest: the SQLite records of " + t.what + " are not a list");
-    const docker::HostPath host = docker::host_path_of(docker, t.type, t.source);
+    const docker::HostPath host = host_paths.of(t.type, t.source);
     for (const auto& record : *t.records) {
       auto facts = TRY(sqlite::DatabaseFacts::from_json(record));
       const std::string name = t.what + ": " + (facts.path.empty() ? "(the file itself)" : facts.path);
