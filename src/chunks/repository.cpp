@@ -155,23 +155,28 @@ Result<std::unique_ptr<SnapshotWriter>> Repository::write_snapshot() {
   return std::unique_ptr<SnapshotWriter>(new SnapshotWriter(*this, std::move(codec)));
 }
 
-Result<std::vector<SnapshotInfo>> Repository::snapshots() const {
+Result<SnapshotInfo> Repository::snapshot(const std::string& id) const {
+  if (id.size() != 64 || id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return invalid_argument("not a snapshot id: " + id);
+  }
+  const std::string name = "snapshots/" + id;
+  const std::string sealed = TRY_CTX(storage::get_small(target_, name, kMaxMeta), "read " + name);
+  if (id != sha256_hex(sealed)) return data_loss(name + ": content does not match its name");
   auto codec = TRY(BlobCodec::create(meta_key_));
-  std::vector<std::string> names;
+  const std::string plain = TRY_CTX(codec->open(BlobType::kSnapshot, kNoId, as_bytes(sealed), kMaxMeta), name);
+  auto doc = Json::parse(plain, nullptr, false);
+  if (doc.is_discarded()) return data_loss(name + ": not JSON");
+  return SnapshotInfo{id, std::move(doc)};
+}
+
+Result<std::vector<SnapshotInfo>> Repository::snapshots() const {
+  std::vector<std::string> ids;
   TRY(target_.list("snapshots/", [&](const storage::ObjectInfo& o) -> Status {
-    names.push_back(o.key);
+    ids.push_back(o.key.substr(o.key.rfind('/') + 1));
     return {};
   }));
   std::vector<SnapshotInfo> out;
-  for (const auto& name : names) {
-    const std::string sealed = TRY_CTX(storage::get_small(target_, name, kMaxMeta), "read " + name);
-    const std::string id = name.substr(name.rfind('/') + 1);
-    if (id != sha256_hex(sealed)) return data_loss(name + ": content does not match its name");
-    const std::string plain = TRY_CTX(codec->open(BlobType::kSnapshot, kNoId, as_bytes(sealed), kMaxMeta), name);
-    auto doc = Json::parse(plain, nullptr, false);
-    if (doc.is_discarded()) return data_loss(name + ": not JSON");
-    out.push_back({id, std::move(doc)});
-  }
+  for (const auto& id : ids) out.push_back(TRY(snapshot(id)));
   return out;
 }
 

@@ -67,6 +67,9 @@ class Repository {
 
   Result<std::unique_ptr<SnapshotWriter>> write_snapshot();
   Result<std::vector<SnapshotInfo>> snapshots() const;
+  // One snapshot by id (hex SHA-256 of its sealed object): NotFound when absent, DataLoss
+  // when its bytes do not match its name or do not authenticate.
+  Result<SnapshotInfo> snapshot(const std::string& id) const;
 
   storage::Target& target() const { return target_; }
 

@@ -1,0 +1,383 @@
+#include "repo/snapshot.h"
+
+#include <ctime>
+
+#include "base/clock.h"
+#include "seal/crypto.h"
+
+namespace stacksnap::repo {
+
+namespace {
+
+using Json = nlohmann::json;
+using chunks::BlobType;
+using chunks::ChunkId;
+
+constexpr size_t kListCut = 4u << 20;       // an entry list is cut at this many bytes at the latest
+constexpr uint8_t kListCutBelow = 4;        // …or after a line whose id starts below this (1 in 64)
+constexpr size_t kMaxListBytes = 64u << 20; // what a reader accepts for one list
+
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+// Text that JSON can hold as is, else as hex under "<key>_hex".
+void put_text(Json& j, const char* key, const std::string& value) {
+  if (valid_utf8(value)) j[key] = value;
+  else j[std::string(key) + "_hex"] = seal::hex_encode(as_bytes(value));
+}
+
+Result<std::string> get_text(const Json& j, const char* key) {
+  if (auto it = j.find(key); it != j.end() && it->is_string()) return it->get<std::string>();
+  const std::string hex_key = std::string(key) + "_hex";
+  if (auto it = j.find(hex_key); it != j.end() && it->is_string()) return seal::hex_decode(it->get<std::string>());
+  return std::string();
+}
+
+// Content read through the chunker, hashed on the way.
+class HashingReader final : public Reader {
+ public:
+  explicit HashingReader(Reader& in) : in_(in) {}
+  Result<size_t> read(MutableBytes buf) override {
+    const size_t n = TRY(in_.read(buf));
+    hash_.update(Bytes(buf.data(), n));
+    bytes_ += n;
+    return n;
+  }
+  std::string hex() { return seal::hex_encode(hash_.finish()); }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  Reader& in_;
+  seal::Sha256 hash_;
+  uint64_t bytes_ = 0;
+};
+
+Json entry_line(const archive::EntryMeta& m, bool stream) {
+  Json j = Json::object();
+  put_text(j, "path", m.path);
+  j["type"] = std::string(archive::entry_type_name(m.type));
+  j["mode"] = m.mode;
+  j["uid"] = m.uid;
+  j["gid"] = m.gid;
+  if (!m.uname.empty()) put_text(j, "uname", m.uname);
+  if (!m.gname.empty()) put_text(j, "gname", m.gname);
+  j["mtime"] = m.mtime_sec;
+  j["mtime_ns"] = m.mtime_nsec;
+  j["size"] = m.size;
+  if (!m.link.empty()) put_text(j, "link", m.link);
+  if (m.type == archive::EntryType::kCharDevice || m.type == archive::EntryType::kBlockDevice) {
+    j["dev"] = {m.dev_major, m.dev_minor};
+  }
+  if (!m.xattrs.empty()) {
+    Json x = Json::array();
+    for (const auto& a : m.xattrs) x.push_back({seal::hex_encode(as_bytes(a.name)), seal::hex_encode(as_bytes(a.value))});
+    j["xattrs"] = std::move(x);
+  }
+  if (!m.sparse.empty()) {
+    Json s = Json::array();
+    for (const auto& r : m.sparse) s.push_back({r.offset, r.length});
+    j["sparse"] = std::move(s);
+  }
+  if (stream) j["stream"] = true;
+  return j;
+}
+
+Result<archive::EntryMeta> entry_meta(const Json& j) {
+  try {
+    archive::EntryMeta m;
+    m.path = TRY(get_text(j, "path"));
+    m.type = TRY(archive::parse_entry_type(j.at("type").get<std::string>()));
+    m.mode = j.at("mode").get<uint32_t>();
+    m.uid = j.at("uid").get<uint32_t>();
+    m.gid = j.at("gid").get<uint32_t>();
+    m.uname = TRY(get_text(j, "uname"));
+    m.gname = TRY(get_text(j, "gname"));
+    m.mtime_sec = j.at("mtime").get<int64_t>();
+    m.mtime_nsec = j.at("mtime_ns").get<uint32_t>();
+    m.size = j.at("size").get<uint64_t>();
+    m.link = TRY(get_text(j, "link"));
+    if (auto it = j.find("dev"); it != j.end()) {
+      m.dev_major = it->at(0).get<uint32_t>();
+      m.dev_minor = it->at(1).get<uint32_t>();
+    }
+    if (auto it = j.find("xattrs"); it != j.end()) {
+      for (const auto& x : *it) {
+        m.xattrs.push_back({TRY(seal::hex_decode(x.at(0).get<std::string>())),
+                            TRY(seal::hex_decode(x.at(1).get<std::string>()))});
+      }
+    }
+    if (auto it = j.find("sparse"); it != j.end()) {
+      for (const auto& r : *it) m.sparse.push_back({r.at(0).get<uint64_t>(), r.at(1).get<uint64_t>()});
+    }
+    return m;
+  } catch (const std::exception& e) {
+    return data_loss(std::string("snapshot entry: ") + e.what());
+  }
+}
+
+Result<std::vector<ChunkId>> chunk_ids(const Json& j) {
+  std::vector<ChunkId> ids;
+  auto it = j.find("chunks");
+  if (it == j.end()) return ids;
+  if (!it->is_array()) return data_loss("snapshot entry: chunks is not a list");
+  ids.reserve(it->size());
+  for (const auto& h : *it) {
+    if (!h.is_string()) return data_loss("snapshot entry: a chunk id is not text");
+    ids.push_back(TRY(chunks::id_from_hex(h.get<std::string>())));
+  }
+  return ids;
+}
+
+// Entry lines gathered into content-defined lists.
+class ListWriter {
+ public:
+  explicit ListWriter(chunks::SnapshotWriter& w) : w_(w) {}
+  Status add(const std::string& line, const ChunkId& line_id) {
+    buf_ += line;
+    buf_ += '\n';
+    if (line_id[0] < kListCutBelow || buf_.size() >= kListCut) return cut();
+    return {};
+  }
+  Status cut() {
+    if (buf_.empty()) return {};
+    const ChunkId id = TRY(w_.add(BlobType::kTree, as_bytes(buf_)));
+    ids_.push_back(chunks::to_hex(id));
+    buf_.clear();
+    return {};
+  }
+  Json ids() const { return ids_; }
+
+ private:
+  chunks::SnapshotWriter& w_;
+  std::string buf_;
+  Json ids_ = Json::array();
+};
+
+// Calls fn(line) for every entry line of the snapshot, in archive order.
+Status for_each_line(const chunks::Repository& repo, const Json& doc, const std::function<Status(const Json&)>& fn) {
+  auto it = doc.find("entries");
+  if (it == doc.end() || !it->is_array()) return data_loss("snapshot without an entry list");
+  for (const auto& h : *it) {
+    if (!h.is_string()) return data_loss("snapshot: an entry list id is not text");
+    const ChunkId id = TRY(chunks::id_from_hex(h.get<std::string>()));
+    const std::string list = TRY_CTX(repo.read(BlobType::kTree, id), "entry list " + h.get<std::string>());
+    if (list.size() > kMaxListBytes) return data_loss("entry list " + h.get<std::string>() + " is too long");
+    size_t pos = 0;
+    while (pos < list.size()) {
+      const size_t end = list.find('\n', pos);
+      if (end == std::string::npos) return data_loss("entry list " + h.get<std::string>() + " ends inside a line");
+      auto line = Json::parse(std::string_view(list).substr(pos, end - pos), nullptr, false);
+      if (line.is_discarded() || !line.is_object()) return data_loss("entry list " + h.get<std::string>() + ": a line is not JSON");
+      TRY(fn(line));
+      pos = end + 1;
+    }
+  }
+  return {};
+}
+
+// A file's content from its chunks; its SHA-256 compared at the end.
+class ChunksReader final : public Reader {
+ public:
+  ChunksReader(const chunks::Repository& repo, std::vector<ChunkId> ids, std::string sha256, std::string path)
+      : repo_(repo), ids_(std::move(ids)), sha256_(std::move(sha256)), path_(std::move(path)) {}
+  Result<size_t> read(MutableBytes buf) override {
+    while (pos_ == chunk_.size()) {
+      if (next_ == ids_.size()) {
+        if (!checked_) {
+          checked_ = true;
+          if (seal::hex_encode(hash_.finish()) != sha256_) {
+            return data_loss(path_ + ": its content does not match the SHA-256 recorded when it was backed up");
+          }
+        }
+        return size_t{0};
+      }
+      chunk_ = TRY_CTX(repo_.read(BlobType::kData, ids_[next_]), path_);
+      ++next_;
+      pos_ = 0;
+      hash_.update(as_bytes(chunk_));
+    }
+    const size_t n = std::min(buf.size(), chunk_.size() - pos_);
+    std::memcpy(buf.data(), chunk_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  const chunks::Repository& repo_;
+  std::vector<ChunkId> ids_;
+  std::string sha256_, path_;
+  size_t next_ = 0, pos_ = 0;
+  std::string chunk_;
+  seal::Sha256 hash_;
+  bool checked_ = false;
+};
+
+class FixedClock final : public Clock {
+ public:
+  explicit FixedClock(SystemTime t) : t_(t) {}
+  SystemTime now() const override { return t_; }
+
+ private:
+  SystemTime t_;
+};
+
+// "2026-11-25T20:17:30Z" → time point (nullopt when it is not that shape).
+std::optional<SystemTime> parse_rfc3339(const std::string& s) {
+  struct tm tm {};
+  char z = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                  &tm.tm_sec, &z) != 7 || z != 'Z') {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+archive::DumpInfo dump_info_from(const Json& j) {
+  archive::DumpInfo d;
+  d.engine = j.value("engine", "");
+  d.version = j.value("version", "");
+  if (auto it = j.find("databases"); it != j.end() && it->is_object()) {
+    for (const auto& [db, v] : it->items()) {
+      auto& tables = d.row_counts[db];
+      if (auto t = v.find("tables"); t != v.end() && t->is_object()) {
+        for (const auto& [name, rows] : t->items()) {
+          if (rows.is_number_integer()) tables[name] = rows.get<int64_t>();
+        }
+      }
+    }
+  }
+  d.extra = j;
+  for (const char* k : {"engine", "version", "databases"}) d.extra.erase(k);
+  return d;
+}
+
+Json without_counts(Json j) {
+  if (j.is_object()) {
+    j.erase("files");
+    j.erase("bytes");
+  }
+  return j;
+}
+
+}  // namespace
+
+std::string snapshot_key(const std::string& snapshot_id) { return "snapshots/" + snapshot_id; }
+
+std::string snapshot_id_of_key(const std::string& key) {
+  constexpr std::string_view kPrefix = "snapshots/";
+  return key.starts_with(kPrefix) ? key.substr(kPrefix.size()) : std::string();
+}
+
+Json IngestStats::to_json() const {
+  return {{"entries", entries},       {"files", files},         {"content_bytes", content_bytes},
+          {"chunks", chunks},         {"new_chunks", new_chunks}, {"new_bytes", new_bytes},
+          {"uploaded_bytes", uploaded_bytes}, {"packs", packs}};
+}
+
+Result<chunks::SnapshotInfo> ingest_archive(chunks::Repository& repo, archive::ArchiveReader& reader, Json doc,
+                                            const StopToken& stop, IngestStats* stats) {
+  IngestStats local;
+  IngestStats& s = stats ? *stats : local;
+  auto writer = TRY(repo.write_snapshot());
+  ListWriter lists(*writer);
+  for (;;) {
+    TRY(check_cancel(stop, "store the snapshot"));
+    const archive::Entry* e = TRY(reader.next());
+    if (e == nullptr) break;
+    Json line = entry_line(e->meta, e->is_stream);
+    if (e->meta.type == archive::EntryType::kFile) {
+      HashingReader hashed(reader.content());
+      const auto ids = TRY_CTX(writer->add_stream(hashed), e->meta.path);
+      Json list = Json::array();
+      for (const auto& id : ids) list.push_back(chunks::to_hex(id));
+      line["chunks"] = std::move(list);
+      line["sha256"] = hashed.hex();
+      if (e->is_stream) line["size"] = hashed.bytes();
+      ++s.files;
+      s.content_bytes += hashed.bytes();
+    }
+    ++s.entries;
+    const std::string text = line.dump();
+    TRY(lists.add(text, repo.id_of(as_bytes(text))));
+  }
+  TRY(lists.cut());
+  doc["format"] = kSnapshotFormat;
+  doc["plan"] = reader.plan();
+  doc["manifest"] = reader.manifest().head_json();
+  doc["archive_created"] = reader.manifest().created;
+  doc["entries"] = lists.ids();
+  const auto& w = writer->stats();
+  s.chunks = w.chunks;
+  s.new_chunks = w.new_chunks;
+  s.new_bytes = w.new_bytes;
+  s.packs = w.packs;
+  doc["stats"] = {{"files", s.files}, {"bytes", s.content_bytes}, {"chunks", w.chunks}, {"new_chunks", w.new_chunks},
+                  {"new_bytes", w.new_bytes}};
+  auto info = TRY(writer->commit(doc));
+  s.uploaded_bytes = writer->stats().uploaded_bytes;
+  s.packs = writer->stats().packs;
+  return info;
+}
+
+Result<chunks::SnapshotInfo> load_snapshot(const chunks::Repository& repo, const std::string& snapshot_id) {
+  auto snap = TRY(repo.snapshot(snapshot_id));
+  if (snap.doc.value("format", "") != kSnapshotFormat) {
+    return data_loss("snapshot " + snapshot_id + " is not a StackSnap backup (format " + snap.doc.value("format", "?") + ")");
+  }
+  return snap;
+}
+
+Status export_snapshot(const chunks::Repository& repo, const chunks::SnapshotInfo& snap, const seal::MasterKey& key,
+                       Writer& out, const StopToken& stop, archive::WriterOptions options) {
+  const Json& doc = snap.doc;
+  std::optional<FixedClock> clock;
+  if (auto t = parse_rfc3339(doc.value("archive_created", ""))) {
+    clock.emplace(*t);
+    options.clock = &*clock;
+  }
+  auto writer = TRY(archive::ArchiveWriter::create(out, key, options));
+  TRY(writer->add_plan(doc.value("plan", Json::object())));
+  TRY(for_each_line(repo, doc, [&](const Json& line) -> Status {
+    TRY(check_cancel(stop, "export the snapshot"));
+    auto meta = TRY(entry_meta(line));
+    if (meta.type != archive::EntryType::kFile) return writer->add_entry(meta);
+    ChunksReader content(repo, TRY(chunk_ids(line)), line.value("sha256", ""), meta.path);
+    if (line.value("stream", false)) return writer->add_stream(meta, content);
+    return writer->add_file(meta, content);
+  }));
+  const Json manifest = doc.value("manifest", Json::object());
+  const Json dumps = manifest.value("dumps", Json::object());
+  const Json volumes = manifest.value("volumes", Json::object());
+  const Json binds = manifest.value("binds", Json::object());
+  for (auto it = dumps.begin(); it != dumps.end(); ++it) TRY(writer->set_dump_info(it.key(), dump_info_from(*it)));
+  for (auto it = volumes.begin(); it != volumes.end(); ++it) TRY(writer->set_volume_info(it.key(), without_counts(*it)));
+  for (auto it = binds.begin(); it != binds.end(); ++it) TRY(writer->set_bind_info(it.key(), without_counts(*it)));
+  TRY(writer->finish());
+  return {};
+}
+
+Status for_each_blob(const chunks::Repository& repo, const Json& doc,
+                     const std::function<Status(BlobType, const ChunkId&)>& fn) {
+  for (const auto& h : doc.value("entries", Json::array())) {
+    if (h.is_string()) TRY(fn(BlobType::kTree, TRY(chunks::id_from_hex(h.get<std::string>()))));
+  }
+  return for_each_line(repo, doc, [&](const Json& line) -> Status {
+    for (const auto& id : TRY(chunk_ids(line))) TRY(fn(BlobType::kData, id));
+    return {};
+  });
+}
+
+}  // namespace stacksnap::repo

@@ -1,0 +1,73 @@
+// Backups in a repository of the format v2 (chunks/repository.h; docs/FORMAT.md §v2): a
+// snapshot is an exact image of the backup's v1 archive (every entry with its metadata,
+// content as chunk lists), so that a snapshot exports to a v1 archive that the archive
+// reader, the verify, the restore and the drill take as they take any other (one reading
+// path for both formats).
+//
+// The snapshot document (sealed JSON under snapshots/<sha256>):
+//   {"format": "stacksnap.snapshot/v1", "backup_id", "project", "created" (unix seconds),
+//    "archive_created" (RFC 3339: the manifest's "created"),
+//    "plan": {…}                         stacksnap/plan.json
+//    "manifest": {…}                     the manifest's head (dumps, volumes, binds, streams, counts)
+//    "entries": ["hex id", …]            entry-list blobs (BlobType::kTree), in archive order
+//    "record": {…}                       the catalog record (catalog/record_json.h), for a
+//                                        catalog rebuild from the target alone
+//    "stats": {files, bytes, chunks, new_chunks, new_bytes, uploaded_bytes}}
+//
+// An entry-list blob is JSON lines, one entry each:
+//   {"path"|"path_hex", "type", "mode", "uid", "gid", "uname", "gname", "mtime", "mtime_ns",
+//    "size", "link"|"link_hex", "dev": [major, minor], "xattrs": [[name, hex value]…],
+//    "sparse": [[offset, length]…], "stream": true (a dump of unknown size),
+//    "sha256", "chunks": ["hex id", …]}
+// Lists are cut after an entry whose line's first id byte (HMAC: keyed, uniform) is below
+// 4 (1 in 64) or at 4 MiB, so an unchanged run of entries makes the same blobs and costs
+// nothing in the next snapshot (content-defined grouping, like the data chunks).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "archive/reader.h"
+#include "archive/writer.h"
+#include "base/cancel.h"
+#include "chunks/repository.h"
+
+namespace stacksnap::repo {
+
+inline constexpr const char* kSnapshotFormat = "stacksnap.snapshot/v1";
+// Object name of a snapshot on a repository target (what a catalog copy's key holds).
+std::string snapshot_key(const std::string& snapshot_id);
+// The snapshot id of a copy key "snapshots/<id>", or "" when the key names a v1 archive.
+std::string snapshot_id_of_key(const std::string& key);
+
+struct IngestStats {
+  uint64_t entries = 0, files = 0, content_bytes = 0;
+  uint64_t chunks = 0, new_chunks = 0, new_bytes = 0, uploaded_bytes = 0, packs = 0;
+  nlohmann::json to_json() const;
+};
+
+// Stores a v1 archive, read from its first entry to its end, as one snapshot of `repo`.
+// The snapshot is committed only after the reader reached the end (the archive
+// authenticated whole); on any error nothing but unreferenced packs is left.
+// `doc` gives the caller's fields (backup_id, project, created, record); the rest is set here.
+Result<chunks::SnapshotInfo> ingest_archive(chunks::Repository& repo, archive::ArchiveReader& reader,
+                                            nlohmann::json doc, const StopToken& stop, IngestStats* stats = nullptr);
+
+// One snapshot by id (its sealed object authenticated): NotFound when absent.
+Result<chunks::SnapshotInfo> load_snapshot(const chunks::Repository& repo, const std::string& snapshot_id);
+
+// Writes the snapshot as a v1 archive sealed with `key` to `out` (its manifest says what
+// the original said, "created" included; every file's content is checked against its
+// SHA-256 on the way: DataLoss names the file).
+Status export_snapshot(const chunks::Repository& repo, const chunks::SnapshotInfo& snap, const seal::MasterKey& key,
+                       Writer& out, const StopToken& stop, archive::WriterOptions options = {});
+
+// Every blob the snapshot references: its entry-list blobs (kTree) and, reading them,
+// every data chunk (kData; a chunk referenced twice is reported twice). For garbage
+// collection and checks. DataLoss when an entry list cannot be read.
+Status for_each_blob(const chunks::Repository& repo, const nlohmann::json& doc,
+                     const std::function<Status(chunks::BlobType, const chunks::ChunkId&)>& fn);
+
+}  // namespace stacksnap::repo
