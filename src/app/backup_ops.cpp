@@ -1,11 +1,18 @@
 #include "app/backup_ops.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <set>
 
 #include "backup/pipeline.h"
 #include "catalog/catalog_admin.h"
 #include "base/clock.h"
+#include "base/fd.h"
+#include "base/scope.h"
+#include "repo/rebuild.h"
 #include "repo/repo.h"
+#include "repo/snapshot.h"
 #include "repo/verify_stored.h"
 #include "retention/apply.h"
 #include "retention/policy.h"
@@ -104,6 +111,36 @@ Result<VerifySummary> verify_stored_backup(catalog::Catalog& cat, const std::str
   return out;
 }
 
+nlohmann::json ExportSummary::to_json() const {
+  return {{"backup_id", backup_id}, {"target", target}, {"path", path}, {"bytes", bytes}, {"files", files}};
+}
+
+Result<ExportSummary> export_backup(catalog::Catalog& cat, const std::string& backup_id, const seal::KeySource& keys,
+                                    const std::string& out_path, const StopToken& stop) {
+  if (out_path.empty()) return invalid_argument("--out names no file");
+  if (::access(out_path.c_str(), F_OK) == 0) return already_exists(out_path + " exists: export never overwrites a file");
+  TRY(repo::find_backup(cat, backup_id, keys, stop));
+  repo::KeptCopy keep{.spool_path = out_path + ".partial"};
+  auto verified = TRY(repo::verify_backup(cat, backup_id, keys, stop, &keep));
+  auto drop_partial = on_scope_exit([&] { ::unlink(keep.spool_path.c_str()); });
+  if (keep.in_place || !keep.named) {
+    // The local target's own file, or an unnamed copy: written out to the path.
+    UniqueFd out = TRY(open_file(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    auto unlink_out = on_scope_exit([&] { ::unlink(out_path.c_str()); });
+    if (::lseek(keep.fd.get(), 0, SEEK_SET) < 0) return errno_error("rewind the verified copy", errno);
+    FdReader in(keep.fd.get(), "the verified copy");
+    FdWriter w(out.get(), out_path);
+    TRY(copy_stream(in, w));
+    if (::fsync(out.get()) != 0) return errno_error("fsync " + out_path, errno);
+    unlink_out.dismiss();
+  } else {
+    if (::fsync(keep.fd.get()) != 0) return errno_error("fsync " + keep.spool_path, errno);
+    if (::rename(keep.spool_path.c_str(), out_path.c_str()) != 0) return errno_error("name " + out_path, errno);
+  }
+  return ExportSummary{.backup_id = backup_id, .target = verified.target, .path = out_path,
+                       .bytes = verified.report.sealed_bytes, .files = verified.report.files};
+}
+
 Status delete_backup(catalog::Catalog& cat, const std::string& backup_id, const std::string& target,
                      const TargetOpener& open) {
   auto b = TRY(cat.get_backup(backup_id));
@@ -114,7 +151,10 @@ Status delete_backup(catalog::Catalog& cat, const std::string& backup_id, const 
     auto rec = cat.get_target(copy.target);
     if (rec.ok()) {
       auto t = TRY_CTX(open(*rec), "delete " + backup_id + " from target " + copy.target);
-      TRY_CTX(t->remove(sidecar_for_blob(copy.key)), "delete " + backup_id + " from target " + copy.target);
+      // A repository snapshot is one object: its chunks go with the next garbage collection.
+      if (repo::snapshot_id_of_key(copy.key).empty()) {
+        TRY_CTX(t->remove(sidecar_for_blob(copy.key)), "delete " + backup_id + " from target " + copy.target);
+      }
       TRY_CTX(t->remove(copy.key), "delete " + backup_id + " from target " + copy.target);
     }  // a target that no longer exists: only the record is left to forget
     TRY(cat.remove_copy(backup_id, copy.target));

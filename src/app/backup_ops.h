@@ -68,6 +68,19 @@ struct VerifySummary {
 Result<VerifySummary> verify_stored_backup(catalog::Catalog& cat, const std::string& backup_id,
                                            const seal::KeySource* keys, job::Context& ctx);
 
+// `stacksnap export ID --out FILE`: the backup as one self-contained v1 archive at
+// `out_path` (which must not exist), whatever format its copy has: a copy is verified
+// deeply as a restore would (repo::verify_backup: a repository snapshot is exported, an
+// archive copied) and only a copy that verified becomes the file (fsynced, 0600).
+// `extract`, `verify FILE` and `inspect` open it offline with the key.
+struct ExportSummary {
+  std::string backup_id, target, path;
+  uint64_t bytes = 0, files = 0;
+  nlohmann::json to_json() const;
+};
+Result<ExportSummary> export_backup(catalog::Catalog& cat, const std::string& backup_id, const seal::KeySource& keys,
+                                    const std::string& out_path, const StopToken& stop);
+
 // Removes the backup's copy on `target` ("*": every copy): sidecar first (the backup
 // stops being listed), then the blob; then the copy record, and the backup record once
 // no copy is left. A target that cannot be reached fails the call and keeps its copy.

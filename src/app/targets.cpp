@@ -28,6 +28,7 @@ struct KeyRule {
 constexpr KeyRule kLocalKeys[] = {
     {"path", Type::kString, Role::kPlain},
     {"readable_names", Type::kBool, Role::kPlain},
+    {"format", Type::kString, Role::kPlain},
 };
 
 constexpr KeyRule kS3Keys[] = {
@@ -37,6 +38,7 @@ constexpr KeyRule kS3Keys[] = {
     {"prefix", Type::kString, Role::kPlain},
     {"addressing", Type::kString, Role::kPlain},
     {"readable_names", Type::kBool, Role::kPlain},
+    {"format", Type::kString, Role::kPlain},
     {"access_key", Type::kString, Role::kPlain},
     {"part_size", Type::kInteger, Role::kPlain},
     {"parallel_parts", Type::kInteger, Role::kPlain},
@@ -176,6 +178,9 @@ Status check_target_config(const std::string& data_dir, const std::string& kind,
       TRY(check_file_key(data_dir, r->key, it.value().get<std::string>()));
     }
   }
+  if (const std::string f = cfg.value("format", "archive"); f != "archive" && f != "repository") {
+    return invalid_argument("config.format must be repository (deduplicated, incremental) or archive (one file per backup)");
+  }
   if (kind == "local") return check_local_path(data_dir, cfg.value("path", ""));
   if (cfg.value("bucket", "").empty()) return invalid_argument("an s3 target needs config.bucket");
   std::string a = cfg.value("addressing", "auto");
@@ -216,8 +221,13 @@ Result<std::string> copy_into_secrets(const std::string& data_dir, const std::st
   return path;
 }
 
+void set_new_target_defaults(Json& config) {
+  if (config.is_object() && !config.contains("format")) config["format"] = "repository";
+}
+
 void keep_stored_secrets(const Json& old, Json& next) {
   if (!old.is_object() || !next.is_object()) return;
+  if (!next.contains("format") && old.contains("format")) next["format"] = old["format"];
   for (const auto& r : kS3Keys) {
     if (r.role == Role::kSecretFile && !next.contains(r.key) && old.contains(r.key)) {
       next[std::string(r.key)] = old[std::string(r.key)];

@@ -2,8 +2,8 @@
 // (docs/API.md, "Storage targets"; docs/adr/0005-appliance-exposure.md).
 //
 //  - Keys are allowlisted per kind, each with its type:
-//      local: path, readable_names
-//      s3:    endpoint, bucket, region, prefix, addressing, readable_names, access_key,
+//      local: path, readable_names, format
+//      s3:    endpoint, bucket, region, prefix, addressing, readable_names, format, access_key,
 //             part_size, parallel_parts, multipart_threshold,
 //             access_key_file, secret_key_file, session_token_file, ca_file,
 //             and as input only the inline secrets secret_key, session_token and
@@ -51,8 +51,13 @@ void remove_secret_files(const std::string& data_dir, const std::string& stem);
 // as <secrets>/<name>, 0600; returns the new path.
 Result<std::string> copy_into_secrets(const std::string& data_dir, const std::string& source, const std::string& name);
 
+// "format": "repository" (docs/FORMAT.md §v2: deduplicated, incremental; the default for
+// new targets) or "archive" (one v1 archive per backup; what a target without the key
+// holds: targets added before v2 keep writing archives until their format is changed).
+void set_new_target_defaults(nlohmann::json& config);
+
 // An edited config that names no secret keeps the stored secret files of `old` (the
-// dashboard never sees them, so it cannot send them back).
+// dashboard never sees them, so it cannot send them back), nor a format: its format.
 void keep_stored_secrets(const nlohmann::json& old, nlohmann::json& next);
 
 // A target's config as shown to people and API clients: no inline secrets, no secret

@@ -133,6 +133,7 @@ Result<BackupPlan> plan_backup(docker::Client& docker, const BackupRequest& req,
 std::optional<Spool::Follower> follower_for(const std::vector<catalog::TargetRecord>& targets, const std::string& id,
                                             const std::string& project) {
   for (size_t i = 0; i < targets.size(); ++i) {
+    if (repo::stores_repository(targets[i])) continue;  // its snapshot is made from the verified spool
     auto target = repo::open_target(targets[i]);
     if (!target.ok()) continue;  // promote reports it
     const std::string key = repo::blob_key(id, repo::readable_names(targets[i]) ? project : std::string());

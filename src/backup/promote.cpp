@@ -1,9 +1,15 @@
 #include "backup/promote.h"
 
+#include <unistd.h>
+
 #include <optional>
 
+#include "archive/reader.h"
 #include "base/clock.h"
+#include "base/text.h"
+#include "catalog/record_json.h"
 #include "repo/repo.h"
+#include "repo/snapshot.h"
 
 namespace stacksnap::backup {
 
@@ -26,10 +32,62 @@ Result<catalog::CopyRecord> upload_blob(storage::Target& target, int spool_fd, c
   return stored_copy(target, key, size, sha256);
 }
 
+// The spool read from its first byte without moving the offset others use.
+class SpoolReader final : public Reader {
+ public:
+  explicit SpoolReader(int fd) : fd_(fd) {}
+  Result<size_t> read(MutableBytes buf) override {
+    for (;;) {
+      const ssize_t n = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(offset_));
+      if (n >= 0) {
+        offset_ += static_cast<uint64_t>(n);
+        return static_cast<size_t>(n);
+      }
+      if (errno != EINTR) return errno_error("read the spool", errno);
+    }
+  }
+
+ private:
+  int fd_;
+  uint64_t offset_ = 0;
+};
+
+// A repository target: the verified archive stored as one snapshot (repo/snapshot.h),
+// only the chunks the repository does not hold yet uploaded. The archive is read (and
+// authenticated) again from the spool; the snapshot commits after its last byte.
+Result<catalog::CopyRecord> store_in_repository(const catalog::TargetRecord& trec, const catalog::BackupRecord& rec,
+                                                Spool& spool, const seal::MasterKey& key, job::Context& ctx,
+                                                const std::string& step) {
+  auto target = TRY(repo::open_target(trec));
+  auto repository = chunks::Repository::open(*target, key);
+  if (!repository.ok() && repository.error().code() == Code::kNotFound) {
+    ctx.info("no repository on " + trec.name + " yet: creating one", step);
+    repository = chunks::Repository::init(*target, key);
+  }
+  auto repo = TRY(std::move(repository));
+  SpoolReader in(spool.fd());
+  auto keys = seal::KeySource::from_key(TRY(key.clone()));
+  auto reader = TRY(archive::ArchiveReader::open(in, keys, {.hash_sealed = false}));
+  nlohmann::json doc = {{"backup_id", rec.id},
+                        {"project", rec.project},
+                        {"created", rec.created_at},
+                        {"record", catalog::to_json(rec, {.copies = false})}};
+  repo::IngestStats stats;
+  auto snap = TRY(repo::ingest_archive(*repo, *reader, std::move(doc), ctx.stop(), &stats));
+  ctx.info("stored as snapshot " + snap.id.substr(0, 12) + ": " + std::to_string(stats.files) + " files, " +
+               human_bytes(stats.content_bytes) + " in " + std::to_string(stats.chunks) + " chunks, " +
+               std::to_string(stats.new_chunks) + " new (" + human_bytes(stats.new_bytes) + "); uploaded " +
+               human_bytes(stats.uploaded_bytes),
+           step);
+  return catalog::CopyRecord{.target = trec.name, .key = repo::snapshot_key(snap.id), .size = stats.uploaded_bytes,
+                             .sha256 = snap.id, .uploaded_at = unix_seconds(std::chrono::system_clock::now())};
+}
+
 // One target: the blob (named if it followed the writer, else uploaded), then its sidecar.
 Result<catalog::CopyRecord> store_on(const catalog::TargetRecord& trec, size_t index, const std::string& project,
                                      const catalog::BackupRecord& rec, Spool& spool, const seal::MasterKey& key,
                                      job::Context& ctx, const std::string& step) {
+  if (repo::stores_repository(trec)) return store_in_repository(trec, rec, spool, key, ctx, step);
   auto target = TRY(repo::open_target(trec));
   const std::string dir = repo::readable_names(trec) ? project : std::string();
   const std::string blob = repo::blob_key(rec.id, dir);

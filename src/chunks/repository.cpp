@@ -12,6 +12,28 @@ using Json = nlohmann::json;
 
 constexpr std::string_view kConfigMagic = "SSRC2";
 constexpr size_t kRepoIdSize = 16;
+// After the id, in clear: how the master key is had (a passphrase's Argon2id parameters
+// are needed before the key exists): kind (1) || opslimit (4) || memlimit KiB (4) ||
+// parallelism (4) || salt (16) || zero (3), little endian; all zero but kind for a key file.
+constexpr size_t kKeyBlockSize = 32;
+constexpr size_t kClearSize = kConfigMagic.size() + kRepoIdSize + kKeyBlockSize;
+
+void put_le32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint32_t get_le32(const unsigned char* p) { return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24; }
+
+std::string key_block(const seal::MasterKey& key) {
+  std::string b;
+  b.push_back(static_cast<char>(key.kind()));
+  const seal::Argon2Params a = key.argon2().value_or(seal::Argon2Params{0, 0, 0, {}});
+  put_le32(b, a.opslimit);
+  put_le32(b, a.memlimit_kib);
+  put_le32(b, a.parallelism);
+  b.append(reinterpret_cast<const char*>(a.salt.data()), a.salt.size());
+  b.resize(kKeyBlockSize, '\0');
+  return b;
+}
 constexpr ChunkId kNoId{};
 constexpr size_t kMaxBlob = kMaxSize + 1024;
 constexpr size_t kMaxMeta = 1ull << 30;
@@ -62,6 +84,7 @@ Result<std::unique_ptr<Repository>> Repository::init(storage::Target& target, co
                        {"id_key", seal::hex_encode(r->id_key_)}};
   std::string object(kConfigMagic);
   object.append(reinterpret_cast<const char*>(raw_id.data()), raw_id.size());
+  object += key_block(key);
   auto codec = TRY(BlobCodec::create(r->config_key_));
   TRY(codec->seal(BlobType::kConfig, kNoId, as_bytes(config.dump()), object));
   TRY_CTX(storage::put_small(target, "config", object), "write the repository config");
@@ -75,7 +98,7 @@ Result<std::unique_ptr<Repository>> Repository::open(storage::Target& target, co
     if (object.error().code() == Code::kNotFound) return not_found("no repository at " + target.describe());
     return std::move(object).error().with_context("read the repository config");
   }
-  if (object->size() < kConfigMagic.size() + kRepoIdSize + kBlobOverhead ||
+  if (object->size() < kClearSize + kBlobOverhead ||
       object->compare(0, kConfigMagic.size(), kConfigMagic) != 0) {
     return data_loss("the repository config at " + target.describe() + " is not a StackSnap v2 config");
   }
@@ -83,7 +106,7 @@ Result<std::unique_ptr<Repository>> Repository::open(storage::Target& target, co
   r->id_ = seal::hex_encode(as_bytes(object->substr(kConfigMagic.size(), kRepoIdSize)));
   TRY(r->derive_keys(key));
   auto codec = TRY(BlobCodec::create(r->config_key_));
-  auto plain = codec->open(BlobType::kConfig, kNoId, as_bytes(*object).subspan(kConfigMagic.size() + kRepoIdSize), 1 << 20);
+  auto plain = codec->open(BlobType::kConfig, kNoId, as_bytes(*object).subspan(kClearSize), 1 << 20);
   if (!plain.ok()) {
     return permission_denied("the key (fingerprint " + key.fingerprint() + ") does not open the repository at " +
                              target.describe());
@@ -98,6 +121,31 @@ Result<std::unique_ptr<Repository>> Repository::open(storage::Target& target, co
   r->chunker_ = TRY(Chunker::create(chunker_key));
   TRY(r->load_indexes());
   return r;
+}
+
+Result<std::unique_ptr<Repository>> Repository::open(storage::Target& target, const seal::KeySource& keys,
+                                                     std::optional<seal::MasterKey>* used) {
+  auto object = storage::get_small(target, "config", 1 << 20);
+  if (!object.ok()) {
+    if (object.error().code() == Code::kNotFound) return not_found("no repository at " + target.describe());
+    return std::move(object).error().with_context("read the repository config");
+  }
+  if (object->size() < kClearSize + kBlobOverhead || object->compare(0, kConfigMagic.size(), kConfigMagic) != 0) {
+    return data_loss("the repository config at " + target.describe() + " is not a StackSnap v2 config");
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(object->data()) + kConfigMagic.size() + kRepoIdSize;
+  const auto kind = static_cast<seal::KeyKind>(p[0]);
+  if (kind != seal::KeyKind::kKeyFile && kind != seal::KeyKind::kPassphrase) {
+    return data_loss("the repository config at " + target.describe() + " names an unknown key kind");
+  }
+  seal::Argon2Params params{get_le32(p + 1), get_le32(p + 5), get_le32(p + 9), {}};
+  std::memcpy(params.salt.data(), p + 13, params.salt.size());
+  if (kind == seal::KeyKind::kPassphrase) TRY_CTX(seal::check_argon2_params(params), "repository config");
+  auto key = TRY_CTX(keys.key_for(kind, kind == seal::KeyKind::kPassphrase ? &params : nullptr),
+                     "the repository at " + target.describe());
+  auto repo = TRY(open(target, key));
+  if (used) used->emplace(std::move(key));
+  return repo;
 }
 
 Status Repository::load_indexes() {

@@ -2,7 +2,8 @@
 // chunks, deduplicated across every snapshot (and every host and project sharing the
 // repository and its key), packed, indexed, sealed.
 //
-//   config                  "SSRC2" || repo id (16 bytes) || sealed {version, chunker key, id key}
+//   config                  "SSRC2" || repo id (16 bytes) || key kind and Argon2id parameters (32) ||
+//                           sealed {version, chunker key, id key}
 //   data/ab/<sha256>        packs (chunks/pack.h)
 //   index/<sha256>          sealed indexes (chunks/index.h)
 //   snapshots/<sha256>      sealed snapshots: JSON the caller defines (the backup's manifest)
@@ -52,6 +53,11 @@ class Repository {
   // An existing one, its indexes loaded. NotFound without a config; PermissionDenied when
   // the key does not open it.
   static Result<std::unique_ptr<Repository>> open(storage::Target& target, const seal::MasterKey& key);
+  // The same with the key a KeySource gives for the kind the config names (a bare
+  // passphrase is stretched with the Argon2id parameters stored in clear in the config).
+  // `used` (optional) receives that master key (to seal an export the same source opens).
+  static Result<std::unique_ptr<Repository>> open(storage::Target& target, const seal::KeySource& keys,
+                                                  std::optional<seal::MasterKey>* used = nullptr);
   ~Repository();
 
   const std::string& id() const { return id_; }

@@ -56,11 +56,13 @@ struct TargetArgs {
   std::string endpoint, bucket, region, prefix, addressing = "auto", access_key, access_key_file, secret_key_file,
       ca_file;
   bool readable_names = false;
+  std::string format = "repository";
 };
 
 Status add_local_target(const Globals& g, const TargetArgs& a) {
   TRY(valid_name("target", a.name));
-  catalog::TargetRecord rec{.name = a.name, .kind = "local", .config = {{"path", a.path}}, .created_at = now_s()};
+  catalog::TargetRecord rec{.name = a.name, .kind = "local", .config = {{"path", a.path}, {"format", a.format}},
+                            .created_at = now_s()};
   TRY_CTX(app::check_target_config(g.data_dir, rec.kind, rec.config), "--path");
   std::error_code ec;
   std::filesystem::create_directories(a.path, ec);
@@ -78,7 +80,7 @@ Status add_s3_target(const Globals& g, const TargetArgs& a) {
   if (a.bucket.empty()) return invalid_argument("--bucket is required");
   auto cat = TRY(open_state(g));
   Json cfg = {{"endpoint", a.endpoint}, {"bucket", a.bucket}, {"prefix", a.prefix}, {"addressing", a.addressing},
-              {"readable_names", a.readable_names}};
+              {"readable_names", a.readable_names}, {"format", a.format}};
   if (!a.region.empty()) cfg["region"] = a.region;
   // Credentials: the access key is not secret; the secret key (and a CA bundle) are
   // copied into root-only files under the data dir, the only place a target may name.
@@ -253,6 +255,17 @@ Status list_backups(const Globals& g, const std::string& project, const std::str
 
 }  // namespace
 
+// export ID --out FILE (app::export_backup).
+Status export_backup_cmd(const Globals& g, const std::string& id, const std::string& out, const std::string& key_file) {
+  auto cat = TRY(open_state(g));
+  auto keys = TRY(reading_keys(g, key_file));
+  auto s = TRY(app::export_backup(*cat, id, keys, out, {}));
+  if (g.json) std::cout << s.to_json().dump() << "\n";
+  else std::cout << "backup " << id << " exported from " << s.target << " to " << out << " (" << human_bytes(s.bytes) << ", "
+                 << s.files << " files); open it with: stacksnap extract " << out << " --out DIR\n";
+  return {};
+}
+
 // verify ID: a recorded job (kind verify) like the server's, through the same function.
 Outcome verify_backup_id(const Globals& g, const std::string& id, bool shallow, const std::string& key_file) {
   auto cat = TRY(open_state(g));
@@ -286,7 +299,9 @@ void add_backup_commands(CLI::App& root, Globals& g) {
   auto ta = std::make_shared<TargetArgs>();
   auto* local = add->add_subcommand("local", "A directory on this machine (or a mounted share)");
   local->add_option("NAME", ta->name, "Target name")->required();
-  local->add_option("--path", ta->path, "Directory for the archives")->required();
+  local->add_option("--path", ta->path, "Directory for the backups")->required();
+  local->add_option("--format", ta->format, "repository (deduplicated, incremental) | archive (one file per backup)")
+      ->capture_default_str();
   local->callback([&g, ta] { g.result = add_local_target(g, *ta); });
   auto* s3 = add->add_subcommand("s3", "An S3-compatible bucket (AWS, MinIO, Backblaze B2, Wasabi…)");
   s3->add_option("NAME", ta->name, "Target name")->required();
@@ -299,7 +314,9 @@ void add_backup_commands(CLI::App& root, Globals& g) {
   s3->add_option("--access-key-file", ta->access_key_file, "File holding the access key ID");
   s3->add_option("--secret-key-file", ta->secret_key_file, "File (mode 0600) holding the secret key (or AWS_SECRET_ACCESS_KEY)");
   s3->add_option("--ca-file", ta->ca_file, "PEM bundle of CAs to trust instead of the system's");
-  s3->add_flag("--readable-names", ta->readable_names, "Let object names reveal project names");
+  s3->add_flag("--readable-names", ta->readable_names, "Let object names reveal project names (archive format)");
+  s3->add_option("--format", ta->format, "repository (deduplicated, incremental) | archive (one file per backup)")
+      ->capture_default_str();
   s3->callback([&g, ta] { g.result = add_s3_target(g, *ta); });
   target->add_subcommand("list", "List storage targets")->callback([&g] { g.result = list_targets(g); });
   auto tname = std::make_shared<std::string>();
@@ -330,6 +347,14 @@ void add_backup_commands(CLI::App& root, Globals& g) {
   backups->add_option("--key-file", (*la)[2], "Key file (default: <data-dir>/key)");
   backups->add_flag("--json", g.json, "JSON output");
   backups->callback([&g, la] { g.result = list_backups(g, (*la)[0], (*la)[1], (*la)[2]); });
+
+  auto ex = std::make_shared<std::array<std::string, 3>>();  // id, out, key file
+  auto* exp = root.add_subcommand("export", "Write a backup as one self-contained archive file (any target format)");
+  exp->add_option("ID", (*ex)[0], "Backup ID")->required();
+  exp->add_option("--out", (*ex)[1], "The archive file to create (must not exist)")->required();
+  exp->add_option("--key-file", (*ex)[2], "Key file (default: <data-dir>/key)");
+  exp->add_flag("--json", g.json, "JSON output");
+  exp->callback([&g, ex] { g.result = export_backup_cmd(g, (*ex)[0], (*ex)[1], (*ex)[2]); });
 }
 
 }  // namespace stacksnap::cli

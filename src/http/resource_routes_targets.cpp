@@ -57,6 +57,7 @@ void register_target_routes(Router& router, app::Appliance& app) {
                 t.kind = TRY(json_string(body, "kind", 16));
                 t.config = body.contains("config") ? body["config"] : Json::object();
                 if (app.cat.get_target(t.name).ok()) return already_exists("a target named '" + t.name + "' already exists");
+                app::set_new_target_defaults(t.config);
                 TRY(prepare_config(app, app::target_secret_stem(t.name), t.kind, t.config));
                 t.created_at = unix_seconds(app.clock.now());
                 TRY(app.cat.add_target(t));

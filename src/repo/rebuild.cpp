@@ -1,9 +1,13 @@
 #include "repo/rebuild.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
+#include "catalog/record_json.h"
+#include "chunks/repository.h"
 #include "repo/repo.h"
+#include "repo/snapshot.h"
 
 namespace stacksnap::repo {
 
@@ -62,6 +66,58 @@ Result<catalog::BackupRecord> read_one(storage::Target& target, const std::strin
   return rec;
 }
 
+using TakeRecord = std::function<Status(const std::string& key, catalog::BackupRecord rec)>;
+
+// The snapshots of a repository at the target's root (repo/snapshot.h): each carries the
+// backup's catalog record, sealed with the repository's keys.
+Status rebuild_from_repository(const catalog::TargetRecord& trec, storage::Target& target, const seal::KeySource& keys,
+                               const StopToken& stop, const RebuildOptions& options, const TakeRecord& take,
+                               RebuildReport& rep) {
+  if (auto st = target.stat("config"); !st.ok()) {
+    if (st.error().code() == Code::kNotFound) return {};
+    return std::move(st).error().with_context("read the repository config on target " + trec.name);
+  }
+  auto repository = chunks::Repository::open(target, keys);
+  if (!repository.ok()) {
+    const Code c = repository.error().code();
+    if (c == Code::kUnavailable || c == Code::kCancelled) return std::move(repository).error();
+    rep.problems.push_back({"config", std::string(code_name(c == Code::kPermissionDenied ? Code::kUnauthenticated : c)),
+                            repository.error().message()});
+    return {};
+  }
+  std::vector<std::string> ids;
+  TRY_CTX(target.list("snapshots/",
+                      [&](const storage::ObjectInfo& o) -> Status {
+                        ids.push_back(o.key.substr(o.key.rfind('/') + 1));
+                        return {};
+                      }),
+          "list snapshots on target " + trec.name);
+  for (const auto& id : ids) {
+    TRY(check_cancel(stop, "rebuild"));
+    const std::string key = snapshot_key(id);
+    auto snap = load_snapshot(**repository, id);
+    catalog::BackupRecord rec;
+    Status read = [&]() -> Status {
+      auto s = TRY(std::move(snap));
+      if (!options.only_backup.empty() && s.doc.value("backup_id", "") != options.only_backup) return {};
+      ++rep.sidecars;
+      rec = TRY_CTX(catalog::backup_from_json(s.doc.value("record", nlohmann::json::object())), "snapshot " + id);
+      if (rec.id != s.doc.value("backup_id", "")) return data_loss("snapshot " + id + ": its record names another backup");
+      rec.copies = {catalog::CopyRecord{.target = trec.name, .key = key, .size = 0, .sha256 = id,
+                                        .uploaded_at = rec.created_at}};
+      return {};
+    }();
+    if (!read.ok()) {
+      const Code c = read.error().code();
+      if (c == Code::kUnavailable || c == Code::kCancelled) return std::move(read).error();
+      rep.problems.push_back({key, std::string(code_name(c)), read.error().message()});
+      continue;
+    }
+    if (!rec.id.empty()) TRY(take(key, std::move(rec)));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<RebuildReport> rebuild_from_target(catalog::Catalog& cat, const catalog::TargetRecord& trec,
@@ -83,6 +139,30 @@ Result<RebuildReport> rebuild_from_target(catalog::Catalog& cat, const catalog::
 
   RebuildReport rep;
   rep.sidecars = static_cast<int>(sidecars.size());
+  // A record read from the target (its one copy there) into the catalog.
+  const TakeRecord take = [&](const std::string& key, catalog::BackupRecord rec) -> Status {
+    auto known = cat.get_backup(rec.id);
+    if (!known.ok()) {
+      if (known.error().code() != Code::kNotFound) return std::move(known).error();
+      TRY_CTX(cat.put_backup(rec), "record backup " + rec.id);
+      rep.added_backups.push_back(rec.id);
+      return {};
+    }
+    if (known->sha256 != rec.sha256 || known->project != rec.project) {
+      rep.problems.push_back({key, std::string(code_name(Code::kDataLoss)),
+                              "conflicts with the catalog's record of " + rec.id + " (other project or SHA-256)"});
+      return {};
+    }
+    for (const auto& c : known->copies) {
+      if (c.target == trec.name) {
+        ++rep.already_known;
+        return {};
+      }
+    }
+    TRY_CTX(cat.add_copy(rec.id, rec.copies[0]), "record copy of " + rec.id);
+    rep.added_copies.push_back(rec.id);
+    return {};
+  };
   std::map<std::string, bool> blob_has_sidecar;
   for (const auto& key : sidecars) {
     TRY(check_cancel(stop, "rebuild"));
@@ -98,27 +178,9 @@ Result<RebuildReport> rebuild_from_target(catalog::Catalog& cat, const catalog::
       continue;
     }
     rec->copies[0].target = trec.name;
-    auto known = cat.get_backup(rec->id);
-    if (!known.ok()) {
-      if (known.error().code() != Code::kNotFound) return std::move(known).error();
-      TRY_CTX(cat.put_backup(*rec), "record backup " + rec->id);
-      rep.added_backups.push_back(rec->id);
-      continue;
-    }
-    if (known->sha256 != rec->sha256 || known->project != rec->project) {
-      rep.problems.push_back({key, std::string(code_name(Code::kDataLoss)),
-                              "conflicts with the catalog's record of " + rec->id + " (other project or SHA-256)"});
-      continue;
-    }
-    bool has_copy = false;
-    for (const auto& c : known->copies) has_copy = has_copy || c.target == trec.name;
-    if (has_copy) {
-      ++rep.already_known;
-      continue;
-    }
-    TRY_CTX(cat.add_copy(rec->id, rec->copies[0]), "record copy of " + rec->id);
-    rep.added_copies.push_back(rec->id);
+    TRY(take(key, std::move(*rec)));
   }
+  TRY(rebuild_from_repository(trec, target, keys, stop, options, take, rep));
   for (const auto& [key, info] : blobs) {
     if (!blob_has_sidecar.contains(key) && wanted.empty()) ++rep.unfinished_blobs;
   }

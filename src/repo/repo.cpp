@@ -41,6 +41,10 @@ bool readable_names(const catalog::TargetRecord& rec) {
   return it != rec.config.end() && it->is_boolean() && it->get<bool>();
 }
 
+bool stores_repository(const catalog::TargetRecord& rec) {
+  return rec.config.is_object() && rec.config.value("format", "") == "repository";
+}
+
 Result<std::unique_ptr<storage::Target>> open_target(const catalog::TargetRecord& rec) {
   const Json& c = rec.config;
   try {

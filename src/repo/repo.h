@@ -36,6 +36,11 @@ std::string spool_dir(const std::string& data_dir);
 // Whether the target opted into object names that show the project.
 bool readable_names(const catalog::TargetRecord& rec);
 
+// What new backups on the target become: a snapshot of the v2 repository at the
+// target's root (config "format": "repository") or a v1 archive (anything else).
+// Backups already stored keep the format they were stored in (their copy's key says it).
+bool stores_repository(const catalog::TargetRecord& rec);
+
 // Opens a target from its catalog record (local: config.path; s3: endpoint, bucket,
 // region, prefix, addressing, credentials from config / secret files).
 Result<std::unique_ptr<storage::Target>> open_target(const catalog::TargetRecord& rec);

@@ -36,13 +36,13 @@ std::string trimmed(std::string s) {
   return s;
 }
 
-Result<std::unique_ptr<BackupBed>> BackupBed::create(const std::string& parent) {
+Result<std::unique_ptr<BackupBed>> BackupBed::create(const std::string& parent, const std::string& format) {
   auto data = TRY(TempDir::create(parent, "stacksnap-it-data-"));
   auto store = TRY(TempDir::create("/var/tmp", "stacksnap-it-store-"));
   std::unique_ptr<BackupBed> bed(new BackupBed(std::move(data), std::move(store)));
   auto r = bed->run("key init");
   if (r.exit_code != 0) return internal_error("key init failed: " + r.out);
-  r = bed->run("target add local local --path " + bed->store_dir() + "/backups-root");
+  r = bed->run("target add local local --format " + format + " --path " + bed->store_dir() + "/backups-root");
   if (r.exit_code != 0) return internal_error("target add failed: " + r.out);
   return bed;
 }

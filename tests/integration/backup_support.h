@@ -28,8 +28,11 @@ CliRun run_stacksnap(const std::string& data_dir, const std::string& args);
 
 class BackupBed {
  public:
-  // data dir under `parent` (default /var/tmp), `stacksnap key init`, a local target "local".
-  static Result<std::unique_ptr<BackupBed>> create(const std::string& parent = "/var/tmp");
+  // data dir under `parent` (default /var/tmp), `stacksnap key init`, a local target "local"
+  // of `format`: "archive" (tests that look at or damage the stored blob and its sidecar)
+  // or "repository" (the default of `target add`).
+  static Result<std::unique_ptr<BackupBed>> create(const std::string& parent = "/var/tmp",
+                                                   const std::string& format = "archive");
   const std::string& data_dir() const { return data_.path(); }
   std::string store_dir() const { return store_.path(); }
   // Runs `stacksnap --data-dir D <args>`; stderr is appended to `out` too unless `err` is given.

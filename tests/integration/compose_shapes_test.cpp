@@ -171,7 +171,7 @@ TEST(ComposeV2Shapes, ModernStackDrillsCopiesAndComesBackAfterADisaster) {
   ASSERT_TRUE(made.ok()) << made.error().message();
   PrivateStack& s = **made;
   const std::string P = s.project(), wd = s.work_dir();
-  auto bed_r = BackupBed::create(s.root());
+  auto bed_r = BackupBed::create(s.root(), "repository");
   ASSERT_TRUE(bed_r.ok()) << bed_r.error().message();
   auto& bed = **bed_r;
 

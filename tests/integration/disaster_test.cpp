@@ -245,7 +245,7 @@ TEST_P(Disaster, RestoresFromAFreshDataDirWithOnlyKeyAndTarget) {
   ASSERT_TRUE(made.ok()) << made.error().message();
   const OwnStack& s = **made;
   const double t_up = monotonic_seconds();
-  auto bed_r = BackupBed::create(s.root());
+  auto bed_r = BackupBed::create(s.root(), "repository");
   ASSERT_TRUE(bed_r.ok()) << bed_r.error().message();
   auto& bed = **bed_r;
   const std::string key_text = read_text(bed.data_dir() + "/key");

@@ -246,23 +246,29 @@ TEST_F(RestoreTest, DrillOfFilesPasses) {
 }
 
 TEST_F(RestoreTest, TamperedArchiveChangesNothing) {
-  // Flip one byte in the middle of the stored blob.
-  std::string blob;
+  // Flip one byte in the middle of the stored blob (an archive target), or of every pack
+  // of the repository (a repository target: one of them holds the backup's chunks).
+  std::vector<std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(data_dir_ + "/target")) {
-    if (e.path().string().find(shop_backup_) != std::string::npos && e.path().extension() == ".stsnap") {
-      blob = e.path().string();
+    const std::string p = e.path().string();
+    if (!e.is_regular_file()) continue;
+    if ((p.find(shop_backup_) != std::string::npos && e.path().extension() == ".stsnap") ||
+        p.find("/target/data/") != std::string::npos) {
+      files.push_back(p);
     }
   }
-  ASSERT_FALSE(blob.empty());
-  const auto size = fs::file_size(blob);
+  ASSERT_FALSE(files.empty());
   auto flip = [&] {
-    std::fstream f(blob, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(static_cast<std::streamoff>(size / 2));
-    char c = 0;
-    f.read(&c, 1);
-    c = static_cast<char>(c ^ 0x20);
-    f.seekp(static_cast<std::streamoff>(size / 2));
-    f.write(&c, 1);
+    for (const auto& blob : files) {
+      const auto size = fs::file_size(blob);
+      std::fstream f(blob, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(static_cast<std::streamoff>(size / 2));
+      char c = 0;
+      f.read(&c, 1);
+      c = static_cast<char>(c ^ 0x20);
+      f.seekp(static_cast<std::streamoff>(size / 2));
+      f.write(&c, 1);
+    }
   };
   flip();
   const std::string ids = container_ids(shop_), vols = volume_state(shop_);
