@@ -221,7 +221,7 @@ Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::strin
     (void)record_copy_check(cat, backup_id, check);
     if (check.state == catalog::CopyState::kVerified) {
       (void)record_backup_verdict(cat, backup_id, depth == archive::VerifyDepth::kDeep, now_s());
-      return StoredVerification{copy.target, std::move(check.report)};
+      return StoredVerification{copy.target, std::move(check.report), copy.key};
     }
     if (check.state == catalog::CopyState::kDamaged) {
       if (!damaged) damaged = std::move(*check.error);

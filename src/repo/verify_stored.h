@@ -65,6 +65,7 @@ Status record_backup_verdict(catalog::Catalog& cat, const std::string& backup_id
 struct StoredVerification {
   std::string target;  // the copy that verified
   archive::VerifyReport report;
+  std::string key;     // its key on the target (snapshots/<id> for a repository snapshot)
 };
 
 // For a restore: tries the backup's copies in catalog order until one verifies (at

@@ -18,6 +18,7 @@
 #include "base/text.h"
 #include "docker/host_view.h"
 #include "repo/repo.h"
+#include "repo/snapshot.h"
 #include "repo/verify_stored.h"
 #include "restore/apply.h"
 #include "restore/bring_up.h"
@@ -84,6 +85,11 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
     fa.fd_ = std::move(kept.fd);
     fa.open_path_ = "/proc/self/fd/" + std::to_string(fa.fd_.get());
     if (kept.in_place) ctx.info("read in place on target " + v->target + " (nothing copied)", "verify");
+    if (const std::string snap = repo::snapshot_id_of_key(v->key); !snap.empty()) {
+      ctx.info("snapshot " + snap.substr(0, 12) + " exported from the repository on target " + v->target +
+                   " and verified as an archive",
+               "verify");
+    }
     if (deep) {
       t.end(true, std::to_string(v->report.entries) + " entries, " + human_bytes(v->report.content_bytes) +
                       " from target " + v->target);
