@@ -8,6 +8,7 @@
 //   stop():  scheduler, job manager (running jobs are cancelled and awaited), notifier.
 #pragma once
 
+#include <optional>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -106,6 +107,8 @@ class Appliance {
 
  private:
   void register_runners();
+  // The key for the garbage collection after retention (none while the key is not loaded).
+  std::optional<seal::KeySource> retention_keys();
   void wire_notifications();
   void repair_in_background();
 

@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/fd.h"
 #include "base/scope.h"
+#include "app/repo_ops.h"
 #include "repo/rebuild.h"
 #include "repo/repo.h"
 #include "repo/snapshot.h"
@@ -181,12 +182,17 @@ Result<nlohmann::json> preview_retention(catalog::Catalog& cat, const std::strin
 }
 
 Result<nlohmann::json> apply_retention(catalog::Catalog& cat, const std::string& project, job::Context& ctx,
-                                       const TargetOpener& open) {
+                                       const TargetOpener& open, const seal::KeySource* keys) {
   auto plan = TRY(retention::plan_prune(cat, {.project = project}));
   TRY(ctx.check_cancel("retention"));
+  std::set<std::string> repositories;
   auto outcome = TRY(retention::apply_prune(cat, plan, [&](const std::string& id, const std::string& target) {
-    return delete_backup(cat, id, target, open);
+    const auto snaps = snapshot_targets(cat, id, target);
+    auto st = delete_backup(cat, id, target, open);
+    if (st.ok()) repositories.insert(snaps.begin(), snaps.end());
+    return st;
   }));
+  const nlohmann::json gc = collect_garbage_after_retention(cat, repositories, keys, open, ctx);
   auto where = [](const std::string& target) { return target == "*" ? std::string() : " from " + target; };
   std::set<std::string> pruned;
   for (const auto& d : outcome.deleted) {
@@ -201,7 +207,8 @@ Result<nlohmann::json> apply_retention(catalog::Catalog& cat, const std::string&
   return nlohmann::json{{"pruned", std::vector<std::string>(pruned.begin(), pruned.end())},
                         {"kept", left.size()},
                         {"policies", plan.groups.size()},
-                        {"failures", outcome.failed.size()}};
+                        {"failures", outcome.failed.size()},
+                        {"gc", gc}};
 }
 
 }  // namespace stacksnap::app

@@ -88,9 +88,11 @@ Status delete_backup(catalog::Catalog& cat, const std::string& backup_id, const 
                      const TargetOpener& open);
 
 // Applies the project's stored retention policies. Returns {"pruned":[ids], "kept":n,
-// "policies":n}. Failures to delete one backup are warned into ctx and skipped.
+// "policies":n, "gc":{target: report}}. Failures to delete one backup are warned into ctx
+// and skipped. Snapshots deleted on repository targets have their space freed after
+// (app/repo_ops.h: collect_garbage_after_retention; only with `keys`).
 Result<nlohmann::json> apply_retention(catalog::Catalog& cat, const std::string& project, job::Context& ctx,
-                                       const TargetOpener& open);
+                                       const TargetOpener& open, const seal::KeySource* keys = nullptr);
 
 // Dry run of a policy for (project, target): the decisions, newest first, as JSON.
 Result<nlohmann::json> preview_retention(catalog::Catalog& cat, const std::string& project,

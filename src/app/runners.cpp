@@ -18,6 +18,14 @@
 
 namespace stacksnap::app {
 
+std::optional<seal::KeySource> Appliance::retention_keys() {
+  auto key = keys.key();
+  if (!key.ok()) return std::nullopt;
+  auto copy = (*key)->clone();
+  if (!copy.ok()) return std::nullopt;
+  return seal::KeySource::from_key(std::move(*copy));
+}
+
 void Appliance::register_runners() {
   jobs.register_runner("backup", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
     auto key = TRY(keys.key());
@@ -33,7 +41,8 @@ void Appliance::register_runners() {
       // Retention after each successful scheduled backup, in the same job (the project
       // is still ours). A retention problem does not fail the backup.
       job::StepTimer step(ctx, "retention", "Apply retention policies");
-      auto pruned = apply_retention(cat, r.project, ctx, options_.open_target);
+      auto keysrc = retention_keys();
+      auto pruned = apply_retention(cat, r.project, ctx, options_.open_target, keysrc ? &*keysrc : nullptr);
       if (pruned.ok()) {
         out["pruned"] = (*pruned)["pruned"];
         step.end(true, std::to_string((*pruned)["pruned"].size()) + " deleted");
@@ -68,7 +77,8 @@ void Appliance::register_runners() {
 
   jobs.register_runner("prune", [this](const JobRequest& r, job::Context& ctx, int64_t) -> Result<Json> {
     job::StepTimer step(ctx, "retention", "Apply retention policies");
-    auto out = apply_retention(cat, r.project, ctx, options_.open_target);
+    auto keysrc = retention_keys();
+    auto out = apply_retention(cat, r.project, ctx, options_.open_target, keysrc ? &*keysrc : nullptr);
     step.end_with(out, out.ok() ? std::to_string((*out)["pruned"].size()) + " deleted" : "");
     return out;
   });

@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "base/text.h"
 #include "catalog/record_json.h"
+#include "chunks/lock.h"
 #include "repo/repo.h"
 #include "repo/snapshot.h"
 
@@ -59,12 +60,19 @@ Result<catalog::CopyRecord> store_in_repository(const catalog::TargetRecord& tre
                                                 Spool& spool, const seal::MasterKey& key, job::Context& ctx,
                                                 const std::string& step) {
   auto target = TRY(repo::open_target(trec));
-  auto repository = chunks::Repository::open(*target, key);
-  if (!repository.ok() && repository.error().code() == Code::kNotFound) {
+  if (auto st = target->stat("config"); !st.ok()) {
+    if (st.error().code() != Code::kNotFound) return std::move(st).error().with_context("read the repository config");
     ctx.info("no repository on " + trec.name + " yet: creating one", step);
-    repository = chunks::Repository::init(*target, key);
+    auto made = chunks::Repository::init(*target, key);
+    if (!made.ok() && made.error().code() != Code::kAlreadyExists) return std::move(made).error();  // another host won
   }
-  auto repo = TRY(std::move(repository));
+  // Shared: backups run together; a prune (exclusive) waits for them or they for it. The
+  // lock comes before the index is read, so no pack this backup counts on can go.
+  auto lock = TRY_CTX(chunks::acquire_shared(*target, key, {.owner = "backup " + rec.project + " " + rec.id,
+                                                           .wait = std::chrono::minutes(10)},
+                                             ctx.stop()),
+                      "lock the repository on " + trec.name);
+  auto repo = TRY(chunks::Repository::open(*target, key));
   SpoolReader in(spool.fd());
   auto keys = seal::KeySource::from_key(TRY(key.clone()));
   auto reader = TRY(archive::ArchiveReader::open(in, keys, {.hash_sealed = false}));

@@ -125,6 +125,13 @@ Result<std::unique_ptr<Repository>> Repository::open(storage::Target& target, co
 
 Result<std::unique_ptr<Repository>> Repository::open(storage::Target& target, const seal::KeySource& keys,
                                                      std::optional<seal::MasterKey>* used) {
+  auto key = TRY(master_key(target, keys));
+  auto repo = TRY(open(target, key));
+  if (used) used->emplace(std::move(key));
+  return repo;
+}
+
+Result<seal::MasterKey> Repository::master_key(storage::Target& target, const seal::KeySource& keys) {
   auto object = storage::get_small(target, "config", 1 << 20);
   if (!object.ok()) {
     if (object.error().code() == Code::kNotFound) return not_found("no repository at " + target.describe());
@@ -141,11 +148,8 @@ Result<std::unique_ptr<Repository>> Repository::open(storage::Target& target, co
   seal::Argon2Params params{get_le32(p + 1), get_le32(p + 5), get_le32(p + 9), {}};
   std::memcpy(params.salt.data(), p + 13, params.salt.size());
   if (kind == seal::KeyKind::kPassphrase) TRY_CTX(seal::check_argon2_params(params), "repository config");
-  auto key = TRY_CTX(keys.key_for(kind, kind == seal::KeyKind::kPassphrase ? &params : nullptr),
-                     "the repository at " + target.describe());
-  auto repo = TRY(open(target, key));
-  if (used) used->emplace(std::move(key));
-  return repo;
+  return TRY_CTX(keys.key_for(kind, kind == seal::KeyKind::kPassphrase ? &params : nullptr),
+                 "the repository at " + target.describe());
 }
 
 Status Repository::load_indexes() {

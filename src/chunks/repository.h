@@ -58,6 +58,10 @@ class Repository {
   // `used` (optional) receives that master key (to seal an export the same source opens).
   static Result<std::unique_ptr<Repository>> open(storage::Target& target, const seal::KeySource& keys,
                                                   std::optional<seal::MasterKey>* used = nullptr);
+  // The master key `keys` gives for the repository at `target` (its config read, nothing
+  // else): for the calls that take a MasterKey (locks, check, prune). NotFound without a
+  // repository; Unauthenticated when the source cannot give that kind of key.
+  static Result<seal::MasterKey> master_key(storage::Target& target, const seal::KeySource& keys);
   ~Repository();
 
   const std::string& id() const { return id_; }

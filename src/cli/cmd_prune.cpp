@@ -7,11 +7,13 @@
 #include <chrono>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "app/backup_ops.h"
+#include "app/repo_ops.h"
 #include "base/text.h"
 #include "job/project_lock.h"
 #include "base/clock.h"
@@ -53,6 +55,7 @@ struct PruneArgs {
 std::string when(int64_t t) { return format_rfc3339(SystemTime(std::chrono::seconds(t))); }
 
 Status run_prune(const Globals& g, const PruneArgs& a) {
+  std::set<std::string> repositories;  // targets where snapshots were deleted
   auto cat = TRY(open_state(g));
   retention::PruneRequest req{.project = a.project, .target = a.target};
   if (a.flags.given()) {
@@ -90,14 +93,39 @@ Status run_prune(const Globals& g, const PruneArgs& a) {
     }
     auto opener = app::default_target_opener();
     outcome = TRY(retention::apply_prune(*cat, plan, [&](const std::string& id, const std::string& target) {
-      return app::delete_backup(*cat, id, target, opener);
+      const auto snaps = app::snapshot_targets(*cat, id, target);
+      auto st = app::delete_backup(*cat, id, target, opener);
+      if (st.ok()) repositories.insert(snaps.begin(), snaps.end());
+      return st;
     }));
+  }
+  // Snapshots deleted from repositories: their chunks' space comes back now.
+  Json gc = Json::object();
+  if (!repositories.empty()) {
+    auto keys = reading_keys(g);
+    for (const auto& name : repositories) {
+      if (!keys.ok()) {
+        std::cerr << "snapshots deleted on " << name << ": run `stacksnap repo prune " << name
+                  << "` with the key to free their space (" << keys.error().message() << ")\n";
+        continue;
+      }
+      auto r = app::collect_target_garbage(*cat, name, *keys, {}, app::default_target_opener(), {});
+      if (!r.ok()) {
+        std::cerr << "warning: garbage collection on " << name << " failed (the space comes back with the next one): "
+                  << r.error().message() << "\n";
+        continue;
+      }
+      gc[name] = r->to_json();
+      if (!g.json) std::cerr << name << ": " << human_bytes(r->bytes_freed) << " freed (" << r->deleted_packs << " packs deleted, "
+                             << r->repacked_packs << " repacked)\n";
+    }
   }
 
   if (g.json) {
     Json j = retention::to_json(plan);
     j["dry_run"] = a.dry_run;
     if (!a.dry_run) j["result"] = retention::to_json(outcome);
+    if (!a.dry_run) j["gc"] = gc;
     std::cout << j.dump() << "\n";
   } else if (a.dry_run) {
     size_t n = 0;
@@ -159,7 +187,61 @@ Status remove_policy(const Globals& g, const std::string& project, const std::st
 
 }  // namespace
 
+// repo check NAME: app::check_target_repository; exit 3 (DataLoss) when it found problems.
+Status run_repo_check(const Globals& g, const std::string& name, bool deep, double read_data) {
+  auto cat = TRY(open_state(g));
+  auto keys = TRY(reading_keys(g));
+  repo::CheckOptions o{.level = deep ? repo::CheckOptions::kDeep : repo::CheckOptions::kShallow,
+                       .read_data_percent = read_data};
+  auto r = TRY(app::check_target_repository(*cat, name, keys, o, app::default_target_opener(), {}));
+  const Json j = r.to_json();
+  if (g.json) {
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << "repository on " << name << ": " << r.snapshots << " snapshots, " << r.packs << " packs ("
+              << r.packs_read << " read), " << r.blobs << " blobs, " << human_bytes(r.bytes_read) << " read\n";
+    for (const auto& p : j.value("problems", Json::array())) std::cout << "  PROBLEM " << p.dump() << "\n";
+    for (const auto& d : j.value("damaged_snapshots", Json::array())) std::cout << "  DAMAGED " << d.dump() << "\n";
+  }
+  if (!r.ok()) {
+    return data_loss("the repository on " + name + " has " + std::to_string(j.value("problems", Json::array()).size()) +
+                     " problem(s)");
+  }
+  return {};
+}
+
+// repo prune NAME: app::collect_target_garbage.
+Status run_repo_prune(const Globals& g, const std::string& name, bool dry_run) {
+  auto cat = TRY(open_state(g));
+  auto keys = TRY(reading_keys(g));
+  auto r = TRY(app::collect_target_garbage(*cat, name, keys, {.dry_run = dry_run}, app::default_target_opener(), {}));
+  if (g.json) std::cout << r.to_json().dump() << "\n";
+  else std::cout << (dry_run ? "dry run: " : "") << name << ": " << r.snapshots << " snapshots kept, " << r.deleted_packs
+                 << " packs deleted, " << r.repacked_packs << " repacked into " << r.new_packs << ", "
+                 << human_bytes(r.bytes_freed) << (dry_run ? " would be freed" : " freed") << "\n";
+  return {};
+}
+
 void add_prune_commands(CLI::App& root, Globals& g) {
+  auto* repo_cmd = root.add_subcommand("repo", "Repository targets: check and free space");
+  repo_cmd->require_subcommand(1);
+  auto rname = std::make_shared<std::string>();
+  auto rdeep = std::make_shared<bool>(false);
+  auto rpct = std::make_shared<double>(0);
+  auto* check = repo_cmd->add_subcommand("check", "Check a target's repository (exit 3 when damaged)");
+  check->add_option("NAME", *rname, "Target name")->required();
+  check->add_flag("--deep", *rdeep, "Read and authenticate every pack (default: names, sizes, references)");
+  check->add_option("--read-data", *rpct, "Also read this percentage of packs deeply, picked at random")
+      ->check(CLI::Range(0.0, 100.0));
+  check->add_flag("--json", g.json, "JSON output");
+  check->callback([&g, rname, rdeep, rpct] { g.result = run_repo_check(g, *rname, *rdeep, *rpct); });
+  auto rdry = std::make_shared<bool>(false);
+  auto* rprune = repo_cmd->add_subcommand("prune", "Delete the chunks no snapshot uses any more (waits for backups)");
+  rprune->add_option("NAME", *rname, "Target name")->required();
+  rprune->add_flag("--dry-run", *rdry, "Say what would be deleted and repacked; change nothing");
+  rprune->add_flag("--json", g.json, "JSON output");
+  rprune->callback([&g, rname, rdry] { g.result = run_repo_prune(g, *rname, *rdry); });
+
   auto a = std::make_shared<PruneArgs>();
   auto* prune = root.add_subcommand("prune", "Delete backups that the retention policy no longer keeps");
   prune->add_option("--project", a->project, "Only this project");

@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/fd.h"
 #include "base/pipe.h"
+#include "chunks/lock.h"
 #include "chunks/repository.h"
 #include "repo/repo.h"
 #include "repo/snapshot.h"
@@ -36,14 +37,19 @@ Result<archive::VerifyReport> verify_snapshot_copy(storage::Target& target, cons
     rep.sealed_sha256 = sha;
     return rep;
   }
-  std::optional<seal::MasterKey> key;
-  auto repository = TRY_CTX(chunks::Repository::open(target, *o.keys, &key), "copy on " + copy.target);
+  auto key = TRY_CTX(chunks::Repository::master_key(target, *o.keys), "copy on " + copy.target);
+  // Shared, like a backup: a prune cannot repack or delete a pack while it is read.
+  auto lock = TRY_CTX(chunks::acquire_shared(target, key, {.owner = "verify " + snapshot_id.substr(0, 12),
+                                                          .wait = std::chrono::minutes(10)},
+                                             stop),
+                      "copy on " + copy.target);
+  auto repository = TRY_CTX(chunks::Repository::open(target, key), "copy on " + copy.target);
   auto snap = TRY_CTX(load_snapshot(*repository, snapshot_id), "copy on " + copy.target);
   Pipe pipe(4u << 20);
   Status exported;
   std::thread exporter([&] {
     Pipe::WriterEnd out(pipe);
-    exported = export_snapshot(*repository, snap, *key, out, stop, {.zstd_level = 1});
+    exported = export_snapshot(*repository, snap, key, out, stop, {.zstd_level = 1});
     if (exported.ok()) pipe.close_write();
     else pipe.fail(exported.error());
   });
