@@ -184,6 +184,15 @@ Result<Json> rebuild_catalog(catalog::Catalog& cat, const std::string& target_na
   return out;
 }
 
+Status set_target_format(catalog::Catalog& cat, const std::string& data_dir, const std::string& name,
+                         const std::string& format) {
+  auto t = TRY(cat.get_target(name));
+  if (!t.config.is_object()) t.config = Json::object();
+  t.config["format"] = format;
+  TRY(check_target_config(data_dir, t.kind, t.config));
+  return cat.update_target(t);
+}
+
 Result<int64_t> remove_target(catalog::Catalog& cat, const std::string& data_dir, const std::string& name,
                               bool force) {
   auto t = TRY(cat.get_target(name));

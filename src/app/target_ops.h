@@ -90,6 +90,12 @@ Result<nlohmann::json> rebuild_catalog(catalog::Catalog& cat, const std::string&
                                        const TargetOpener& open, const seal::KeySource& keys,
                                        job::Context* ctx = nullptr, const StopToken& stop = {});
 
+// What new backups on target `name` become: "repository" or "archive" (app/targets.h).
+// Backups already stored keep their format and stay restorable. NotFound for an unknown
+// target; InvalidArgument for another format.
+Status set_target_format(catalog::Catalog& cat, const std::string& data_dir, const std::string& name,
+                         const std::string& format);
+
 // Forgets the target `name`: its catalog row and its secret files under `data_dir`. A
 // target the catalog still knows copies on is refused (FailedPrecondition naming how many)
 // unless `force`, which forgets those copies too. The files on storage are left alone.

@@ -1,5 +1,8 @@
 #include "chunks/lock.h"
 
+#include <signal.h>
+#include <cerrno>
+
 #include <unistd.h>
 
 #include <random>
@@ -85,6 +88,15 @@ bool is_stale(const LockInfo& l, SystemTime now, std::chrono::seconds expiry) {
   return l.modified != SystemTime{} && l.modified + expiry < now;
 }
 
+// A lock of a process on this host that is gone (killed, crashed): stale at once, so a
+// backup after a crash need not wait out the expiry. Same host name and PID namespace
+// assumed (StackSnap runs on the host; a container sharing the host name but not its
+// PIDs would see its peers' locks as dead only if their PIDs are free here).
+bool holder_is_dead(const LockInfo& l, const std::string& host) {
+  if (!l.readable || l.pid <= 0 || l.host != host) return false;
+  return ::kill(static_cast<pid_t>(l.pid), 0) != 0 && errno == ESRCH;
+}
+
 bool conflicts(LockKind wanted, const LockInfo& other) {
   if (!other.readable) return true;
   return wanted == LockKind::kExclusive || other.kind == LockKind::kExclusive;
@@ -111,7 +123,7 @@ Result<std::optional<LockInfo>> find_conflict(storage::Target& target, BlobCodec
     }
     LockInfo info = parse_lock(codec, obj.key, *sealed);
     info.modified = obj.modified;
-    if (is_stale(info, now, o.expiry)) {
+    if (is_stale(info, now, o.expiry) || holder_is_dead(info, o.host)) {
       if (wanted == LockKind::kExclusive) (void)target.remove(obj.key);  // best effort; ignored anyway
       continue;
     }

@@ -319,6 +319,18 @@ void add_backup_commands(CLI::App& root, Globals& g) {
       ->capture_default_str();
   s3->callback([&g, ta] { g.result = add_s3_target(g, *ta); });
   target->add_subcommand("list", "List storage targets")->callback([&g] { g.result = list_targets(g); });
+  auto fmt = std::make_shared<std::array<std::string, 2>>();  // name, format
+  auto* setfmt = target->add_subcommand("set-format", "What new backups on a target become (stored ones stay as they are)");
+  setfmt->add_option("NAME", (*fmt)[0], "Target name")->required();
+  setfmt->add_option("FORMAT", (*fmt)[1], "repository | archive")->required();
+  setfmt->callback([&g, fmt] {
+    g.result = [&]() -> Status {
+      auto cat = TRY(open_state(g));
+      TRY(app::set_target_format(*cat, g.data_dir, (*fmt)[0], (*fmt)[1]));
+      std::cout << "target " << (*fmt)[0] << ": new backups are stored as " << ((*fmt)[1] == "repository" ? "snapshots of a repository" : "archives") << "\n";
+      return {};
+    }();
+  });
   auto tname = std::make_shared<std::string>();
   auto* test = target->add_subcommand("test", "Write, read, list and delete a probe object");
   test->add_option("NAME", *tname, "Target name")->required();

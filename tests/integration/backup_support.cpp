@@ -1,5 +1,7 @@
 #include "backup_support.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -90,7 +92,14 @@ std::string BackupBed::blob_path(const std::string& backup_id) const {
 
 Result<std::string> BackupBed::extract(const std::string& backup_id) const {
   std::string out = data_.path() + "/extract-" + std::to_string(++extracts_);
-  auto r = run("extract " + blob_path(backup_id) + " --out " + out);
+  std::string file = blob_path(backup_id);
+  if (::access(file.c_str(), F_OK) != 0) {
+    // A repository target: the snapshot exported as an archive first.
+    file = out + ".stsnap";
+    auto e = run("export " + backup_id + " --out " + file);
+    if (e.exit_code != 0) return internal_error("export failed: " + e.out);
+  }
+  auto r = run("extract " + file + " --out " + out);
   if (r.exit_code != 0) return internal_error("extract failed: " + r.out);
   return out;
 }
