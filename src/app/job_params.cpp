@@ -136,6 +136,25 @@ Result<VerifyRequest> verify_request(const std::string& backup_id, const Json& p
 
 Json to_params(const VerifyRequest& r) { return Json{{"shallow", r.shallow}}; }
 
+Result<RepoCheckRequest> repo_check_request(const Json& params) {
+  TRY(only_known(params, "repo-check", {"target", "deep", "read_data"}));
+  RepoCheckRequest r{.target = TRY(text(params, "target", 64)), .deep = TRY(boolean(params, "deep"))};
+  if (r.target.empty()) return invalid_argument("target is required: the repository target to check");
+  if (params.contains("read_data")) {
+    if (!params["read_data"].is_number()) return invalid_argument("read_data must be a number (percent)");
+    r.read_data = params["read_data"].get<double>();
+    if (!(r.read_data >= 0 && r.read_data <= 100)) return invalid_argument("read_data must be between 0 and 100");
+  }
+  return r;
+}
+
+Result<RepoGcRequest> repo_gc_request(const Json& params) {
+  TRY(only_known(params, "repo-gc", {"target", "dry_run"}));
+  RepoGcRequest r{.target = TRY(text(params, "target", 64)), .dry_run = TRY(boolean(params, "dry_run"))};
+  if (r.target.empty()) return invalid_argument("target is required: the repository target to clean");
+  return r;
+}
+
 Result<std::string> rebuild_request(const Json& params) {
   TRY(only_known(params, "rebuild", {"target"}));
   std::string target = TRY(text(params, "target", 64));

@@ -53,4 +53,19 @@ Json to_params(const VerifyRequest& r);
 // Rebuild params: target (a target name, required). Returns the name.
 Result<std::string> rebuild_request(const Json& params);
 
+// Repository check ("repo-check") params: target (required), deep (bool), read_data
+// (percent 0..100); garbage collection ("repo-gc"): target, dry_run. The CLI's `repo
+// check|prune` flags are the same.
+struct RepoCheckRequest {
+  std::string target;
+  bool deep = false;
+  double read_data = 0;
+};
+Result<RepoCheckRequest> repo_check_request(const Json& params);
+struct RepoGcRequest {
+  std::string target;
+  bool dry_run = false;
+};
+Result<RepoGcRequest> repo_gc_request(const Json& params);
+
 }  // namespace stacksnap::app

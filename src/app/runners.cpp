@@ -6,6 +6,7 @@
 #include "app/appliance.h"
 #include "app/backup_ops.h"
 #include "app/job_params.h"
+#include "app/repo_ops.h"
 #include "app/target_ops.h"
 #include "archive/verify.h"
 #include "backup/pipeline.h"
@@ -66,6 +67,40 @@ void Appliance::register_runners() {
 
   // Rebuild: the catalog from what a target holds (app::rebuild_catalog, also what
   // `stacksnap backups --target NAME` runs); params {"target": NAME}.
+  // Repository targets: the check and the garbage collection (app/repo_ops.h, also `stacksnap
+  // repo check|prune NAME`). A check that finds problems fails the job (DataLoss) with the
+  // report in the log.
+  jobs.register_runner("repo-check", [this](const JobRequest& r, job::Context& ctx, int64_t) -> Result<Json> {
+    const RepoCheckRequest req = TRY(repo_check_request(r.params));
+    auto keysrc = retention_keys();
+    if (!keysrc) return failed_precondition("the key is not loaded");
+    job::StepTimer step(ctx, "check", "Check the repository on " + req.target);
+    auto rep = check_target_repository(
+        cat, req.target, *keysrc,
+        {.level = req.deep ? repo::CheckOptions::kDeep : repo::CheckOptions::kShallow, .read_data_percent = req.read_data},
+        options_.open_target, ctx.stop());
+    if (!rep.ok()) {
+      step.end(false, rep.error().message());
+      return std::move(rep).error();
+    }
+    Json out = rep->to_json();
+    step.end(rep->ok(), rep->ok() ? "no problem" : std::to_string(out["problems"].size()) + " problem(s)");
+    if (!rep->ok()) {
+      for (const auto& p : out["problems"]) ctx.warn(p.dump(), "check");
+      return data_loss("the repository on " + req.target + " has " + std::to_string(out["problems"].size()) + " problem(s)");
+    }
+    return out;
+  });
+  jobs.register_runner("repo-gc", [this](const JobRequest& r, job::Context& ctx, int64_t) -> Result<Json> {
+    const RepoGcRequest req = TRY(repo_gc_request(r.params));
+    auto keysrc = retention_keys();
+    if (!keysrc) return failed_precondition("the key is not loaded");
+    job::StepTimer step(ctx, "gc", "Free unused space on " + req.target);
+    auto rep = collect_target_garbage(cat, req.target, *keysrc, {.dry_run = req.dry_run}, options_.open_target, ctx.stop());
+    step.end_with(rep, rep.ok() ? human_bytes(rep->bytes_freed) + (req.dry_run ? " would be freed" : " freed") : "");
+    return TRY(std::move(rep)).to_json();
+  });
+
   jobs.register_runner("rebuild", [this](const JobRequest& r, job::Context& ctx, int64_t) -> Result<Json> {
     const std::string target = TRY(rebuild_request(r.params));
     auto key = TRY(keys.key());

@@ -1,5 +1,6 @@
 // Storage targets: CRUD and the connection test (docs/API.md, "Storage targets").
 #include "app/appliance.h"
+#include "app/job_params.h"
 #include "app/target_ops.h"
 #include "app/targets.h"
 #include "base/scope.h"
@@ -113,6 +114,31 @@ void register_target_routes(Router& router, app::Appliance& app) {
                 return Response::json(200, r.to_json());
               },
               {.access = Access::kUser, .exec = Exec::kBlocking, .body_limit = 512 * 1024});
+
+  // A repository target's check and garbage collection, as jobs (app/repo_ops.h; the CLI's
+  // `repo check|prune NAME`). Body: check {deep, read_data}; gc {dry_run}.
+  router.post("/api/targets/{name}/check",
+              [&app](Request& req) -> Result<Response> {
+                auto t = TRY(app.cat.get_target(req.param("name")));
+                Json params = req.body.empty() ? Json::object() : TRY(req.json_body());
+                if (!params.is_object()) return invalid_argument("the body must be a JSON object");
+                params["target"] = t.name;
+                TRY(app::repo_check_request(params));
+                TRY(app.keys.key());
+                return accepted(TRY(app.jobs.submit({.kind = "repo-check", .params = params})));
+              },
+              kBlocking);
+  router.post("/api/targets/{name}/gc",
+              [&app](Request& req) -> Result<Response> {
+                auto t = TRY(app.cat.get_target(req.param("name")));
+                Json params = req.body.empty() ? Json::object() : TRY(req.json_body());
+                if (!params.is_object()) return invalid_argument("the body must be a JSON object");
+                params["target"] = t.name;
+                TRY(app::repo_gc_request(params));
+                TRY(app.keys.key());
+                return accepted(TRY(app.jobs.submit({.kind = "repo-gc", .params = params})));
+              },
+              kBlocking);
 
   // Connect existing storage: the catalog rebuilt from what the target holds, as a job
   // (app::rebuild_catalog, also `stacksnap backups --target NAME`).

@@ -164,7 +164,7 @@ export interface Backup {
   copies: Copy[];
 }
 
-export type JobKind = 'backup' | 'restore' | 'verify' | 'drill' | 'prune' | 'rebuild';
+export type JobKind = 'backup' | 'restore' | 'verify' | 'drill' | 'prune' | 'rebuild' | 'repo-check' | 'repo-gc';
 export type JobState = 'queued' | 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface Job {

@@ -88,4 +88,6 @@ export const JOB_KIND_LABEL: Record<string, string> = {
   drill: 'Restore drill',
   prune: 'Prune',
   rebuild: 'Read storage',
+  'repo-check': 'Check repository',
+  'repo-gc': 'Free repository space',
 };
