@@ -4,7 +4,7 @@
 #   deps.sh test    — build + what the tests use (Docker Engine 26 + Compose v2 and v1 via
 #                     install-docker.sh, debootstrap, clang for
 #                     fuzzing, awscli, zstd, Node.js for the S3 test server and the browser)
-#   deps.sh bench   — test + tools of the reference pipelines (gnupg, time)
+#   deps.sh bench   — test + tools of the reference pipelines (gnupg, time, restic, borgbackup)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build=(g++ cmake ninja-build make pkg-config libarchive-dev libzstd-dev libssl-dev libsodium-dev
@@ -13,7 +13,7 @@ build=(g++ cmake ninja-build make pkg-config libarchive-dev libzstd-dev libssl-d
        libhowardhinnant-date-dev tzdata libpugixml-dev ccache)
 test=(debootstrap zstd clang libclang-rt-14-dev awscli curl openssl
       sqlite3 time procps iproute2)
-bench=(gnupg hyperfine bc)
+bench=(gnupg hyperfine bc restic borgbackup)
 case "${1:-build}" in
   build) "$here/ensure-packages.sh" "${build[@]}" ;;
   test)  "$here/ensure-packages.sh" "${build[@]}" "${test[@]}"; "$here/install-docker.sh" ;;

@@ -2,9 +2,12 @@
 // stacksnap extract FILE --out DIR [--stream] decrypt and unpack offline (no Docker, no catalog)
 // stacksnap inspect FILE [--entries]         the header; with the key, the plan and the manifest
 // stacksnap pack DIR --out FILE               (hidden) archive a directory: tests and benchmarks
+// stacksnap snapshot DIR --repo REPO          (hidden) pack DIR into a spool, store it as a v2 snapshot
+// stacksnap snapshot-restore REPO ID --out DIR (hidden) export a snapshot and extract it
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -19,7 +22,11 @@
 #include "archive/writer.h"
 #include "base/clock.h"
 #include "base/fd.h"
+#include "chunks/lock.h"
+#include "chunks/repository.h"
 #include "cli/globals.h"
+#include "repo/repo.h"
+#include "repo/snapshot.h"
 #include "seal/key.h"
 #include "seal/passphrase.h"
 
@@ -218,6 +225,106 @@ Status run_pack(const Globals& g, const PackArgs& a) {
   return {};
 }
 
+// ---- snapshot / snapshot-restore (hidden) ------------------------------------------
+// The v2 path of a backup and a restore on a local repository, for tests and benchmarks:
+// DIR packed as `pack` does into an unnamed spool, ingested as a snapshot (under a shared
+// lock, as the backup takes it); a snapshot exported to an unnamed file and extracted.
+
+struct SnapshotArgs {
+  std::string dir, repo, id, out;
+  KeyArgs key;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// An unnamed scratch file beside the repository (else in /var/tmp); `named` gets a
+// fallback file's path, which the caller removes.
+Result<UniqueFd> scratch_beside(const std::string& repo_dir, std::string* named) {
+  std::string dir = std::filesystem::absolute(repo_dir).parent_path().string();
+  if (!std::filesystem::is_directory(dir)) dir = "/var/tmp";
+  return create_scratch_file(dir, dir + "/.stacksnap-scratch-XXXXXX", 0600, named);
+}
+
+Result<std::unique_ptr<storage::Target>> local_repo_target(const std::string& repo_dir) {
+  return repo::open_target(
+      catalog::TargetRecord{.name = "bench", .kind = "local", .config = {{"path", std::filesystem::absolute(repo_dir).string()}}});
+}
+
+Status run_snapshot(const Globals& g, const SnapshotArgs& a) {
+  auto keys = TRY(resolve_keys(g, a.key, KeyUse::kSeal));
+  const seal::MasterKey* key = TRY(keys.key_for_writing());
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string named;
+  auto spool = TRY(scratch_beside(a.repo, &named));
+  auto cleanup = [&] { if (!named.empty()) ::unlink(named.c_str()); };
+  FdWriter out(spool.get(), "spool");
+  auto packed = [&]() -> Result<archive::WriteSummary> {
+    auto w = TRY(archive::ArchiveWriter::create(out, *key, {.zstd_level = codec::kDefaultZstdLevel}));
+    TRY(w->add_plan({{"tool", "stacksnap snapshot"},
+                     {"source", std::filesystem::absolute(a.dir).string()},
+                     {"created", format_rfc3339(SystemClock().now())},
+                     {"expect", {{"trees", {"binds/0"}}}}}));
+    TRY(archive::add_directory_tree(*w, a.dir, "binds/0"));
+    return w->finish();
+  }();
+  cleanup();
+  if (!packed.ok()) return std::move(packed).error().with_context("pack " + a.dir);
+  const double archived = seconds_since(t0);
+
+  const auto t1 = std::chrono::steady_clock::now();
+  auto target = TRY(local_repo_target(a.repo));
+  const chunks::LockOptions lo{.owner = "snapshot " + a.dir};
+  auto lock = chunks::acquire_shared(*target, *key, lo);
+  std::unique_ptr<chunks::Repository> repository;
+  if (!lock.ok() && lock.error().code() == Code::kNotFound) {
+    repository = TRY_CTX(chunks::Repository::init(*target, *key), "init " + a.repo);
+    lock = chunks::acquire_shared(*target, *key, lo);
+  }
+  auto held = TRY_CTX(std::move(lock), "lock " + a.repo);
+  if (!repository) repository = TRY_CTX(chunks::Repository::open(*target, *key), "open " + a.repo);
+  if (::lseek(spool.get(), 0, SEEK_SET) != 0) return errno_error("seek the spool", errno);
+  FdReader in(spool.get(), "spool");
+  auto reader_keys = seal::KeySource::from_key(TRY(key->clone()));
+  auto reader = TRY(archive::ArchiveReader::open(in, reader_keys, {.hash_sealed = false}));
+  repo::IngestStats stats;
+  nlohmann::json doc = {{"backup_id", "snapshot"}, {"project", "bench"}, {"created", unix_seconds(SystemClock().now())}};
+  auto snap = TRY_CTX(repo::ingest_archive(*repository, *reader, std::move(doc), {}, &stats), "ingest " + a.dir);
+  TRY(held->release());
+  const double ingested = seconds_since(t1);
+  nlohmann::json j = {{"seconds_archive", archived},     {"seconds_ingest", ingested},
+                      {"seconds", seconds_since(t0)},    {"uploaded_bytes", stats.uploaded_bytes},
+                      {"new_bytes", stats.new_bytes},    {"content_bytes", stats.content_bytes},
+                      {"files", stats.files},            {"snapshot", snap.id}};
+  std::cout << (g.json ? j.dump() : j.dump(2)) << "\n";
+  return {};
+}
+
+Status run_snapshot_restore(const Globals& g, const SnapshotArgs& a) {
+  auto keys = TRY(resolve_keys(g, a.key));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto target = TRY(local_repo_target(a.repo));
+  std::optional<seal::MasterKey> key;
+  auto repository = TRY_CTX(chunks::Repository::open(*target, keys, &key), "open " + a.repo);
+  auto snap = TRY(repo::load_snapshot(*repository, a.id));
+  std::string named;
+  auto file = TRY(scratch_beside(a.repo, &named));
+  auto run = [&]() -> Result<archive::ExtractSummary> {
+    FdWriter out(file.get(), "export");
+    TRY(repo::export_snapshot(*repository, snap, *key, out, {}, {.zstd_level = 1}));  // as the restore exports
+    const std::string path = named.empty() ? "/proc/self/fd/" + std::to_string(file.get()) : named;
+    return archive::extract_archive_file(path, keys, a.out, {.restore_owner = ::geteuid() == 0});
+  };
+  auto sum = run();
+  if (!named.empty()) ::unlink(named.c_str());
+  if (!sum.ok()) return std::move(sum).error().with_context("restore snapshot " + a.id);
+  nlohmann::json j = {{"seconds", seconds_since(t0)}, {"entries", sum->entries}, {"files", sum->files},
+                      {"bytes", sum->bytes}};
+  std::cout << (g.json ? j.dump() : j.dump(2)) << "\n";
+  return {};
+}
+
 void add_key_option(CLI::App* cmd, KeyArgs& k) {
   cmd->add_option("--key-file", k.key_file,
                   "Key file (default: <data-dir>/key, or STACKSNAP_PASSPHRASE / <data-dir>/key.json)");
@@ -262,6 +369,24 @@ void add_archive_commands(CLI::App& root, Globals& g) {
   pack->add_flag("--force", pa->force, "Replace FILE");
   add_key_option(pack, pa->key);
   pack->callback([&g, pa] { g.result = run_pack(g, *pa); });
+
+  auto sa = std::make_shared<SnapshotArgs>();
+  auto* snapshot = root.add_subcommand("snapshot", "Store a local directory as a v2 snapshot (tests and benchmarks)");
+  snapshot->group("");  // hidden
+  snapshot->add_option("DIR", sa->dir, "Directory")->required();
+  snapshot->add_option("--repo", sa->repo, "Repository directory (created when missing)")->required();
+  snapshot->add_flag("--json", g.json, "One line of JSON (else indented)");
+  add_key_option(snapshot, sa->key);
+  snapshot->callback([&g, sa] { g.result = run_snapshot(g, *sa); });
+
+  auto* snapshot_restore = root.add_subcommand("snapshot-restore", "Extract a v2 snapshot (tests and benchmarks)");
+  snapshot_restore->group("");  // hidden
+  snapshot_restore->add_option("REPO", sa->repo, "Repository directory")->required();
+  snapshot_restore->add_option("SNAPSHOT_ID", sa->id, "Snapshot id")->required();
+  snapshot_restore->add_option("--out", sa->out, "Output directory (created; must be empty)")->required();
+  snapshot_restore->add_flag("--json", g.json, "One line of JSON (else indented)");
+  add_key_option(snapshot_restore, sa->key);
+  snapshot_restore->callback([&g, sa] { g.result = run_snapshot_restore(g, *sa); });
 }
 
 }  // namespace stacksnap::cli

@@ -77,5 +77,21 @@ TEST(JobParams, DrillAndVerify) {
   EXPECT_EQ(to_params(*v), (Json{{"shallow", true}}));
 }
 
+TEST(JobParams, RepositoryCheckAndGc) {
+  auto c = repo_check_request(Json{{"target", "nas"}, {"deep", true}, {"read_data", 12.5}});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->target, "nas");
+  EXPECT_TRUE(c->deep);
+  EXPECT_DOUBLE_EQ(c->read_data, 12.5);
+  EXPECT_EQ(repo_check_request(Json{{"target", "nas"}, {"read_data", 101}}).error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(repo_check_request(Json{{"target", "nas"}, {"read_data", "10"}}).error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(repo_check_request(Json{{"deep", true}}).error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(repo_check_request(Json{{"target", "nas"}, {"depth", 1}}).error().code(), Code::kInvalidArgument);
+  auto g = repo_gc_request(Json{{"target", "nas"}, {"dry_run", true}});
+  ASSERT_TRUE(g.ok());
+  EXPECT_TRUE(g->dry_run);
+  EXPECT_FALSE(repo_gc_request(Json{{"target", "nas"}, {"repack", 0.2}}).ok());
+}
+
 }  // namespace
 }  // namespace stacksnap::app
