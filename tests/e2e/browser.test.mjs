@@ -321,19 +321,23 @@ async function main() {
     await openProject(project);
     const row = page.getByTestId('backup-row').first();
     const id = await row.getAttribute('data-backup-id');
+    // The target is a repository (the default format): every pack is damaged, so the
+    // chunks of this backup are too. (An archive target: its one blob.)
     const blobs = [];
-    const walk = (d) => {
+    const walk = (d, inData) => {
       for (const e of readdirSync(d, { withFileTypes: true })) {
         const p = join(d, e.name);
-        if (e.isDirectory()) walk(p);
-        else if (e.name === `${id}.stsnap`) blobs.push(p);
+        if (e.isDirectory()) walk(p, inData || (d === backupDir && e.name === 'data'));
+        else if (e.name === `${id}.stsnap` || inData) blobs.push(p);
       }
     };
-    walk(backupDir);
-    if (blobs.length !== 1) throw new Error(`expected one blob of ${id} under ${backupDir}, found ${blobs.length}`);
-    const buf = readFileSync(blobs[0]);
-    buf[Math.floor(buf.length / 2)] ^= 0xff;
-    writeFileSync(blobs[0], buf);
+    walk(backupDir, false);
+    if (blobs.length === 0) throw new Error(`expected the packs (or the blob) of ${id} under ${backupDir}, found none`);
+    for (const blob of blobs) {
+      const buf = readFileSync(blob);
+      buf[Math.floor(buf.length / 2)] ^= 0xff;
+      writeFileSync(blob, buf);
+    }
     await row.getByRole('button', { name: 'Verify' }).click();
     await waitForJob('verify of the damaged copy', 'failed');
     await openProject(project);
