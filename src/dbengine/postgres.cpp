@@ -173,7 +173,11 @@ Result<DumpInfo> PostgresEngine::dump(Executor& ex, const ContainerFacts& facts,
     TRY(session.send(std::string(kPgCountQuery) + "\nSELECT 'stacksnap-counts-end';\n"));
 
     std::string file = dump_file_name(db, ".pgdump");
-    auto n = stream_dump(ex, {.cmd = {"pg_dump", "-Fc", "--snapshot=" + *snap, "-d", pg_dbname_conninfo(db)}, .env = c.env()},
+    // -Z0: custom format without pg_dump's zlib. The archive (zstd) and the repository
+    // (per chunk) compress it as well, and an uncompressed dump deduplicates: measured on a
+    // 400 000-row table with 1 % of its rows changed at its end, the second snapshot
+    // uploaded 0.62 MB with -Z0 against 2.64 MB with zlib (5 % and 22 % of the first).
+    auto n = stream_dump(ex, {.cmd = {"pg_dump", "-Fc", "-Z0", "--snapshot=" + *snap, "-d", pg_dbname_conninfo(db)}, .env = c.env()},
                          sink, file, "pg_dump of " + db + " in " + facts.name, ctx, step);
     if (!n.ok()) return t.end_with(n).error();
 

@@ -1,4 +1,4 @@
-// PostgreSQL: pg_dumpall --globals-only + pg_dump -Fc per database, each database
+// PostgreSQL: pg_dumpall --globals-only + pg_dump -Fc -Z0 (uncompressed: it deduplicates) per database, each database
 // dumped inside an exported snapshot that also served to count its rows, so the
 // counts describe the dump exactly. Connects over TCP to 127.0.0.1 inside the
 // container (password auth, as the official image requires), falling back to the
