@@ -1,5 +1,6 @@
 #include "chunks/repository.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "seal/crypto.h"
@@ -54,6 +55,25 @@ Result<Key32> key_from_hex(const Json& j, const char* field) {
 }
 
 std::string sha256_hex(std::string_view bytes) { return seal::hex_encode(seal::Sha256::of(as_bytes(bytes))); }
+
+// A whole object into a string of the size its listing gave (read_all would grow it by
+// doubling: up to twice the object at once, a large index's peak); the rest, if any, after.
+Result<std::string> read_listed(storage::Target& target, const std::string& key, uint64_t listed_size, size_t limit) {
+  auto in = TRY(target.get(key));
+  std::string out(static_cast<size_t>(std::min<uint64_t>(listed_size, limit)), '\0');
+  size_t got = 0;
+  while (got < out.size()) {
+    const size_t n = TRY(in->read(MutableBytes(reinterpret_cast<std::byte*>(out.data() + got), out.size() - got)));
+    if (n == 0) break;
+    got += n;
+  }
+  if (got < out.size()) {
+    out.resize(got);
+    return out;
+  }
+  out += TRY(read_all(*in, limit - out.size()));
+  return out;
+}
 
 }  // namespace
 
@@ -153,25 +173,31 @@ Result<seal::MasterKey> Repository::master_key(storage::Target& target, const se
 }
 
 Status Repository::load_indexes() {
-  auto codec = TRY(BlobCodec::create(meta_key_));
-  std::vector<std::string> names;
+  std::vector<storage::ObjectInfo> listed;
   TRY(target_.list("index/", [&](const storage::ObjectInfo& o) -> Status {
-    names.push_back(o.key);
+    listed.push_back(o);
     return {};
   }));
-  for (const auto& name : names) {
-    const std::string sealed = TRY_CTX(storage::get_small(target_, name, kMaxMeta), "read " + name);
+  for (const auto& o : listed) {
+    const std::string& name = o.key;
+    std::string sealed = TRY_CTX(read_listed(target_, name, o.size, kMaxMeta), "read " + name);
     if (name.substr(name.rfind('/') + 1) != sha256_hex(sealed)) return data_loss(name + ": content does not match its name");
-    auto idx = TRY_CTX(Index::open(*codec, as_bytes(sealed)), name);
+    // Its own codec: the sealed bytes and the codec's buffers go before the entries are read.
+    auto idx = TRY_CTX(Index::open(meta_key_, std::move(sealed)), name);
     std::lock_guard lock(mu_);
-    index_.merge(idx);
+    index_.merge(std::move(idx));
   }
   return {};
 }
 
-void Repository::learn(const PackId& pack, const std::vector<PackEntry>& entries) {
+void Repository::learn(const Index& written) {
   std::lock_guard lock(mu_);
-  index_.add_pack(pack, entries);
+  index_.merge(written);
+}
+
+size_t Repository::index_memory_bytes() const {
+  std::lock_guard lock(mu_);
+  return index_.memory_bytes();
 }
 
 size_t Repository::known_blobs() const {
@@ -188,7 +214,7 @@ Result<std::string> Repository::read(BlobType type, const ChunkId& id) const {
   Location at;
   {
     std::lock_guard lock(mu_);
-    const Location* l = index_.find(id);
+    const FoundLocation l = index_.find(id);
     if (!l) return not_found("chunk " + to_hex(id) + " is in no index of the repository");
     at = *l;
   }
@@ -286,7 +312,7 @@ Result<SnapshotInfo> SnapshotWriter::commit(const nlohmann::json& snapshot) {
   const std::string id = sha256_hex(sealed);
   TRY_CTX(storage::put_small(repo_.target(), "snapshots/" + id, sealed), "upload the snapshot");
   stats_.uploaded_bytes += sealed.size();
-  for (const auto& [pack, entries] : written_.packs()) repo_.learn(pack, entries);
+  repo_.learn(written_);
   committed_ = true;
   return SnapshotInfo{id, snapshot};
 }

@@ -70,6 +70,8 @@ class Repository {
   // The index as loaded (plus what writers of this object committed).
   size_t known_blobs() const;
   bool has(const ChunkId& id) const;
+  // The heap memory of the loaded index (Index::memory_bytes(); for benchmarks and tests).
+  size_t index_memory_bytes() const;
 
   // A blob's plaintext (ranged read of its pack). NotFound when no index names it;
   // DataLoss when it does not authenticate.
@@ -88,7 +90,7 @@ class Repository {
   Repository(storage::Target& target) : target_(target) {}
   Status derive_keys(const seal::MasterKey& key);
   Status load_indexes();
-  void learn(const PackId& pack, const std::vector<PackEntry>& entries);
+  void learn(const Index& written);
 
   storage::Target& target_;
   std::string id_;  // hex of the 16-byte repository id

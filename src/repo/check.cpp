@@ -229,17 +229,17 @@ class Checker {
       const size_t file = index_files_.size();
       index_files_.push_back(name);
       ++report_.indexes;
-      const size_t base = all_.packs().size();
-      all_.merge(*idx);
-      for (size_t at = base; at < all_.packs().size(); ++at) {
-        const auto& [pack, entries] = all_.packs()[at];
+      const size_t base = all_.pack_count();
+      all_.merge(std::move(*idx));
+      for (size_t at = base; at < all_.pack_count(); ++at) {
+        const PackId& pack = all_.pack_id(at);
         auto [it, fresh] = pack_pos_.try_emplace(pack, packs_.size());
         if (fresh) {
           packs_.push_back(PackState{.id = pack, .entries_at = at, .index_file = file});
           continue;
         }
         const PackState& first = packs_[it->second];
-        if (all_.packs()[first.entries_at].second != entries) {
+        if (all_.pack_entries(first.entries_at) != all_.pack_entries(at)) {
           object_problem(name, "names pack " + chunks::pack_name(pack) + " with other blobs than " +
                                    index_files_[first.index_file] + " does");
         }
@@ -300,7 +300,7 @@ class Checker {
   }
 
   Status check_size(PackState& p) {
-    const auto& entries = all_.packs()[p.entries_at].second;
+    const std::vector<PackEntry> entries = all_.pack_entries(p.entries_at);
     uint64_t end = 0;
     for (const auto& e : entries) end = std::max<uint64_t>(end, e.offset + e.length);
     // The header as the writer made it from these entries: its sealed length is exact when
@@ -394,7 +394,7 @@ class Checker {
     }
     if (seal::Sha256::of(as_bytes(bytes)) != p.id) damage(p, "sha256: the content does not match its name");
 
-    const auto& indexed = all_.packs()[p.entries_at].second;
+    const std::vector<PackEntry> indexed = all_.pack_entries(p.entries_at);
     std::vector<PackEntry> to_open = indexed;
     auto header = chunks::read_pack_header(*data_codec_, as_bytes(bytes), bytes.size());
     if (!header.ok()) {
@@ -516,7 +516,7 @@ class Checker {
     size_t missing = 0;
     auto st = for_each_blob(*repo_, doc, [&](BlobType type, const ChunkId& id) -> Status {
       if (report) ++report_.referenced_blobs;
-      const chunks::Location* at = all_.find(id);
+      const chunks::FoundLocation at = all_.find(id);
       if (!at) {
         if (report && missing++ < kMaxMissingPerSnapshot) {
           object_problem(name, "blob " + chunks::to_hex(id) + " (" + type_name(type) + ") is in no index");
@@ -548,7 +548,7 @@ class Checker {
       if (!it->is_string()) continue;
       auto id = chunks::id_from_hex(it->get<std::string>());
       if (!id.ok()) continue;
-      const chunks::Location* at = all_.find(*id);
+      const chunks::FoundLocation at = all_.find(*id);
       if (!at) continue;
       PackState& p = packs_[pack_pos_.at(at->pack)];
       if (p.damaged) continue;

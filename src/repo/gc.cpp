@@ -97,7 +97,8 @@ enum class PackAction { kKeep, kDelete, kRepack };
 
 struct PackPlan {
   PackId id{};
-  const std::vector<PackEntry>* entries = nullptr;
+  size_t at = 0;       // position in the merged index's packs()
+  size_t entries = 0;  // how many it lists
   bool present = false;   // listed under data/
   uint64_t size = 0;      // as listed
   uint64_t live_bytes = 0;
@@ -189,11 +190,14 @@ Result<std::vector<PackPlan>> plan_packs(const chunks::Index& index, const Refer
                                          const std::map<std::string, uint64_t>& on_target, double threshold) {
   std::vector<PackPlan> plans;
   std::set<PackId> seen;
-  for (const auto& [pack, entries] : index.packs()) {
+  for (size_t at = 0; at < index.pack_count(); ++at) {
+    const PackId& pack = index.pack_id(at);
     if (!seen.insert(pack).second) continue;  // named by several index files
+    const std::vector<PackEntry> entries = index.pack_entries(at);
     PackPlan p;
     p.id = pack;
-    p.entries = &entries;
+    p.at = at;
+    p.entries = entries.size();
     const std::string name = chunks::pack_name(pack);
     if (auto it = on_target.find(name); it != on_target.end()) {
       p.present = true;
@@ -202,8 +206,8 @@ Result<std::vector<PackPlan>> plan_packs(const chunks::Index& index, const Refer
     for (size_t i = 0; i < entries.size(); ++i) {
       const auto& e = entries[i];
       if (!refs.contains(e.id)) continue;
-      const chunks::Location* at = index.find(e.id);  // where readers find it: the first entry
-      if (!at || at->pack != pack || at->offset != e.offset) continue;
+      const chunks::FoundLocation found = index.find(e.id);  // where readers find it: the first entry
+      if (!found || found->pack != pack || found->offset != e.offset) continue;
       p.live.push_back(i);
       p.live_bytes += e.length;
     }
@@ -222,15 +226,17 @@ Result<std::vector<PackPlan>> plan_packs(const chunks::Index& index, const Refer
 }
 
 // Step 3: the live blobs of the packs to repack, into new packs.
-Status repack(storage::Target& target, const std::vector<PackPlan>& plans, RepackWriter& out, const StopToken& stop) {
+Status repack(storage::Target& target, const chunks::Index& index, const std::vector<PackPlan>& plans, RepackWriter& out,
+              const StopToken& stop) {
   for (const auto& p : plans) {
     if (p.action != PackAction::kRepack) continue;
     TRY(prune_stop(stop));
     const std::string name = chunks::pack_name(p.id);
     const std::string bytes = TRY_CTX(storage::get_small(target, name, kMaxPackFile), "read " + name);
     if (seal::Sha256::of(as_bytes(bytes)) != p.id) return data_loss(name + ": content does not match its name");
+    const std::vector<PackEntry> entries = index.pack_entries(p.at);
     for (size_t i : p.live) {
-      const auto& e = (*p.entries)[i];
+      const auto& e = entries[i];
       if (e.offset > bytes.size() || e.length > bytes.size() - e.offset) {
         return data_loss(name + ": chunk " + chunks::to_hex(e.id) + " lies outside the pack");
       }
@@ -294,7 +300,7 @@ Result<PruneReport> prune_repository(storage::Target& target, const seal::Master
   for (const auto& p : plans) {
     indexed.insert(chunks::pack_name(p.id));
     if (p.action == PackAction::kKeep) {
-      report.blobs_kept += p.entries->size();
+      report.blobs_kept += p.entries;
       continue;
     }
     index_changes = true;
@@ -303,7 +309,7 @@ Result<PruneReport> prune_repository(storage::Target& target, const seal::Master
       deleted_bytes += p.size;
     }
     report.blobs_kept += p.live.size();
-    report.blobs_deleted += p.entries->size() - p.live.size();
+    report.blobs_deleted += p.entries - p.live.size();
     if (p.action == PackAction::kRepack) {
       ++report.repacked_packs;
       repack_live_bytes += p.live_bytes;
@@ -335,7 +341,7 @@ Result<PruneReport> prune_repository(storage::Target& target, const seal::Master
   // 3. New packs (garbage until an index names them).
   TRY(lock->check());
   RepackWriter writer(target, *data);
-  TRY(repack(target, plans, writer, stop));
+  TRY(repack(target, indexes.merged, plans, writer, stop));
   report.new_packs = writer.packs().size();
 
   // 4. One index of every pack kept and every new pack; 5. the old index files go.
@@ -343,7 +349,7 @@ Result<PruneReport> prune_repository(storage::Target& target, const seal::Master
   if (rewrite_index) {
     chunks::Index fresh;
     for (const auto& p : plans) {
-      if (p.action == PackAction::kKeep) fresh.add_pack(p.id, *p.entries);
+      if (p.action == PackAction::kKeep) fresh.add_pack(p.id, indexes.merged.pack_entries(p.at));
     }
     for (const auto& [pack, entries] : writer.packs()) fresh.add_pack(pack, entries);
     std::string fresh_name;
