@@ -24,6 +24,7 @@ constexpr size_t kMaxIndexFile = 1ull << 30;
 constexpr size_t kMaxPackFile = 256u << 20;  // packs close at 16 MiB; one blob is at most 8 MiB
 constexpr std::string_view kDataPrefix = "data/";
 constexpr std::string_view kIndexPrefix = "index/";
+constexpr size_t kMaxIndexEntries = 65536;  // per index file a collection writes (~3 MiB of plaintext)
 
 // (Not check_cancel(): inlined, GCC 12 sees a false -Warray-bounds in its string concatenation.)
 [[gnu::noinline]] Status prune_stop(const StopToken& stop) {
@@ -323,9 +324,12 @@ Result<PruneReport> prune_repository(storage::Target& target, const seal::Master
     ++report.deleted_packs;
     deleted_bytes += size;
   }
-  // The index is rewritten when a pack it names goes, and also to merge several index files
-  // into one (each backup writes one; readers load them all).
-  const bool rewrite_index = index_changes || indexes.names.size() > 1;
+  // The index is rewritten when a pack it names goes, and also to merge the small index
+  // files backups write (one each; readers load them all) into files of up to
+  // kMaxIndexEntries entries: few objects, and one file's plaintext stays small to open
+  // (opening holds a file sealed, decrypted and decompressed at once).
+  const size_t live_files = (report.blobs_kept + kMaxIndexEntries - 1) / kMaxIndexEntries;
+  const bool rewrite_index = index_changes || indexes.names.size() > std::max<size_t>(live_files, 1);
   if (options.dry_run) {  // the new packs estimated by their blobs alone
     report.new_packs = (repack_live_bytes + chunks::kPackTarget - 1) / chunks::kPackTarget;
     report.packs_after = report.packs_before - report.deleted_packs + report.new_packs;
@@ -334,7 +338,7 @@ Result<PruneReport> prune_repository(storage::Target& target, const seal::Master
     const bool any_live = report.new_packs > 0 || std::any_of(plans.begin(), plans.end(), [](const PackPlan& p) {
                             return p.action == PackAction::kKeep;
                           });
-    report.indexes_after = rewrite_index ? (any_live ? 1 : 0) : report.indexes_before;
+    report.indexes_after = rewrite_index ? (any_live ? std::max<size_t>(live_files, 1) : 0) : report.indexes_before;
     return report;
   }
 
@@ -344,28 +348,42 @@ Result<PruneReport> prune_repository(storage::Target& target, const seal::Master
   TRY(repack(target, indexes.merged, plans, writer, stop));
   report.new_packs = writer.packs().size();
 
-  // 4. One index of every pack kept and every new pack; 5. the old index files go.
+  // 4. Index files of every pack kept and every new pack (each up to kMaxIndexEntries
+  // entries); 5. then the old index files go.
   report.indexes_after = report.indexes_before;
   if (rewrite_index) {
+    std::set<std::string> fresh_names;
     chunks::Index fresh;
-    for (const auto& p : plans) {
-      if (p.action == PackAction::kKeep) fresh.add_pack(p.id, indexes.merged.pack_entries(p.at));
-    }
-    for (const auto& [pack, entries] : writer.packs()) fresh.add_pack(pack, entries);
-    std::string fresh_name;
-    if (!fresh.packs().empty()) {
+    size_t fresh_entries = 0;
+    auto upload_fresh = [&]() -> Status {
+      if (fresh.packs().empty()) return {};
       const std::string sealed = TRY(fresh.seal(*meta));
-      fresh_name = std::string(kIndexPrefix) + sha256_of(sealed);
+      const std::string name = std::string(kIndexPrefix) + sha256_of(sealed);
       TRY(prune_stop(stop));
       TRY(lock->check());
-      TRY_CTX(storage::put_small(target, fresh_name, sealed), "upload " + fresh_name);
+      TRY_CTX(storage::put_small(target, name, sealed), "upload " + name);
+      fresh_names.insert(name);
+      fresh = chunks::Index();
+      fresh_entries = 0;
+      return {};
+    };
+    auto add = [&](const chunks::PackId& pack, const std::vector<chunks::PackEntry>& entries) -> Status {
+      if (fresh_entries > 0 && fresh_entries + entries.size() > kMaxIndexEntries) TRY(upload_fresh());
+      fresh.add_pack(pack, entries);
+      fresh_entries += entries.size();
+      return {};
+    };
+    for (const auto& p : plans) {
+      if (p.action == PackAction::kKeep) TRY(add(p.id, indexes.merged.pack_entries(p.at)));
     }
+    for (const auto& [pack, entries] : writer.packs()) TRY(add(pack, entries));
+    TRY(upload_fresh());
     for (const auto& name : indexes.names) {
-      if (name == fresh_name) continue;
+      if (fresh_names.count(name)) continue;
       TRY(prune_stop(stop));
       TRY_CTX(target.remove(name), "delete " + name);
     }
-    report.indexes_after = fresh_name.empty() ? 0 : 1;
+    report.indexes_after = fresh_names.size();
   }
 
   // 6. Packs no index names any more.
