@@ -46,6 +46,16 @@ Result<PackEntry> PackWriter::add(BlobType type, const ChunkId& id, Bytes plaint
   return e;
 }
 
+Result<PackEntry> PackWriter::add_sealed(BlobType type, const ChunkId& id, Bytes sealed, uint32_t raw_length) {
+  if (sealed.size() > UINT32_MAX / 2) return invalid_argument("blob too large for a pack");
+  if (type != BlobType::kData && type != BlobType::kTree) return invalid_argument("packs hold data and tree blobs only");
+  PackEntry e{.type = type, .id = id, .offset = bytes_.size(), .length = static_cast<uint32_t>(sealed.size()),
+              .raw_length = raw_length};
+  bytes_.append(reinterpret_cast<const char*>(sealed.data()), sealed.size());
+  entries_.push_back(e);
+  return e;
+}
+
 Result<FinishedPack> PackWriter::finish() {
   std::string header;
   put_le<uint32_t>(header, static_cast<uint32_t>(entries_.size()));

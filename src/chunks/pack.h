@@ -54,6 +54,9 @@ class PackWriter {
   explicit PackWriter(BlobCodec& codec) : codec_(codec) {}
   // Seals `plaintext` into the pack.
   Result<PackEntry> add(BlobType type, const ChunkId& id, Bytes plaintext);
+  // Appends a blob sealed elsewhere (BlobCodec::seal with this pack's key, on another
+  // thread) whose plaintext had `raw_length` bytes.
+  Result<PackEntry> add_sealed(BlobType type, const ChunkId& id, Bytes sealed, uint32_t raw_length);
   size_t size() const { return bytes_.size(); }
   size_t count() const { return entries_.size(); }
   bool full() const { return bytes_.size() >= kPackTarget; }

@@ -1,7 +1,11 @@
 #include "chunks/repository.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <thread>
+#include <utility>
 
 #include "seal/crypto.h"
 
@@ -260,6 +264,88 @@ Result<std::vector<SnapshotInfo>> Repository::snapshots() const {
 
 // ---- SnapshotWriter ----------------------------------------------------------------------
 
+// ---- parallel sealing ------------------------------------------------------------------
+
+struct SealJob {
+  BlobType type = BlobType::kData;
+  ChunkId id{};
+  uint32_t raw_length = 0;
+  std::string plain;
+  std::string sealed;
+  Status status;
+};
+
+struct SealBatch {
+  std::vector<SealJob> jobs;
+  size_t bytes = 0;
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t done = 0;
+};
+
+// Worker threads, each with its own BlobCodec, sealing the jobs of submitted batches.
+struct SealPipeline {
+  static constexpr size_t kBatchBytes = 4u << 20;  // a batch is dispatched at this size
+  static constexpr size_t kInFlight = 3;           // batches sealed while the caller chunks on
+
+  SealPipeline(const Key32& key, size_t threads) {
+    for (size_t i = 0; i < threads; ++i) workers.emplace_back([this, key] { run(key); });
+  }
+  ~SealPipeline() {
+    {
+      std::lock_guard lock(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    for (auto& t : workers) t.join();
+  }
+  void submit(const std::shared_ptr<SealBatch>& b) {
+    {
+      std::lock_guard lock(mu);
+      for (size_t i = 0; i < b->jobs.size(); ++i) tasks.emplace_back(b, i);
+    }
+    cv.notify_all();
+  }
+  static void wait(SealBatch& b) {
+    std::unique_lock lock(b.mu);
+    b.cv.wait(lock, [&] { return b.done == b.jobs.size(); });
+  }
+  void run(const Key32& key) {
+    auto codec = BlobCodec::create(key);
+    for (;;) {
+      std::pair<std::shared_ptr<SealBatch>, size_t> task;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return stop || !tasks.empty(); });
+        if (tasks.empty()) return;
+        task = std::move(tasks.front());
+        tasks.pop_front();
+      }
+      SealJob& j = task.first->jobs[task.second];
+      if (!codec.ok()) {
+        j.status = codec.error();
+      } else {
+        auto n = (*codec)->seal(j.type, j.id, as_bytes(j.plain), j.sealed);
+        if (!n.ok()) j.status = std::move(n).error();
+        std::string().swap(j.plain);
+      }
+      std::lock_guard lock(task.first->mu);
+      if (++task.first->done == task.first->jobs.size()) task.first->cv.notify_all();
+    }
+  }
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::pair<std::shared_ptr<SealBatch>, size_t>> tasks;
+  bool stop = false;
+  std::vector<std::thread> workers;
+  std::shared_ptr<SealBatch> gathering = std::make_shared<SealBatch>();
+  std::deque<std::shared_ptr<SealBatch>> in_flight;
+};
+
+SnapshotWriter::SnapshotWriter(Repository& repo, std::unique_ptr<BlobCodec> codec)
+    : repo_(repo), codec_(std::move(codec)), pack_(*codec_) {}
+
 SnapshotWriter::~SnapshotWriter() = default;
 
 Result<ChunkId> SnapshotWriter::add(BlobType type, Bytes plaintext) {
@@ -267,12 +353,48 @@ Result<ChunkId> SnapshotWriter::add(BlobType type, Bytes plaintext) {
   ++stats_.chunks;
   stats_.bytes += plaintext.size();
   if (pending_.count(id) || written_.contains(id) || repo_.has(id)) return id;
-  TRY(pack_.add(type, id, plaintext));
+  if (plaintext.size() > UINT32_MAX / 2) return invalid_argument("blob too large for a pack");
+  if (!seal_) {
+    const size_t cores = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+    seal_ = std::make_unique<SealPipeline>(repo_.data_key_, cores);
+  }
   pending_.emplace(id, true);
   ++stats_.new_chunks;
   stats_.new_bytes += plaintext.size();
-  if (pack_.full()) TRY(flush_pack());
+  SealBatch& b = *seal_->gathering;
+  b.jobs.push_back({.type = type, .id = id, .raw_length = static_cast<uint32_t>(plaintext.size()),
+                    .plain = std::string(reinterpret_cast<const char*>(plaintext.data()), plaintext.size())});
+  b.bytes += plaintext.size();
+  if (b.bytes >= SealPipeline::kBatchBytes) TRY(dispatch());
   return id;
+}
+
+Status SnapshotWriter::dispatch() {
+  if (!seal_ || seal_->gathering->jobs.empty()) return {};
+  auto batch = std::exchange(seal_->gathering, std::make_shared<SealBatch>());
+  seal_->submit(batch);
+  seal_->in_flight.push_back(std::move(batch));
+  while (seal_->in_flight.size() > SealPipeline::kInFlight) TRY(take_oldest());
+  return {};
+}
+
+Status SnapshotWriter::take_oldest() {
+  auto batch = std::move(seal_->in_flight.front());
+  seal_->in_flight.pop_front();
+  SealPipeline::wait(*batch);
+  for (auto& j : batch->jobs) {
+    TRY(j.status);
+    TRY(pack_.add_sealed(j.type, j.id, as_bytes(j.sealed), j.raw_length));
+    std::string().swap(j.sealed);
+    if (pack_.full()) TRY(flush_pack());
+  }
+  return {};
+}
+
+Status SnapshotWriter::drain() {
+  TRY(dispatch());
+  while (seal_ && !seal_->in_flight.empty()) TRY(take_oldest());
+  return {};
 }
 
 Result<std::vector<ChunkId>> SnapshotWriter::add_stream(Reader& in) {
@@ -294,12 +416,13 @@ Status SnapshotWriter::flush_pack() {
   stats_.uploaded_bytes += pack.bytes.size();
   ++stats_.packs;
   written_.add_pack(pack.id, pack.entries);
-  pending_.clear();
+  for (const auto& e : pack.entries) pending_.erase(e.id);  // known through written_ now
   return {};
 }
 
 Result<SnapshotInfo> SnapshotWriter::commit(const nlohmann::json& snapshot) {
   if (committed_) return failed_precondition("snapshot already committed");
+  TRY(drain());
   TRY(flush_pack());
   auto meta = TRY(BlobCodec::create(repo_.meta_key_));
   if (!written_.packs().empty()) {

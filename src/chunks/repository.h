@@ -45,6 +45,7 @@ struct SnapshotInfo {
 };
 
 class SnapshotWriter;
+struct SealPipeline;
 
 class Repository {
  public:
@@ -111,7 +112,13 @@ class SnapshotWriter {
  public:
   ~SnapshotWriter();
   // Stores one blob (deduplicated against the repository and this writer); returns its id.
+  // New blobs are compressed and sealed on worker threads (one per core, at most 4), in
+  // batches of a few MiB, while the caller goes on chunking; they enter packs in the
+  // order they were added.
   Result<ChunkId> add(BlobType type, Bytes plaintext);
+  // Waits until every blob added so far is sealed and in a pack; full packs are uploaded
+  // (what a crash after this point leaves on the target: tests, and a caller about to wait).
+  Status settle() { return drain(); }
   // Chunks a stream and stores its chunks; returns their ids in order.
   Result<std::vector<ChunkId>> add_stream(Reader& in);
   // Uploads what is pending, the index of this writer's packs, then the snapshot.
@@ -120,14 +127,18 @@ class SnapshotWriter {
 
  private:
   friend class Repository;
-  SnapshotWriter(Repository& repo, std::unique_ptr<BlobCodec> codec) : repo_(repo), codec_(std::move(codec)), pack_(*codec_) {}
+  SnapshotWriter(Repository& repo, std::unique_ptr<BlobCodec> codec);
   Status flush_pack();
+  Status dispatch();                // the batch being gathered goes to the workers
+  Status take_oldest();             // the oldest batch in flight, waited for, into packs
+  Status drain();                   // every batch in flight, into packs
 
   Repository& repo_;
   std::unique_ptr<BlobCodec> codec_;
   PackWriter pack_;
   Index written_;                                   // packs uploaded by this writer
-  std::unordered_map<ChunkId, bool, ChunkIdHash> pending_;  // in the pack being filled
+  std::unordered_map<ChunkId, bool, ChunkIdHash> pending_;  // added, not yet in an uploaded pack
+  std::unique_ptr<SealPipeline> seal_;
   WriteStats stats_;
   bool committed_ = false;
 };

@@ -145,6 +145,7 @@ TEST(ChunkRepository, ACrashBeforeTheSnapshotLeavesOnlyGarbage) {
     const std::string data = testutil::random_text(40 << 20, 5);  // more than two packs: uploaded before the crash
     MemoryReader in(data);
     ASSERT_TRUE((*w)->add_stream(in).ok());
+    ASSERT_TRUE((*w)->settle().ok());  // the sealing workers are done: full packs are up
     EXPECT_GE((*w)->stats().packs, 2u);
   }  // no commit: the process died
   size_t packs = 0;

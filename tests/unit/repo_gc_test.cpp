@@ -247,6 +247,7 @@ TEST_F(RepoGc, PacksOfACrashedBackupAreDeleted) {
     ASSERT_OK_AND_ASSIGN(writer, repo->write_snapshot());
     ASSERT_OK(writer->add(chunks::BlobType::kData, as_bytes(blob(9u << 20, 9))));
     ASSERT_OK(writer->add(chunks::BlobType::kData, as_bytes(blob(9u << 20, 10))));
+    ASSERT_OK(writer->settle());  // sealed by the workers: the full pack is up
     EXPECT_EQ(writer->stats().packs, 1u);
   }
   ASSERT_EQ(keys_under(target, "data/").size(), 2u);
