@@ -11,6 +11,13 @@ namespace {
 
 constexpr ChunkId kHeaderId{};
 
+// A pack's bytes in one allocation: a pack closes once it holds kPackTarget, so it ends
+// below kPackTarget + one sealed chunk (≤ 8 MiB + overhead) + its header. Growing a
+// string by doubling instead would hold 16 + 32 MiB at the moment it crosses 16 MiB.
+void reserve_pack(std::string& bytes) {
+  if (bytes.capacity() == 0) bytes.reserve(kPackTarget + (8u << 20) + (256u << 10));
+}
+
 }  // namespace
 
 std::string pack_name(const PackId& id) {
@@ -40,6 +47,7 @@ Result<PackEntry> entry_from(const unsigned char* p) {
 Result<PackEntry> PackWriter::add(BlobType type, const ChunkId& id, Bytes plaintext) {
   if (plaintext.size() > UINT32_MAX / 2) return invalid_argument("blob too large for a pack");
   if (type != BlobType::kData && type != BlobType::kTree) return invalid_argument("packs hold data and tree blobs only");
+  reserve_pack(bytes_);
   PackEntry e{.type = type, .id = id, .offset = bytes_.size(), .raw_length = static_cast<uint32_t>(plaintext.size())};
   e.length = static_cast<uint32_t>(TRY(codec_.seal(type, id, plaintext, bytes_)));
   entries_.push_back(e);
@@ -49,6 +57,7 @@ Result<PackEntry> PackWriter::add(BlobType type, const ChunkId& id, Bytes plaint
 Result<PackEntry> PackWriter::add_sealed(BlobType type, const ChunkId& id, Bytes sealed, uint32_t raw_length) {
   if (sealed.size() > UINT32_MAX / 2) return invalid_argument("blob too large for a pack");
   if (type != BlobType::kData && type != BlobType::kTree) return invalid_argument("packs hold data and tree blobs only");
+  reserve_pack(bytes_);
   PackEntry e{.type = type, .id = id, .offset = bytes_.size(), .length = static_cast<uint32_t>(sealed.size()),
               .raw_length = raw_length};
   bytes_.append(reinterpret_cast<const char*>(sealed.data()), sealed.size());

@@ -285,8 +285,8 @@ struct SealBatch {
 
 // Worker threads, each with its own BlobCodec, sealing the jobs of submitted batches.
 struct SealPipeline {
-  static constexpr size_t kBatchBytes = 4u << 20;  // a batch is dispatched at this size
-  static constexpr size_t kInFlight = 3;           // batches sealed while the caller chunks on
+  static constexpr size_t kBatchBytes = 2u << 20;  // a batch is dispatched at this size
+  static constexpr size_t kInFlight = 1;           // batches sealed while the caller chunks on
 
   SealPipeline(const Key32& key, size_t threads) {
     for (size_t i = 0; i < threads; ++i) workers.emplace_back([this, key] { run(key); });
