@@ -107,8 +107,10 @@ class Appliance {
 
  private:
   void register_runners();
-  // The key for the garbage collection after retention (none while the key is not loaded).
+  // The key of the repository jobs (none while the key is not loaded).
   std::optional<seal::KeySource> retention_keys();
+  // A repo-gc job for each target of retention's "gc_pending".
+  void queue_collections(const nlohmann::json& retention, job::Context& ctx);
   void wire_notifications();
   void repair_in_background();
 

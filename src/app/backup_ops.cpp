@@ -208,7 +208,9 @@ Result<nlohmann::json> apply_retention(catalog::Catalog& cat, const std::string&
                         {"kept", left.size()},
                         {"policies", plan.groups.size()},
                         {"failures", outcome.failed.size()},
-                        {"gc", gc}};
+                        {"gc", gc},
+                        {"gc_pending", keys ? std::vector<std::string>() :
+                                              std::vector<std::string>(repositories.begin(), repositories.end())}};
 }
 
 }  // namespace stacksnap::app

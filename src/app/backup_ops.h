@@ -88,9 +88,11 @@ Status delete_backup(catalog::Catalog& cat, const std::string& backup_id, const 
                      const TargetOpener& open);
 
 // Applies the project's stored retention policies. Returns {"pruned":[ids], "kept":n,
-// "policies":n, "gc":{target: report}}. Failures to delete one backup are warned into ctx
-// and skipped. Snapshots deleted on repository targets have their space freed after
-// (app/repo_ops.h: collect_garbage_after_retention; only with `keys`).
+// "policies":n, "gc":{target: report}, "gc_pending":[targets]}. Failures to delete one
+// backup are warned into ctx and skipped. Snapshots deleted on repository targets have
+// their space freed after (app/repo_ops.h: collect_garbage_after_retention) with `keys`;
+// without, those targets are listed in gc_pending for the caller to queue a collection
+// (the server: a repo-gc job each, so a long collection never holds a backup job).
 Result<nlohmann::json> apply_retention(catalog::Catalog& cat, const std::string& project, job::Context& ctx,
                                        const TargetOpener& open, const seal::KeySource* keys = nullptr);
 

@@ -1,6 +1,7 @@
 #include "app/repo_ops.h"
 
 #include "base/text.h"
+#include "chunks/lock.h"
 #include "chunks/repository.h"
 #include "repo/snapshot.h"
 
@@ -26,6 +27,9 @@ Result<repo::CheckReport> check_target_repository(catalog::Catalog& cat, const s
                                                   const TargetOpener& open, const StopToken& stop) {
   auto target = TRY(open_named(cat, name, open));
   auto key = TRY(chunks::Repository::master_key(*target, keys));
+  // Shared, like a backup: no garbage collection changes the packs while they are checked.
+  auto lock = TRY_CTX(chunks::acquire_shared(*target, key, {.owner = "check", .wait = std::chrono::minutes(10)}, stop),
+                      "lock the repository on " + name);
   return TRY_CTX(repo::check_repository(*target, key, options, stop), "check the repository on " + name);
 }
 
@@ -54,10 +58,7 @@ nlohmann::json collect_garbage_after_retention(catalog::Catalog& cat, const std:
   nlohmann::json out = nlohmann::json::object();
   for (const auto& name : targets) {
     const std::string step_id = "gc." + name;
-    if (keys == nullptr) {
-      ctx.info("snapshots deleted on " + name + ": `stacksnap repo prune " + name + "` frees their space", step_id);
-      continue;
-    }
+    if (keys == nullptr) continue;  // the caller queues a collection (apply_retention's "gc_pending")
     job::StepTimer step(ctx, step_id, "Free the space of deleted snapshots on " + name);
     auto r = collect_target_garbage(cat, name, *keys, {}, open, ctx.stop());
     if (!r.ok()) {

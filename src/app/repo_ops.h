@@ -37,7 +37,7 @@ std::set<std::string> snapshot_targets(catalog::Catalog& cat, const std::string&
 // After retention deleted snapshots: the garbage of each target in `targets` collected,
 // each reported into ctx (step "gc.<target>"); a failure is a warning (the snapshots are
 // gone; the space comes back with the next collection). Without keys nothing is
-// collected and ctx hears the command that does it. Returns {target: report JSON}.
+// collected (the caller queues it). Returns {target: report JSON}.
 nlohmann::json collect_garbage_after_retention(catalog::Catalog& cat, const std::set<std::string>& targets,
                                                const seal::KeySource* keys, const TargetOpener& open,
                                                job::Context& ctx);

@@ -27,6 +27,16 @@ std::optional<seal::KeySource> Appliance::retention_keys() {
   return seal::KeySource::from_key(std::move(*copy));
 }
 
+// Retention deleted snapshots on these repository targets: a garbage collection job each
+// (its exclusive lock waits for running backups; the job that applied retention does not).
+void Appliance::queue_collections(const Json& retention, job::Context& ctx) {
+  for (const auto& t : retention.value("gc_pending", Json::array())) {
+    auto job = jobs.submit({.kind = "repo-gc", .params = Json{{"target", t}}});
+    if (job.ok()) ctx.info("queued the garbage collection of " + t.get<std::string>() + " (frees the deleted snapshots' space)", "retention");
+    else ctx.warn("could not queue the garbage collection of " + t.get<std::string>() + ": " + job.error().message(), "retention");
+  }
+}
+
 void Appliance::register_runners() {
   jobs.register_runner("backup", [this](const JobRequest& r, job::Context& ctx, int64_t id) -> Result<Json> {
     auto key = TRY(keys.key());
@@ -42,8 +52,8 @@ void Appliance::register_runners() {
       // Retention after each successful scheduled backup, in the same job (the project
       // is still ours). A retention problem does not fail the backup.
       job::StepTimer step(ctx, "retention", "Apply retention policies");
-      auto keysrc = retention_keys();
-      auto pruned = apply_retention(cat, r.project, ctx, options_.open_target, keysrc ? &*keysrc : nullptr);
+      auto pruned = apply_retention(cat, r.project, ctx, options_.open_target);
+      if (pruned.ok()) queue_collections(*pruned, ctx);
       if (pruned.ok()) {
         out["pruned"] = (*pruned)["pruned"];
         step.end(true, std::to_string((*pruned)["pruned"].size()) + " deleted");
@@ -112,8 +122,8 @@ void Appliance::register_runners() {
 
   jobs.register_runner("prune", [this](const JobRequest& r, job::Context& ctx, int64_t) -> Result<Json> {
     job::StepTimer step(ctx, "retention", "Apply retention policies");
-    auto keysrc = retention_keys();
-    auto out = apply_retention(cat, r.project, ctx, options_.open_target, keysrc ? &*keysrc : nullptr);
+    auto out = apply_retention(cat, r.project, ctx, options_.open_target);
+    if (out.ok()) queue_collections(*out, ctx);
     step.end_with(out, out.ok() ? std::to_string((*out)["pruned"].size()) + " deleted" : "");
     return out;
   });

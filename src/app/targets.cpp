@@ -225,9 +225,14 @@ void set_new_target_defaults(Json& config) {
   if (config.is_object() && !config.contains("format")) config["format"] = "repository";
 }
 
+void keep_stored_format(const Json& old, Json& next) {
+  if (old.is_object() && next.is_object() && !next.contains("format") && old.contains("format")) {
+    next["format"] = old["format"];
+  }
+}
+
 void keep_stored_secrets(const Json& old, Json& next) {
   if (!old.is_object() || !next.is_object()) return;
-  if (!next.contains("format") && old.contains("format")) next["format"] = old["format"];
   for (const auto& r : kS3Keys) {
     if (r.role == Role::kSecretFile && !next.contains(r.key) && old.contains(r.key)) {
       next[std::string(r.key)] = old[std::string(r.key)];

@@ -57,8 +57,10 @@ Result<std::string> copy_into_secrets(const std::string& data_dir, const std::st
 void set_new_target_defaults(nlohmann::json& config);
 
 // An edited config that names no secret keeps the stored secret files of `old` (the
-// dashboard never sees them, so it cannot send them back), nor a format: its format.
+// dashboard never sees them, so it cannot send them back): s3 targets.
 void keep_stored_secrets(const nlohmann::json& old, nlohmann::json& next);
+// An edited config that names no format keeps the stored one (every kind).
+void keep_stored_format(const nlohmann::json& old, nlohmann::json& next);
 
 // A target's config as shown to people and API clients: no inline secrets, no secret
 // file paths; s3 targets get "secret_key_set".

@@ -81,7 +81,13 @@ Result<catalog::CopyRecord> store_in_repository(const catalog::TargetRecord& tre
                         {"created", rec.created_at},
                         {"record", catalog::to_json(rec, {.copies = false})}};
   repo::IngestStats stats;
-  auto snap = TRY(repo::ingest_archive(*repo, *reader, std::move(doc), ctx.stop(), &stats));
+  // The lock must still be ours when the snapshot commits: a lock taken for stale (a
+  // clock far off, refreshes that could not reach the target) may have let a prune
+  // delete packs this snapshot counts on.
+  auto snap = TRY(repo::ingest_archive(*repo, *reader, std::move(doc), ctx.stop(), &stats, [&]() -> Status {
+    TRY_CTX(lock->refresh(), "the repository lock on " + trec.name);
+    return lock->check();
+  }));
   ctx.info("stored as snapshot " + snap.id.substr(0, 12) + ": " + std::to_string(stats.files) + " files, " +
                human_bytes(stats.content_bytes) + " in " + std::to_string(stats.chunks) + " chunks, " +
                std::to_string(stats.new_chunks) + " new (" + human_bytes(stats.new_bytes) + "); uploaded " +

@@ -19,6 +19,10 @@ std::vector<std::string> split_list(std::string_view s, std::string_view trim = 
 std::string_view trim_space(std::string_view s);
 
 // Binary units, one decimal: "512 B", "1.5 KiB", "3.0 GiB" (up to TiB).
+// Strict UTF-8 (what JSON text may hold): no overlong forms, no surrogates, nothing above
+// U+10FFFF, no truncated sequence.
+bool is_valid_utf8(std::string_view s);
+
 std::string human_bytes(uint64_t n);
 
 // `bytes` random bytes from the kernel's CSPRNG (getrandom(2)) as lowercase hex (2 ×

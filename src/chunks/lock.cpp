@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <cerrno>
+#include <cstdio>
 
 #include <unistd.h>
 
@@ -30,6 +31,26 @@ std::string this_host() {
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0) return "unknown-host";
   return host;
+}
+
+// Where a PID means this process: the kernel's boot id and this PID namespace. A lock
+// whose holder shares both (and whose PID is gone) is dead for sure; a host name alone
+// would not say it (containers with one host name, host networking).
+std::string process_scope() {
+  static const std::string scope = [] {
+    std::string boot;
+    if (FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "r")) {
+      char buf[64] = {};
+      if (std::fgets(buf, sizeof buf, f)) boot = buf;
+      std::fclose(f);
+    }
+    while (!boot.empty() && (boot.back() == '\n' || boot.back() == ' ')) boot.pop_back();
+    char ns[128] = {};
+    const ssize_t n = ::readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+    if (boot.empty() || n <= 0) return std::string();
+    return boot + " " + std::string(ns, static_cast<size_t>(n));
+  }();
+  return scope;
 }
 
 // The repository id (hex) from the clear head of the config.
@@ -73,6 +94,7 @@ LockInfo parse_lock(BlobCodec& codec, const std::string& key, std::string_view s
     info.host = j.value("host", "");
     info.owner = j.value("owner", "");
     info.pid = j.value("pid", int64_t{0});
+    info.scope = j.value("scope", "");
     info.created = j.value("created", int64_t{0});
     info.refreshed = j.value("refreshed", int64_t{0});
   } catch (const std::exception&) {
@@ -94,6 +116,7 @@ bool is_stale(const LockInfo& l, SystemTime now, std::chrono::seconds expiry) {
 // PIDs would see its peers' locks as dead only if their PIDs are free here).
 bool holder_is_dead(const LockInfo& l, const std::string& host) {
   if (!l.readable || l.pid <= 0 || l.host != host) return false;
+  if (l.scope.empty() || l.scope != process_scope()) return false;  // another boot or PID namespace: wait for expiry
   return ::kill(static_cast<pid_t>(l.pid), 0) != 0 && errno == ESRCH;
 }
 
@@ -165,7 +188,8 @@ Result<Key32> repository_key(const seal::MasterKey& key, std::string_view repo_i
 
 Result<std::string> RepoLock::sealed_object(int64_t refreshed) {
   const nlohmann::json j = {{"kind", lock_kind_name(kind_)}, {"host", options_.host}, {"pid", options_.pid},
-                            {"owner", options_.owner}, {"created", created_}, {"refreshed", refreshed}};
+                            {"scope", lock_detail::process_scope()}, {"owner", options_.owner},
+                            {"created", created_}, {"refreshed", refreshed}};
   std::string out;
   TRY(codec_->seal(BlobType::kConfig, lock_detail::kLockBlobId, as_bytes(j.dump()), out));
   return out;

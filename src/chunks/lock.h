@@ -73,6 +73,7 @@ struct LockInfo {
   bool readable = true;
   LockKind kind = LockKind::kExclusive;
   std::string host, owner;
+  std::string scope;  // boot id and PID namespace of the holder ("" from older locks)
   int64_t pid = 0, created = 0, refreshed = 0;
   SystemTime modified{};  // as the target reports it (may be the epoch: unknown)
   // "prune (exclusive) on host-a, pid 42, since 2026-12-07T08:00:00Z"

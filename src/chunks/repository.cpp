@@ -227,7 +227,8 @@ Result<std::string> Repository::read(BlobType type, const ChunkId& id) const {
   const std::string sealed = TRY_CTX(read_all(*in, at.length + 1), "read " + pack);
   if (sealed.size() != at.length) return data_loss(pack + ": shorter than its index says");
   auto codec = TRY(BlobCodec::create(data_key_));
-  auto plain = TRY_CTX(codec->open(type, id, as_bytes(sealed), kMaxBlob), pack);
+  // Entry lists may run past a chunk's size (a list is cut at 4 MiB, plus one line).
+  auto plain = TRY_CTX(codec->open(type, id, as_bytes(sealed), type == BlobType::kTree ? (16u << 20) : kMaxBlob), pack);
   if (plain.size() != at.raw_length) return data_loss(pack + ": chunk " + to_hex(id) + " has another length than indexed");
   return plain;
 }
@@ -431,7 +432,13 @@ Result<SnapshotInfo> SnapshotWriter::commit(const nlohmann::json& snapshot) {
     stats_.uploaded_bytes += sealed.size();
   }
   std::string sealed;
-  TRY(meta->seal(BlobType::kSnapshot, kNoId, as_bytes(snapshot.dump()), sealed));
+  std::string text;
+  try {
+    text = snapshot.dump();
+  } catch (const std::exception& e) {
+    return internal_error(std::string("snapshot document: ") + e.what());
+  }
+  TRY(meta->seal(BlobType::kSnapshot, kNoId, as_bytes(text), sealed));
   const std::string id = sha256_hex(sealed);
   TRY_CTX(storage::put_small(repo_.target(), "snapshots/" + id, sealed), "upload the snapshot");
   stats_.uploaded_bytes += sealed.size();

@@ -1,5 +1,6 @@
 // Backups and jobs (docs/API.md, "Backups", "Jobs").
 #include "app/appliance.h"
+#include "repo/snapshot.h"
 #include "http/job_stream.h"
 #include "http/resource_routes.h"
 #include "app/job_params.h"
@@ -134,6 +135,21 @@ void register_backup_routes(Router& router, app::Appliance& app) {
                  if (!target.ok()) {
                    last = target.error();
                    continue;
+                 }
+                 if (const std::string snap = repo::snapshot_id_of_key(copy.key); !snap.empty()) {
+                   // A repository snapshot: exported as the archive it is an image of, as
+                   // it streams (its length is not known before: chunked).
+                   auto key = app.keys.key();
+                   if (!key.ok()) return std::move(key).error();
+                   auto keysrc = seal::KeySource::from_key(TRY((*key)->clone()));
+                   std::shared_ptr<storage::Target> shared = std::move(*target);
+                   auto exported = repo::open_export(std::move(shared), snap, keysrc, {});
+                   if (!exported.ok()) {
+                     last = exported.error();
+                     continue;
+                   }
+                   return Response::streaming(std::move(*exported), "application/octet-stream")
+                       .with_header("Content-Disposition", "attachment; filename=\"" + b.id + ".stsnap\"");
                  }
                  auto in = (*target)->get(copy.key);
                  if (!in.ok()) {

@@ -76,7 +76,8 @@ void register_target_routes(Router& router, app::Appliance& app) {
                if (!body.contains("config")) return invalid_argument("config is required");
                t.config = body["config"];
                TRY(prepare_config(app, app::target_secret_stem(t.name), t.kind, t.config));
-               app::keep_stored_secrets(old, t.config);  // secrets (s3) and the format
+               if (t.kind == "s3") app::keep_stored_secrets(old, t.config);
+               app::keep_stored_format(old, t.config);
                TRY(app.cat.update_target(t));
                app.changed("targets");
                return Response::json(200, target_json(t));

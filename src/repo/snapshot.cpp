@@ -1,8 +1,14 @@
 #include "repo/snapshot.h"
 
 #include <ctime>
+#include <optional>
+
+#include <thread>
 
 #include "base/clock.h"
+#include "base/pipe.h"
+#include "base/text.h"
+#include "chunks/lock.h"
 #include "seal/crypto.h"
 
 namespace stacksnap::repo {
@@ -16,24 +22,15 @@ using chunks::ChunkId;
 constexpr size_t kListCut = 4u << 20;       // an entry list is cut at this many bytes at the latest
 constexpr uint8_t kListCutBelow = 4;        // …or after a line whose id starts below this (1 in 64)
 constexpr size_t kMaxListBytes = 64u << 20; // what a reader accepts for one list
+// A file's chunk ids go on its line up to this many (≈ 2.7 MiB of line); the rest follow on
+// continuation lines {"continued": true, "chunks": […]}, so no line, and no list, outgrows
+// what a blob may hold (a 1 TiB dump has about a million chunks).
+constexpr size_t kChunksPerLine = 40000;
 
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
-    }
-    i += n;
-  }
-  return true;
-}
 
 // Text that JSON can hold as is, else as hex under "<key>_hex".
 void put_text(Json& j, const char* key, const std::string& value) {
-  if (valid_utf8(value)) j[key] = value;
+  if (is_valid_utf8(value)) j[key] = value;
   else j[std::string(key) + "_hex"] = seal::hex_encode(as_bytes(value));
 }
 
@@ -44,11 +41,12 @@ Result<std::string> get_text(const Json& j, const char* key) {
   return std::string();
 }
 
-// Content read through the chunker, hashed on the way.
+// Content read through the chunker, hashed on the way; a stop request ends it.
 class HashingReader final : public Reader {
  public:
-  explicit HashingReader(Reader& in) : in_(in) {}
+  HashingReader(Reader& in, const StopToken& stop) : in_(in), stop_(stop) {}
   Result<size_t> read(MutableBytes buf) override {
+    TRY(check_cancel(stop_, "store the snapshot"));
     const size_t n = TRY(in_.read(buf));
     hash_.update(Bytes(buf.data(), n));
     bytes_ += n;
@@ -59,6 +57,7 @@ class HashingReader final : public Reader {
 
  private:
   Reader& in_;
+  const StopToken& stop_;
   seal::Sha256 hash_;
   uint64_t bytes_ = 0;
 };
@@ -126,6 +125,16 @@ Result<archive::EntryMeta> entry_meta(const Json& j) {
   }
 }
 
+// JSON text of a document this code built (every string was checked or hex-encoded; a
+// failure is a bug, reported, never a crash).
+Result<std::string> dump_json(const Json& j, const std::string& what) {
+  try {
+    return j.dump();
+  } catch (const std::exception& e) {
+    return internal_error("snapshot entry " + what + ": " + e.what());
+  }
+}
+
 Result<std::vector<ChunkId>> chunk_ids(const Json& j) {
   std::vector<ChunkId> ids;
   auto it = j.find("chunks");
@@ -144,6 +153,7 @@ class ListWriter {
  public:
   explicit ListWriter(chunks::SnapshotWriter& w) : w_(w) {}
   Status add(const std::string& line, const ChunkId& line_id) {
+    if (!buf_.empty() && buf_.size() + line.size() + 1 > kListCut) TRY(cut());  // no list outgrows the cut
     buf_ += line;
     buf_ += '\n';
     if (line_id[0] < kListCutBelow || buf_.size() >= kListCut) return cut();
@@ -189,10 +199,12 @@ Status for_each_line(const chunks::Repository& repo, const Json& doc, const std:
 // A file's content from its chunks; its SHA-256 compared at the end.
 class ChunksReader final : public Reader {
  public:
-  ChunksReader(const chunks::Repository& repo, std::vector<ChunkId> ids, std::string sha256, std::string path)
-      : repo_(repo), ids_(std::move(ids)), sha256_(std::move(sha256)), path_(std::move(path)) {}
+  ChunksReader(const chunks::Repository& repo, std::vector<ChunkId> ids, std::string sha256, std::string path,
+               const StopToken& stop)
+      : repo_(repo), ids_(std::move(ids)), sha256_(std::move(sha256)), path_(std::move(path)), stop_(stop) {}
   Result<size_t> read(MutableBytes buf) override {
     while (pos_ == chunk_.size()) {
+      TRY(check_cancel(stop_, "read the snapshot"));
       if (next_ == ids_.size()) {
         if (!checked_) {
           checked_ = true;
@@ -217,6 +229,7 @@ class ChunksReader final : public Reader {
   const chunks::Repository& repo_;
   std::vector<ChunkId> ids_;
   std::string sha256_, path_;
+  const StopToken& stop_;
   size_t next_ = 0, pos_ = 0;
   std::string chunk_;
   seal::Sha256 hash_;
@@ -288,7 +301,8 @@ Json IngestStats::to_json() const {
 }
 
 Result<chunks::SnapshotInfo> ingest_archive(chunks::Repository& repo, archive::ArchiveReader& reader, Json doc,
-                                            const StopToken& stop, IngestStats* stats) {
+                                            const StopToken& stop, IngestStats* stats,
+                                            const std::function<Status()>& before_commit) {
   IngestStats local;
   IngestStats& s = stats ? *stats : local;
   auto writer = TRY(repo.write_snapshot());
@@ -298,20 +312,27 @@ Result<chunks::SnapshotInfo> ingest_archive(chunks::Repository& repo, archive::A
     const archive::Entry* e = TRY(reader.next());
     if (e == nullptr) break;
     Json line = entry_line(e->meta, e->is_stream);
+    std::vector<ChunkId> ids;
     if (e->meta.type == archive::EntryType::kFile) {
-      HashingReader hashed(reader.content());
-      const auto ids = TRY_CTX(writer->add_stream(hashed), e->meta.path);
-      Json list = Json::array();
-      for (const auto& id : ids) list.push_back(chunks::to_hex(id));
-      line["chunks"] = std::move(list);
+      HashingReader hashed(reader.content(), stop);
+      ids = TRY_CTX(writer->add_stream(hashed), e->meta.path);
       line["sha256"] = hashed.hex();
       if (e->is_stream) line["size"] = hashed.bytes();
       ++s.files;
       s.content_bytes += hashed.bytes();
     }
     ++s.entries;
-    const std::string text = line.dump();
-    TRY(lists.add(text, repo.id_of(as_bytes(text))));
+    // The line, then continuation lines for the chunk ids beyond kChunksPerLine.
+    for (size_t from = 0; from == 0 || from < ids.size(); from += kChunksPerLine) {
+      Json out = from == 0 ? std::move(line) : Json{{"continued", true}};
+      if (e->meta.type == archive::EntryType::kFile) {
+        Json list = Json::array();
+        for (size_t i = from; i < std::min(ids.size(), from + kChunksPerLine); ++i) list.push_back(chunks::to_hex(ids[i]));
+        out["chunks"] = std::move(list);
+      }
+      const std::string text = TRY(dump_json(out, e->meta.path));
+      TRY(lists.add(text, repo.id_of(as_bytes(text))));
+    }
   }
   TRY(lists.cut());
   doc["format"] = kSnapshotFormat;
@@ -326,6 +347,7 @@ Result<chunks::SnapshotInfo> ingest_archive(chunks::Repository& repo, archive::A
   s.packs = w.packs;
   doc["stats"] = {{"files", s.files}, {"bytes", s.content_bytes}, {"chunks", w.chunks}, {"new_chunks", w.new_chunks},
                   {"new_bytes", w.new_bytes}};
+  if (before_commit) TRY(before_commit());
   auto info = TRY(writer->commit(doc));
   s.uploaded_bytes = writer->stats().uploaded_bytes;
   s.packs = writer->stats().packs;
@@ -350,14 +372,33 @@ Status export_snapshot(const chunks::Repository& repo, const chunks::SnapshotInf
   }
   auto writer = TRY(archive::ArchiveWriter::create(out, key, options));
   TRY(writer->add_plan(doc.value("plan", Json::object())));
-  TRY(for_each_line(repo, doc, [&](const Json& line) -> Status {
-    TRY(check_cancel(stop, "export the snapshot"));
+  // An entry is written once its continuation lines (if any) have been read.
+  std::optional<Json> pending;
+  std::vector<ChunkId> pending_ids;
+  auto write_pending = [&]() -> Status {
+    if (!pending) return {};
+    const Json line = std::move(*pending);
+    pending.reset();
     auto meta = TRY(entry_meta(line));
     if (meta.type != archive::EntryType::kFile) return writer->add_entry(meta);
-    ChunksReader content(repo, TRY(chunk_ids(line)), line.value("sha256", ""), meta.path);
+    ChunksReader content(repo, std::move(pending_ids), line.value("sha256", ""), meta.path, stop);
+    pending_ids.clear();
     if (line.value("stream", false)) return writer->add_stream(meta, content);
     return writer->add_file(meta, content);
+  };
+  TRY(for_each_line(repo, doc, [&](const Json& line) -> Status {
+    TRY(check_cancel(stop, "export the snapshot"));
+    if (line.value("continued", false)) {
+      if (!pending) return data_loss("snapshot: a continuation line without its entry");
+      for (const auto& id : TRY(chunk_ids(line))) pending_ids.push_back(id);
+      return {};
+    }
+    TRY(write_pending());
+    pending_ids = TRY(chunk_ids(line));
+    pending = line;
+    return {};
   }));
+  TRY(write_pending());
   const Json manifest = doc.value("manifest", Json::object());
   const Json dumps = manifest.value("dumps", Json::object());
   const Json volumes = manifest.value("volumes", Json::object());
@@ -367,6 +408,63 @@ Status export_snapshot(const chunks::Repository& repo, const chunks::SnapshotInf
   for (auto it = binds.begin(); it != binds.end(); ++it) TRY(writer->set_bind_info(it.key(), without_counts(*it)));
   TRY(writer->finish());
   return {};
+}
+
+namespace {
+
+class ExportReaderImpl final : public SnapshotExportReader {
+ public:
+  ExportReaderImpl(std::shared_ptr<storage::Target> target, std::unique_ptr<chunks::RepoLock> lock,
+                   std::unique_ptr<chunks::Repository> repo, chunks::SnapshotInfo snap, seal::MasterKey key,
+                   const StopToken& stop, int zstd_level)
+      : target_(std::move(target)), lock_(std::move(lock)), repo_(std::move(repo)), snap_(std::move(snap)),
+        key_(std::move(key)), stop_(stop), pipe_(4u << 20), from_(pipe_) {
+    thread_ = std::thread([this, zstd_level] {
+      Status st;
+      try {
+        Pipe::WriterEnd out(pipe_);
+        st = export_snapshot(*repo_, snap_, key_, out, stop_, {.zstd_level = zstd_level});
+      } catch (const std::exception& e) {
+        st = internal_error(std::string("export of snapshot ") + snap_.id + ": " + e.what());
+      }
+      if (st.ok()) pipe_.close_write();
+      else pipe_.fail(st.error());
+    });
+  }
+  ~ExportReaderImpl() override {
+    pipe_.close_read();
+    if (thread_.joinable()) thread_.join();
+  }
+  Result<size_t> read(MutableBytes buf) override { return from_.read(buf); }
+  Status lock_held() const override { return lock_->check(); }
+
+ private:
+  std::shared_ptr<storage::Target> target_;
+  std::unique_ptr<chunks::RepoLock> lock_;
+  std::unique_ptr<chunks::Repository> repo_;
+  chunks::SnapshotInfo snap_;
+  seal::MasterKey key_;
+  StopToken stop_;
+  Pipe pipe_;
+  Pipe::ReaderEnd from_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SnapshotExportReader>> open_export(std::shared_ptr<storage::Target> target,
+                                                          const std::string& snapshot_id, const seal::KeySource& keys,
+                                                          const StopToken& stop, int zstd_level) {
+  auto key = TRY(chunks::Repository::master_key(*target, keys));
+  // Shared, like a backup: a prune cannot repack or delete a pack while it is read.
+  auto lock = TRY(chunks::acquire_shared(*target, key, {.owner = "read " + snapshot_id.substr(0, 12),
+                                                       .wait = std::chrono::minutes(10)},
+                                         stop));
+  auto repository = TRY(chunks::Repository::open(*target, key));
+  auto snap = TRY(load_snapshot(*repository, snapshot_id));
+  return std::unique_ptr<SnapshotExportReader>(new ExportReaderImpl(std::move(target), std::move(lock),
+                                                                    std::move(repository), std::move(snap),
+                                                                    std::move(key), stop, zstd_level));
 }
 
 Status for_each_blob(const chunks::Repository& repo, const Json& doc,

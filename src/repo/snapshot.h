@@ -18,7 +18,8 @@
 //   {"path"|"path_hex", "type", "mode", "uid", "gid", "uname", "gname", "mtime", "mtime_ns",
 //    "size", "link"|"link_hex", "dev": [major, minor], "xattrs": [[name, hex value]…],
 //    "sparse": [[offset, length]…], "stream": true (a dump of unknown size),
-//    "sha256", "chunks": ["hex id", …]}
+//    "sha256", "chunks": ["hex id", …]}   (at most 40 000 ids; the rest on the lines after it:
+//   {"continued": true, "chunks": [...]})
 // Lists are cut after an entry whose line's first id byte (HMAC: keyed, uniform) is below
 // 4 (1 in 64) or at 4 MiB, so an unchanged run of entries makes the same blobs and costs
 // nothing in the next snapshot (content-defined grouping, like the data chunks).
@@ -52,8 +53,11 @@ struct IngestStats {
 // The snapshot is committed only after the reader reached the end (the archive
 // authenticated whole); on any error nothing but unreferenced packs is left.
 // `doc` gives the caller's fields (backup_id, project, created, record); the rest is set here.
+// `before_commit` (optional) runs right before the snapshot is uploaded: an error stops
+// the commit (the caller checks it still holds the repository's lock).
 Result<chunks::SnapshotInfo> ingest_archive(chunks::Repository& repo, archive::ArchiveReader& reader,
-                                            nlohmann::json doc, const StopToken& stop, IngestStats* stats = nullptr);
+                                            nlohmann::json doc, const StopToken& stop, IngestStats* stats = nullptr,
+                                            const std::function<Status()>& before_commit = {});
 
 // One snapshot by id (its sealed object authenticated): NotFound when absent.
 Result<chunks::SnapshotInfo> load_snapshot(const chunks::Repository& repo, const std::string& snapshot_id);
@@ -63,6 +67,20 @@ Result<chunks::SnapshotInfo> load_snapshot(const chunks::Repository& repo, const
 // SHA-256 on the way: DataLoss names the file).
 Status export_snapshot(const chunks::Repository& repo, const chunks::SnapshotInfo& snap, const seal::MasterKey& key,
                        Writer& out, const StopToken& stop, archive::WriterOptions options = {});
+
+// A snapshot on `target` read as a v1 archive: exported on a thread while the stream is
+// read (under a shared repository lock, sealed with the key `keys` gives for the
+// repository), so that a verify, a restore or a download streams it like an archive
+// file. An export error (a damaged chunk: DataLoss naming the file) comes out of read().
+// Destroying the reader stops the export. `lock_held()` says whether the lock was still
+// ours (an error while it was lost says nothing about the snapshot).
+class SnapshotExportReader : public Reader {
+ public:
+  virtual Status lock_held() const = 0;
+};
+Result<std::unique_ptr<SnapshotExportReader>> open_export(std::shared_ptr<storage::Target> target,
+                                                          const std::string& snapshot_id, const seal::KeySource& keys,
+                                                          const StopToken& stop, int zstd_level = 1);
 
 // Every blob the snapshot references: its entry-list blobs (kTree) and, reading them,
 // every data chunk (kData; a chunk referenced twice is reported twice). For garbage

@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/fd.h"
 #include "base/pipe.h"
+#include "base/scope.h"
 #include "chunks/lock.h"
 #include "chunks/repository.h"
 #include "repo/repo.h"
@@ -25,11 +26,11 @@ namespace {
 // there and its bytes match its name. Otherwise the snapshot is exported as a v1 archive
 // (every chunk authenticated, every file checked against its SHA-256) into the archive
 // verify, through a pipe: what a restore keeps is that export, checked as any archive is.
-Result<archive::VerifyReport> verify_snapshot_copy(storage::Target& target, const catalog::CopyRecord& copy,
-                                                   const std::string& snapshot_id, const CopyVerifyOptions& o,
-                                                   const StopToken& stop) {
+Result<archive::VerifyReport> verify_snapshot_copy(std::shared_ptr<storage::Target> target,
+                                                   const catalog::CopyRecord& copy, const std::string& snapshot_id,
+                                                   const CopyVerifyOptions& o, const StopToken& stop) {
   if (o.depth == archive::VerifyDepth::kShallow) {
-    const std::string sealed = TRY_CTX(storage::get_small(target, copy.key, 1u << 30), "copy on " + copy.target);
+    const std::string sealed = TRY_CTX(storage::get_small(*target, copy.key, 1u << 30), "copy on " + copy.target);
     const std::string sha = seal::hex_encode(seal::Sha256::of(as_bytes(sealed)));
     if (sha != snapshot_id) return data_loss("copy on " + copy.target + ": snapshot " + snapshot_id + " does not match its name");
     archive::VerifyReport rep;
@@ -37,35 +38,16 @@ Result<archive::VerifyReport> verify_snapshot_copy(storage::Target& target, cons
     rep.sealed_sha256 = sha;
     return rep;
   }
-  auto key = TRY_CTX(chunks::Repository::master_key(target, *o.keys), "copy on " + copy.target);
-  // Shared, like a backup: a prune cannot repack or delete a pack while it is read.
-  auto lock = TRY_CTX(chunks::acquire_shared(target, key, {.owner = "verify " + snapshot_id.substr(0, 12),
-                                                          .wait = std::chrono::minutes(10)},
-                                             stop),
-                      "copy on " + copy.target);
-  auto repository = TRY_CTX(chunks::Repository::open(target, key), "copy on " + copy.target);
-  auto snap = TRY_CTX(load_snapshot(*repository, snapshot_id), "copy on " + copy.target);
-  Pipe pipe(4u << 20);
-  Status exported;
-  std::thread exporter([&] {
-    Pipe::WriterEnd out(pipe);
-    exported = export_snapshot(*repository, snap, key, out, stop, {.zstd_level = 1});
-    if (exported.ok()) pipe.close_write();
-    else pipe.fail(exported.error());
-  });
-  Pipe::ReaderEnd from(pipe);
+  auto exported = TRY_CTX(open_export(std::move(target), snapshot_id, *o.keys, stop), "copy on " + copy.target);
   std::optional<TeeReader> tee;
-  if (o.keep) tee.emplace(from, *o.keep);
-  Reader* in = tee ? static_cast<Reader*>(&*tee) : static_cast<Reader*>(&from);
+  if (o.keep) tee.emplace(*exported, *o.keep);
+  Reader* in = tee ? static_cast<Reader*>(&*tee) : static_cast<Reader*>(exported.get());
   auto rep = archive::verify_archive(*in, o.keys, {.depth = o.depth, .stop = stop});
-  pipe.close_read();
-  exporter.join();
-  // The exporter's own failure first (a damaged chunk, named), unless it only saw the
-  // verify stop reading.
-  if (!exported.ok() && (rep.ok() || exported.error().code() != Code::kCancelled || stop.stop_requested())) {
-    return std::move(exported).error().with_context("copy on " + copy.target);
+  if (!rep.ok()) {
+    // A copy read while the lock was lost (taken for stale) says nothing about the copy.
+    TRY_CTX(exported->lock_held(), "copy on " + copy.target);
+    return std::move(rep).error().with_context("copy on " + copy.target);
   }
-  if (!rep.ok()) return std::move(rep).error().with_context("copy on " + copy.target);
   return rep;
 }
 
@@ -78,8 +60,8 @@ Result<archive::VerifyReport> verify_copy(catalog::Catalog& cat, const catalog::
   }
   if (const std::string snapshot_id = snapshot_id_of_key(copy.key); !snapshot_id.empty()) {
     auto rec = TRY(cat.get_target(copy.target));
-    auto target = TRY(open_target(rec));
-    return verify_snapshot_copy(*target, copy, snapshot_id, o, stop);
+    std::shared_ptr<storage::Target> target = TRY(open_target(rec));
+    return verify_snapshot_copy(std::move(target), copy, snapshot_id, o, stop);
   }
   Writer* keep = o.keep;
   UniqueFd* in_place = o.in_place;

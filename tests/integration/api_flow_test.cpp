@@ -2,6 +2,9 @@
 // setup → key → target → backup → follow SSE → verify → download → delete.
 #include <gtest/gtest.h>
 
+#include "archive/verify.h"
+#include "seal/key.h"
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -85,9 +88,19 @@ TEST(ApiFlow, BackupFollowVerifyDownloadDelete) {
   EXPECT_EQ(api.wait_job(v.json()["job_id"])["state"], "succeeded");
   EXPECT_EQ(api.get("/api/backups/" + backup_id).json()["verify_result"], "ok");
 
+  // The target is a repository (the default format): the download is the snapshot
+  // exported as an archive, which verifies deeply with the key and holds the backup's files.
   Reply dl = api.get("/api/backups/" + backup_id + "/download");
   ASSERT_EQ(dl.status, 200);
-  EXPECT_EQ(dl.body.size(), b.json()["stored_bytes"].get<uint64_t>());
+  {
+    auto key = seal::read_key_file(api.ts.dir->path() + "/key");
+    ASSERT_TRUE(key.ok()) << key.error().message();
+    auto keys = seal::KeySource::from_key(std::move(*key));
+    MemoryReader in(dl.body);
+    auto rep = archive::verify_archive(in, &keys, {.depth = archive::VerifyDepth::kDeep});
+    ASSERT_TRUE(rep.ok()) << rep.error().message();
+    EXPECT_GT(rep->files, 0u);
+  }
   EXPECT_NE(dl.header("content-disposition").value_or("").find(backup_id), std::string::npos);
 
   // A drill through the API, then a restore beside the original (torn down after).

@@ -32,13 +32,16 @@ void write_file(const std::string& path, const std::string& text, mode_t mode = 
 }
 
 // `target add s3 NAME` against the test bed; the secret is written to a 0600 file first.
+// These tests look at the objects of the archive format (one blob and sidecar per backup,
+// readable names): `--format archive` unless `extra` names a format.
 CliRun add_s3(const BackupBed& bed, const s3t::S3TestBed& s3, const std::string& name, const std::string& prefix,
               const std::string& bucket = "", const std::string& secret = "", const std::string& extra = "") {
   std::string secret_file = bed.data_dir() + "/" + name + ".secret-src";
   write_file(secret_file, secret.empty() ? s3.secret_key : secret);
   return bed.run("target add s3 " + name + " --endpoint " + s3.endpoint + " --bucket " +
                  (bucket.empty() ? s3.bucket : bucket) + " --region " + s3.region + " --prefix " + prefix +
-                 " --addressing path --access-key " + s3.access_key + " --secret-key-file " + secret_file + extra);
+                 " --addressing path --access-key " + s3.access_key + " --secret-key-file " + secret_file +
+                 (extra.find("--format") == std::string::npos ? " --format archive" : "") + extra);
 }
 
 // The object keys under `prefix` on the test bucket (keys relative to the prefix).

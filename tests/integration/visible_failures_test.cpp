@@ -83,7 +83,7 @@ TEST(VisibleVerify, TwoTargetsOneCopyDamagedFailsWithDataLossAndShowsWhichCopy) 
   auto made = BackupBed::create();
   ASSERT_TRUE(made.ok()) << made.error().message();
   auto& bed = **made;
-  ASSERT_EQ(bed.run("target add local usb --path " + bed.store_dir() + "/usb-root").exit_code, 0);
+  ASSERT_EQ(bed.run("target add local usb --format archive --path " + bed.store_dir() + "/usb-root").exit_code, 0);
   LoopbackReceiver rx;
   ASSERT_TRUE(rx.ok());
   {
