@@ -8,7 +8,6 @@
 #include "base/clock.h"
 #include "base/text.h"
 #include "catalog/record_json.h"
-#include "chunks/lock.h"
 #include "repo/repo.h"
 #include "repo/snapshot.h"
 
@@ -60,19 +59,6 @@ Result<catalog::CopyRecord> store_in_repository(const catalog::TargetRecord& tre
                                                 Spool& spool, const seal::MasterKey& key, job::Context& ctx,
                                                 const std::string& step) {
   auto target = TRY(repo::open_target(trec));
-  if (auto st = target->stat("config"); !st.ok()) {
-    if (st.error().code() != Code::kNotFound) return std::move(st).error().with_context("read the repository config");
-    ctx.info("no repository on " + trec.name + " yet: creating one", step);
-    auto made = chunks::Repository::init(*target, key);
-    if (!made.ok() && made.error().code() != Code::kAlreadyExists) return std::move(made).error();  // another host won
-  }
-  // Shared: backups run together; a prune (exclusive) waits for them or they for it. The
-  // lock comes before the index is read, so no pack this backup counts on can go.
-  auto lock = TRY_CTX(chunks::acquire_shared(*target, key, {.owner = "backup " + rec.project + " " + rec.id,
-                                                           .wait = std::chrono::minutes(10)},
-                                             ctx.stop()),
-                      "lock the repository on " + trec.name);
-  auto repo = TRY(chunks::Repository::open(*target, key));
   SpoolReader in(spool.fd());
   auto keys = seal::KeySource::from_key(TRY(key.clone()));
   auto reader = TRY(archive::ArchiveReader::open(in, keys, {.hash_sealed = false}));
@@ -81,13 +67,11 @@ Result<catalog::CopyRecord> store_in_repository(const catalog::TargetRecord& tre
                         {"created", rec.created_at},
                         {"record", catalog::to_json(rec, {.copies = false})}};
   repo::IngestStats stats;
-  // The lock must still be ours when the snapshot commits: a lock taken for stale (a
-  // clock far off, refreshes that could not reach the target) may have let a prune
-  // delete packs this snapshot counts on.
-  auto snap = TRY(repo::ingest_archive(*repo, *reader, std::move(doc), ctx.stop(), &stats, [&]() -> Status {
-    TRY_CTX(lock->refresh(), "the repository lock on " + trec.name);
-    return lock->check();
-  }));
+  auto snap = TRY(repo::store_archive(
+      *target, key, *reader, std::move(doc),
+      {.owner = "backup " + rec.project + " " + rec.id,
+       .on_init = [&] { ctx.info("no repository on " + trec.name + " yet: creating one", step); }},
+      ctx.stop(), &stats));
   ctx.info("stored as snapshot " + snap.id.substr(0, 12) + ": " + std::to_string(stats.files) + " files, " +
                human_bytes(stats.content_bytes) + " in " + std::to_string(stats.chunks) + " chunks, " +
                std::to_string(stats.new_chunks) + " new (" + human_bytes(stats.new_bytes) + "); uploaded " +

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chunks/repository.h"
 #include "seal/crypto.h"
 
 namespace stacksnap::chunks {
@@ -176,13 +177,6 @@ std::string LockInfo::describe() const {
          " (" + key + ")";
 }
 
-Result<Key32> repository_key(const seal::MasterKey& key, std::string_view repo_id_hex, std::string_view purpose) {
-  const std::string salt = TRY(seal::hex_decode(repo_id_hex));
-  const std::string info = "stacksnap repo v2 " + std::string(purpose);
-  Key32 out{};
-  TRY(seal::hkdf_sha256(key.bytes(), as_bytes(salt), as_bytes(info), seal::byte_view_mut(out.data(), out.size())));
-  return out;
-}
 
 // ---- RepoLock ------------------------------------------------------------------------------
 

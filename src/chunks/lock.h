@@ -131,9 +131,4 @@ Result<std::unique_ptr<RepoLock>> acquire_exclusive(storage::Target& target, con
 // Every lock object on the target (stale ones included), for status pages and tests.
 Result<std::vector<LockInfo>> list_locks(storage::Target& target, const seal::MasterKey& key);
 
-// HKDF-SHA-256(master key, salt = repository id, info = "stacksnap repo v2 " + purpose): the
-// key scheme of FORMAT.md §v2.2 ("data", "meta", "lock"), for objects beside the
-// Repository's own (locks; prune writing packs and indexes). `repo_id_hex`: Repository::id().
-Result<Key32> repository_key(const seal::MasterKey& key, std::string_view repo_id_hex, std::string_view purpose);
-
 }  // namespace stacksnap::chunks

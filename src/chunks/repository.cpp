@@ -43,12 +43,6 @@ constexpr ChunkId kNoId{};
 constexpr size_t kMaxBlob = kMaxSize + 1024;
 constexpr size_t kMaxMeta = 1ull << 30;
 
-Result<Key32> derive(const seal::MasterKey& key, Bytes repo_id, std::string_view purpose) {
-  Key32 out{};
-  const std::string info = "stacksnap repo v2 " + std::string(purpose);
-  TRY(seal::hkdf_sha256(key.bytes(), repo_id, as_bytes(info), seal::byte_view_mut(out.data(), out.size())));
-  return out;
-}
 
 Result<Key32> key_from_hex(const Json& j, const char* field) {
   auto raw = TRY(seal::hex_decode(j.value(field, "")));
@@ -83,12 +77,18 @@ Result<std::string> read_listed(storage::Target& target, const std::string& key,
 
 Repository::~Repository() = default;
 
+Result<Key32> repository_key(const seal::MasterKey& key, std::string_view repo_id_hex, std::string_view purpose) {
+  const std::string salt = TRY(seal::hex_decode(repo_id_hex));
+  const std::string info = "stacksnap repo v2 " + std::string(purpose);
+  Key32 out{};
+  TRY(seal::hkdf_sha256(key.bytes(), as_bytes(salt), as_bytes(info), seal::byte_view_mut(out.data(), out.size())));
+  return out;
+}
+
 Status Repository::derive_keys(const seal::MasterKey& key) {
-  const auto raw = TRY(seal::hex_decode(id_));
-  const Bytes salt = as_bytes(raw);
-  data_key_ = TRY(derive(key, salt, "data"));
-  meta_key_ = TRY(derive(key, salt, "meta"));
-  config_key_ = TRY(derive(key, salt, "config"));
+  data_key_ = TRY(repository_key(key, id_, "data"));
+  meta_key_ = TRY(repository_key(key, id_, "meta"));
+  config_key_ = TRY(repository_key(key, id_, "config"));
   return {};
 }
 
@@ -147,12 +147,8 @@ Result<std::unique_ptr<Repository>> Repository::open(storage::Target& target, co
   return r;
 }
 
-Result<std::unique_ptr<Repository>> Repository::open(storage::Target& target, const seal::KeySource& keys,
-                                                     std::optional<seal::MasterKey>* used) {
-  auto key = TRY(master_key(target, keys));
-  auto repo = TRY(open(target, key));
-  if (used) used->emplace(std::move(key));
-  return repo;
+Result<std::unique_ptr<Repository>> Repository::open(storage::Target& target, const seal::KeySource& keys) {
+  return open(target, TRY(master_key(target, keys)));
 }
 
 Result<seal::MasterKey> Repository::master_key(storage::Target& target, const seal::KeySource& keys) {

@@ -47,6 +47,12 @@ struct SnapshotInfo {
 class SnapshotWriter;
 struct SealPipeline;
 
+// HKDF-SHA-256(master key, salt = repository id, info = "stacksnap repo v2 " + purpose): the
+// key scheme of FORMAT.md §v2.2 ("config", "data", "meta", "lock"), for the Repository
+// itself and the objects beside it (locks; prune writing packs and indexes; the check).
+// `repo_id_hex`: Repository::id().
+Result<Key32> repository_key(const seal::MasterKey& key, std::string_view repo_id_hex, std::string_view purpose);
+
 class Repository {
  public:
   // A new repository: AlreadyExists when `target` holds a config.
@@ -56,9 +62,7 @@ class Repository {
   static Result<std::unique_ptr<Repository>> open(storage::Target& target, const seal::MasterKey& key);
   // The same with the key a KeySource gives for the kind the config names (a bare
   // passphrase is stretched with the Argon2id parameters stored in clear in the config).
-  // `used` (optional) receives that master key (to seal an export the same source opens).
-  static Result<std::unique_ptr<Repository>> open(storage::Target& target, const seal::KeySource& keys,
-                                                  std::optional<seal::MasterKey>* used = nullptr);
+  static Result<std::unique_ptr<Repository>> open(storage::Target& target, const seal::KeySource& keys);
   // The master key `keys` gives for the repository at `target` (its config read, nothing
   // else): for the calls that take a MasterKey (locks, check, prune). NotFound without a
   // repository; Unauthenticated when the source cannot give that kind of key.

@@ -22,8 +22,6 @@
 #include "archive/writer.h"
 #include "base/clock.h"
 #include "base/fd.h"
-#include "chunks/lock.h"
-#include "chunks/repository.h"
 #include "cli/globals.h"
 #include "repo/repo.h"
 #include "repo/snapshot.h"
@@ -275,23 +273,15 @@ Status run_snapshot(const Globals& g, const SnapshotArgs& a) {
 
   const auto t1 = std::chrono::steady_clock::now();
   auto target = TRY(local_repo_target(a.repo));
-  const chunks::LockOptions lo{.owner = "snapshot " + a.dir};
-  auto lock = chunks::acquire_shared(*target, *key, lo);
-  std::unique_ptr<chunks::Repository> repository;
-  if (!lock.ok() && lock.error().code() == Code::kNotFound) {
-    repository = TRY_CTX(chunks::Repository::init(*target, *key), "init " + a.repo);
-    lock = chunks::acquire_shared(*target, *key, lo);
-  }
-  auto held = TRY_CTX(std::move(lock), "lock " + a.repo);
-  if (!repository) repository = TRY_CTX(chunks::Repository::open(*target, *key), "open " + a.repo);
   if (::lseek(spool.get(), 0, SEEK_SET) != 0) return errno_error("seek the spool", errno);
   FdReader in(spool.get(), "spool");
   auto reader_keys = seal::KeySource::from_key(TRY(key->clone()));
   auto reader = TRY(archive::ArchiveReader::open(in, reader_keys, {.hash_sealed = false}));
   repo::IngestStats stats;
   nlohmann::json doc = {{"backup_id", "snapshot"}, {"project", "bench"}, {"created", unix_seconds(SystemClock().now())}};
-  auto snap = TRY_CTX(repo::ingest_archive(*repository, *reader, std::move(doc), {}, &stats), "ingest " + a.dir);
-  TRY(held->release());
+  // As a backup stores it (promote.cpp): the same function.
+  auto snap = TRY_CTX(repo::store_archive(*target, *key, *reader, std::move(doc), {.owner = "snapshot " + a.dir}, {}, &stats),
+                      "ingest " + a.dir);
   const double ingested = seconds_since(t1);
   nlohmann::json j = {{"seconds_archive", archived},     {"seconds_ingest", ingested},
                       {"seconds", seconds_since(t0)},    {"uploaded_bytes", stats.uploaded_bytes},
@@ -304,15 +294,14 @@ Status run_snapshot(const Globals& g, const SnapshotArgs& a) {
 Status run_snapshot_restore(const Globals& g, const SnapshotArgs& a) {
   auto keys = TRY(resolve_keys(g, a.key));
   const auto t0 = std::chrono::steady_clock::now();
-  auto target = TRY(local_repo_target(a.repo));
-  std::optional<seal::MasterKey> key;
-  auto repository = TRY_CTX(chunks::Repository::open(*target, keys, &key), "open " + a.repo);
-  auto snap = TRY(repo::load_snapshot(*repository, a.id));
+  std::shared_ptr<storage::Target> target = TRY(local_repo_target(a.repo));
   std::string named;
   auto file = TRY(scratch_beside(a.repo, &named));
   auto run = [&]() -> Result<archive::ExtractSummary> {
+    // As a restore reads a snapshot (verify_stored.cpp): the same export reader.
+    auto exported = TRY_CTX(repo::open_export(std::move(target), a.id, keys, {}), "open " + a.repo);
     FdWriter out(file.get(), "export");
-    TRY(repo::export_snapshot(*repository, snap, *key, out, {}, {.zstd_level = 1}));  // as the restore exports
+    TRY(copy_stream(*exported, out));
     const std::string path = named.empty() ? "/proc/self/fd/" + std::to_string(file.get()) : named;
     return archive::extract_archive_file(path, keys, a.out, {.restore_owner = ::geteuid() == 0});
   };

@@ -118,28 +118,22 @@ void register_target_routes(Router& router, app::Appliance& app) {
 
   // A repository target's check and garbage collection, as jobs (app/repo_ops.h; the CLI's
   // `repo check|prune NAME`). Body: check {deep, read_data}; gc {dry_run}.
-  router.post("/api/targets/{name}/check",
-              [&app](Request& req) -> Result<Response> {
-                auto t = TRY(app.cat.get_target(req.param("name")));
-                Json params = req.body.empty() ? Json::object() : TRY(req.json_body());
-                if (!params.is_object()) return invalid_argument("the body must be a JSON object");
-                params["target"] = t.name;
-                TRY(app::repo_check_request(params));
-                TRY(app.keys.key());
-                return accepted(TRY(app.jobs.submit({.kind = "repo-check", .params = params})));
-              },
-              kBlocking);
-  router.post("/api/targets/{name}/gc",
-              [&app](Request& req) -> Result<Response> {
-                auto t = TRY(app.cat.get_target(req.param("name")));
-                Json params = req.body.empty() ? Json::object() : TRY(req.json_body());
-                if (!params.is_object()) return invalid_argument("the body must be a JSON object");
-                params["target"] = t.name;
-                TRY(app::repo_gc_request(params));
-                TRY(app.keys.key());
-                return accepted(TRY(app.jobs.submit({.kind = "repo-gc", .params = params})));
-              },
-              kBlocking);
+  for (const auto& [path, kind] : {std::pair{"/api/targets/{name}/check", "repo-check"},
+                                    std::pair{"/api/targets/{name}/gc", "repo-gc"}}) {
+    router.post(path,
+                [&app, kind = std::string(kind)](Request& req) -> Result<Response> {
+                  auto t = TRY(app.cat.get_target(req.param("name")));
+                  Json params = req.body.empty() ? Json::object() : TRY(req.json_body());
+                  if (!params.is_object()) return invalid_argument("the body must be a JSON object");
+                  params["target"] = t.name;
+                  // The runner's own parser: the request is refused here, not after queueing.
+                  if (kind == "repo-check") TRY(app::repo_check_request(params));
+                  else TRY(app::repo_gc_request(params));
+                  TRY(app.keys.key());
+                  return accepted(TRY(app.jobs.submit({.kind = kind, .params = params})));
+                },
+                kBlocking);
+  }
 
   // Connect existing storage: the catalog rebuilt from what the target holds, as a job
   // (app::rebuild_catalog, also `stacksnap backups --target NAME`).

@@ -72,15 +72,6 @@ std::string string_field(const nlohmann::json& doc, const char* name) {
   return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-// The keys of FORMAT.md §v2.2: HKDF-SHA-256(master key, salt = repository id,
-// info = "stacksnap repo v2 " + purpose).
-Result<chunks::Key32> derive_repo_key(const seal::MasterKey& key, const std::string& repo_id_hex, std::string_view purpose) {
-  const std::string salt = TRY(seal::hex_decode(repo_id_hex));
-  const std::string info = "stacksnap repo v2 " + std::string(purpose);
-  chunks::Key32 out{};
-  TRY(seal::hkdf_sha256(key.bytes(), as_bytes(salt), as_bytes(info), seal::byte_view_mut(out.data(), out.size())));
-  return out;
-}
 
 class CountingReader final : public Reader {
  public:
@@ -192,8 +183,8 @@ class Checker {
   Status open_config() {
     // No index is served yet: this reads the config only.
     auto bare = TRY(chunks::Repository::open(ct_, key_));
-    data_codec_ = TRY(chunks::BlobCodec::create(TRY(derive_repo_key(key_, bare->id(), "data"))));
-    meta_codec_ = TRY(chunks::BlobCodec::create(TRY(derive_repo_key(key_, bare->id(), "meta"))));
+    data_codec_ = TRY(chunks::BlobCodec::create(TRY(chunks::repository_key(key_, bare->id(), "data"))));
+    meta_codec_ = TRY(chunks::BlobCodec::create(TRY(chunks::repository_key(key_, bare->id(), "meta"))));
     return {};
   }
 

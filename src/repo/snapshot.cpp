@@ -354,6 +354,24 @@ Result<chunks::SnapshotInfo> ingest_archive(chunks::Repository& repo, archive::A
   return info;
 }
 
+Result<chunks::SnapshotInfo> store_archive(storage::Target& target, const seal::MasterKey& key,
+                                           archive::ArchiveReader& reader, Json doc, const StoreOptions& options,
+                                           const StopToken& stop, IngestStats* stats) {
+  if (auto st = target.stat("config"); !st.ok()) {
+    if (st.error().code() != Code::kNotFound) return std::move(st).error().with_context("read the repository config");
+    if (options.on_init) options.on_init();
+    auto made = chunks::Repository::init(target, key);
+    if (!made.ok() && made.error().code() != Code::kAlreadyExists) return std::move(made).error();  // another host won
+  }
+  auto lock = TRY_CTX(chunks::acquire_shared(target, key, {.owner = options.owner, .wait = std::chrono::minutes(10)}, stop),
+                      "lock the repository at " + target.describe());
+  auto repository = TRY(chunks::Repository::open(target, key));
+  return ingest_archive(*repository, reader, std::move(doc), stop, stats, [&]() -> Status {
+    TRY_CTX(lock->refresh(), "the repository lock at " + target.describe());
+    return lock->check();
+  });
+}
+
 Result<chunks::SnapshotInfo> load_snapshot(const chunks::Repository& repo, const std::string& snapshot_id) {
   auto snap = TRY(repo.snapshot(snapshot_id));
   if (snap.doc.value("format", "") != kSnapshotFormat) {

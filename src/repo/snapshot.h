@@ -59,6 +59,22 @@ Result<chunks::SnapshotInfo> ingest_archive(chunks::Repository& repo, archive::A
                                             nlohmann::json doc, const StopToken& stop, IngestStats* stats = nullptr,
                                             const std::function<Status()>& before_commit = {});
 
+// What a backup does with a repository target: `reader`'s archive (from its first entry)
+// stored by ingest_archive in the repository at `target`, which is created when the
+// target holds none (`on_init` hears it; another host creating it at the same time is
+// fine). A shared lock ("backup …" = `owner`; waits up to 10 minutes for a prune) is taken
+// before the index is read, and refreshed and checked right before the snapshot commits:
+// a lock taken for stale (a clock far off, refreshes that could not reach the target) may
+// have let a prune delete packs the snapshot counts on.
+struct StoreOptions {
+  std::string owner;
+  std::function<void()> on_init;
+};
+Result<chunks::SnapshotInfo> store_archive(storage::Target& target, const seal::MasterKey& key,
+                                           archive::ArchiveReader& reader, nlohmann::json doc,
+                                           const StoreOptions& options, const StopToken& stop,
+                                           IngestStats* stats = nullptr);
+
 // One snapshot by id (its sealed object authenticated): NotFound when absent.
 Result<chunks::SnapshotInfo> load_snapshot(const chunks::Repository& repo, const std::string& snapshot_id);
 

@@ -6,14 +6,9 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
-#include <thread>
 
 #include "base/clock.h"
 #include "base/fd.h"
-#include "base/pipe.h"
-#include "base/scope.h"
-#include "chunks/lock.h"
-#include "chunks/repository.h"
 #include "repo/repo.h"
 #include "repo/snapshot.h"
 #include "seal/crypto.h"

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backup_support.h"
+#include "common/damage.h"
 #include "base/temp_dir.h"
 #include "common/build_paths.h"
 #include "s3_test_env.h"
@@ -242,16 +243,7 @@ std::map<std::string, uint64_t> local_packs(const std::string& repo) {
   return out;
 }
 
-void flip_middle_byte(const std::string& path) {
-  const auto size = fs::file_size(path);
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekg(static_cast<std::streamoff>(size / 2));
-  char c = 0;
-  f.read(&c, 1);
-  c = static_cast<char>(c ^ 0x20);
-  f.seekp(static_cast<std::streamoff>(size / 2));
-  f.write(&c, 1);
-}
+using testing_damage::flip_middle_byte;
 
 std::set<std::string> backup_ids(const Json& snapshots) {
   std::set<std::string> out;

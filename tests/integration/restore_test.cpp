@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/damage.h"
 #include "common/build_paths.h"
 #include "backup_support.h"
 #include "test_env.h"
@@ -262,16 +263,7 @@ TEST_F(RestoreTest, TamperedArchiveChangesNothing) {
   }
   ASSERT_FALSE(files.empty());
   auto flip = [&] {
-    for (const auto& blob : files) {
-      const auto size = fs::file_size(blob);
-      std::fstream f(blob, std::ios::in | std::ios::out | std::ios::binary);
-      f.seekg(static_cast<std::streamoff>(size / 2));
-      char c = 0;
-      f.read(&c, 1);
-      c = static_cast<char>(c ^ 0x20);
-      f.seekp(static_cast<std::streamoff>(size / 2));
-      f.write(&c, 1);
-    }
+    for (const auto& blob : files) testing_damage::flip_middle_byte(blob);
   };
   flip();
   const std::string ids = container_ids(shop_), vols = volume_state(shop_);
