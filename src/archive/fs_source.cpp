@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -110,16 +112,86 @@ class SparseFileReader final : public Reader {
   size_t idx_ = 0;
 };
 
-struct Walker {
-  ArchiveWriter& w;
-  TreeOptions opts;
-  std::map<std::pair<dev_t, ino_t>, std::string> links;  // first archive path per inode
+// Exactly `size` bytes of a file that may change while it is read: zeros after an early
+// end, nothing past `size` (GNU tar's way with live files); says whether either happened.
+class ExactSizeReader final : public Reader {
+ public:
+  ExactSizeReader(Reader& in, uint64_t size, const std::function<void(uint64_t)>& on_bytes)
+      : in_(in), size_(size), on_bytes_(on_bytes) {}
+  Result<size_t> read(MutableBytes buf) override {
+    if (pos_ >= size_ || buf.empty()) return size_t{0};
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), size_ - pos_));
+    size_t n = 0;
+    if (!ended_) {
+      n = TRY(in_.read(MutableBytes(buf.data(), want)));
+      if (n == 0) {
+        ended_ = true;
+        short_by_ = size_ - pos_;
+      }
+    }
+    if (ended_) {
+      n = want;
+      std::memset(buf.data(), 0, n);
+    }
+    pos_ += n;
+    if (on_bytes_) on_bytes_(n);
+    if (pos_ == size_ && !ended_) {
+      std::byte probe[1];
+      auto more = in_.read(MutableBytes(probe, 1));
+      grew_ = more.ok() && *more > 0;
+    }
+    return n;
+  }
+  uint64_t short_by() const { return short_by_; }
+  bool grew() const { return grew_; }
 
-  Status add(const std::string& fs_path, const std::string& archive_path) {
-    EntryMeta m = TRY(stat_entry(fs_path, archive_path, opts));
+ private:
+  Reader& in_;
+  uint64_t size_;
+  const std::function<void(uint64_t)>& on_bytes_;
+  uint64_t pos_ = 0, short_by_ = 0;
+  bool ended_ = false, grew_ = false;
+};
+
+bool vanished(const Error& e) { return e.code() == Code::kNotFound; }
+
+Result<EntryMeta> entry_from_stat(const std::string& fs_path, const std::string& archive_path, const struct stat& st,
+                                  TreeOptions options);
+
+struct Walker {
+  EntrySink& sink;
+  TreeOptions opts;
+  std::string root_path;
+  std::map<std::pair<dev_t, ino_t>, std::string> links;  // first archive path per inode
+  TreeSummary sum;
+
+  void changed(const std::string& what) {
+    ++sum.changed;
+    if (opts.on_change) opts.on_change(what);
+  }
+  std::string relative(const std::string& fs_path) const {
+    return fs_path.size() > root_path.size() ? fs_path.substr(root_path.size() + 1) : std::string();
+  }
+
+  Status add(const std::string& fs_path, const std::string& archive_path, bool root) {
     struct stat st{};
-    if (::lstat(fs_path.c_str(), &st) != 0) return errno_error("stat " + fs_path, errno);
+    if (::lstat(fs_path.c_str(), &st) != 0) {
+      if (errno == ENOENT && !root) {
+        changed(fs_path + " disappeared while the tree was read: left out");
+        return {};
+      }
+      return errno_error("stat " + fs_path, errno);
+    }
     if (S_ISSOCK(st.st_mode)) return {};
+    auto meta = entry_from_stat(fs_path, archive_path, st, opts);
+    if (!meta.ok()) {
+      if (vanished(meta.error()) && !root) {
+        changed(fs_path + " disappeared while the tree was read: left out");
+        return {};
+      }
+      return std::move(meta).error();
+    }
+    EntryMeta& m = *meta;
     if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
       auto [it, fresh] = links.try_emplace({st.st_dev, st.st_ino}, archive_path);
       if (!fresh) {
@@ -127,23 +199,24 @@ struct Walker {
         m.link = it->second;
         m.size = 0;
         m.sparse.clear();
-        return w.add_entry(m);
+        return sink.add_entry(m);
       }
     }
     switch (m.type) {
-      case EntryType::kFile: {
-        auto fd = TRY(open_file(fs_path, O_RDONLY | O_NOFOLLOW));
-        if (!m.sparse.empty()) {
-          SparseFileReader r(fd.get(), m.size, m.sparse, fs_path);
-          return w.add_file(m, r);
-        }
-        FdReader r(fd.get(), fs_path);
-        return w.add_file(m, r);
-      }
+      case EntryType::kFile:
+        return add_file(fs_path, m, FileIdentity{.inode = static_cast<uint64_t>(st.st_ino),
+                                                 .ctime_sec = st.st_ctim.tv_sec,
+                                                 .ctime_nsec = static_cast<uint32_t>(st.st_ctim.tv_nsec)});
       case EntryType::kDirectory: {
-        TRY(w.add_entry(m));
+        TRY(sink.add_entry(m));
         DIR* d = ::opendir(fs_path.c_str());
-        if (d == nullptr) return errno_error("open directory " + fs_path, errno);
+        if (d == nullptr) {
+          if (errno == ENOENT && !root) {
+            changed(fs_path + " disappeared while the tree was read: kept empty");
+            return {};
+          }
+          return errno_error("open directory " + fs_path, errno);
+        }
         std::vector<std::string> names;
         errno = 0;
         while (dirent* de = ::readdir(d)) {
@@ -154,20 +227,91 @@ struct Walker {
         ::closedir(d);
         if (err != 0) return errno_error("read directory " + fs_path, err);
         std::sort(names.begin(), names.end());
-        for (const auto& n : names) TRY(add(fs_path + "/" + n, archive_path + "/" + n));
+        for (const auto& n : names) TRY(add(fs_path + "/" + n, archive_path + "/" + n, false));
         return {};
       }
       default:
-        return w.add_entry(m);
+        return sink.add_entry(m);
     }
+  }
+
+  // The filter's decision for a file whose first bytes are `head`; kReplace stores the
+  // replacement here (true: the caller stores nothing more).
+  Result<bool> filtered_away(const std::string& fs_path, EntryMeta& m, Bytes head) {
+    if (opts.filter == nullptr) return false;
+    auto d = TRY(opts.filter->on_file(relative(fs_path), m, head));
+    switch (d.action) {
+      case TarEntryFilter::Action::kKeep:
+        return false;
+      case TarEntryFilter::Action::kDrop:
+        return true;
+      case TarEntryFilter::Action::kReplace: {
+        if (d.content == nullptr) return invalid_argument(m.path + ": replacement without content");
+        EntryMeta r = m;
+        r.size = d.size;
+        r.sparse.clear();
+        TRY(sink.add_file(r, *d.content));
+        ++sum.files;
+        sum.bytes += r.size;
+        if (opts.on_bytes) opts.on_bytes(m.size);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  Status add_file(const std::string& fs_path, EntryMeta& m, const FileIdentity& id) {
+    if (auto head = TRY(sink.unchanged_head(m, id))) {
+      if (TRY(filtered_away(fs_path, m, as_bytes(*head)))) return {};
+      TRY(sink.add_unchanged(m, id));
+      ++sum.files;
+      sum.bytes += m.size;
+      ++sum.unchanged_files;
+      sum.unchanged_bytes += m.size;
+      if (opts.on_bytes) opts.on_bytes(m.size);
+      return {};
+    }
+    auto fd = open_file(fs_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (!fd.ok()) {
+      if (vanished(fd.error()) && fs_path != root_path) {
+        changed(fs_path + " disappeared while the tree was read: left out");
+        return {};
+      }
+      return std::move(fd).error();
+    }
+    std::optional<SparseFileReader> sparse;
+    std::optional<FdReader> plain;
+    Reader* raw = nullptr;
+    if (!m.sparse.empty()) raw = &sparse.emplace(fd->get(), m.size, m.sparse, fs_path);
+    else raw = &plain.emplace(fd->get(), fs_path);
+    ExactSizeReader exact(*raw, m.size, opts.on_bytes);
+    std::array<std::byte, kFilterHeadBytes> head{};
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(m.size, head.size()));
+    if (opts.filter != nullptr) {
+      TRY(read_exact(exact, MutableBytes(head.data(), want)));
+      if (TRY(filtered_away(fs_path, m, Bytes(head.data(), want)))) return {};
+    }
+    HeadThenRest content(Bytes(head.data(), opts.filter != nullptr ? want : 0), exact);
+    TRY(sink.add_local_file(m, content, id));
+    ++sum.files;
+    sum.bytes += m.size;
+    if (exact.short_by() > 0) {
+      changed(fs_path + " shrank by " + std::to_string(exact.short_by()) +
+              " bytes while it was read: stored with zeros at its end (a live file; Safe Mode pauses its app)");
+    } else if (exact.grew()) {
+      changed(fs_path + " grew while it was read: stored with the " + std::to_string(m.size) +
+              " bytes it had when listed (a live file; Safe Mode pauses its app)");
+    }
+    return {};
   }
 };
 
 }  // namespace
 
-Result<EntryMeta> stat_entry(const std::string& fs_path, const std::string& archive_path, TreeOptions options) {
-  struct stat st{};
-  if (::lstat(fs_path.c_str(), &st) != 0) return errno_error("stat " + fs_path, errno);
+namespace {
+
+Result<EntryMeta> entry_from_stat(const std::string& fs_path, const std::string& archive_path, const struct stat& st,
+                                  TreeOptions options) {
   EntryMeta m;
   m.path = archive_path;
   m.mode = st.st_mode & 07777;
@@ -205,12 +349,21 @@ Result<EntryMeta> stat_entry(const std::string& fs_path, const std::string& arch
   return m;
 }
 
-Status add_directory_tree(ArchiveWriter& writer, const std::string& dir, std::string_view prefix,
-                          TreeOptions options) {
+}  // namespace
+
+Result<EntryMeta> stat_entry(const std::string& fs_path, const std::string& archive_path, TreeOptions options) {
+  struct stat st{};
+  if (::lstat(fs_path.c_str(), &st) != 0) return errno_error("stat " + fs_path, errno);
+  return entry_from_stat(fs_path, archive_path, st, options);
+}
+
+Result<TreeSummary> add_directory_tree(EntrySink& sink, const std::string& dir, std::string_view prefix,
+                                       TreeOptions options) {
   auto p = normalize_archive_path(prefix);
   if (!p.ok() || p->empty()) return invalid_argument("bad archive prefix \"" + std::string(prefix) + "\"");
-  Walker walker{writer, options, {}};
-  return walker.add(dir, *p);
+  Walker walker{sink, std::move(options), dir, {}, {}};
+  TRY(walker.add(dir, *p, true));
+  return walker.sum;
 }
 
 }  // namespace stacksnap::archive

@@ -34,72 +34,6 @@ std::string part_name(std::string_view path, uint32_t index) {
   return std::string(path) + suffix;
 }
 
-// The paths written so far, as 64-bit keyed hashes (SHA-256 of a random per-writer salt and
-// the path, so that crafted file names cannot collide on purpose) in an open-addressing
-// table: 16 bytes per entry at most, instead of the paths themselves. A repeated path is
-// refused; a false alarm needs a 64-bit collision (~1e-8 for a million entries, and a new
-// salt the next time).
-class PathSet {
- public:
-  PathSet() {
-    (void)seal::random_bytes(MutableBytes(salt_.data(), salt_.size()));
-    slots_.assign(1024, 0);
-  }
-  // False when `path` was inserted before.
-  bool insert(std::string_view path) {
-    hash_.update(Bytes(salt_.data(), salt_.size()));
-    hash_.update(path);
-    auto d = hash_.finish();
-    uint64_t h = 0;
-    std::memcpy(&h, d.data(), sizeof h);
-    if (h == 0) h = 1;  // 0 marks a free slot
-    if ((count_ + 1) * 2 > slots_.size()) grow();
-    if (!place(slots_, h)) return false;
-    ++count_;
-    return true;
-  }
-
- private:
-  static bool place(std::vector<uint64_t>& slots, uint64_t h) {
-    const size_t mask = slots.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      if (slots[i] == h) return false;
-      if (slots[i] == 0) {
-        slots[i] = h;
-        return true;
-      }
-    }
-  }
-  void grow() {
-    std::vector<uint64_t> bigger(slots_.size() * 2, 0);
-    for (uint64_t h : slots_) {
-      if (h != 0) place(bigger, h);
-    }
-    slots_.swap(bigger);
-  }
-  std::array<std::byte, 16> salt_{};
-  seal::Sha256 hash_;
-  std::vector<uint64_t> slots_;
-  size_t count_ = 0;
-};
-
-// Bytes read ahead, then the rest of a stream.
-class HeadThenRest final : public Reader {
- public:
-  HeadThenRest(Bytes head, Reader& rest) : head_(head), rest_(rest) {}
-  Result<size_t> read(MutableBytes buf) override {
-    if (head_.empty()) return rest_.read(buf);
-    const size_t n = std::min(buf.size(), head_.size());
-    std::copy_n(head_.begin(), n, buf.begin());
-    head_ = head_.subspan(n);
-    return n;
-  }
-
- private:
-  Bytes head_;
-  Reader& rest_;
-};
-
 // Forwards into the current tar entry.
 class TarDataWriter final : public Writer {
  public:
@@ -147,21 +81,6 @@ struct ArchiveWriter::Impl {
   Status poison(Status st) {
     if (!st.ok() && !failed) failed = st.error();
     return st;
-  }
-
-  static Status check_user_path(const EntryMeta& m) {
-    auto norm = normalize_archive_path(m.path);
-    if (!norm.ok()) return std::move(norm).error();
-    if (*norm != m.path || m.path.empty()) {
-      return invalid_argument("archive path \"" + m.path + "\" is not normalised (expected \"" + *norm + "\")");
-    }
-    if (starts_with(m.path, "stacksnap/") || m.path == "stacksnap") {
-      return invalid_argument("archive path " + m.path + " is reserved for StackSnap's own records");
-    }
-    if (is_stream_part_name(m.path, nullptr, nullptr)) {
-      return invalid_argument("archive path " + m.path + " is reserved for parts of dump streams");
-    }
-    return {};
   }
 
   void record(const EntryMeta& m, std::string sha_hex) {
@@ -221,81 +140,6 @@ struct ArchiveWriter::Impl {
     return {};
   }
 
-  Status add_tar_stream(std::string_view prefix_in, Reader& in, const TarStreamOptions& o) {
-    auto prefix = normalize_archive_path(prefix_in);
-    if (!prefix.ok() || prefix->empty()) return invalid_argument("bad tar stream prefix \"" + std::string(prefix_in) + "\"");
-    EntryMeta probe{.path = *prefix};
-    TRY(check_user_path(probe));
-    auto tr = TRY(TarReader::open(in));
-    auto map_path = [&](const std::string& raw) -> Result<std::optional<std::string>> {
-      auto rel = normalize_archive_path(raw);
-      if (!rel.ok()) return invalid_argument("tar stream for " + *prefix + ": unsafe entry \"" + raw + "\"");
-      std::string_view rest = *rel;
-      int depth = rel->empty() ? 0 : 1 + static_cast<int>(std::count(rel->begin(), rel->end(), '/'));
-      if (depth < o.strip_components) return std::optional<std::string>();  // above the root: skipped
-      if (depth == o.strip_components) return std::optional<std::string>(*prefix);  // the root itself
-      for (int i = 0; i < o.strip_components; ++i) rest = rest.substr(rest.find('/') + 1);
-      return std::optional<std::string>(*prefix + "/" + std::string(rest));
-    };
-    EntryMeta m;
-    for (;;) {
-      bool more = TRY_CTX(tr->next(m), "tar stream for " + *prefix);
-      if (!more) break;
-      const std::string raw = m.path;
-      auto mapped = TRY(map_path(raw));
-      if (!mapped) {
-        TarEntryReader skip(*tr, m.size);
-        TRY(copy_stream(skip, *static_cast<Writer*>(&null_sink)));
-        continue;
-      }
-      m.path = *mapped;
-      if (m.type == EntryType::kHardlink) {
-        auto target = TRY(map_path(m.link));
-        if (!target) return invalid_argument("tar stream for " + *prefix + ": hardlink " + raw + " points above the stripped root");
-        m.link = *target;
-      }
-      if (m.type == EntryType::kFile && o.filter != nullptr) {
-        TRY_CTX(emit_filtered(*o.filter, *tr, m, relative_to(*prefix, m.path)), "tar stream for " + *prefix);
-      } else if (m.type == EntryType::kFile) {
-        TarEntryReader content(*tr, m.size);
-        TRY_CTX(emit(m, &content, nullptr), "tar stream for " + *prefix);
-      } else {
-        TRY_CTX(emit(m, nullptr, nullptr), "tar stream for " + *prefix);
-      }
-    }
-    return {};
-  }
-
-  static std::string relative_to(const std::string& prefix, const std::string& path) {
-    return path.size() > prefix.size() ? path.substr(prefix.size() + 1) : std::string();
-  }
-
-  // A regular file of a tar stream through the caller's filter: the first bytes are read
-  // ahead and offered with the metadata; the rest follows them, or is skipped.
-  Status emit_filtered(TarEntryFilter& filter, TarReader& tr, EntryMeta& m, const std::string& relative) {
-    TarEntryReader content(tr, m.size);
-    std::array<std::byte, kFilterHeadBytes> head{};
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(m.size, head.size()));
-    TRY(read_exact(content, MutableBytes(head.data(), want)));
-    auto d = TRY(filter.on_file(relative, m, Bytes(head.data(), want)));
-    switch (d.action) {
-      case TarEntryFilter::Action::kKeep: {
-        HeadThenRest joined(Bytes(head.data(), want), content);
-        return emit(m, &joined, nullptr);
-      }
-      case TarEntryFilter::Action::kDrop:
-        TRY(copy_stream(content, *static_cast<Writer*>(&null_sink)));
-        return {};
-      case TarEntryFilter::Action::kReplace:
-        if (d.content == nullptr) return invalid_argument(m.path + ": replacement without content");
-        TRY(copy_stream(content, *static_cast<Writer*>(&null_sink)));
-        m.size = d.size;
-        m.sparse.clear();
-        return emit(m, d.content, nullptr);
-    }
-    return {};
-  }
-
   static Status check_stream(const EntryMeta& meta, uint64_t part_size) {
     if (!starts_with(meta.path, "dumps/")) return invalid_argument("stream " + meta.path + " must lie under dumps/");
     TRY(check_user_path(meta));
@@ -332,7 +176,6 @@ struct ArchiveWriter::Impl {
     return {};
   }
 
-  NullWriter null_sink;
 };
 
 ArchiveWriter::ArchiveWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -373,14 +216,14 @@ Status ArchiveWriter::add_plan(const nlohmann::json& plan) {
 
 Status ArchiveWriter::add_file(const EntryMeta& meta, Reader& content) {
   TRY(impl_->check_usable(false));
-  TRY(Impl::check_user_path(meta));
+  TRY(check_user_path(meta));
   if (meta.type != EntryType::kFile) return invalid_argument(meta.path + ": add_file takes regular files");
   return impl_->poison(impl_->emit(meta, &content, nullptr));
 }
 
 Status ArchiveWriter::add_entry(const EntryMeta& meta) {
   TRY(impl_->check_usable(false));
-  TRY(Impl::check_user_path(meta));
+  TRY(check_user_path(meta));
   if (meta.type == EntryType::kFile) return invalid_argument(meta.path + ": regular files go through add_file");
   if ((meta.type == EntryType::kSymlink || meta.type == EntryType::kHardlink) && meta.link.empty()) {
     return invalid_argument(meta.path + ": link without a target");
@@ -394,7 +237,7 @@ Status ArchiveWriter::add_entry(const EntryMeta& meta) {
 
 Status ArchiveWriter::add_tar_stream(std::string_view prefix, Reader& tar, TarStreamOptions options) {
   TRY(impl_->check_usable(false));
-  return impl_->poison(impl_->add_tar_stream(prefix, tar, options));
+  return impl_->poison(replay_tar_stream(*this, prefix, tar, options));
 }
 
 Status ArchiveWriter::add_stream(const EntryMeta& meta, Reader& data) {

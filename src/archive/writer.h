@@ -34,6 +34,7 @@
 
 #include "archive/entry.h"
 #include "archive/manifest.h"
+#include "archive/sink.h"
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/stream.h"
@@ -63,36 +64,6 @@ struct WriterOptions {
   bool hash_sealed = true;
 };
 
-// Bytes of a regular file's content a TarEntryFilter sees before it decides.
-inline constexpr size_t kFilterHeadBytes = 16;
-
-// Lets the caller of add_tar_stream keep, drop or replace each regular file as the
-// stream passes, knowing nothing of the archive (the backup's SQLite snapshots:
-// backup/sqlite_capture.h). Only regular files are offered; everything else is kept.
-class TarEntryFilter {
- public:
-  enum class Action { kKeep, kDrop, kReplace };
-  struct Decision {
-    Action action = Action::kKeep;
-    // kReplace: the entry keeps its path and metadata but gets `size` bytes read from
-    // `content` (which must stay valid until the next call) instead of the stream's.
-    uint64_t size = 0;
-    Reader* content = nullptr;
-  };
-  virtual ~TarEntryFilter() = default;
-  // `relative`: the path below the stream's root after strip_components ("" for the
-  // root itself); `head`: the first min(size, kFilterHeadBytes) bytes of the content.
-  // An error stops the stream (and poisons the writer).
-  virtual Result<Decision> on_file(std::string_view relative, const EntryMeta& meta, Bytes head) = 0;
-};
-
-struct TarStreamOptions {
-  // Leading path components dropped from every entry (Docker's archive of /data names
-  // its entries "data/..."; strip 1 to put the contents directly under the prefix).
-  int strip_components = 0;
-  TarEntryFilter* filter = nullptr;  // not owned; nullptr keeps every entry
-};
-
 struct WriteSummary {
   uint64_t entries = 0;           // tar entries, plan and manifest included
   uint64_t files = 0;             // regular files (parts of streams counted one by one)
@@ -105,24 +76,24 @@ struct WriteSummary {
   std::string key_fingerprint;
 };
 
-class ArchiveWriter {
+class ArchiveWriter final : public EntrySink {
  public:
   // Writes the header to `out` at once. `key` must outlive the writer.
   static Result<std::unique_ptr<ArchiveWriter>> create(Writer& out, const seal::MasterKey& key,
                                                        WriterOptions options = {});
-  ~ArchiveWriter();
+  ~ArchiveWriter() override;
   ArchiveWriter(const ArchiveWriter&) = delete;
   ArchiveWriter& operator=(const ArchiveWriter&) = delete;
 
   // stacksnap/plan.json: project, time, what is expected. Must be the first call.
-  Status add_plan(const nlohmann::json& plan);
+  Status add_plan(const nlohmann::json& plan) override;
 
   // A regular file of known size: exactly meta.size bytes of logical content are read
   // from `content` (holes of a sparse meta read as zeros), streamed and hashed.
-  Status add_file(const EntryMeta& meta, Reader& content);
+  Status add_file(const EntryMeta& meta, Reader& content) override;
   // Directories, symlinks (meta.link = target), hardlinks (meta.link = archive path of
   // an earlier entry), fifos and devices: everything but regular files.
-  Status add_entry(const EntryMeta& meta);
+  Status add_entry(const EntryMeta& meta) override;
 
   // Re-emits a tar stream (Docker Engine archive endpoint: ustar/pax from Go's
   // archive/tar) entry by entry under `prefix` ("volumes/shop_data"), hashing file
@@ -130,20 +101,20 @@ class ArchiveWriter {
   // replace regular files (a replaced file's stream bytes are read and discarded, not
   // hashed). InvalidArgument for ".." paths or sockets in the stream; DataLoss for a
   // malformed stream.
-  Status add_tar_stream(std::string_view prefix, Reader& tar, TarStreamOptions options = {});
+  Status add_tar_stream(std::string_view prefix, Reader& tar, TarStreamOptions options = {}) override;
 
   // A stream of unknown size (a database dump from a pipe), stored as parts
   // `<meta.path>.part000001`, ... of options.dump_part_size bytes, with a "streams"
   // record in the manifest; ArchiveReader gives it back as one entry. meta.size is
   // ignored. The path must lie under dumps/.
-  Status add_stream(const EntryMeta& meta, Reader& data);
+  Status add_stream(const EntryMeta& meta, Reader& data) override;
 
   // Facts recorded in the manifest (later calls for the same name replace earlier ones).
-  Status set_dump_info(const std::string& service, const DumpInfo& info);
+  Status set_dump_info(const std::string& service, const DumpInfo& info) override;
   // Extra facts for a volume; "files" and "bytes" are counted by the writer.
-  Status set_volume_info(const std::string& volume, const nlohmann::json& extra);
+  Status set_volume_info(const std::string& volume, const nlohmann::json& extra) override;
   // The same for a bind mount (`bind` is its directory name below binds/, e.g. "0").
-  Status set_bind_info(const std::string& bind, const nlohmann::json& extra);
+  Status set_bind_info(const std::string& bind, const nlohmann::json& extra) override;
 
   // Writes the manifest, ends tar, zstd and the seal. Does not close `out`.
   Result<WriteSummary> finish();

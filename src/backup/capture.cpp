@@ -29,7 +29,7 @@ constexpr size_t kDumpPipe = 1 << 20;
 // thread at a time (joined before the next open).
 class DumpEntryWriter final : public Writer {
  public:
-  DumpEntryWriter(archive::ArchiveWriter& w, archive::EntryMeta meta, job::Progress& progress)
+  DumpEntryWriter(archive::EntrySink& w, archive::EntryMeta meta, job::Progress& progress)
       : pipe_(kDumpPipe), progress_(progress) {
     consumer_ = std::thread([this, &w, meta = std::move(meta)] {
       Pipe::ReaderEnd r(pipe_);
@@ -69,7 +69,7 @@ class DumpEntryWriter final : public Writer {
 
 class ArchiveDumpSink final : public dbengine::DumpSink {
  public:
-  ArchiveDumpSink(archive::ArchiveWriter& w, std::string service, job::Progress& p)
+  ArchiveDumpSink(archive::EntrySink& w, std::string service, job::Progress& p)
       : w_(w), service_(std::move(service)), progress_(p) {}
   Result<std::unique_ptr<Writer>> open(const std::string& name) override {
     archive::EntryMeta meta;
@@ -81,7 +81,7 @@ class ArchiveDumpSink final : public dbengine::DumpSink {
   }
 
  private:
-  archive::ArchiveWriter& w_;
+  archive::EntrySink& w_;
   std::string service_;
   job::Progress& progress_;
 };
@@ -122,7 +122,7 @@ std::string tail(const std::string& s, size_t n = 600) {
 
 }  // namespace
 
-Result<dbengine::DumpInfo> capture_dump(docker::Client& docker, archive::ArchiveWriter& writer, const DumpTask& task,
+Result<dbengine::DumpInfo> capture_dump(docker::Client& docker, archive::EntrySink& writer, const DumpTask& task,
                                       job::Context& ctx, const std::string& step) {
   auto info = TRY_CTX(docker.inspect_container(task.container_id), "dump " + task.service);
   auto facts = dbengine::facts_from(info);
@@ -139,7 +139,7 @@ Result<dbengine::DumpInfo> capture_dump(docker::Client& docker, archive::Archive
   return std::move(*dump);
 }
 
-Status capture_mount(docker::Client& docker, archive::ArchiveWriter& writer, const std::string& image,
+Status capture_mount(docker::Client& docker, archive::EntrySink& writer, const std::string& image,
                      docker::MountSpec::Type type, const std::string& source, const std::string& archive_dir,
                      uint64_t estimate, job::Context& ctx, const std::string& step,
                      archive::TarEntryFilter* filter) {
@@ -157,6 +157,30 @@ Status capture_mount(docker::Client& docker, archive::ArchiveWriter& writer, con
   progress.finish();
   if (!st.ok()) return std::move(st).error().with_context("capture " + what);
   return {};
+}
+
+Result<archive::TreeSummary> capture_tree(archive::EntrySink& writer, const std::string& host_path,
+                                          const std::string& archive_dir, uint64_t estimate, job::Context& ctx,
+                                          const std::string& step, archive::TarEntryFilter* filter) {
+  job::Progress progress(ctx, step, estimate ? std::optional<uint64_t>(estimate) : std::nullopt);
+  int warned = 0;
+  constexpr int kMaxWarnings = 20;
+  auto sum = archive::add_directory_tree(
+      writer, host_path, archive_dir,
+      {.filter = filter,
+       .on_change =
+           [&](const std::string& what) {
+             if (++warned <= kMaxWarnings) ctx.warn(what, step);
+           },
+       .on_bytes = [&](uint64_t n) {
+         progress.add(n);
+       }});
+  progress.finish();
+  if (!sum.ok()) return std::move(sum).error().with_context("read " + host_path);
+  if (warned > kMaxWarnings) {
+    ctx.warn(std::to_string(warned - kMaxWarnings) + " more file(s) changed while " + host_path + " was read", step);
+  }
+  return sum;
 }
 
 Status run_hook(docker::Client& docker, const HookTask& hook, job::Context& ctx, HookCancel cancel) {

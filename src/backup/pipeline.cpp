@@ -22,6 +22,8 @@
 #include "catalog/catalog_admin.h"
 #include "docker/helper_container.h"
 #include "repo/repo.h"
+#include "repo/snapshot.h"
+#include "catalog/record_json.h"
 #include "seal/crypto.h"
 #include "stack/discovery.h"
 
@@ -145,7 +147,7 @@ std::optional<Spool::Follower> follower_for(const std::vector<catalog::TargetRec
 
 // Compose files, .env and env files with their original paths: first, so that a restore
 // has them (and can resolve the project's compose config) while it fills the volumes.
-Status write_config_files(archive::ArchiveWriter& writer, const BackupPlan& plan, job::Context& ctx) {
+Status write_config_files(archive::EntrySink& writer, const BackupPlan& plan, job::Context& ctx) {
   return job::run_step(
       ctx, "config", "Compose files and environment files",
       [&]() -> Status {
@@ -176,7 +178,7 @@ Status run_hooks(docker::Client& docker, const BackupPlan& plan, const std::stri
   return {};
 }
 
-Status dump_databases(docker::Client& docker, archive::ArchiveWriter& writer, const BackupPlan& plan,
+Status dump_databases(docker::Client& docker, archive::EntrySink& writer, const BackupPlan& plan,
                       job::Context& ctx) {
   for (const auto& d : plan.dumps) {
     TRY(ctx.check_cancel("backup"));
@@ -195,7 +197,7 @@ Status dump_databases(docker::Client& docker, archive::ArchiveWriter& writer, co
 
 // Volumes and bind mounts, with Safe Mode's pause around them only. Returns the pause's ms.
 Result<int64_t> capture_mounts(const BackupEnv& env, const BackupRequest& req, const BackupPlan& plan,
-                               archive::ArchiveWriter& writer, const Estimate& est, job::Context& ctx, int64_t job_id) {
+                               archive::EntrySink& writer, const Estimate& est, job::Context& ctx, int64_t job_id) {
   std::optional<QuiesceGuard> quiesce;
   if (req.options.safe_mode && !plan.pause.empty()) {
     quiesce.emplace(TRY(job::run_step(ctx, "pause", "Safe Mode: pause " + std::to_string(plan.pause.size()) + " app container(s)",
@@ -213,9 +215,29 @@ Result<int64_t> capture_mounts(const BackupEnv& env, const BackupRequest& req, c
       lite.scratch_dir = repo::spool_dir(env.data_dir);
       lite.busy_timeout = quiesce ? kSqliteLockWaitPaused : kSqliteLockWait;
       lite.apps_paused = quiesce.has_value();
+      const std::string tree_path = lite.tree.path;
+      const std::string why_not = lite.tree.reason;
       SqliteCapture databases(std::move(lite), ctx, title.substr(title.find(' ') + 1), step_id);
-      TRY(capture_mount(env.docker, writer, image, type, source, dir, est.of(source), ctx, step_id, &databases));
-      return databases.manifest_extra();
+      Json how;
+      if (!tree_path.empty()) {
+        // On this host: read where the files are (no helper container, no tar stream; a
+        // sink with a files cache takes unchanged files unread).
+        auto sum = TRY(capture_tree(writer, tree_path, dir, est.of(source), ctx, step_id, &databases));
+        ctx.info("read directly from " + tree_path + ": " + std::to_string(sum.files) + " file(s), " +
+                     human_bytes(sum.bytes) +
+                     (sum.unchanged_files > 0 ? "; " + std::to_string(sum.unchanged_files) + " unchanged (" +
+                                                    human_bytes(sum.unchanged_bytes) + ") taken from the previous snapshot unread"
+                                              : std::string()),
+                 step_id);
+        how = {{"read", "direct"}, {"unchanged_files", sum.unchanged_files}, {"changed_while_read", sum.changed}};
+      } else {
+        ctx.info("read through the Engine's archive stream: " + why_not, step_id);
+        TRY(capture_mount(env.docker, writer, image, type, source, dir, est.of(source), ctx, step_id, &databases));
+        how = {{"read", "engine-stream"}, {"why", why_not}};
+      }
+      Json extra = databases.manifest_extra();
+      for (auto it = how.begin(); it != how.end(); ++it) extra[it.key()] = it.value();
+      return extra;
     });
   };
   for (const auto& v : plan.volumes) {
@@ -224,13 +246,13 @@ Result<int64_t> capture_mounts(const BackupEnv& env, const BackupRequest& req, c
     auto extra = TRY(capture("volume." + v.name, "Capture volume " + v.name, v.helper_image,
                              docker::MountSpec::Type::kVolume, v.name, v.archive_dir,
                              {.exclude = v.sqlite_exclude, .include = v.sqlite_include, .container_roots = roots}));
-    if (!extra.empty()) TRY(writer.set_volume_info(v.name, extra));
+    TRY(writer.set_volume_info(v.name, extra));
   }
   for (const auto& b : plan.binds) {
     auto extra = TRY(capture("bind." + std::to_string(b.index), "Capture bind mount " + b.host_path, b.helper_image,
                              docker::MountSpec::Type::kBind, b.host_path, b.archive_dir,
                              {.exclude = b.sqlite_exclude, .include = b.sqlite_include, .container_roots = {b.container_path}}));
-    if (!extra.empty()) TRY(writer.set_bind_info(std::to_string(b.index), extra));
+    TRY(writer.set_bind_info(std::to_string(b.index), extra));
   }
   if (!quiesce) return int64_t{0};
   job::StepTimer step(ctx, "resume", "Safe Mode: resume app containers");
@@ -247,22 +269,30 @@ struct Written {
   int64_t pause_ms = 0;
 };
 
-// The whole archive into the spool: plan.json, config files, pre-backup hooks, dumps,
-// volumes and binds, post-backup hooks (also when a step fails), manifest and seal.
+// Everything a backup captures, into `sink`: plan.json, config files, pre-backup hooks,
+// dumps, volumes and binds, post-backup hooks (also when a step fails). Returns the Safe
+// Mode pause in ms.
+Result<int64_t> capture_all(const BackupEnv& env, const BackupRequest& req, const BackupPlan& plan,
+                            const std::string& id, const std::string& created, const Estimate& est,
+                            archive::EntrySink& sink, job::Context& ctx, int64_t job_id) {
+  TRY(sink.add_plan(plan.to_json(id, created)));
+  TRY(write_config_files(sink, plan, ctx));
+  auto post_hooks = on_scope_exit([&] { (void)run_hooks(env.docker, plan, "post-backup", ctx); });
+  TRY(run_hooks(env.docker, plan, "pre-backup", ctx));
+  TRY(dump_databases(env.docker, sink, plan, ctx));
+  const int64_t pause_ms = TRY(capture_mounts(env, req, plan, sink, est, ctx, job_id));
+  post_hooks.dismiss();
+  (void)run_hooks(env.docker, plan, "post-backup", ctx);
+  return pause_ms;
+}
+
+// The whole archive into the spool, then its manifest and seal.
 Result<Written> write_archive(const BackupEnv& env, const BackupRequest& req, const BackupPlan& plan,
                               const std::string& id, const std::string& created, const Estimate& est, Spool& spool,
                               job::Context& ctx, int64_t job_id) {
   auto writer = TRY(archive::ArchiveWriter::create(spool.writer(), env.key, {.hash_sealed = false}));
-  TRY(writer->add_plan(plan.to_json(id, created)));
-  TRY(write_config_files(*writer, plan, ctx));
-  auto post_hooks = on_scope_exit([&] { (void)run_hooks(env.docker, plan, "post-backup", ctx); });
-  TRY(run_hooks(env.docker, plan, "pre-backup", ctx));
-  TRY(dump_databases(env.docker, *writer, plan, ctx));
   Written w;
-  w.pause_ms = TRY(capture_mounts(env, req, plan, *writer, est, ctx, job_id));
-  post_hooks.dismiss();
-  (void)run_hooks(env.docker, plan, "post-backup", ctx);
-
+  w.pause_ms = TRY(capture_all(env, req, plan, id, created, est, *writer, ctx, job_id));
   w.summary = TRY(job::run_step(ctx, "seal", "Finish the sealed archive", [&] { return writer->finish(); }));
   spool.finish();
   return w;
@@ -279,31 +309,40 @@ Result<archive::VerifyReport> verdict(Spool& spool, const archive::WriteSummary&
       });
 }
 
-// The catalog record (also sealed into every sidecar).
+// The catalog record (also sealed into every sidecar and snapshot).
 catalog::BackupRecord make_record(const BackupRequest& req, const BackupPlan& plan, const std::string& id,
-                                  std::chrono::system_clock::time_point created, const Written& w,
-                                  const archive::VerifyReport& report) {
+                                  std::chrono::system_clock::time_point created, int64_t pause_ms,
+                                  const archive::Manifest& manifest, uint64_t files, uint64_t content_bytes,
+                                  const std::string& key_fingerprint) {
   catalog::BackupRecord rec;
   rec.id = id;
   rec.project = plan.project;
   rec.created_at = unix_seconds(created);
-  rec.plaintext_bytes = w.summary.tar_bytes;
-  rec.stored_bytes = w.summary.sealed_bytes;
-  rec.sha256 = report.sealed_sha256;
   rec.summary = {{"reason", req.reason},
                  {"safe_mode", req.options.safe_mode},
-                 {"pause_ms", w.pause_ms},
+                 {"pause_ms", pause_ms},
                  {"services", plan.services},
-                 {"dumps", report.manifest.dumps},
-                 {"volumes", report.manifest.volumes},
-                 {"binds", report.manifest.binds},
-                 {"files", w.summary.files},
-                 {"content_bytes", w.summary.content_bytes},
-                 {"key_fingerprint", w.summary.key_fingerprint},
+                 {"dumps", manifest.dumps},
+                 {"volumes", manifest.volumes},
+                 {"binds", manifest.binds},
+                 {"files", files},
+                 {"content_bytes", content_bytes},
+                 {"key_fingerprint", key_fingerprint},
                  {"working_dir", plan.working_dir},
                  {"warnings", plan.warnings}};
   rec.verified_at = unix_seconds(std::chrono::system_clock::now());
   rec.verify_result = "ok";
+  return rec;
+}
+
+catalog::BackupRecord make_record(const BackupRequest& req, const BackupPlan& plan, const std::string& id,
+                                  std::chrono::system_clock::time_point created, const Written& w,
+                                  const archive::VerifyReport& report) {
+  catalog::BackupRecord rec = make_record(req, plan, id, created, w.pause_ms, report.manifest, w.summary.files,
+                                          w.summary.content_bytes, w.summary.key_fingerprint);
+  rec.plaintext_bytes = w.summary.tar_bytes;
+  rec.stored_bytes = w.summary.sealed_bytes;
+  rec.sha256 = report.sealed_sha256;
   return rec;
 }
 
@@ -336,6 +375,108 @@ Status record_backup(catalog::Catalog& cat, catalog::BackupRecord& rec, const Pr
   return {};
 }
 
+// The previous snapshot of `project` on the target (the files cache), or nullopt: the
+// newest catalogued backup with a snapshot there that still loads.
+std::optional<chunks::SnapshotInfo> parent_snapshot(catalog::Catalog& cat, const std::string& project,
+                                                    const std::string& target, const chunks::Repository& repository,
+                                                    job::Context& ctx, const std::string& step) {
+  auto backups = cat.list_backups({.project = project, .target = target, .limit = 5});
+  if (!backups.ok()) return std::nullopt;
+  for (const auto& b : *backups) {
+    for (const auto& c : b.copies) {
+      if (c.target != target) continue;
+      const std::string sid = repo::snapshot_id_of_key(c.key);
+      if (sid.empty()) continue;
+      auto snap = repo::load_snapshot(repository, sid);
+      if (snap.ok()) {
+        ctx.info("files cache: backup " + b.id + " (snapshot " + sid.substr(0, 12) + ")", step);
+        return std::move(*snap);
+      }
+      ctx.info("files cache: backup " + b.id + " cannot be read (" + snap.error().message() + "); every file is read",
+               step);
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+// A backup whose one target is a repository: captured straight into a snapshot (no
+// archive, no spool), files unchanged since the previous snapshot taken from it unread.
+// The new packs are read back and authenticated before the snapshot commits; the record
+// is sealed into the snapshot, then the catalog learns it.
+Result<BackupSummary> run_snapshot_backup(const BackupEnv& env, const BackupRequest& req,
+                                          const catalog::TargetRecord& trec, const BackupPlan& plan,
+                                          const std::string& id, std::chrono::system_clock::time_point created,
+                                          const Estimate& est, job::Context& ctx, int64_t job_id, double t0) {
+  const std::string step_id = "upload." + trec.name;
+  auto fail = [&](Error e) -> Error {
+    if (e.code() != Code::kCancelled) {
+      (void)catalog::record_target_failure(env.cat, plan.project, trec.name,
+                                           unix_seconds(std::chrono::system_clock::now()), e.message());
+    }
+    return std::move(e).with_context("store on " + trec.name);
+  };
+  auto target = repo::open_target(trec);
+  if (!target.ok()) return fail(std::move(target).error());
+  auto session = job::run_step(ctx, "open", "Open the repository on " + trec.name, [&] {
+    return repo::open_for_backup(**target, env.key,
+                                 {.owner = "backup " + plan.project + " " + id,
+                                  .on_init = [&] { ctx.info("no repository on " + trec.name + " yet: creating one", "open"); }},
+                                 ctx.stop());
+  });
+  if (!session.ok()) return fail(std::move(session).error());
+  auto parent = parent_snapshot(env.cat, plan.project, trec.name, *session->repository, ctx, "open");
+  auto sink = repo::SnapshotSink::create(*session->repository, std::move(parent), ctx.stop());
+  if (!sink.ok()) return fail(std::move(sink).error());
+  const std::string created_text = format_rfc3339(created);
+  const int64_t pause_ms = TRY(capture_all(env, req, plan, id, created_text, est, **sink, ctx, job_id));
+  const repo::IngestStats& stats = (*sink)->stats();
+  auto verified = job::run_step(
+      ctx, "verify", "Verify what was stored (read back and authenticate every new pack)",
+      [&] { return (*sink)->verify_uploaded(); },
+      [&](const Status&) {
+        return std::to_string(stats.files) + " files, " + human_bytes(stats.content_bytes) + "; " +
+               std::to_string(stats.unchanged_files) + " unchanged files (" + human_bytes(stats.unchanged_bytes) +
+               ") taken unread";
+      });
+  if (!verified.ok()) return fail(std::move(verified).error());
+
+  const archive::Manifest manifest = (*sink)->manifest(created_text);
+  catalog::BackupRecord rec = make_record(req, plan, id, created, pause_ms, manifest, stats.files,
+                                          stats.content_bytes, env.key.fingerprint());
+  rec.plaintext_bytes = stats.content_bytes;
+  nlohmann::json doc = {{"backup_id", id},
+                        {"project", plan.project},
+                        {"created", rec.created_at},
+                        {"record", catalog::to_json(rec, {.copies = false})}};
+  job::StepTimer step(ctx, step_id, "Commit the snapshot on " + trec.name);
+  auto snap = (*sink)->commit(std::move(doc), created_text, [&] { return session->still_locked(); });
+  step.end(snap.ok(), snap.ok() ? "" : snap.error().message());
+  if (!snap.ok()) return fail(std::move(snap).error());
+  ctx.info("stored as snapshot " + snap->id.substr(0, 12) + ": " + std::to_string(stats.files) + " files, " +
+               human_bytes(stats.content_bytes) + " in " + std::to_string(stats.chunks) + " chunks, " +
+               std::to_string(stats.new_chunks) + " new (" + human_bytes(stats.new_bytes) + "); uploaded " +
+               human_bytes(stats.uploaded_bytes),
+           step_id);
+  rec.stored_bytes = stats.uploaded_bytes;
+  rec.sha256 = snap->id;
+  Promotion stored;
+  stored.copies.push_back(catalog::CopyRecord{.target = trec.name, .key = repo::snapshot_key(snap->id),
+                                              .size = stats.uploaded_bytes, .sha256 = snap->id,
+                                              .uploaded_at = unix_seconds(std::chrono::system_clock::now())});
+  TRY(record_backup(env.cat, rec, stored, t0));
+  return BackupSummary{.backup_id = id,
+                       .project = plan.project,
+                       .stored_bytes = stats.uploaded_bytes,
+                       .plaintext_bytes = stats.content_bytes,
+                       .content_bytes = stats.content_bytes,
+                       .files = stats.files,
+                       .duration_ms = rec.duration_ms,
+                       .pause_ms = pause_ms,
+                       .targets = {trec.name},
+                       .failed_targets = {}};
+}
+
 }  // namespace
 
 std::string new_backup_id() { return format_compact_utc(std::chrono::system_clock::now()) + "-" + random_hex(4); }
@@ -361,6 +502,9 @@ Result<BackupSummary> run_backup(const BackupEnv& env, const BackupRequest& req,
   const std::string id = new_backup_id();
   const auto created = std::chrono::system_clock::now();
   const Estimate est = estimate_size(env.docker, plan);
+  if (targets.size() == 1 && repo::stores_repository(targets.front())) {
+    return run_snapshot_backup(env, req, targets.front(), plan, id, created, est, ctx, job_id, t0);
+  }
   TRY(check_free_space(repo::spool_dir(env.data_dir), est.bytes));
   auto spool = TRY(Spool::open(repo::spool_dir(env.data_dir), id, env.key, follower_for(targets, id, plan.project), ctx));
   const Written written =

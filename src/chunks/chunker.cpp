@@ -56,11 +56,13 @@ size_t Chunker::cut(Bytes data, bool at_end) const {
   return at_end ? n : 0;
 }
 
-ChunkReader::ChunkReader(const Chunker& chunker, Reader& in)
-    : chunker_(chunker), in_(in), buf_(kMaxSize + kReadAhead) {}
+ChunkReader::ChunkReader(const Chunker& chunker, Reader& in, std::vector<std::byte>* buffer)
+    : chunker_(chunker), in_(in), buf_(buffer ? *buffer : own_) {
+  if (buf_.size() < 2 * kMaxSize + kReadAhead) buf_.resize(2 * kMaxSize + kReadAhead);
+}
 
 Status ChunkReader::fill() {
-  if (begin_ > 0) {
+  if (begin_ > 0 && buf_.size() - begin_ < kMaxSize + kReadAhead) {  // too little room after begin_
     std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;

@@ -52,11 +52,13 @@ class Chunker {
   std::array<uint64_t, 256> gear_{};
 };
 
-// Splits a stream into chunks: read() fills an internal buffer of kMaxSize (plus a
-// read-ahead), next() hands out one chunk at a time (a view valid until the next call).
+// Splits a stream into chunks: read() fills a buffer of twice kMaxSize (plus a read-ahead;
+// the bytes left are moved to its front about once per kMaxSize consumed), next() hands
+// out one chunk at a time (a view valid until the next call). `buffer` (optional) is the
+// caller's, kept from stream to stream: a writer of many small files allocates it once.
 class ChunkReader {
  public:
-  ChunkReader(const Chunker& chunker, Reader& in);
+  ChunkReader(const Chunker& chunker, Reader& in, std::vector<std::byte>* buffer = nullptr);
   // The next chunk; empty at the end of the stream.
   Result<Bytes> next();
 
@@ -64,7 +66,8 @@ class ChunkReader {
   Status fill();
   const Chunker& chunker_;
   Reader& in_;
-  std::vector<std::byte> buf_;
+  std::vector<std::byte> own_;
+  std::vector<std::byte>& buf_;
   size_t begin_ = 0, end_ = 0;
   bool eof_ = false;
 };

@@ -395,7 +395,7 @@ Status SnapshotWriter::drain() {
 }
 
 Result<std::vector<ChunkId>> SnapshotWriter::add_stream(Reader& in) {
-  ChunkReader chunks(repo_.chunker(), in);
+  ChunkReader chunks(repo_.chunker(), in, &chunk_buffer_);
   std::vector<ChunkId> ids;
   for (;;) {
     const Bytes chunk = TRY(chunks.next());
@@ -414,6 +414,25 @@ Status SnapshotWriter::flush_pack() {
   ++stats_.packs;
   written_.add_pack(pack.id, pack.entries);
   for (const auto& e : pack.entries) pending_.erase(e.id);  // known through written_ now
+  return {};
+}
+
+Status SnapshotWriter::verify_uploaded() {
+  TRY(drain());
+  TRY(flush_pack());
+  for (const auto& [pack_id, entries] : written_.packs()) {
+    const std::string name = pack_name(pack_id);
+    auto in = TRY_CTX(repo_.target().get(name), "read back " + name);
+    const std::string bytes = TRY_CTX(read_all(*in, kPackTarget * 4 + (64u << 20)), "read back " + name);
+    auto header = TRY_CTX(read_pack_header(*codec_, as_bytes(bytes), bytes.size()), "pack " + name);
+    if (header != entries) return data_loss("pack " + name + ": its header does not list what was written");
+    for (const auto& e : entries) {
+      if (e.offset + e.length > bytes.size()) return data_loss("pack " + name + ": a blob lies beyond its end");
+      TRY_CTX(codec_->open(e.type, e.id, Bytes(reinterpret_cast<const std::byte*>(bytes.data()) + e.offset, e.length),
+                           e.raw_length),
+              "pack " + name + ", blob " + to_hex(e.id));
+    }
+  }
   return {};
 }
 

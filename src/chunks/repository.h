@@ -123,6 +123,13 @@ class SnapshotWriter {
   // Waits until every blob added so far is sealed and in a pack; full packs are uploaded
   // (what a crash after this point leaves on the target: tests, and a caller about to wait).
   Status settle() { return drain(); }
+  // Uploads every blob added so far (the last pack too, however small), then reads back
+  // every pack this writer uploaded and checks it: its header against what was written,
+  // every blob authenticated and decompressed (the pack's SHA-256 against its name is
+  // `repo check`'s: a blob that authenticates is the blob that was sealed). The backup's verify of what
+  // it stored (the chunks it reused were checked when they were written, and by
+  // `repo check`). DataLoss names the pack.
+  Status verify_uploaded();
   // Chunks a stream and stores its chunks; returns their ids in order.
   Result<std::vector<ChunkId>> add_stream(Reader& in);
   // Uploads what is pending, the index of this writer's packs, then the snapshot.
@@ -143,6 +150,7 @@ class SnapshotWriter {
   Index written_;                                   // packs uploaded by this writer
   std::unordered_map<ChunkId, bool, ChunkIdHash> pending_;  // added, not yet in an uploaded pack
   std::unique_ptr<SealPipeline> seal_;
+  std::vector<std::byte> chunk_buffer_;  // ChunkReader's, kept from stream to stream
   WriteStats stats_;
   bool committed_ = false;
 };

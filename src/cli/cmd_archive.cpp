@@ -197,7 +197,7 @@ Status run_pack(const Globals& g, const PackArgs& a) {
                      {"source", std::filesystem::absolute(a.dir).string()},
                      {"created", format_rfc3339(clock.now())},
                      {"expect", {{"trees", {a.prefix}}}}}));
-    TRY(archive::add_directory_tree(*w, a.dir, a.prefix));
+    (void)TRY(archive::add_directory_tree(*w, a.dir, a.prefix));
     return w->finish();
   };
   auto sum = run();
@@ -250,43 +250,40 @@ Result<std::unique_ptr<storage::Target>> local_repo_target(const std::string& re
       catalog::TargetRecord{.name = "bench", .kind = "local", .config = {{"path", std::filesystem::absolute(repo_dir).string()}}});
 }
 
+// As a backup to a repository target stores a tree (backup/pipeline.cpp): the repository
+// opened for a backup, the newest snapshot of "bench" as the files cache, the directory
+// read into a SnapshotSink, the new packs read back, the commit under the lock.
 Status run_snapshot(const Globals& g, const SnapshotArgs& a) {
   auto keys = TRY(resolve_keys(g, a.key, KeyUse::kSeal));
   const seal::MasterKey* key = TRY(keys.key_for_writing());
   const auto t0 = std::chrono::steady_clock::now();
-  std::string named;
-  auto spool = TRY(scratch_beside(a.repo, &named));
-  auto cleanup = [&] { if (!named.empty()) ::unlink(named.c_str()); };
-  FdWriter out(spool.get(), "spool");
-  auto packed = [&]() -> Result<archive::WriteSummary> {
-    auto w = TRY(archive::ArchiveWriter::create(out, *key, {.zstd_level = codec::kDefaultZstdLevel}));
-    TRY(w->add_plan({{"tool", "stacksnap snapshot"},
-                     {"source", std::filesystem::absolute(a.dir).string()},
-                     {"created", format_rfc3339(SystemClock().now())},
-                     {"expect", {{"trees", {"binds/0"}}}}}));
-    TRY(archive::add_directory_tree(*w, a.dir, "binds/0"));
-    return w->finish();
-  }();
-  cleanup();
-  if (!packed.ok()) return std::move(packed).error().with_context("pack " + a.dir);
-  const double archived = seconds_since(t0);
-
-  const auto t1 = std::chrono::steady_clock::now();
   auto target = TRY(local_repo_target(a.repo));
-  if (::lseek(spool.get(), 0, SEEK_SET) != 0) return errno_error("seek the spool", errno);
-  FdReader in(spool.get(), "spool");
-  auto reader_keys = seal::KeySource::from_key(TRY(key->clone()));
-  auto reader = TRY(archive::ArchiveReader::open(in, reader_keys, {.hash_sealed = false}));
-  repo::IngestStats stats;
+  auto session = TRY(repo::open_for_backup(*target, *key, {.owner = "snapshot " + a.dir}, {}));
+  std::optional<chunks::SnapshotInfo> parent;
+  {
+    auto all = TRY(session.repository->snapshots());
+    int64_t newest = -1;
+    for (auto& snap : all) {
+      if (snap.doc.value("project", "") != "bench" || snap.doc.value("created", int64_t{0}) < newest) continue;
+      newest = snap.doc.value("created", int64_t{0});
+      parent = std::move(snap);
+    }
+  }
+  auto sink = TRY(repo::SnapshotSink::create(*session.repository, std::move(parent), {}));
+  const std::string created = format_rfc3339(SystemClock().now());
+  TRY(sink->add_plan({{"tool", "stacksnap snapshot"},
+                      {"source", std::filesystem::absolute(a.dir).string()},
+                      {"created", created},
+                      {"expect", {{"trees", {"binds/0"}}}}}));
+  auto tree = TRY_CTX(archive::add_directory_tree(*sink, a.dir, "binds/0"), "read " + a.dir);
+  TRY(sink->verify_uploaded());
   nlohmann::json doc = {{"backup_id", "snapshot"}, {"project", "bench"}, {"created", unix_seconds(SystemClock().now())}};
-  // As a backup stores it (promote.cpp): the same function.
-  auto snap = TRY_CTX(repo::store_archive(*target, *key, *reader, std::move(doc), {.owner = "snapshot " + a.dir}, {}, &stats),
-                      "ingest " + a.dir);
-  const double ingested = seconds_since(t1);
-  nlohmann::json j = {{"seconds_archive", archived},     {"seconds_ingest", ingested},
-                      {"seconds", seconds_since(t0)},    {"uploaded_bytes", stats.uploaded_bytes},
-                      {"new_bytes", stats.new_bytes},    {"content_bytes", stats.content_bytes},
-                      {"files", stats.files},            {"snapshot", snap.id}};
+  auto snap = TRY(sink->commit(std::move(doc), created, [&] { return session.still_locked(); }));
+  const auto& stats = sink->stats();
+  nlohmann::json j = {{"seconds", seconds_since(t0)},          {"uploaded_bytes", stats.uploaded_bytes},
+                      {"new_bytes", stats.new_bytes},          {"content_bytes", stats.content_bytes},
+                      {"files", stats.files},                  {"unchanged_files", tree.unchanged_files},
+                      {"unchanged_bytes", tree.unchanged_bytes}, {"snapshot", snap.id}};
   std::cout << (g.json ? j.dump() : j.dump(2)) << "\n";
   return {};
 }

@@ -1,6 +1,8 @@
 #include "repo/snapshot.h"
 
+#include <algorithm>
 #include <ctime>
+#include <map>
 #include <optional>
 
 #include <thread>
@@ -49,17 +51,22 @@ class HashingReader final : public Reader {
     TRY(check_cancel(stop_, "store the snapshot"));
     const size_t n = TRY(in_.read(buf));
     hash_.update(Bytes(buf.data(), n));
+    if (head_.size() < archive::kFilterHeadBytes) {
+      head_.append(reinterpret_cast<const char*>(buf.data()), std::min(n, archive::kFilterHeadBytes - head_.size()));
+    }
     bytes_ += n;
     return n;
   }
   std::string hex() { return seal::hex_encode(hash_.finish()); }
   uint64_t bytes() const { return bytes_; }
+  const std::string& head() const { return head_; }
 
  private:
   Reader& in_;
   const StopToken& stop_;
   seal::Sha256 hash_;
   uint64_t bytes_ = 0;
+  std::string head_;
 };
 
 Json entry_line(const archive::EntryMeta& m, bool stream) {
@@ -148,6 +155,9 @@ Result<std::vector<ChunkId>> chunk_ids(const Json& j) {
   return ids;
 }
 
+}  // namespace
+namespace snapshot_detail {  // named: SnapshotSink::Impl holds these
+
 // Entry lines gathered into content-defined lists.
 class ListWriter {
  public:
@@ -167,12 +177,18 @@ class ListWriter {
     return {};
   }
   Json ids() const { return ids_; }
+  size_t count() const { return ids_.size(); }  // lists stored so far: the number of the one being filled
 
  private:
   chunks::SnapshotWriter& w_;
   std::string buf_;
   Json ids_ = Json::array();
 };
+
+}  // namespace snapshot_detail
+using namespace snapshot_detail;
+namespace {
+
 
 // Calls fn(line) for every entry line of the snapshot, in archive order.
 Status for_each_line(const chunks::Repository& repo, const Json& doc, const std::function<Status(const Json&)>& fn) {
@@ -236,6 +252,163 @@ class ChunksReader final : public Reader {
   bool checked_ = false;
 };
 
+// Paths in the order a tree is read (a directory, then its entries by name in bytes):
+// compared component by component, i.e. with '/' below every other byte.
+int path_order(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned x = a[i] == '/' ? 0u : static_cast<unsigned char>(a[i]);
+    const unsigned y = b[i] == '/' ? 0u : static_cast<unsigned char>(b[i]);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
+}
+
+// "volumes/<name>" or "binds/<name>" for a path in that tree (the tree's root included), else "".
+std::string tree_of(std::string_view path) {
+  for (std::string_view root : {std::string_view("volumes/"), std::string_view("binds/")}) {
+    if (path.substr(0, root.size()) != root) continue;
+    const size_t slash = path.find('/', root.size());
+    if (slash == root.size()) return {};
+    return std::string(path.substr(0, slash));
+  }
+  return {};
+}
+
+}  // namespace
+namespace snapshot_detail {  // named: SnapshotSink::Impl holds these
+
+// A snapshot's entries one at a time (continuation lines merged), from entry list `first`.
+class EntryCursor {
+ public:
+  EntryCursor(const chunks::Repository& repo, const Json& doc, size_t first) : repo_(repo), next_list_(first) {
+    if (auto it = doc.find("entries"); it != doc.end() && it->is_array()) lists_ = *it;
+  }
+  // The next entry into `line` and `ids`; false at the end.
+  Result<bool> next(Json& line, std::vector<ChunkId>& ids) {
+    if (!lookahead_) {
+      lookahead_.emplace();
+      if (!TRY(next_line(*lookahead_))) return false;
+    }
+    line = std::move(*lookahead_);
+    lookahead_.reset();
+    if (line.value("continued", false)) return data_loss("snapshot: a continuation line without its entry");
+    ids = TRY(chunk_ids(line));
+    line.erase("chunks");
+    for (;;) {
+      Json more;
+      if (!TRY(next_line(more))) break;
+      if (!more.value("continued", false)) {
+        lookahead_ = std::move(more);
+        break;
+      }
+      for (const auto& id : TRY(chunk_ids(more))) ids.push_back(id);
+    }
+    return true;
+  }
+
+ private:
+  Result<bool> next_line(Json& out) {
+    while (pos_ >= list_.size()) {
+      if (next_list_ >= lists_.size()) return false;
+      const Json& h = lists_[next_list_++];
+      if (!h.is_string()) return data_loss("snapshot: an entry list id is not text");
+      const ChunkId id = TRY(chunks::id_from_hex(h.get<std::string>()));
+      list_ = TRY_CTX(repo_.read(BlobType::kTree, id), "entry list " + h.get<std::string>());
+      pos_ = 0;
+    }
+    const size_t end = list_.find('\n', pos_);
+    if (end == std::string::npos) return data_loss("an entry list ends inside a line");
+    out = Json::parse(std::string_view(list_).substr(pos_, end - pos_), nullptr, false);
+    pos_ = end + 1;
+    if (out.is_discarded() || !out.is_object()) return data_loss("an entry list holds a line that is not JSON");
+    return true;
+  }
+
+  const chunks::Repository& repo_;
+  Json lists_ = Json::array();
+  size_t next_list_ = 0;
+  std::string list_;
+  size_t pos_ = 0;
+  std::optional<Json> lookahead_;
+};
+
+}  // namespace snapshot_detail
+using namespace snapshot_detail;
+namespace {
+
+
+}  // namespace
+namespace snapshot_detail {  // named: SnapshotSink::Impl holds these
+
+// One tree of the parent snapshot, walked forward as the same tree is read again.
+class ParentTree {
+ public:
+  struct Entry {
+    std::string path;
+    Json line;
+    std::vector<ChunkId> ids;
+  };
+  ParentTree(const chunks::Repository& repo, const Json& doc, std::string tree, std::optional<size_t> first)
+      : tree_(std::move(tree)), done_(!first) {
+    if (first) cursor_.emplace(repo, doc, *first);
+  }
+  const std::string& tree() const { return tree_; }
+  // The parent's entry at `path`, or nullptr (the cursor stays before the next larger path).
+  Result<const Entry*> find(const std::string& path) {
+    while (!done_) {
+      if (have_) {
+        const int c = path_order(cur_.path, path);
+        if (c == 0) return &cur_;
+        if (c > 0) return nullptr;
+      }
+      if (!TRY(advance())) done_ = true;
+    }
+    return nullptr;
+  }
+
+ private:
+  Result<bool> advance() {
+    for (;;) {
+      Json line;
+      std::vector<ChunkId> ids;
+      if (!TRY(cursor_->next(line, ids))) return false;
+      std::string path = TRY(get_text(line, "path"));
+      if (tree_of(path) != tree_) {
+        if (seen_) return false;  // past the tree
+        continue;                 // before it (the section starts inside a list)
+      }
+      seen_ = true;
+      cur_ = Entry{std::move(path), std::move(line), std::move(ids)};
+      have_ = true;
+      return true;
+    }
+  }
+
+  std::string tree_;
+  std::optional<EntryCursor> cursor_;
+  Entry cur_;
+  bool have_ = false, seen_ = false, done_ = false;
+};
+
+}  // namespace snapshot_detail
+using namespace snapshot_detail;
+namespace {
+
+
+// The parent line holds `m` as it is now (a regular file read directly last time).
+bool same_file(const Json& line, const archive::EntryMeta& m, const archive::FileIdentity& id) {
+  auto num = [&](const char* k) -> std::optional<int64_t> {
+    auto it = line.find(k);
+    if (it == line.end() || !it->is_number_integer()) return std::nullopt;
+    return it->get<int64_t>();
+  };
+  return line.value("type", "") == "file" && !line.value("stream", false) && line.contains("head") &&
+         line.contains("sha256") && num("size") == static_cast<int64_t>(m.size) && num("mtime") == m.mtime_sec &&
+         num("mtime_ns") == static_cast<int64_t>(m.mtime_nsec) && num("ino") == static_cast<int64_t>(id.inode) &&
+         num("ctime") == id.ctime_sec && num("ctime_ns") == static_cast<int64_t>(id.ctime_nsec);
+}
+
 class FixedClock final : public Clock {
  public:
   explicit FixedClock(SystemTime t) : t_(t) {}
@@ -297,79 +470,380 @@ std::string snapshot_id_of_key(const std::string& key) {
 Json IngestStats::to_json() const {
   return {{"entries", entries},       {"files", files},         {"content_bytes", content_bytes},
           {"chunks", chunks},         {"new_chunks", new_chunks}, {"new_bytes", new_bytes},
-          {"uploaded_bytes", uploaded_bytes}, {"packs", packs}};
+          {"uploaded_bytes", uploaded_bytes}, {"packs", packs},
+          {"unchanged_files", unchanged_files}, {"unchanged_bytes", unchanged_bytes}};
 }
 
 Result<chunks::SnapshotInfo> ingest_archive(chunks::Repository& repo, archive::ArchiveReader& reader, Json doc,
                                             const StopToken& stop, IngestStats* stats,
                                             const std::function<Status()>& before_commit) {
-  IngestStats local;
-  IngestStats& s = stats ? *stats : local;
-  auto writer = TRY(repo.write_snapshot());
-  ListWriter lists(*writer);
+  auto sink = TRY(SnapshotSink::create(repo, std::nullopt, stop));
+  TRY(sink->add_plan(reader.plan()));
   for (;;) {
     TRY(check_cancel(stop, "store the snapshot"));
     const archive::Entry* e = TRY(reader.next());
     if (e == nullptr) break;
-    Json line = entry_line(e->meta, e->is_stream);
-    std::vector<ChunkId> ids;
-    if (e->meta.type == archive::EntryType::kFile) {
-      HashingReader hashed(reader.content(), stop);
-      ids = TRY_CTX(writer->add_stream(hashed), e->meta.path);
-      line["sha256"] = hashed.hex();
-      if (e->is_stream) line["size"] = hashed.bytes();
-      ++s.files;
-      s.content_bytes += hashed.bytes();
-    }
-    ++s.entries;
-    // The line, then continuation lines for the chunk ids beyond kChunksPerLine.
-    for (size_t from = 0; from == 0 || from < ids.size(); from += kChunksPerLine) {
-      Json out = from == 0 ? std::move(line) : Json{{"continued", true}};
-      if (e->meta.type == archive::EntryType::kFile) {
-        Json list = Json::array();
-        for (size_t i = from; i < std::min(ids.size(), from + kChunksPerLine); ++i) list.push_back(chunks::to_hex(ids[i]));
-        out["chunks"] = std::move(list);
-      }
-      const std::string text = TRY(dump_json(out, e->meta.path));
-      TRY(lists.add(text, repo.id_of(as_bytes(text))));
-    }
+    if (e->meta.type != archive::EntryType::kFile) TRY(sink->add_entry(e->meta));
+    else if (e->is_stream) TRY(sink->add_stream(e->meta, reader.content()));
+    else TRY(sink->add_file(e->meta, reader.content()));
   }
-  TRY(lists.cut());
-  doc["format"] = kSnapshotFormat;
-  doc["plan"] = reader.plan();
-  doc["manifest"] = reader.manifest().head_json();
-  doc["archive_created"] = reader.manifest().created;
-  doc["entries"] = lists.ids();
-  const auto& w = writer->stats();
-  s.chunks = w.chunks;
-  s.new_chunks = w.new_chunks;
-  s.new_bytes = w.new_bytes;
-  s.packs = w.packs;
-  doc["stats"] = {{"files", s.files}, {"bytes", s.content_bytes}, {"chunks", w.chunks}, {"new_chunks", w.new_chunks},
-                  {"new_bytes", w.new_bytes}};
-  if (before_commit) TRY(before_commit());
-  auto info = TRY(writer->commit(doc));
-  s.uploaded_bytes = writer->stats().uploaded_bytes;
-  s.packs = writer->stats().packs;
+  sink->use_manifest_head(reader.manifest().head_json());
+  auto info = sink->commit(std::move(doc), reader.manifest().created, before_commit);
+  if (stats) *stats = sink->stats();
   return info;
 }
 
 Result<chunks::SnapshotInfo> store_archive(storage::Target& target, const seal::MasterKey& key,
                                            archive::ArchiveReader& reader, Json doc, const StoreOptions& options,
                                            const StopToken& stop, IngestStats* stats) {
+  auto session = TRY(open_for_backup(target, key, options, stop));
+  return ingest_archive(*session.repository, reader, std::move(doc), stop, stats,
+                        [&] { return session.still_locked(); });
+}
+
+struct SnapshotSink::Impl {
+  Impl(chunks::Repository& r, std::unique_ptr<chunks::SnapshotWriter> w, std::optional<chunks::SnapshotInfo> p,
+       const StopToken& st)
+      : repo(r), writer(std::move(w)), lists(*writer), parent(std::move(p)), stop(st) {}
+
+  chunks::Repository& repo;
+  std::unique_ptr<chunks::SnapshotWriter> writer;
+  ListWriter lists;
+  std::optional<chunks::SnapshotInfo> parent;
+  StopToken stop;
+  std::optional<ParentTree> parent_tree;
+  std::optional<ParentTree::Entry> found;  // what unchanged_head() found, for add_unchanged()
+  archive::PathSet paths;
+  Json plan;
+  bool have_plan = false;
+  std::optional<Json> manifest_head;
+  std::map<std::string, Json> dumps, volume_extra, bind_extra;
+  std::map<std::string, archive::TreeStats> volume_stats, bind_stats;
+  std::vector<archive::StreamRecord> streams;
+  Json sections = Json::object();
+  std::string last_tree;
+  IngestStats stats;
+  std::optional<Error> failed;
+
+  Status usable(bool plan_call) {
+    if (failed) return failed_precondition("snapshot writer failed earlier: " + failed->message());
+    if (plan_call && have_plan) return failed_precondition("the plan must be added once, first");
+    if (!plan_call && !have_plan) return failed_precondition("add the plan before any entry");
+    return {};
+  }
+  Status poison(Status st) {
+    if (!st.ok() && !failed) failed = st.error();
+    return st;
+  }
+  Status check_new(const archive::EntryMeta& m) {
+    TRY(archive::check_user_path(m));
+    if (!paths.insert(m.path)) return invalid_argument("path " + m.path + " was already written: two entries would share it");
+    return {};
+  }
+
+  // The entry's line (and continuation lines for chunk ids beyond kChunksPerLine) into the lists.
+  Status put(const archive::EntryMeta& m, Json line, const std::vector<ChunkId>& ids) {
+    const bool file = m.type == archive::EntryType::kFile;
+    if (std::string tree = tree_of(m.path); tree != last_tree) {
+      if (!tree.empty() && !sections.contains(tree)) sections[tree] = lists.count();
+      last_tree = std::move(tree);
+    }
+    for (size_t from = 0; from == 0 || from < ids.size(); from += kChunksPerLine) {
+      Json out = from == 0 ? std::move(line) : Json{{"continued", true}};
+      if (file) {
+        Json list = Json::array();
+        for (size_t i = from; i < std::min(ids.size(), from + kChunksPerLine); ++i) list.push_back(chunks::to_hex(ids[i]));
+        out["chunks"] = std::move(list);
+      }
+      const std::string text = TRY(dump_json(out, m.path));
+      TRY(lists.add(text, repo.id_of(as_bytes(text))));
+    }
+    ++stats.entries;
+    if (file) {
+      ++stats.files;
+      stats.content_bytes += m.size;
+      for (auto [root, tree_stats] : {std::pair{std::string_view("volumes/"), &volume_stats},
+                                      std::pair{std::string_view("binds/"), &bind_stats}}) {
+        if (m.path.substr(0, root.size()) != root) continue;
+        const std::string name = m.path.substr(root.size(), m.path.find('/', root.size()) - root.size());
+        auto& t = (*tree_stats)[name];
+        ++t.files;
+        t.bytes += m.size;
+      }
+    }
+    return {};
+  }
+
+  // A regular file's content chunked and stored; exactly m.size bytes (a stream: any).
+  Status store_file(const archive::EntryMeta& m, Reader& content, bool stream, const archive::FileIdentity* id) {
+    HashingReader hashed(content, stop);
+    auto ids = TRY_CTX(writer->add_stream(hashed), m.path);
+    archive::EntryMeta meta = m;
+    if (stream) {
+      meta.size = hashed.bytes();
+    } else if (hashed.bytes() != m.size) {
+      return failed_precondition(m.path + ": content has " + std::to_string(hashed.bytes()) + " bytes, not the " +
+                                 std::to_string(m.size) + " it declared (did it change while being stored?)");
+    }
+    Json line = entry_line(meta, stream);
+    line["sha256"] = hashed.hex();
+    if (id != nullptr) {
+      line["ino"] = id->inode;
+      line["ctime"] = id->ctime_sec;
+      line["ctime_ns"] = id->ctime_nsec;
+      line["head"] = seal::hex_encode(as_bytes(hashed.head()));
+    }
+    if (stream) {
+      const uint64_t parts = std::max<uint64_t>(1, (meta.size + archive::kDumpPart - 1) / archive::kDumpPart);
+      streams.push_back({.path = meta.path, .parts = static_cast<uint32_t>(parts), .size = meta.size,
+                         .sha256 = line["sha256"].get<std::string>()});
+    }
+    return put(meta, std::move(line), ids);
+  }
+
+  Status file(const archive::EntryMeta& m, Reader& content, const archive::FileIdentity* id) {
+    TRY(usable(false));
+    TRY(check_new(m));
+    if (m.type != archive::EntryType::kFile) return invalid_argument(m.path + ": add_file takes regular files");
+    return store_file(m, content, false, id);
+  }
+};
+
+SnapshotSink::SnapshotSink(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SnapshotSink::~SnapshotSink() = default;
+
+Result<std::unique_ptr<SnapshotSink>> SnapshotSink::create(chunks::Repository& repo,
+                                                           std::optional<chunks::SnapshotInfo> parent,
+                                                           const StopToken& stop) {
+  auto writer = TRY(repo.write_snapshot());
+  return std::unique_ptr<SnapshotSink>(
+      new SnapshotSink(std::make_unique<Impl>(repo, std::move(writer), std::move(parent), stop)));
+}
+
+Status SnapshotSink::add_plan(const Json& plan) {
+  TRY(impl_->usable(true));
+  if (!plan.is_object()) return invalid_argument("the plan must be a JSON object");
+  TRY(dump_json(plan, "plan"));
+  impl_->plan = plan;
+  impl_->have_plan = true;
+  return {};
+}
+
+Status SnapshotSink::add_file(const archive::EntryMeta& meta, Reader& content) {
+  return impl_->poison(impl_->file(meta, content, nullptr));
+}
+
+Status SnapshotSink::add_local_file(const archive::EntryMeta& meta, Reader& content, const archive::FileIdentity& id) {
+  return impl_->poison(impl_->file(meta, content, &id));
+}
+
+Status SnapshotSink::add_entry(const archive::EntryMeta& meta) {
+  Impl& s = *impl_;
+  TRY(s.usable(false));
+  auto run = [&]() -> Status {
+    TRY(s.check_new(meta));
+    if (meta.type == archive::EntryType::kFile) return invalid_argument(meta.path + ": regular files go through add_file");
+    if ((meta.type == archive::EntryType::kSymlink || meta.type == archive::EntryType::kHardlink) && meta.link.empty()) {
+      return invalid_argument(meta.path + ": link without a target");
+    }
+    if (meta.type == archive::EntryType::kHardlink) {
+      auto t = archive::normalize_archive_path(meta.link);
+      if (!t.ok() || *t != meta.link || t->empty()) return invalid_argument(meta.path + ": bad hardlink target " + meta.link);
+    }
+    return s.put(meta, entry_line(meta, false), {});
+  };
+  return s.poison(run());
+}
+
+Status SnapshotSink::add_tar_stream(std::string_view prefix, Reader& tar, archive::TarStreamOptions options) {
+  TRY(impl_->usable(false));
+  return impl_->poison(archive::replay_tar_stream(*this, prefix, tar, options));
+}
+
+Status SnapshotSink::add_stream(const archive::EntryMeta& meta, Reader& data) {
+  Impl& s = *impl_;
+  TRY(s.usable(false));
+  auto run = [&]() -> Status {
+    if (meta.path.substr(0, 6) != "dumps/") return invalid_argument("stream " + meta.path + " must lie under dumps/");
+    TRY(s.check_new(meta));
+    archive::EntryMeta m = meta;
+    m.type = archive::EntryType::kFile;
+    m.sparse.clear();
+    return s.store_file(m, data, true, nullptr);
+  };
+  return s.poison(run());
+}
+
+Status SnapshotSink::set_dump_info(const std::string& service, const archive::DumpInfo& info) {
+  TRY(impl_->usable(false));
+  Json j;
+  try {
+    j = archive::to_json(info);
+    (void)j.dump();
+  } catch (const std::exception& e) {
+    return invalid_argument("dump info for " + service + ": " + e.what());
+  }
+  impl_->dumps[service] = std::move(j);
+  return {};
+}
+
+namespace {
+Status check_tree_facts(const char* kind, const std::string& name, const Json& extra) {
+  if (!extra.is_object()) return invalid_argument(std::string(kind) + " info for " + name + " must be a JSON object");
+  TRY(dump_json(extra, std::string(kind) + " info for " + name));
+  return {};
+}
+}  // namespace
+
+Status SnapshotSink::set_volume_info(const std::string& volume, const Json& extra) {
+  TRY(impl_->usable(false));
+  TRY(check_tree_facts("volume", volume, extra));
+  impl_->volume_extra[volume] = extra;
+  return {};
+}
+
+Status SnapshotSink::set_bind_info(const std::string& bind, const Json& extra) {
+  TRY(impl_->usable(false));
+  TRY(check_tree_facts("bind", bind, extra));
+  impl_->bind_extra[bind] = extra;
+  return {};
+}
+
+Result<std::optional<std::string>> SnapshotSink::unchanged_head(const archive::EntryMeta& meta,
+                                                                const archive::FileIdentity& id) {
+  Impl& s = *impl_;
+  s.found.reset();
+  if (!s.parent || s.failed) return std::optional<std::string>();
+  const std::string tree = tree_of(meta.path);
+  if (tree.empty()) return std::optional<std::string>();
+  if (!s.parent_tree || s.parent_tree->tree() != tree) {
+    std::optional<size_t> first;
+    if (auto it = s.parent->doc.find("sections"); it != s.parent->doc.end() && it->is_object()) {
+      if (auto t = it->find(tree); t != it->end() && t->is_number_unsigned()) first = t->get<size_t>();
+    }
+    s.parent_tree.emplace(s.repo, s.parent->doc, tree, first);
+  }
+  // A parent that cannot be read costs the cache, never the backup: the file is read.
+  auto hit = s.parent_tree->find(meta.path);
+  if (!hit.ok()) {
+    s.parent_tree.emplace(s.repo, s.parent->doc, tree, std::nullopt);
+    return std::optional<std::string>();
+  }
+  const ParentTree::Entry* e = *hit;
+  if (e == nullptr || !same_file(e->line, meta, id)) return std::optional<std::string>();
+  for (const auto& c : e->ids) {
+    if (!s.repo.has(c)) return std::optional<std::string>();
+  }
+  auto head = seal::hex_decode(e->line.value("head", ""));
+  if (!head.ok()) return std::optional<std::string>();
+  s.found = *e;
+  return std::optional<std::string>(std::move(*head));
+}
+
+Status SnapshotSink::add_unchanged(const archive::EntryMeta& meta, const archive::FileIdentity& id) {
+  Impl& s = *impl_;
+  TRY(s.usable(false));
+  if (!s.found || s.found->path != meta.path) {
+    return failed_precondition(meta.path + ": add_unchanged without unchanged_head() finding it");
+  }
+  auto run = [&]() -> Status {
+    TRY(s.check_new(meta));
+    if (meta.type != archive::EntryType::kFile) return invalid_argument(meta.path + ": not a regular file");
+    Json line = entry_line(meta, false);
+    line["sha256"] = s.found->line.at("sha256");
+    line["ino"] = id.inode;
+    line["ctime"] = id.ctime_sec;
+    line["ctime_ns"] = id.ctime_nsec;
+    line["head"] = s.found->line.at("head");
+    const std::vector<ChunkId> ids = std::move(s.found->ids);
+    s.found.reset();
+    ++s.stats.unchanged_files;
+    s.stats.unchanged_bytes += meta.size;
+    return s.put(meta, std::move(line), ids);
+  };
+  return s.poison(run());
+}
+
+archive::Manifest SnapshotSink::manifest(const std::string& created) const {
+  const Impl& s = *impl_;
+  archive::Manifest m;
+  m.created = created;
+  m.entry_count = s.stats.entries;
+  m.file_count = s.stats.files;
+  m.total_bytes = s.stats.content_bytes;
+  m.streams = s.streams;
+  m.dumps = s.dumps;
+  auto records = [](const std::map<std::string, archive::TreeStats>& stats, const std::map<std::string, Json>& extra,
+                    std::map<std::string, Json>& out) {
+    for (const auto& [name, facts] : extra) out[name] = facts;
+    for (const auto& [name, t] : stats) out.try_emplace(name, Json::object());
+    for (auto& [name, j] : out) {
+      auto it = stats.find(name);
+      j["files"] = it == stats.end() ? 0 : it->second.files;
+      j["bytes"] = it == stats.end() ? 0 : it->second.bytes;
+    }
+  };
+  records(s.volume_stats, s.volume_extra, m.volumes);
+  records(s.bind_stats, s.bind_extra, m.binds);
+  return m;
+}
+
+void SnapshotSink::use_manifest_head(Json head) { impl_->manifest_head = std::move(head); }
+
+Status SnapshotSink::verify_uploaded() {
+  Impl& s = *impl_;
+  TRY(s.usable(false));
+  TRY(s.poison(s.lists.cut()));
+  return s.poison(s.writer->verify_uploaded());
+}
+
+Result<chunks::SnapshotInfo> SnapshotSink::commit(Json doc, const std::string& created,
+                                                  const std::function<Status()>& before_commit) {
+  Impl& s = *impl_;
+  TRY(s.usable(false));
+  TRY(s.poison(s.lists.cut()));
+  doc["format"] = kSnapshotFormat;
+  doc["plan"] = s.plan;
+  doc["manifest"] = s.manifest_head ? *s.manifest_head : manifest(created).head_json();
+  doc["archive_created"] = created;
+  doc["entries"] = s.lists.ids();
+  doc["sections"] = s.sections;
+  const auto& w = s.writer->stats();
+  s.stats.chunks = w.chunks;
+  s.stats.new_chunks = w.new_chunks;
+  s.stats.new_bytes = w.new_bytes;
+  doc["stats"] = {{"files", s.stats.files},         {"bytes", s.stats.content_bytes}, {"chunks", w.chunks},
+                  {"new_chunks", w.new_chunks},     {"new_bytes", w.new_bytes},
+                  {"unchanged_files", s.stats.unchanged_files}, {"unchanged_bytes", s.stats.unchanged_bytes}};
+  if (before_commit) TRY(before_commit());
+  auto info = s.writer->commit(doc);
+  if (!info.ok()) return s.poison(info.error()).error();
+  s.stats.uploaded_bytes = s.writer->stats().uploaded_bytes;
+  s.stats.packs = s.writer->stats().packs;
+  return info;
+}
+
+const IngestStats& SnapshotSink::stats() const { return impl_->stats; }
+
+Status BackupSession::still_locked() {
+  TRY_CTX(lock->refresh(), "the repository lock at " + where);
+  return lock->check();
+}
+
+Result<BackupSession> open_for_backup(storage::Target& target, const seal::MasterKey& key, const StoreOptions& options,
+                                      const StopToken& stop) {
   if (auto st = target.stat("config"); !st.ok()) {
     if (st.error().code() != Code::kNotFound) return std::move(st).error().with_context("read the repository config");
     if (options.on_init) options.on_init();
     auto made = chunks::Repository::init(target, key);
     if (!made.ok() && made.error().code() != Code::kAlreadyExists) return std::move(made).error();  // another host won
   }
-  auto lock = TRY_CTX(chunks::acquire_shared(target, key, {.owner = options.owner, .wait = std::chrono::minutes(10)}, stop),
-                      "lock the repository at " + target.describe());
-  auto repository = TRY(chunks::Repository::open(target, key));
-  return ingest_archive(*repository, reader, std::move(doc), stop, stats, [&]() -> Status {
-    TRY_CTX(lock->refresh(), "the repository lock at " + target.describe());
-    return lock->check();
-  });
+  BackupSession session;
+  session.where = target.describe();
+  session.lock = TRY_CTX(chunks::acquire_shared(target, key, {.owner = options.owner, .wait = std::chrono::minutes(10)}, stop),
+                         "lock the repository at " + session.where);
+  session.repository = TRY(chunks::Repository::open(target, key));
+  return session;
 }
 
 Result<chunks::SnapshotInfo> load_snapshot(const chunks::Repository& repo, const std::string& snapshot_id) {

@@ -26,13 +26,17 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "archive/reader.h"
+#include "archive/sink.h"
 #include "archive/writer.h"
 #include "base/cancel.h"
+#include "chunks/lock.h"
 #include "chunks/repository.h"
 
 namespace stacksnap::repo {
@@ -46,7 +50,61 @@ std::string snapshot_id_of_key(const std::string& key);
 struct IngestStats {
   uint64_t entries = 0, files = 0, content_bytes = 0;
   uint64_t chunks = 0, new_chunks = 0, new_bytes = 0, uploaded_bytes = 0, packs = 0;
+  uint64_t unchanged_files = 0, unchanged_bytes = 0;  // taken from the files cache unread
   nlohmann::json to_json() const;
+};
+
+// A snapshot written entry by entry (archive/sink.h): what a backup to a repository target
+// writes into directly, and what ingest_archive replays an archive into.
+//
+// Files cache: files read from the local filesystem (add_local_file) are recorded with
+// their inode, ctime and first bytes ("ino", "ctime", "ctime_ns", "head" on their line),
+// and the snapshot says where each volume's and bind's entries start ("sections": tree →
+// entry-list number). Given the previous snapshot of the same project as `parent`,
+// unchanged_head() finds a file's line there (one cursor per tree, walking the parent's
+// lines in the order the tree is read: no map of the parent in memory) and add_unchanged()
+// stores that line's chunks again, unread. A parent line without those fields (an archive
+// ingested, a tree read through the Engine's stream) never matches.
+//
+// Every entry is checked as ArchiveWriter checks it (normalised path not reserved, each
+// path once, exact content size), so a snapshot that commits always exports.
+class SnapshotSink final : public archive::EntrySink {
+ public:
+  static Result<std::unique_ptr<SnapshotSink>> create(chunks::Repository& repo,
+                                                      std::optional<chunks::SnapshotInfo> parent, const StopToken& stop);
+  ~SnapshotSink() override;
+
+  Status add_plan(const nlohmann::json& plan) override;
+  Status add_file(const archive::EntryMeta& meta, Reader& content) override;
+  Status add_entry(const archive::EntryMeta& meta) override;
+  Status add_tar_stream(std::string_view prefix, Reader& tar, archive::TarStreamOptions options = {}) override;
+  Status add_stream(const archive::EntryMeta& meta, Reader& data) override;
+  Status set_dump_info(const std::string& service, const archive::DumpInfo& info) override;
+  Status set_volume_info(const std::string& volume, const nlohmann::json& extra) override;
+  Status set_bind_info(const std::string& bind, const nlohmann::json& extra) override;
+  Status add_local_file(const archive::EntryMeta& meta, Reader& content, const archive::FileIdentity& id) override;
+  Result<std::optional<std::string>> unchanged_head(const archive::EntryMeta& meta,
+                                                    const archive::FileIdentity& id) override;
+  Status add_unchanged(const archive::EntryMeta& meta, const archive::FileIdentity& id) override;
+
+  // The manifest's head as the sink counted it (dumps, volumes, binds, streams, counts),
+  // with `created` (RFC 3339) as its time.
+  archive::Manifest manifest(const std::string& created) const;
+  // Records `head` as the manifest instead (an archive replayed: its own manifest).
+  void use_manifest_head(nlohmann::json head);
+  // SnapshotWriter::verify_uploaded(), after the last entry list is stored.
+  Status verify_uploaded();
+  // Stores the last entry list, then commits the snapshot document: `doc` (the caller's
+  // fields) with format, plan, manifest, archive_created, entries, sections and stats.
+  // `before_commit` as for ingest_archive.
+  Result<chunks::SnapshotInfo> commit(nlohmann::json doc, const std::string& created,
+                                      const std::function<Status()>& before_commit = {});
+  const IngestStats& stats() const;
+
+ private:
+  struct Impl;
+  explicit SnapshotSink(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 // Stores a v1 archive, read from its first entry to its end, as one snapshot of `repo`.
@@ -70,6 +128,16 @@ struct StoreOptions {
   std::string owner;
   std::function<void()> on_init;
 };
+// The repository at `target` opened for a backup as store_archive() opens it (created when
+// absent, shared lock taken); still_locked() is the check before a commit.
+struct BackupSession {
+  std::unique_ptr<chunks::RepoLock> lock;
+  std::unique_ptr<chunks::Repository> repository;
+  std::string where;  // target.describe()
+  Status still_locked();
+};
+Result<BackupSession> open_for_backup(storage::Target& target, const seal::MasterKey& key, const StoreOptions& options,
+                                      const StopToken& stop);
 Result<chunks::SnapshotInfo> store_archive(storage::Target& target, const seal::MasterKey& key,
                                            archive::ArchiveReader& reader, nlohmann::json doc,
                                            const StoreOptions& options, const StopToken& stop,

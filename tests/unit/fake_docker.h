@@ -83,6 +83,13 @@ class FakeDocker final : public docker::Client {
   std::vector<docker::ContainerInfo> containers() const;
   Result<docker::ContainerInfo> container(std::string_view id_or_name) const;
 
+  // An Engine reached over TCP (its files are not on this host: captures stream through
+  // the archive endpoint), instead of the unix socket under the root.
+  void act_remote() {
+    endpoint_ = {.kind = docker::Endpoint::Kind::kTcp, .host = "engine.example", .port = 2376,
+                 .uri = "tcp://engine.example:2376"};
+  }
+
   // ---- docker::Client ------------------------------------------------------------------
   const docker::Endpoint& endpoint() const override { return endpoint_; }
   docker::VersionInfo engine_version() const override;

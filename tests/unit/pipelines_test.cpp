@@ -32,6 +32,7 @@
 #include "fake_docker.h"
 #include "job/events.h"
 #include "repo/repo.h"
+#include "repo/snapshot.h"
 #include "restore/restore.h"
 
 namespace stacksnap::backup {
@@ -242,12 +243,31 @@ class BackupPipeline : public ::testing::Test {
     std::map<std::string, std::string> out;
     EXPECT_EQ(rec.copies.size(), 1u);
     if (rec.copies.empty()) return out;
-    auto fd = open_file(dir_->path() + "/nas/" + rec.copies[0].key, O_RDONLY | O_CLOEXEC);
-    EXPECT_TRUE(fd.ok());
-    if (!fd.ok()) return out;
-    FdReader in(fd->get(), "stored copy");
     auto keys = seal::KeySource::from_key(testutil::test_key());
-    auto reader = archive::ArchiveReader::open(in, keys);
+    std::unique_ptr<Reader> exported;
+    std::optional<UniqueFd> fd;
+    std::optional<FdReader> file;
+    Reader* in = nullptr;
+    if (const std::string sid = repo::snapshot_id_of_key(rec.copies[0].key); !sid.empty()) {
+      auto trec = cat_->get_target(rec.copies[0].target);
+      EXPECT_TRUE(trec.ok());
+      if (!trec.ok()) return out;
+      auto target = repo::open_target(*trec);
+      EXPECT_TRUE(target.ok());
+      if (!target.ok()) return out;
+      auto ex = repo::open_export(std::shared_ptr<storage::Target>(std::move(*target)), sid, keys, {});
+      EXPECT_TRUE(ex.ok()) << ex.error().message();
+      if (!ex.ok()) return out;
+      exported = std::move(*ex);
+      in = exported.get();
+    } else {
+      auto f = open_file(dir_->path() + "/nas/" + rec.copies[0].key, O_RDONLY | O_CLOEXEC);
+      EXPECT_TRUE(f.ok());
+      if (!f.ok()) return out;
+      fd.emplace(std::move(*f));
+      in = &file.emplace(fd->get(), "stored copy");
+    }
+    auto reader = archive::ArchiveReader::open(*in, keys);
     EXPECT_TRUE(reader.ok()) << reader.error().message();
     if (!reader.ok()) return out;
     for (;;) {
@@ -272,6 +292,7 @@ class BackupPipeline : public ::testing::Test {
 };
 
 TEST_F(BackupPipeline, StepsRunInTheDocumentedOrderAndTheCopyHoldsTheStack) {
+  docker_->act_remote();  // the captures stream through the Engine's archive endpoint
   auto r = backup({.options = {.safe_mode = true}});
   ASSERT_TRUE(r.ok()) << r.error().message();
 
@@ -337,6 +358,54 @@ TEST_F(BackupPipeline, StepsRunInTheDocumentedOrderAndTheCopyHoldsTheStack) {
   EXPECT_THAT(dumps.dump(), HasSubstr("\"keys\""));
 }
 
+TEST_F(BackupPipeline, ALocalEngineIsReadDirectlyAndARepositoryTakesUnchangedFilesUnread) {
+  // The Engine is on this host: volumes and binds are read where their files are (no
+  // helper container), and a repository target keeps the previous snapshot as the files
+  // cache. The app keeps one file changing between backups.
+  ASSERT_TRUE(cat_->add_target({"vault", "local", {{"path", dir_->path() + "/vault"}, {"format", "repository"}}, 2}).ok());
+  const std::string uploads = docker_->inspect_volume("shop-floor_uploads")->mountpoint;
+  auto first = backup({.targets = {"vault"}, .options = {.safe_mode = true}});
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  EXPECT_THAT(docker_->calls_starting("create helper capture"), ::testing::IsEmpty());
+  EXPECT_THAT(docker_->calls_starting("archive "), ::testing::IsEmpty());
+  EXPECT_THAT(files_under(repo::spool_dir(dir_->path() + "/data")), ::testing::IsEmpty());
+  auto rec1 = cat_->get_backup(first->backup_id);
+  ASSERT_TRUE(rec1.ok());
+  EXPECT_EQ(rec1->summary["volumes"]["shop-floor_uploads"]["read"], "direct") << rec1->summary.dump();
+  EXPECT_EQ(rec1->summary["volumes"]["shop-floor_uploads"]["unchanged_files"], 0);
+  EXPECT_EQ(rec1->summary["volumes"]["shop-floor_uploads"]["files"], 2);
+
+  write_file(uploads + "/a.txt", "alpha, edited\n");  // same inode, new size, mtime and ctime
+  write_file(uploads + "/new file", "fresh\n");
+  auto second = backup({.targets = {"vault"}});
+  ASSERT_TRUE(second.ok()) << second.error().message();
+  auto rec2 = cat_->get_backup(second->backup_id);
+  ASSERT_TRUE(rec2.ok());
+  // The photo (and the bind's app.ini) were not read again; the edited and the new file were.
+  EXPECT_EQ(rec2->summary["volumes"]["shop-floor_uploads"]["unchanged_files"], 1) << rec2->summary.dump();
+  EXPECT_EQ(rec2->summary["binds"]["1"]["unchanged_files"], 1) << rec2->summary.dump();
+  auto entries = stored_entries(*rec2);
+  auto content = [&](const std::string& suffix) -> std::string {
+    for (const auto& [path, c] : entries) {
+      if (path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) return c;
+    }
+    return "(missing)";
+  };
+  EXPECT_EQ(content("/a.txt"), "alpha, edited\n");
+  EXPECT_EQ(content("/new file"), "fresh\n");
+  EXPECT_TRUE(content("/photos/b c\nd \"é\".jpg") == std::string(300000, 'j'));
+  EXPECT_EQ(content("/app.ini"), "[app]\nname = shop floor\n");
+  EXPECT_EQ(content("/dump.rdb"), rdb_file());
+  // The first backup still holds what it held.
+  auto old_entries = stored_entries(*rec1);
+  for (const auto& [path, c] : old_entries) {
+    if (path.ends_with("/a.txt")) {
+      EXPECT_EQ(c, "alpha\n");
+    }
+    EXPECT_EQ(path.find("new file"), std::string::npos);
+  }
+}
+
 TEST_F(BackupPipeline, UnknownTargetFailsBeforeTheEngineIsTouched) {
   auto r = backup({.targets = {"nsa"}});
   ASSERT_FALSE(r.ok());
@@ -347,6 +416,7 @@ TEST_F(BackupPipeline, UnknownTargetFailsBeforeTheEngineIsTouched) {
 }
 
 TEST_F(BackupPipeline, CancelDuringAVolumeCaptureResumesTheAppAndLeavesNothing) {
+  docker_->act_remote();  // the captures stream through the Engine's archive endpoint
   // The job is cancelled while the uploads volume streams (the app is paused then).
   docker_->on_archive_read([this](uint64_t served) -> Status {
     if (served > 0) stop_.request_stop();
@@ -385,6 +455,7 @@ TEST_F(BackupPipeline, AFailingPreBackupHookStopsTheBackupAndThePostHookStillRun
 }
 
 TEST_F(BackupPipeline, AnEngineErrorWhilePausedResumesTheAppAndNamesTheMount) {
+  docker_->act_remote();  // the captures stream through the Engine's archive endpoint
   // The Engine fails the bind mount's archive read (the uploads volume went through).
   docker_->on_call([](const std::string& call) -> Status {
     if (call.rfind("archive ", 0) == 0 && call.find("/stacksnap/data") != std::string::npos) {
@@ -432,6 +503,7 @@ TEST_F(BackupPipeline, WhatACrashedRunLeftIsRepairedFirst) {
 }
 
 TEST_F(BackupPipeline, ACatalogThatCannotRecordFailsTheJobAndSaysWhereTheCopyIs) {
+  docker_->act_remote();  // the captures stream through the Engine's archive endpoint
   // While the volumes stream, the catalog loses its backups table (as a broken or
   // foreign-written state.db would): the copy is promoted, then cannot be recorded.
   auto other = catalog::Db::open(dir_->path() + "/state.db");
