@@ -5,6 +5,7 @@
 
 #include "archive/reader.h"
 #include "archive/writer.h"
+#include "archive_listing.h"
 #include "archive_testutil.h"
 #include "repo/snapshot.h"
 #include "storage/memory/memory_target.h"
@@ -56,34 +57,7 @@ Result<std::string> sample_archive(const seal::MasterKey& key, const std::string
   return out.take();
 }
 
-struct Listed {
-  std::vector<std::string> lines;  // every entry: meta and content hash
-  Json manifest;
-  Json plan;
-};
-
-Result<Listed> list_archive(const std::string& sealed, const seal::MasterKey& key) {
-  MemoryReader in(sealed);
-  auto keys = seal::KeySource::from_key(TRY(key.clone()));
-  auto r = TRY(archive::ArchiveReader::open(in, keys));
-  Listed out;
-  out.plan = r->plan();
-  for (;;) {
-    const archive::Entry* e = TRY(r->next());
-    if (!e) break;
-    const auto& m = e->meta;
-    std::string content = m.type == EntryType::kFile ? TRY(read_all(r->content(), 1u << 30)) : "";
-    Json x = Json::array();
-    for (const auto& a : m.xattrs) x.push_back(a.name + "=" + a.value);
-    out.lines.push_back(seal::hex_encode(as_bytes(m.path)) + " " + std::string(archive::entry_type_name(m.type)) + " " +
-                        std::to_string(m.mode) + " " + std::to_string(m.uid) + " " + std::to_string(m.mtime_sec) + "." +
-                        std::to_string(m.mtime_nsec) + " " + std::to_string(m.size) + " " + m.link + " " +
-                        std::to_string(m.sparse.size()) + " " + x.dump() + " " + (e->is_stream ? "stream " : "") +
-                        std::to_string(content.size()) + " " + seal::hex_encode(seal::Sha256::of(as_bytes(content))));
-  }
-  out.manifest = r->manifest().head_json();
-  return out;
-}
+using testutil::list_archive;
 
 Result<chunks::SnapshotInfo> ingest(chunks::Repository& repo, const std::string& sealed, const seal::MasterKey& key,
                                     IngestStats* stats) {
