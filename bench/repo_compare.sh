@@ -2,7 +2,9 @@
 # Repository format v2 (issue 19) against restic 0.14 and borg 1.2 on the same data in the
 # same run, and against today's v1 path (a full sealed archive per backup):
 #
-#   stacksnap snapshot DIR --repo R   (pack into a spool as the backup does, ingest as a v2 snapshot)
+#   stacksnap snapshot DIR --repo R   (the directory read into a v2 snapshot as a backup reads a
+#                                     volume on the Engine's host: files cache from the previous
+#                                     snapshot, new packs read back before the commit)
 #   restic backup (repo v2: zstd auto, AES-256 + Poly1305), borg create (repokey-blake2, zstd,3)
 #   stacksnap pack DIR (v1, today's full backup) / stacksnap extract (today's restore)
 #
@@ -196,7 +198,7 @@ printf '%-38s %-26s %-26s %-26s %-22s\n' "restore latest: time, RSS" \
   "$(printf '%6.2f s %13s %4d MiB' "${t[borg,restore]}" "" $((rss[borg,restore] / 1024)))" \
   "$(printf '%6.2f s %13s %4d MiB' "${t[v1,restore]}" "" $((rss[v1,restore] / 1024)))"
 for step in first change unchanged; do
-  echo "stacksnap $step: archive $(json_field "ss-$step" seconds_archive) s + ingest $(json_field "ss-$step" seconds_ingest) s; uploaded $(json_field "ss-$step" uploaded_bytes) bytes"
+  echo "stacksnap $step: $(json_field "ss-$step" unchanged_files) of $(json_field "ss-$step" files) files unchanged (taken unread); uploaded $(json_field "ss-$step" uploaded_bytes) bytes"
 done
 if (( days > 0 )); then
   echo "$days daily backups of $(mib "$small_bytes") MiB (finally $(mib "$final_bytes") MiB): final repository" \

@@ -713,6 +713,7 @@ Result<std::optional<std::string>> SnapshotSink::unchanged_head(const archive::E
                                                                 const archive::FileIdentity& id) {
   Impl& s = *impl_;
   s.found.reset();
+  TRY(check_cancel(s.stop, "store the snapshot"));  // an unchanged tree is walked, never read
   if (!s.parent || s.failed) return std::optional<std::string>();
   const std::string tree = tree_of(meta.path);
   if (tree.empty()) return std::optional<std::string>();
