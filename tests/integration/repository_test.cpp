@@ -290,7 +290,7 @@ TEST(Repository, AFileOverFourGibibytesAndAnEmptyOneRoundTrip) {
   const uint64_t size = (4ull << 30) + 12345;
   {
     std::ofstream f(src + "/big.img", std::ios::binary);
-    for (uint64_t at : {uint64_t{0}, (4ull << 30) - 3, size - 7}) {
+    for (uint64_t at : {uint64_t{0}, uint64_t{(4ull << 30) - 3}, uint64_t{size - 7}}) {
       f.seekp(static_cast<std::streamoff>(at));
       f << "marker!";
     }
