@@ -69,7 +69,7 @@ DiskWriter::~DiskWriter() {
   if (a_) archive_write_free(a_);
 }
 
-Status DiskWriter::write(const EntryMeta& m, ArchiveReader* r, bool is_stream, uint64_t& bytes) {
+Status DiskWriter::write(const EntryMeta& m, EntrySource* r, bool is_stream, uint64_t& bytes) {
   Utf8Locale loc;
   fill_entry(e_, m);
   if (m.type == EntryType::kFile && is_stream) archive_entry_unset_size(e_);

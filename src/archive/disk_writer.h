@@ -36,7 +36,7 @@ class DiskWriter {
   // Writes `m` at m.path (a hardlink's m.link is the path of its target), content from
   // `r` for regular files (nullptr: empty). `is_stream`: the size is unknown (dump
   // parts), no holes are made. Adds the content bytes to `bytes`.
-  Status write(const EntryMeta& m, ArchiveReader* r, bool is_stream, uint64_t& bytes);
+  Status write(const EntryMeta& m, EntrySource* r, bool is_stream, uint64_t& bytes);
   // Applies deferred directory metadata (modes, mtimes).
   Status close();
   // Warnings libarchive gave (e.g. an xattr the filesystem refused), the first 20.

@@ -41,15 +41,8 @@ Status write_small(const std::string& path, std::string_view text) {
   return fd.close();
 }
 
-Result<ExtractSummary> extract_pass(Reader& in, const seal::KeySource& keys, const std::string& root,
-                                    const ExtractOptions& o) {
-  // stacksnap/ holds the plan now and the manifest as it streams by.
-  const std::string meta_dir = root + "/stacksnap";
-  if (::mkdir(meta_dir.c_str(), 0755) != 0 && errno != EEXIST) return errno_error("create " + meta_dir, errno);
-  auto mfd = TRY(open_file(meta_dir + "/manifest.json", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644));
-  FdWriter manifest_out(mfd.get(), meta_dir + "/manifest.json");
-  auto reader = TRY(ArchiveReader::open(in, keys, {.manifest_copy = &manifest_out}));
-  TRY(write_small(meta_dir + "/plan.json", reader->plan_text()));
+// Every entry of `src` below `root`, checked (ExtractGuard) before it is written.
+Result<ExtractSummary> write_entries(EntrySource& src, const std::string& root, const ExtractOptions& o) {
   ExtractGuard guard;
   DiskWriter disk({.owner = o.restore_owner, .xattrs = o.restore_xattrs, .secure_symlinks = true, .verb = "extract"});
   ExtractSummary sum;
@@ -61,13 +54,13 @@ Result<ExtractSummary> extract_pass(Reader& in, const seal::KeySource& keys, con
   };
   for (;;) {
     TRY(check_cancel(o.stop, "extract"));
-    const Entry* e = TRY(reader->next());
+    const Entry* e = TRY(src.next());
     if (e == nullptr) break;
     TRY(guard.check(e->meta));
     EntryMeta m = e->meta;
     m.path = root + "/" + m.path;
     if (m.type == EntryType::kHardlink) m.link = root + "/" + m.link;
-    auto st = disk.write(m, reader.get(), e->is_stream, sum.bytes);
+    auto st = disk.write(m, &src, e->is_stream, sum.bytes);
     take_warnings();
     TRY(std::move(st));
     if (m.type == EntryType::kFile) ++sum.files;
@@ -76,6 +69,19 @@ Result<ExtractSummary> extract_pass(Reader& in, const seal::KeySource& keys, con
   auto closed = disk.close();
   take_warnings();
   TRY(std::move(closed));
+  return sum;
+}
+
+Result<ExtractSummary> extract_pass(Reader& in, const seal::KeySource& keys, const std::string& root,
+                                    const ExtractOptions& o) {
+  // stacksnap/ holds the plan now and the manifest as it streams by.
+  const std::string meta_dir = root + "/stacksnap";
+  if (::mkdir(meta_dir.c_str(), 0755) != 0 && errno != EEXIST) return errno_error("create " + meta_dir, errno);
+  auto mfd = TRY(open_file(meta_dir + "/manifest.json", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644));
+  FdWriter manifest_out(mfd.get(), meta_dir + "/manifest.json");
+  auto reader = TRY(ArchiveReader::open(in, keys, {.manifest_copy = &manifest_out}));
+  TRY(write_small(meta_dir + "/plan.json", reader->plan_text()));
+  auto sum = TRY(write_entries(*reader, root, o));
   TRY(mfd.close());
   return sum;
 }
@@ -140,6 +146,16 @@ Result<ExtractSummary> extract_archive_stream(Reader& in, const seal::KeySource&
                                               const ExtractOptions& options) {
   std::string root = TRY(prepare_out_dir(out_dir));
   return extract_pass(in, keys, root, options);
+}
+
+Result<ExtractSummary> extract_source(EntrySource& src, const std::string& out_dir, const ExtractOptions& options) {
+  std::string root = TRY(prepare_out_dir(out_dir));
+  const std::string meta_dir = root + "/stacksnap";
+  if (::mkdir(meta_dir.c_str(), 0755) != 0 && errno != EEXIST) return errno_error("create " + meta_dir, errno);
+  TRY(write_small(meta_dir + "/plan.json", src.plan().dump(2) + "\n"));
+  auto sum = TRY(write_entries(src, root, options));
+  TRY(write_small(meta_dir + "/manifest.json", src.manifest().head_json().dump(2) + "\n"));
+  return sum;
 }
 
 }  // namespace stacksnap::archive

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "archive/entry.h"
+#include "archive/source.h"
 #include "base/cancel.h"
 #include "base/error.h"
 #include "base/stream.h"
@@ -60,6 +61,9 @@ class ExtractGuard {
 
 Result<ExtractSummary> extract_archive_file(const std::string& archive_path, const seal::KeySource& keys,
                                             const std::string& out_dir, const ExtractOptions& options);
+// One pass over an entry source that was verified before (a repository snapshot read in
+// place: OpenSnapshot::verify, then this): the plan, the entries, the manifest's head.
+Result<ExtractSummary> extract_source(EntrySource& src, const std::string& out_dir, const ExtractOptions& options);
 // One pass over a stream (options.mode is ignored: kStream).
 Result<ExtractSummary> extract_archive_stream(Reader& in, const seal::KeySource& keys, const std::string& out_dir,
                                               const ExtractOptions& options);

@@ -1,5 +1,9 @@
 #include "archive/reader.h"
 
+#include <fcntl.h>
+
+#include "base/fd.h"
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -446,6 +450,38 @@ Status write_subtree_as_tar(ArchiveReader& reader, std::string_view prefix_in, W
     TRY(write_tar_entry(*tw, m, &reader.content()));
   }
   return tw->finish();
+}
+
+namespace {
+
+// An archive file with the descriptor and reader it needs.
+class FileArchiveSource final : public EntrySource {
+ public:
+  FileArchiveSource(UniqueFd fd, std::string path) : fd_(std::move(fd)), in_(fd_.get(), std::move(path)) {}
+  Status open(const seal::KeySource& keys) {
+    reader_ = TRY(ArchiveReader::open(in_, keys, {.hash_sealed = false}));
+    return {};
+  }
+  const nlohmann::json& plan() const override { return reader_->plan(); }
+  Result<const Entry*> next() override { return reader_->next(); }
+  Reader& content() override { return reader_->content(); }
+  Result<std::string> file_sha256() override { return reader_->file_sha256(); }
+  Result<ContentBlock> read_block() override { return reader_->read_block(); }
+  const Manifest& manifest() const override { return reader_->manifest(); }
+
+ private:
+  UniqueFd fd_;
+  FdReader in_;
+  std::unique_ptr<ArchiveReader> reader_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<EntrySource>> open_archive_file(const std::string& path, const seal::KeySource& keys) {
+  auto fd = TRY(open_file(path, O_RDONLY | O_CLOEXEC));
+  auto src = std::make_unique<FileArchiveSource>(std::move(fd), path);
+  TRY(src->open(keys));
+  return std::unique_ptr<EntrySource>(std::move(src));
 }
 
 }  // namespace stacksnap::archive

@@ -30,6 +30,7 @@
 
 #include "archive/entry.h"
 #include "archive/manifest.h"
+#include "archive/source.h"
 #include "base/error.h"
 #include "base/stream.h"
 #include "seal/header.h"
@@ -45,16 +46,6 @@ struct ReadOptions {
   bool hash_sealed = true;
 };
 
-struct Entry {
-  EntryMeta meta;          // for a stream: the logical path; meta.size is 0 (unknown)
-  bool is_stream = false;  // a dump stored as parts (FORMAT.md §6.3)
-};
-
-// A run of the current entry's content at a logical offset (holes are skipped).
-struct ContentBlock {
-  Bytes data;  // empty: the content is exhausted
-  uint64_t offset = 0;
-};
 
 struct ReadStats {
   uint64_t entries = 0;        // tar entries, plan and manifest included
@@ -65,32 +56,32 @@ struct ReadStats {
   std::string sealed_sha256;   // hex, set at the end
 };
 
-class ArchiveReader {
+class ArchiveReader final : public EntrySource {
  public:
   // `in` and `keys` must outlive the reader.
   static Result<std::unique_ptr<ArchiveReader>> open(Reader& in, const seal::KeySource& keys,
                                                      ReadOptions options = {});
-  ~ArchiveReader();
+  ~ArchiveReader() override;
   ArchiveReader(const ArchiveReader&) = delete;
   ArchiveReader& operator=(const ArchiveReader&) = delete;
 
   const seal::Header& header() const;
   const std::string& key_fingerprint() const;
-  const nlohmann::json& plan() const;
+  const nlohmann::json& plan() const override;
   const std::string& plan_text() const;
 
   // The next entry, or nullptr once the archive has been verified to the end.
-  Result<const Entry*> next();
+  Result<const Entry*> next() override;
   // The current entry's logical content (holes read as zeros). Valid until next().
-  Reader& content();
+  Reader& content() override;
   // The current regular file's SHA-256 (hex), hashed as its content was read: what is
   // left of the content is read first. Not for streams. Saves callers a second hash.
-  Result<std::string> file_sha256();
+  Result<std::string> file_sha256() override;
   // Sparse-aware alternative to content(): data runs with their offsets.
-  Result<ContentBlock> read_block();
+  Result<ContentBlock> read_block() override;
 
   // Valid after next() returned nullptr.
-  const Manifest& manifest() const;
+  const Manifest& manifest() const override;
   ReadStats stats() const;
 
  private:

@@ -3,7 +3,7 @@
 // stacksnap inspect FILE [--entries]         the header; with the key, the plan and the manifest
 // stacksnap pack DIR --out FILE               (hidden) archive a directory: tests and benchmarks
 // stacksnap snapshot DIR --repo REPO          (hidden) pack DIR into a spool, store it as a v2 snapshot
-// stacksnap snapshot-restore REPO ID --out DIR (hidden) export a snapshot and extract it
+// stacksnap snapshot-restore REPO ID --out DIR (hidden) restore a snapshot as a restore reads it
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -237,14 +237,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// An unnamed scratch file beside the repository (else in /var/tmp); `named` gets a
-// fallback file's path, which the caller removes.
-Result<UniqueFd> scratch_beside(const std::string& repo_dir, std::string* named) {
-  std::string dir = std::filesystem::absolute(repo_dir).parent_path().string();
-  if (!std::filesystem::is_directory(dir)) dir = "/var/tmp";
-  return create_scratch_file(dir, dir + "/.stacksnap-scratch-XXXXXX", 0600, named);
-}
-
 Result<std::unique_ptr<storage::Target>> local_repo_target(const std::string& repo_dir) {
   return repo::open_target(
       catalog::TargetRecord{.name = "bench", .kind = "local", .config = {{"path", std::filesystem::absolute(repo_dir).string()}}});
@@ -288,22 +280,20 @@ Status run_snapshot(const Globals& g, const SnapshotArgs& a) {
   return {};
 }
 
+// As a restore reads a snapshot (restore.cpp, repo/verify_stored.cpp): opened in place
+// under a shared lock, every chunk authenticated first (nothing is written before), then
+// the entries written out.
 Status run_snapshot_restore(const Globals& g, const SnapshotArgs& a) {
   auto keys = TRY(resolve_keys(g, a.key));
   const auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<storage::Target> target = TRY(local_repo_target(a.repo));
-  std::string named;
-  auto file = TRY(scratch_beside(a.repo, &named));
   auto run = [&]() -> Result<archive::ExtractSummary> {
-    // As a restore reads a snapshot (verify_stored.cpp): the same export reader.
-    auto exported = TRY_CTX(repo::open_export(std::move(target), a.id, keys, {}), "open " + a.repo);
-    FdWriter out(file.get(), "export");
-    TRY(copy_stream(*exported, out));
-    const std::string path = named.empty() ? "/proc/self/fd/" + std::to_string(file.get()) : named;
-    return archive::extract_archive_file(path, keys, a.out, {.restore_owner = ::geteuid() == 0});
+    auto snap = TRY_CTX(repo::OpenSnapshot::open(std::move(target), a.id, keys, {}), "open " + a.repo);
+    TRY(snap->verify(archive::VerifyDepth::kAuthenticate, {}));
+    auto src = TRY(snap->source({}));
+    return archive::extract_source(*src, a.out, {.restore_owner = ::geteuid() == 0});
   };
   auto sum = run();
-  if (!named.empty()) ::unlink(named.c_str());
   if (!sum.ok()) return std::move(sum).error().with_context("restore snapshot " + a.id);
   nlohmann::json j = {{"seconds", seconds_since(t0)}, {"entries", sum->entries}, {"files", sum->files},
                       {"bytes", sum->bytes}};

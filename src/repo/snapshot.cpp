@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <unordered_set>
 #include <optional>
 
 #include <thread>
@@ -958,6 +959,161 @@ Result<std::unique_ptr<SnapshotExportReader>> open_export(std::shared_ptr<storag
   return std::unique_ptr<SnapshotExportReader>(new ExportReaderImpl(std::move(target), std::move(lock),
                                                                     std::move(repository), std::move(snap),
                                                                     std::move(key), stop, zstd_level));
+}
+
+namespace {
+
+// A snapshot's entries as an archive source (OpenSnapshot::source).
+class SnapshotSourceImpl final : public archive::EntrySource {
+ public:
+  SnapshotSourceImpl(const chunks::Repository& repo, const chunks::SnapshotInfo& snap, StopToken stop)
+      : repo_(repo), snap_(snap), stop_(std::move(stop)), cursor_(repo, snap.doc, 0) {
+    plan_ = snap.doc.value("plan", Json::object());
+  }
+  const Json& plan() const override { return plan_; }
+  Result<const archive::Entry*> next() override {
+    TRY(check_cancel(stop_, "read the snapshot"));
+    content_.reset();
+    block_offset_ = 0;
+    Json line;
+    std::vector<ChunkId> ids;
+    if (!TRY(cursor_.next(line, ids))) {
+      if (!manifest_) {
+        auto m = archive::Manifest::from_head_json(snap_.doc.value("manifest", Json::object()));
+        if (!m.ok()) return std::move(m).error().with_context("snapshot " + snap_.id + ": manifest");
+        manifest_ = std::move(*m);
+        manifest_->created = snap_.doc.value("archive_created", "");
+      }
+      return static_cast<const archive::Entry*>(nullptr);
+    }
+    entry_.meta = TRY(entry_meta(line));
+    entry_.is_stream = line.value("stream", false);
+    sha_ = line.value("sha256", "");
+    if (entry_.meta.type == archive::EntryType::kFile) {
+      content_.emplace(repo_, std::move(ids), sha_, entry_.meta.path, stop_);
+      if (entry_.is_stream) entry_.meta.size = 0;  // as an archive gives a stream: size unknown
+    }
+    return &entry_;
+  }
+  Reader& content() override {
+    if (content_) return *content_;
+    return empty_;
+  }
+  Result<std::string> file_sha256() override {
+    if (!content_) return failed_precondition("the current entry is not a regular file");
+    NullWriter rest;
+    TRY(copy_stream(*content_, rest));  // its end checks the SHA-256
+    return sha_;
+  }
+  Result<archive::ContentBlock> read_block() override {
+    if (!content_) return archive::ContentBlock{};
+    if (block_.empty()) block_.resize(1u << 20);
+    const size_t n = TRY(content_->read(MutableBytes(block_.data(), block_.size())));
+    const archive::ContentBlock b{Bytes(block_.data(), n), block_offset_};
+    block_offset_ += n;
+    return b;
+  }
+  const archive::Manifest& manifest() const override {
+    static const archive::Manifest kNone;
+    return manifest_ ? *manifest_ : kNone;
+  }
+
+ private:
+  const chunks::Repository& repo_;
+  const chunks::SnapshotInfo& snap_;
+  StopToken stop_;
+  EntryCursor cursor_;
+  Json plan_;
+  archive::Entry entry_;
+  std::string sha_;
+  std::optional<ChunksReader> content_;
+  std::vector<std::byte> block_;
+  uint64_t block_offset_ = 0;
+  MemoryReader empty_{std::string_view()};
+  std::optional<archive::Manifest> manifest_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<OpenSnapshot>> OpenSnapshot::open(std::shared_ptr<storage::Target> target,
+                                                         const std::string& snapshot_id, const seal::KeySource& keys,
+                                                         const StopToken& stop) {
+  auto key = TRY(chunks::Repository::master_key(*target, keys));
+  std::shared_ptr<OpenSnapshot> s(new OpenSnapshot());
+  s->target_ = std::move(target);
+  // Shared, like a backup: a prune cannot repack or delete a pack while it is read.
+  s->lock_ = TRY(chunks::acquire_shared(*s->target_, key, {.owner = "read " + snapshot_id.substr(0, 12),
+                                                          .wait = std::chrono::minutes(10)},
+                                        stop));
+  s->repo_ = TRY(chunks::Repository::open(*s->target_, key));
+  s->snap_ = TRY(load_snapshot(*s->repo_, snapshot_id));
+  return s;
+}
+
+OpenSnapshot::~OpenSnapshot() = default;
+
+const Json& OpenSnapshot::plan() const {
+  static const Json kEmpty = Json::object();
+  auto it = snap_.doc.find("plan");
+  return it != snap_.doc.end() && it->is_object() ? *it : kEmpty;
+}
+
+Result<std::unique_ptr<archive::EntrySource>> OpenSnapshot::source(const StopToken& stop) const {
+  return std::unique_ptr<archive::EntrySource>(new SnapshotSourceImpl(*repo_, snap_, stop));
+}
+
+Status OpenSnapshot::lock_held() const { return lock_->check(); }
+
+Result<archive::VerifyReport> OpenSnapshot::verify(archive::VerifyDepth depth, const StopToken& stop) const {
+  archive::VerifyReport rep;
+  rep.deep = depth == archive::VerifyDepth::kDeep;
+  rep.sealed_sha256 = snap_.id;
+  auto src = TRY(source(stop));
+  std::unordered_set<ChunkId, chunks::ChunkIdHash> seen;
+  EntryCursor cursor(*repo_, snap_.doc, 0);
+  auto fail = [&](Error e) -> Error {
+    if (auto held = lock_->check(); !held.ok()) return std::move(held).error().with_context("snapshot " + snap_.id);
+    return e;
+  };
+  if (rep.deep) {
+    for (;;) {
+      auto e = src->next();
+      if (!e.ok()) return fail(std::move(e).error());
+      if (*e == nullptr) break;
+      ++rep.entries;
+      if ((*e)->meta.type != archive::EntryType::kFile) continue;
+      ++rep.files;
+      NullWriter sink;
+      auto n = copy_stream(src->content(), sink);
+      if (!n.ok()) return fail(std::move(n).error());
+      rep.content_bytes += *n;
+    }
+    rep.manifest = src->manifest();
+  } else {
+    for (;;) {
+      TRY(check_cancel(stop, "verify the snapshot"));
+      Json line;
+      std::vector<ChunkId> ids;
+      auto more = cursor.next(line, ids);
+      if (!more.ok()) return fail(std::move(more).error());
+      if (!*more) break;
+      ++rep.entries;
+      if (line.value("type", "") != "file") continue;
+      ++rep.files;
+      rep.content_bytes += line.value("size", uint64_t{0});
+      for (const auto& id : ids) {
+        if (!seen.insert(id).second) continue;
+        auto blob = repo_->read(BlobType::kData, id);
+        if (!blob.ok()) return fail(std::move(blob).error().with_context(line.value("path", "a file")));
+      }
+    }
+    auto m = archive::Manifest::from_head_json(snap_.doc.value("manifest", Json::object()));
+    if (!m.ok()) return std::move(m).error().with_context("snapshot " + snap_.id + ": manifest");
+    rep.manifest = std::move(*m);
+  }
+  rep.manifest.created = snap_.doc.value("archive_created", "");
+  rep.plan = plan();
+  return rep;
 }
 
 Status for_each_blob(const chunks::Repository& repo, const Json& doc,

@@ -34,6 +34,8 @@
 
 #include "archive/reader.h"
 #include "archive/sink.h"
+#include "archive/source.h"
+#include "archive/verify.h"
 #include "archive/writer.h"
 #include "base/cancel.h"
 #include "chunks/lock.h"
@@ -165,6 +167,37 @@ class SnapshotExportReader : public Reader {
 Result<std::unique_ptr<SnapshotExportReader>> open_export(std::shared_ptr<storage::Target> target,
                                                           const std::string& snapshot_id, const seal::KeySource& keys,
                                                           const StopToken& stop, int zstd_level = 1);
+
+// A snapshot on `target` held open for reading in place (a restore): its shared lock (held
+// and refreshed until the last reference goes), the repository with its index, the
+// snapshot document. What a restore applies from, without exporting it first.
+class OpenSnapshot {
+ public:
+  static Result<std::shared_ptr<OpenSnapshot>> open(std::shared_ptr<storage::Target> target,
+                                                    const std::string& snapshot_id, const seal::KeySource& keys,
+                                                    const StopToken& stop);
+  ~OpenSnapshot();
+  const chunks::SnapshotInfo& snapshot() const { return snap_; }
+  const nlohmann::json& plan() const;
+  // Its entries as an archive::EntrySource: contents read chunk by chunk, each file checked
+  // against its SHA-256 at its end (DataLoss naming the file); the manifest's head after
+  // the last entry.
+  Result<std::unique_ptr<archive::EntrySource>> source(const StopToken& stop) const;
+  // The check before a restore changes anything. kAuthenticate: every entry list and every
+  // distinct chunk read once and authenticated (a chunk that authenticates is the chunk
+  // sealed under its id). kDeep: every file read whole and checked against its SHA-256.
+  // Counts entries, files and bytes; the plan and manifest head in the report.
+  Result<archive::VerifyReport> verify(archive::VerifyDepth depth, const StopToken& stop) const;
+  // Whether the lock is still ours (a failure while it was lost says nothing of the data).
+  Status lock_held() const;
+
+ private:
+  OpenSnapshot() = default;
+  std::shared_ptr<storage::Target> target_;
+  std::unique_ptr<chunks::RepoLock> lock_;
+  std::unique_ptr<chunks::Repository> repo_;
+  chunks::SnapshotInfo snap_;
+};
 
 // Every blob the snapshot references: its entry-list blobs (kTree) and, reading them,
 // every data chunk (kData; a chunk referenced twice is reported twice). For garbage

@@ -18,9 +18,8 @@ namespace stacksnap::repo {
 namespace {
 
 // A copy that is a snapshot of a repository target. Shallow: the snapshot object is
-// there and its bytes match its name. Otherwise the snapshot is exported as a v1 archive
-// (every chunk authenticated, every file checked against its SHA-256) into the archive
-// verify, through a pipe: what a restore keeps is that export, checked as any archive is.
+// there and its bytes match its name. Otherwise it is read in place (OpenSnapshot::verify)
+// and, for a restore, kept open to be applied from.
 Result<archive::VerifyReport> verify_snapshot_copy(std::shared_ptr<storage::Target> target,
                                                    const catalog::CopyRecord& copy, const std::string& snapshot_id,
                                                    const CopyVerifyOptions& o, const StopToken& stop) {
@@ -33,16 +32,11 @@ Result<archive::VerifyReport> verify_snapshot_copy(std::shared_ptr<storage::Targ
     rep.sealed_sha256 = sha;
     return rep;
   }
-  auto exported = TRY_CTX(open_export(std::move(target), snapshot_id, *o.keys, stop), "copy on " + copy.target);
-  std::optional<TeeReader> tee;
-  if (o.keep) tee.emplace(*exported, *o.keep);
-  Reader* in = tee ? static_cast<Reader*>(&*tee) : static_cast<Reader*>(exported.get());
-  auto rep = archive::verify_archive(*in, o.keys, {.depth = o.depth, .stop = stop});
-  if (!rep.ok()) {
-    // A copy read while the lock was lost (taken for stale) says nothing about the copy.
-    TRY_CTX(exported->lock_held(), "copy on " + copy.target);
-    return std::move(rep).error().with_context("copy on " + copy.target);
-  }
+  // Read in place: every chunk authenticated (kDeep: every file checked against its SHA-256).
+  auto snap = TRY_CTX(OpenSnapshot::open(std::move(target), snapshot_id, *o.keys, stop), "copy on " + copy.target);
+  auto rep = snap->verify(o.depth, stop);
+  if (!rep.ok()) return std::move(rep).error().with_context("copy on " + copy.target);
+  if (o.keep_snapshot) *o.keep_snapshot = std::move(snap);
   return rep;
 }
 
@@ -177,6 +171,9 @@ Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::strin
     TRY(check_cancel(stop, "verify"));
     Result<archive::VerifyReport> rep = [&]() -> Result<archive::VerifyReport> {
       if (keep == nullptr) return verify_copy(cat, copy, {.depth = depth, .keys = &keys}, stop);
+      if (!snapshot_id_of_key(copy.key).empty()) {
+        return verify_copy(cat, copy, {.depth = depth, .keys = &keys, .keep_snapshot = &keep->snapshot}, stop);
+      }
       const std::string& spool = keep->spool_path;
       ::unlink(spool.c_str());
       std::string named;
@@ -196,7 +193,10 @@ Result<StoredVerification> verify_backup(catalog::Catalog& cat, const std::strin
       }
       return r;
     }();
-    if (!rep.ok() && keep != nullptr) ::unlink(keep->spool_path.c_str());
+    if (!rep.ok() && keep != nullptr) {
+      ::unlink(keep->spool_path.c_str());
+      keep->snapshot.reset();
+    }
     if (!rep.ok() && (rep.error().code() == Code::kCancelled || rep.error().code() == Code::kUnauthenticated)) {
       return std::move(rep).error();
     }

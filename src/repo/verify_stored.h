@@ -6,6 +6,7 @@
 #include <string>
 
 #include "archive/verify.h"
+#include "repo/snapshot.h"
 #include "base/cancel.h"
 #include "base/fd.h"
 #include "catalog/catalog.h"
@@ -27,6 +28,9 @@ struct CopyVerifyOptions {
   // A copy that is a file on this machine (a local target) is read where it lies and,
   // once it verified, handed over open here (`keep` unused).
   UniqueFd* in_place = nullptr;
+  // A copy that is a repository snapshot is read in place and, once it verified, handed
+  // over open here (its lock held).
+  std::shared_ptr<OpenSnapshot>* keep_snapshot = nullptr;
 };
 
 // One copy, checked as `o` says. DataLoss names the copy's target; errors reaching the
@@ -83,9 +87,12 @@ struct StoredVerification {
 // (every segment, size, SHA-256) but not decompressed: the copy is recorded verified,
 // the backup's verdict is not set to "ok" (the record's deep verification stands); a
 // damaged copy is still recorded, and fails the verdict.
+// A copy that is a repository snapshot is verified in place and kept open (its lock held)
+// as `snapshot`: nothing is written to the spool, the restore reads the snapshot itself.
 struct KeptCopy {
   std::string spool_path;  // in: where a copy from remote storage is written
   UniqueFd fd;             // out: the verified file, open read-only
+  std::shared_ptr<OpenSnapshot> snapshot;  // out: the verified snapshot (fd unused)
   bool in_place = false;   // out: fd is the local target's own file (spool_path unused)
   bool named = false;      // out: the copy is the file at spool_path (else unnamed, O_TMPFILE)
 };

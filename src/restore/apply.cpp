@@ -119,7 +119,7 @@ namespace {
 // Destroyed before finish(): the uploader is stopped and joined, the helper removed.
 class FilesPass {
  public:
-  FilesPass(docker::Client& docker, archive::ArchiveReader& reader, const Placement& placement,
+  FilesPass(docker::Client& docker, archive::EntrySource& reader, const Placement& placement,
             const ApplyOptions& options, job::Context& ctx)
       : docker_(docker),
         reader_(reader),
@@ -331,7 +331,7 @@ class FilesPass {
   }
 
   docker::Client& docker_;
-  archive::ArchiveReader& reader_;
+  archive::EntrySource& reader_;
   const Placement& placement_;
   const ApplyOptions& options_;
   job::Context& ctx_;
@@ -356,12 +356,9 @@ class FilesPass {
 
 }  // namespace
 
-Result<ApplySummary> apply_files(docker::Client& docker, const std::string& archive_path,
-                                 const seal::KeySource& keys, const Placement& placement,
-                                 const ApplyOptions& options, job::Context& ctx) {
-  auto fd = TRY(open_file(archive_path, O_RDONLY));
-  FdReader in(fd.get(), archive_path);
-  auto reader = TRY(archive::ArchiveReader::open(in, keys, {.hash_sealed = false}));  // authenticated before
+Result<ApplySummary> apply_files(docker::Client& docker, const archive::SourceOpener& open,
+                                 const Placement& placement, const ApplyOptions& options, job::Context& ctx) {
+  auto reader = TRY(open());  // verified before
   FilesPass pass(docker, *reader, placement, options, ctx);
   TRY(pass.start());
   TRY(pass.run());

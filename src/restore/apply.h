@@ -24,6 +24,7 @@
 
 #include "archive/entry.h"
 #include "archive/manifest.h"
+#include "archive/source.h"
 #include "base/error.h"
 #include "docker/client.h"
 #include "job/context.h"
@@ -65,9 +66,9 @@ struct ApplyOptions {
 };
 
 // Volumes must exist already (prepare_volumes). Binds must have been prepared.
-Result<ApplySummary> apply_files(docker::Client& docker, const std::string& archive_path,
-                                 const seal::KeySource& keys, const Placement& placement,
-                                 const ApplyOptions& options, job::Context& ctx);
+// `open` gives the verified backup (a v1 archive or a repository snapshot in place).
+Result<ApplySummary> apply_files(docker::Client& docker, const archive::SourceOpener& open,
+                                 const Placement& placement, const ApplyOptions& options, job::Context& ctx);
 
 // Creates every target volume with exactly Compose's labels (project, volume = key,
 // version; never a config hash) or, for external volumes, by name without labels. An

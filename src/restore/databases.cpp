@@ -12,35 +12,27 @@ namespace {
 
 constexpr std::chrono::seconds kReadyTimeout{300};
 
-// One pass over the archive positioned at a dump entry; reads its content.
+// One pass over the backup positioned at a dump entry; reads its content.
 class DumpEntryReader final : public Reader {
  public:
-  DumpEntryReader(UniqueFd fd, std::unique_ptr<FdReader> in, std::unique_ptr<archive::ArchiveReader> r)
-      : fd_(std::move(fd)), in_(std::move(in)), r_(std::move(r)) {}
-  ~DumpEntryReader() override {
-    r_.reset();  // before the file it reads
-  }
+  explicit DumpEntryReader(std::unique_ptr<archive::EntrySource> r) : r_(std::move(r)) {}
   Result<size_t> read(MutableBytes buf) override { return r_->content().read(buf); }
 
  private:
-  UniqueFd fd_;
-  std::unique_ptr<FdReader> in_;
-  std::unique_ptr<archive::ArchiveReader> r_;
+  std::unique_ptr<archive::EntrySource> r_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Reader>> ArchiveDumpSource::open(const std::string& name) {
   const std::string want = "dumps/" + service_ + "/" + name;
-  auto fd = TRY(open_file(path_, O_RDONLY));
-  auto in = std::make_unique<FdReader>(fd.get(), path_);
-  auto r = TRY(archive::ArchiveReader::open(*in, keys_, {.hash_sealed = false}));  // authenticated before
+  auto r = TRY(open_());  // verified before
   for (;;) {
     const archive::Entry* e = TRY(r->next());
-    if (e == nullptr) return not_found("the archive has no dump " + want);
+    if (e == nullptr) return not_found("the backup has no dump " + want);
     if (e->meta.path == want && e->meta.type == archive::EntryType::kFile) break;
   }
-  return std::unique_ptr<Reader>(new DumpEntryReader(std::move(fd), std::move(in), std::move(r)));
+  return std::unique_ptr<Reader>(new DumpEntryReader(std::move(r)));
 }
 
 Result<std::vector<DumpToReplay>> dumps_from_manifest(const archive::Manifest& m) {
@@ -68,7 +60,7 @@ Result<docker::ContainerInfo> service_container(docker::Client& docker, const st
 }
 
 Status replay_dump(docker::Client& docker, const std::string& project, const DumpToReplay& d,
-                   const std::string& archive_path, const seal::KeySource& keys, job::Context& ctx) {
+                   const archive::SourceOpener& open, job::Context& ctx) {
   auto info = TRY(service_container(docker, project, d.service));
   auto eng = TRY(dbengine::make_engine(d.info.engine));
   dbengine::DockerExecutor ex(docker, info.id, info.name);
@@ -80,7 +72,7 @@ Status replay_dump(docker::Client& docker, const std::string& project, const Dum
     t.end_with(st);
     TRY_CTX(st, "wait for " + info.name);
   }
-  ArchiveDumpSource src(archive_path, keys, d.service);
+  ArchiveDumpSource src(open, d.service);
   TRY_CTX(eng->restore(ex, ctl, facts, d.info, src, ctx), "replay the dump of " + d.service);
   return {};
 }

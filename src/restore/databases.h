@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "archive/manifest.h"
+#include "archive/source.h"
 #include "docker/client.h"
 #include "dbengine/engine.h"
 #include "job/context.h"
@@ -21,13 +22,12 @@ namespace stacksnap::restore {
 // owns the pass.
 class ArchiveDumpSource final : public dbengine::DumpSource {
  public:
-  ArchiveDumpSource(std::string archive_path, const seal::KeySource& keys, std::string service)
-      : path_(std::move(archive_path)), keys_(keys), service_(std::move(service)) {}
+  ArchiveDumpSource(archive::SourceOpener open, std::string service)
+      : open_(std::move(open)), service_(std::move(service)) {}
   Result<std::unique_ptr<Reader>> open(const std::string& name) override;
 
  private:
-  std::string path_;
-  const seal::KeySource& keys_;
+  archive::SourceOpener open_;
   std::string service_;
 };
 
@@ -55,7 +55,7 @@ Result<docker::ContainerInfo> service_container(docker::Client& docker, const st
 
 // Waits until the service's server is ready, then replays its dump.
 Status replay_dump(docker::Client& docker, const std::string& project, const DumpToReplay& d,
-                   const std::string& archive_path, const seal::KeySource& keys, job::Context& ctx);
+                   const archive::SourceOpener& open, job::Context& ctx);
 
 // Counts rows now and compares them with the dump's counts.
 Result<DbOutcome> check_rows(docker::Client& docker, const std::string& project, const DumpToReplay& d,

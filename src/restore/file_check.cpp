@@ -25,11 +25,8 @@ std::string octal(uint32_t mode) {
 
 // The archive's facts of every regular file under `archive_dir`: one more pass over the
 // (authenticated) archive, only when a tree differs.
-Result<FileMap> archive_files(const std::string& archive_path, const seal::KeySource& keys,
-                              const std::string& archive_dir) {
-  auto fd = TRY(open_file(archive_path, O_RDONLY | O_CLOEXEC));
-  FdReader in(fd.get(), archive_path);
-  auto reader = TRY(archive::ArchiveReader::open(in, keys, {.hash_sealed = false}));
+Result<FileMap> archive_files(const archive::SourceOpener& open, const std::string& archive_dir) {
+  auto reader = TRY(open());
   const std::string prefix = archive_dir + "/";
   FileMap out;
   for (;;) {
@@ -183,10 +180,10 @@ Result<std::vector<Tree>> bind_trees(docker::Client& docker, const Placement& pl
 }
 
 // A tree whose digest differs: its differences file by file, as problems.
-void name_differences(const Tree& t, const std::string& archive_path, const seal::KeySource& keys, FileCheck& out,
+void name_differences(const Tree& t, const archive::SourceOpener& open, FileCheck& out,
                       job::Context& ctx) {
   ctx.warn(t.what + ": the restored files differ from the archive; naming them", "check-files");
-  auto archive = archive_files(archive_path, keys, t.archive_dir);
+  auto archive = archive_files(open, t.archive_dir);
   auto restored = t.restored_files();
   if (!archive.ok() || !restored.ok()) {
     out.problems.push_back(t.what + ": " + std::to_string(t.got.files) + " files restored, the archive has " +
@@ -201,14 +198,14 @@ void name_differences(const Tree& t, const std::string& archive_path, const seal
 }  // namespace
 
 Result<FileCheck> check_restored_files(docker::Client& docker, const Placement& placement, const ApplySummary& sum,
-                                       const std::string& archive_path, const seal::KeySource& keys,
+                                       const archive::SourceOpener& open,
                                        const std::string& helper_image, job::Context& ctx) {
   FileCheck out;
   std::unique_ptr<docker::HelperContainer> helper;  // the bind mounts' read-back
   std::vector<Tree> trees = volume_trees(docker, placement, sum, helper_image, ctx);
   for (auto& t : TRY(bind_trees(docker, placement, sum, helper_image, ctx, helper, out))) trees.push_back(std::move(t));
   for (const auto& t : trees) {
-    if (t.got != t.want) name_differences(t, archive_path, keys, out, ctx);
+    if (t.got != t.want) name_differences(t, open, out, ctx);
   }
   if (helper) TRY_CTX(helper->remove(), "remove the check helper container");
   return out;

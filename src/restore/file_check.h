@@ -13,6 +13,7 @@
 
 #include "docker/client.h"
 #include "job/context.h"
+#include "archive/source.h"
 #include "restore/apply.h"
 #include "restore/helper.h"
 #include "restore/placement.h"
@@ -28,8 +29,8 @@ struct FileCheck {
 inline constexpr size_t kNamedDifferencesPerTree = 10;
 
 Result<FileCheck> check_restored_files(docker::Client& docker, const Placement& placement, const ApplySummary& sum,
-                                       const std::string& archive_path, const seal::KeySource& keys,
-                                       const std::string& helper_image, job::Context& ctx);
+                                       const archive::SourceOpener& open, const std::string& helper_image,
+                                       job::Context& ctx);
 
 // The differences between two file maps, worded for a user, at most `limit` lines (the
 // last says how many more there were).

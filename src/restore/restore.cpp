@@ -44,9 +44,17 @@ std::string sandbox_compose_path(const std::string& working_dir) {
 FetchedArchive::FetchedArchive(FetchedArchive&& o) noexcept
     : spool_path_(std::exchange(o.spool_path_, {})),
       fd_(std::move(o.fd_)),
+      snapshot_(std::move(o.snapshot_)),
       open_path_(std::move(o.open_path_)),
       target_(std::move(o.target_)),
       plan_(std::move(o.plan_)) {}
+
+archive::SourceOpener FetchedArchive::opener(const seal::KeySource& keys, StopToken stop) const {
+  if (snapshot_) {
+    return [snap = snapshot_, stop]() { return snap->source(stop); };
+  }
+  return [path = open_path_, &keys]() { return archive::open_archive_file(path, keys); };
+}
 
 FetchedArchive::~FetchedArchive() {
   if (!spool_path_.empty()) ::unlink(spool_path_.c_str());
@@ -81,15 +89,20 @@ Result<FetchedArchive> fetch_and_verify(const RestoreEnv& env, const std::string
                                                " could not be fetched and verified; nothing was changed on this host");
     }
     fa.target_ = v->target;
+    if (kept.snapshot) {
+      fa.snapshot_ = std::move(kept.snapshot);
+      ctx.info("snapshot " + fa.snapshot_->snapshot().id.substr(0, 12) + " read in place from the repository on target " +
+                   v->target + (deep ? " (every file checked)" : " (every chunk authenticated; nothing copied)"),
+               "verify");
+      t.end(true, std::to_string(v->report.entries) + " entries, " + human_bytes(v->report.content_bytes) +
+                      " from target " + v->target);
+      fa.plan_ = fa.snapshot_->plan();
+      return fa;
+    }
     if (kept.named) fa.spool_path_ = kept.spool_path;
     fa.fd_ = std::move(kept.fd);
     fa.open_path_ = "/proc/self/fd/" + std::to_string(fa.fd_.get());
     if (kept.in_place) ctx.info("read in place on target " + v->target + " (nothing copied)", "verify");
-    if (const std::string snap = repo::snapshot_id_of_key(v->key); !snap.empty()) {
-      ctx.info("snapshot " + snap.substr(0, 12) + " exported from the repository on target " + v->target +
-                   " and verified as an archive",
-               "verify");
-    }
     if (deep) {
       t.end(true, std::to_string(v->report.entries) + " entries, " + human_bytes(v->report.content_bytes) +
                       " from target " + v->target);
@@ -366,7 +379,7 @@ class Applier {
       if (p_.mode != Mode::kInPlace && !cp_.files.empty()) {
         options.on_config_restored = [&] { resolver_ = std::thread([&] { resolved_ = resolve(); }); };
       }
-      auto r = apply_files(env_.docker, fa_.path(), env_.keys, p_, options, ctx_);
+      auto r = apply_files(env_.docker, fa_.opener(env_.keys, ctx_.stop()), p_, options, ctx_);
       if (!r.ok()) {
         applied_.push_back("restored files partially (config files, bind mounts, volumes may be incomplete)");
         return std::move(r).error();
@@ -385,7 +398,7 @@ class Applier {
   Status check_files() {
     if (!req_.check_volumes) return {};
     job::StepTimer t(ctx_, "check-files", "Check every restored file against the archive");
-    auto fc = check_restored_files(env_.docker, p_, files_, fa_.path(), env_.keys, helper_image_, ctx_);
+    auto fc = check_restored_files(env_.docker, p_, files_, fa_.opener(env_.keys, ctx_.stop()), helper_image_, ctx_);
     if (!fc.ok()) {
       t.end(false, fc.error().message());
       return changed(std::move(fc).error());
@@ -455,7 +468,7 @@ class Applier {
     }));
     for (const auto& d : dumps_) {
       TRY(step("replay:" + d.service, "Replay the " + d.info.engine + " dump of " + d.service, [&]() -> Status {
-        TRY(replay_dump(env_.docker, p_.project, d, fa_.path(), env_.keys, ctx_));
+        TRY(replay_dump(env_.docker, p_.project, d, fa_.opener(env_.keys, ctx_.stop()), ctx_));
         applied_.push_back("replayed the dump of " + d.service);
         return {};
       }));

@@ -22,6 +22,8 @@
 #include <nlohmann/json.hpp>
 
 #include "archive/manifest.h"
+#include "archive/source.h"
+#include "repo/snapshot.h"
 #include "base/fd.h"
 #include "catalog/catalog.h"
 #include "docker/client.h"
@@ -96,9 +98,10 @@ class FetchedArchive {
   FetchedArchive(FetchedArchive&&) noexcept;
   FetchedArchive& operator=(FetchedArchive&&) = delete;
   ~FetchedArchive();
-  // Opens as the verified file itself (/proc/self/fd/N of the descriptor held since it
-  // verified: a file replaced on the target meanwhile is not what gets applied).
-  const std::string& path() const { return open_path_; }
+  // Opens the verified copy for one more pass: the verified file itself (/proc/self/fd/N of
+  // the descriptor held since it verified: a file replaced on the target meanwhile is not
+  // what gets applied), or the verified repository snapshot in place (its lock held).
+  archive::SourceOpener opener(const seal::KeySource& keys, StopToken stop) const;
   const Json& plan() const { return plan_; }
   const std::string& target() const { return target_; }
 
@@ -108,6 +111,7 @@ class FetchedArchive {
   FetchedArchive() = default;
   std::string spool_path_;  // removed with the archive; "" when read in place
   UniqueFd fd_;
+  std::shared_ptr<repo::OpenSnapshot> snapshot_;  // a repository snapshot (fd_ unused)
   std::string open_path_, target_;
   Json plan_;
 };
