@@ -1,6 +1,7 @@
 #include "app/backup_ops.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <set>
@@ -124,6 +125,19 @@ Result<ExportSummary> export_backup(catalog::Catalog& cat, const std::string& ba
   repo::KeptCopy keep{.spool_path = out_path + ".partial"};
   auto verified = TRY(repo::verify_backup(cat, backup_id, keys, stop, &keep));
   auto drop_partial = on_scope_exit([&] { ::unlink(keep.spool_path.c_str()); });
+  if (keep.snapshot) {
+    // A repository snapshot, verified in place: exported chunk by chunk (each file checked
+    // against its SHA-256 again) into the file, named once whole and on disk.
+    UniqueFd out = TRY(open_file(keep.spool_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    FdWriter w(out.get(), keep.spool_path);
+    TRY_CTX(keep.snapshot->export_to(w, stop), "export " + backup_id);
+    if (::fsync(out.get()) != 0) return errno_error("fsync " + keep.spool_path, errno);
+    struct stat st {};
+    if (::fstat(out.get(), &st) != 0) return errno_error("stat " + keep.spool_path, errno);
+    if (::rename(keep.spool_path.c_str(), out_path.c_str()) != 0) return errno_error("name " + out_path, errno);
+    return ExportSummary{.backup_id = backup_id, .target = verified.target, .path = out_path,
+                         .bytes = static_cast<uint64_t>(st.st_size), .files = verified.report.files};
+  }
   if (keep.in_place || !keep.named) {
     // The local target's own file, or an unnamed copy: written out to the path.
     UniqueFd out = TRY(open_file(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));

@@ -1041,6 +1041,7 @@ Result<std::shared_ptr<OpenSnapshot>> OpenSnapshot::open(std::shared_ptr<storage
   auto key = TRY(chunks::Repository::master_key(*target, keys));
   std::shared_ptr<OpenSnapshot> s(new OpenSnapshot());
   s->target_ = std::move(target);
+  s->key_.emplace(TRY(key.clone()));
   // Shared, like a backup: a prune cannot repack or delete a pack while it is read.
   s->lock_ = TRY(chunks::acquire_shared(*s->target_, key, {.owner = "read " + snapshot_id.substr(0, 12),
                                                           .wait = std::chrono::minutes(10)},
@@ -1063,6 +1064,12 @@ Result<std::unique_ptr<archive::EntrySource>> OpenSnapshot::source(const StopTok
 }
 
 Status OpenSnapshot::lock_held() const { return lock_->check(); }
+
+Status OpenSnapshot::export_to(Writer& out, const StopToken& stop, archive::WriterOptions options) const {
+  auto st = export_snapshot(*repo_, snap_, *key_, out, stop, options);
+  if (!st.ok()) TRY_CTX(lock_->check(), "snapshot " + snap_.id);
+  return st;
+}
 
 Result<archive::VerifyReport> OpenSnapshot::verify(archive::VerifyDepth depth, const StopToken& stop) const {
   archive::VerifyReport rep;

@@ -190,9 +190,12 @@ class OpenSnapshot {
   Result<archive::VerifyReport> verify(archive::VerifyDepth depth, const StopToken& stop) const;
   // Whether the lock is still ours (a failure while it was lost says nothing of the data).
   Status lock_held() const;
+  // export_snapshot() of this snapshot, sealed with the repository's master key.
+  Status export_to(Writer& out, const StopToken& stop, archive::WriterOptions options = {}) const;
 
  private:
   OpenSnapshot() = default;
+  std::optional<seal::MasterKey> key_;
   std::shared_ptr<storage::Target> target_;
   std::unique_ptr<chunks::RepoLock> lock_;
   std::unique_ptr<chunks::Repository> repo_;

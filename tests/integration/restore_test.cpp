@@ -124,13 +124,13 @@ TEST_F(RestoreTest, AsNewProjectBesideTheOriginal) {
   EXPECT_EQ(r.summary["result"], "succeeded");
   EXPECT_EQ(r.summary["row_count_differences"], 0) << r.summary.dump();
   EXPECT_TRUE(r.summary["problems"].empty()) << r.summary.dump();
-  // t1 is a repository (the default format): its snapshot was exported into the spool,
-  // verified there as an archive, applied, and the spool copy removed.
-  bool exported = false;
+  // t1 is a repository (the default format): its snapshot was checked and applied in
+  // place, nothing written to the spool.
+  bool in_place = false;
   for (const auto& e : r.events) {
-    exported |= contains(e.value("message", ""), "exported from the repository on target t1");
+    in_place |= contains(e.value("message", ""), "read in place from the repository on target t1");
   }
-  EXPECT_TRUE(exported) << describe(r);
+  EXPECT_TRUE(in_place) << describe(r);
   EXPECT_EQ(run_script("ls -A " + data_dir_ + "/spool").output, "");
 
   // The original is untouched.

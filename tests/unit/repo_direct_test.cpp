@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "archive/extract.h"
 #include "archive/fs_source.h"
 #include "archive/writer.h"
 #include "archive_listing.h"
@@ -177,6 +178,62 @@ TEST_F(RepoDirect, AParentThatCannotBeReadCostsTheCacheNotTheBackup) {
   EXPECT_EQ(tree.unchanged_files, 0u);
   auto b = exported(*second);
   ASSERT_TRUE(b.ok()) << b.error().message();
+}
+
+TEST_F(RepoDirect, ASnapshotReadInPlaceRestoresTheTreeAndDamageIsFoundBeforeAnythingIsWritten) {
+  auto snap = snapshot(std::nullopt);
+  ASSERT_TRUE(snap.ok()) << snap.error().message();
+  std::shared_ptr<storage::Target> shared(&target, [](storage::Target*) {});
+  auto keys = seal::KeySource::from_key(testutil::test_key());
+  auto open = OpenSnapshot::open(shared, snap->id, keys, StopToken{});
+  ASSERT_TRUE(open.ok()) << open.error().message();
+  auto rep = (*open)->verify(archive::VerifyDepth::kAuthenticate, StopToken{});
+  ASSERT_TRUE(rep.ok()) << rep.error().message();
+  EXPECT_EQ(rep->entries, 12u);
+  EXPECT_EQ(rep->files, 7u);
+  EXPECT_EQ(rep->plan, kPlan);
+  auto deep = (*open)->verify(archive::VerifyDepth::kDeep, StopToken{});
+  ASSERT_TRUE(deep.ok()) << deep.error().message();
+  EXPECT_EQ(deep->content_bytes, rep->content_bytes);
+
+  // Written out from the snapshot itself: the same tree.
+  auto src = (*open)->source(StopToken{});
+  ASSERT_TRUE(src.ok());
+  const std::string out = dir_->path() + "/out";
+  auto sum = archive::extract_source(**src, out, {});
+  ASSERT_TRUE(sum.ok()) << sum.error().message();
+  EXPECT_EQ(sum->files, 7u);
+  auto read = [](const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  const std::string tree = out + "/volumes/shop data";
+  EXPECT_TRUE(read(tree + "/big.bin") == big);
+  EXPECT_EQ(read(tree + "/new\nline \"quoted\" é"), "odd names are normal\n");
+  EXPECT_EQ(read(tree + "/sub dir/=equals="), "k=v\n");
+  EXPECT_EQ(fs::read_symlink(tree + "/link"), "big.bin");
+  EXPECT_EQ(fs::hard_link_count(tree + "/hard"), 2u);
+  EXPECT_TRUE(fs::is_fifo(tree + "/queue"));
+  EXPECT_EQ(fs::file_size(tree + "/sparse.img"), 2u << 20);
+  open->reset();  // the lock goes with the last reference
+
+  // One flipped byte in the largest pack: the check before a restore finds it.
+  std::string biggest;
+  uint64_t size = 0;
+  ASSERT_TRUE(target.list("data/", [&](const storage::ObjectInfo& o) -> Status {
+                if (o.size > size) biggest = o.key, size = o.size;
+                return {};
+              }).ok());
+  auto bytes = storage::get_small(target, biggest, 1u << 30);
+  ASSERT_TRUE(bytes.ok());
+  std::string damaged = *bytes;
+  damaged[damaged.size() / 3] ^= 0x5a;
+  ASSERT_TRUE(storage::put_small(target, biggest, damaged).ok());
+  auto again = OpenSnapshot::open(shared, snap->id, keys, StopToken{});
+  ASSERT_TRUE(again.ok());
+  auto bad = (*again)->verify(archive::VerifyDepth::kAuthenticate, StopToken{});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), Code::kDataLoss) << bad.error().message();
 }
 
 // Shrinks the file it is offered once its first bytes were read (an app truncating its
