@@ -421,7 +421,8 @@ Result<BackupSummary> run_snapshot_backup(const BackupEnv& env, const BackupRequ
   auto session = job::run_step(ctx, "open", "Open the repository on " + trec.name, [&] {
     return repo::open_for_backup(**target, env.key,
                                  {.owner = "backup " + plan.project + " " + id,
-                                  .on_init = [&] { ctx.info("no repository on " + trec.name + " yet: creating one", "open"); }},
+                                  .on_init = [&] { ctx.info("no repository on " + trec.name + " yet: creating one", "open"); },
+                                  .on_warning = [&](const std::string& w) { ctx.warn(w, "open"); }},
                                  ctx.stop());
   });
   if (!session.ok()) return fail(std::move(session).error());
@@ -451,6 +452,12 @@ Result<BackupSummary> run_snapshot_backup(const BackupEnv& env, const BackupRequ
                         {"record", catalog::to_json(rec, {.copies = false})}};
   job::StepTimer step(ctx, step_id, "Commit the snapshot on " + trec.name);
   auto snap = (*sink)->commit(std::move(doc), created_text, [&] { return session->still_locked(); });
+  if (snap.ok()) {
+    // The commit point read back: the snapshot object as stored opens and matches its name.
+    if (auto back = repo::load_snapshot(*session->repository, snap->id); !back.ok()) {
+      snap = std::move(back).error().with_context("read back the snapshot just stored");
+    }
+  }
   step.end(snap.ok(), snap.ok() ? "" : snap.error().message());
   if (!snap.ok()) return fail(std::move(snap).error());
   ctx.info("stored as snapshot " + snap->id.substr(0, 12) + ": " + std::to_string(stats.files) + " files, " +

@@ -70,7 +70,8 @@ Result<catalog::CopyRecord> store_in_repository(const catalog::TargetRecord& tre
   auto snap = TRY(repo::store_archive(
       *target, key, *reader, std::move(doc),
       {.owner = "backup " + rec.project + " " + rec.id,
-       .on_init = [&] { ctx.info("no repository on " + trec.name + " yet: creating one", step); }},
+       .on_init = [&] { ctx.info("no repository on " + trec.name + " yet: creating one", step); },
+       .on_warning = [&](const std::string& w) { ctx.warn(w, step); }},
       ctx.stop(), &stats));
   ctx.info("stored as snapshot " + snap.id.substr(0, 12) + ": " + std::to_string(stats.files) + " files, " +
                human_bytes(stats.content_bytes) + " in " + std::to_string(stats.chunks) + " chunks, " +

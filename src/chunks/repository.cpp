@@ -180,12 +180,32 @@ Status Repository::load_indexes() {
   }));
   for (const auto& o : listed) {
     const std::string& name = o.key;
-    std::string sealed = TRY_CTX(read_listed(target_, name, o.size, kMaxMeta), "read " + name);
-    if (name.substr(name.rfind('/') + 1) != sha256_hex(sealed)) return data_loss(name + ": content does not match its name");
+    // A damaged (or vanished) index file is skipped and reported, not fatal: the chunks only
+    // it names are unknown here (a backup stores them again; a snapshot that needs them
+    // fails to read them, naming them). Garbage collection reads the indexes itself and
+    // refuses to run past a damaged one.
+    auto damaged = [&](const Error& e) { damaged_indexes_.push_back(name + ": " + e.message()); };
+    auto sealed = read_listed(target_, name, o.size, kMaxMeta);
+    if (!sealed.ok()) {
+      if (sealed.error().code() != Code::kDataLoss && sealed.error().code() != Code::kNotFound) {
+        return std::move(sealed).error().with_context("read " + name);
+      }
+      damaged(sealed.error());
+      continue;
+    }
+    if (name.substr(name.rfind('/') + 1) != sha256_hex(*sealed)) {
+      damaged(data_loss("content does not match its name"));
+      continue;
+    }
     // Its own codec: the sealed bytes and the codec's buffers go before the entries are read.
-    auto idx = TRY_CTX(Index::open(meta_key_, std::move(sealed)), name);
+    auto idx = Index::open(meta_key_, std::move(*sealed));
+    if (!idx.ok()) {
+      if (idx.error().code() != Code::kDataLoss) return std::move(idx).error().with_context(name);
+      damaged(idx.error());
+      continue;
+    }
     std::lock_guard lock(mu_);
-    index_.merge(std::move(idx));
+    index_.merge(std::move(*idx));
   }
   return {};
 }

@@ -57,8 +57,8 @@ class Repository {
  public:
   // A new repository: AlreadyExists when `target` holds a config.
   static Result<std::unique_ptr<Repository>> init(storage::Target& target, const seal::MasterKey& key);
-  // An existing one, its indexes loaded. NotFound without a config; PermissionDenied when
-  // the key does not open it.
+  // An existing one, its indexes loaded (damaged index files skipped: damaged_indexes()).
+  // NotFound without a config; PermissionDenied when the key does not open it.
   static Result<std::unique_ptr<Repository>> open(storage::Target& target, const seal::MasterKey& key);
   // The same with the key a KeySource gives for the kind the config names (a bare
   // passphrase is stretched with the Argon2id parameters stored in clear in the config).
@@ -89,6 +89,8 @@ class Repository {
   Result<SnapshotInfo> snapshot(const std::string& id) const;
 
   storage::Target& target() const { return target_; }
+  // Index files open() skipped as damaged ("index/<name>: why"); empty when all were read.
+  const std::vector<std::string>& damaged_indexes() const { return damaged_indexes_; }
 
  private:
   friend class SnapshotWriter;
@@ -103,6 +105,7 @@ class Repository {
   std::optional<Chunker> chunker_;
   mutable std::mutex mu_;
   Index index_;
+  std::vector<std::string> damaged_indexes_;
 };
 
 struct WriteStats {

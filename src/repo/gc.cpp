@@ -274,7 +274,12 @@ Result<PruneReport> prune_repository(storage::Target& target, const seal::Master
   report.dry_run = options.dry_run;
 
   // 1. Indexes and references.
-  const IndexFiles indexes = TRY(read_index_files(target, *meta));
+  auto read = read_index_files(target, *meta);
+  if (!read.ok() && read.error().code() == Code::kDataLoss) {
+    return std::move(read).error().with_context(
+        "garbage collection does not run past a damaged index (it could take packs that snapshots need for garbage)");
+  }
+  const IndexFiles indexes = TRY(std::move(read));
   report.indexes_before = indexes.names.size();
   const ReferencedBlobs refs = TRY(referenced_blobs(*repo, report, stop));
   size_t unindexed_refs = 0;

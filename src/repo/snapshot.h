@@ -129,6 +129,8 @@ Result<chunks::SnapshotInfo> ingest_archive(chunks::Repository& repo, archive::A
 struct StoreOptions {
   std::string owner;
   std::function<void()> on_init;
+  // Hears what is wrong but does not stop the backup (an index file skipped as damaged).
+  std::function<void(const std::string&)> on_warning;
 };
 // The repository at `target` opened for a backup as store_archive() opens it (created when
 // absent, shared lock taken); still_locked() is the check before a commit.

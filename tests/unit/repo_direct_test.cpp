@@ -19,6 +19,7 @@
 #include "archive_listing.h"
 #include "archive_testutil.h"
 #include "base/temp_dir.h"
+#include "repo/gc.h"
 #include "repo/snapshot.h"
 #include "storage/memory/memory_target.h"
 
@@ -234,6 +235,46 @@ TEST_F(RepoDirect, ASnapshotReadInPlaceRestoresTheTreeAndDamageIsFoundBeforeAnyt
   auto bad = (*again)->verify(archive::VerifyDepth::kAuthenticate, StopToken{});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code(), Code::kDataLoss) << bad.error().message();
+}
+
+TEST_F(RepoDirect, ADamagedIndexFileIsSkippedByBackupsAndStopsGarbageCollection) {
+  auto first = snapshot(std::nullopt);
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  std::vector<std::string> indexes;
+  ASSERT_TRUE(target.list("index/", [&](const storage::ObjectInfo& o) -> Status {
+                indexes.push_back(o.key);
+                return {};
+              }).ok());
+  ASSERT_EQ(indexes.size(), 1u);
+  auto bytes = storage::get_small(target, indexes[0], 1u << 30);
+  ASSERT_TRUE(bytes.ok());
+  std::string damaged = *bytes;
+  damaged[damaged.size() / 2] ^= 0x01;
+  ASSERT_TRUE(storage::put_small(target, indexes[0], damaged).ok());
+
+  // A backup still runs: the index is skipped and said so; the chunks it named are stored again.
+  auto reopened = chunks::Repository::open(target, key);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message();
+  ASSERT_EQ((*reopened)->damaged_indexes().size(), 1u);
+  EXPECT_NE((*reopened)->damaged_indexes()[0].find(indexes[0]), std::string::npos);
+  repo = std::move(*reopened);
+  auto second = snapshot(std::nullopt);
+  ASSERT_TRUE(second.ok()) << second.error().message();
+  auto b = exported(*second);
+  ASSERT_TRUE(b.ok()) << b.error().message();
+
+  // Garbage collection refuses: it could take packs only that index names for garbage.
+  auto pruned = prune_repository(target, key, {}, StopToken{});
+  ASSERT_FALSE(pruned.ok());
+  EXPECT_EQ(pruned.error().code(), Code::kDataLoss);
+  EXPECT_NE(pruned.error().message().find("does not run past a damaged index"), std::string::npos)
+      << pruned.error().message();
+  std::vector<std::string> packs;
+  ASSERT_TRUE(target.list("data/", [&](const storage::ObjectInfo& o) -> Status {
+                packs.push_back(o.key);
+                return {};
+              }).ok());
+  EXPECT_GE(packs.size(), 2u);  // nothing was deleted
 }
 
 // Shrinks the file it is offered once its first bytes were read (an app truncating its
