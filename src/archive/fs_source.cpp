@@ -116,10 +116,11 @@ class SparseFileReader final : public Reader {
 // end, nothing past `size` (GNU tar's way with live files); says whether either happened.
 class ExactSizeReader final : public Reader {
  public:
-  ExactSizeReader(Reader& in, uint64_t size, const std::function<void(uint64_t)>& on_bytes)
-      : in_(in), size_(size), on_bytes_(on_bytes) {}
+  ExactSizeReader(Reader& in, uint64_t size, const std::function<void(uint64_t)>& on_bytes, const StopToken& stop)
+      : in_(in), size_(size), on_bytes_(on_bytes), stop_(stop) {}
   Result<size_t> read(MutableBytes buf) override {
     if (pos_ >= size_ || buf.empty()) return size_t{0};
+    TRY(check_cancel(stop_, "read the tree"));
     const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), size_ - pos_));
     size_t n = 0;
     if (!ended_) {
@@ -149,6 +150,7 @@ class ExactSizeReader final : public Reader {
   Reader& in_;
   uint64_t size_;
   const std::function<void(uint64_t)>& on_bytes_;
+  const StopToken& stop_;
   uint64_t pos_ = 0, short_by_ = 0;
   bool ended_ = false, grew_ = false;
 };
@@ -174,6 +176,7 @@ struct Walker {
   }
 
   Status add(const std::string& fs_path, const std::string& archive_path, bool root) {
+    TRY(check_cancel(opts.stop, "read the tree"));
     struct stat st{};
     if (::lstat(fs_path.c_str(), &st) != 0) {
       if (errno == ENOENT && !root) {
@@ -284,7 +287,7 @@ struct Walker {
     Reader* raw = nullptr;
     if (!m.sparse.empty()) raw = &sparse.emplace(fd->get(), m.size, m.sparse, fs_path);
     else raw = &plain.emplace(fd->get(), fs_path);
-    ExactSizeReader exact(*raw, m.size, opts.on_bytes);
+    ExactSizeReader exact(*raw, m.size, opts.on_bytes, opts.stop);
     std::array<std::byte, kFilterHeadBytes> head{};
     const size_t want = static_cast<size_t>(std::min<uint64_t>(m.size, head.size()));
     if (opts.filter != nullptr) {

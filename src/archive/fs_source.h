@@ -22,6 +22,7 @@
 
 #include "archive/entry.h"
 #include "archive/sink.h"
+#include "base/cancel.h"
 #include "base/error.h"
 
 namespace stacksnap::archive {
@@ -34,6 +35,8 @@ struct TreeOptions {
   std::function<void(const std::string&)> on_change;
   // Hears the logical bytes of every regular file stored (read or taken unchanged).
   std::function<void(uint64_t)> on_bytes;
+  // Checked at every entry and every read: Cancelled.
+  StopToken stop;
 };
 
 struct TreeSummary {

@@ -172,9 +172,8 @@ Result<archive::TreeSummary> capture_tree(archive::EntrySink& writer, const std:
            [&](const std::string& what) {
              if (++warned <= kMaxWarnings) ctx.warn(what, step);
            },
-       .on_bytes = [&](uint64_t n) {
-         progress.add(n);
-       }});
+       .on_bytes = [&](uint64_t n) { progress.add(n); },
+       .stop = ctx.stop()});
   progress.finish();
   if (!sum.ok()) return std::move(sum).error().with_context("read " + host_path);
   if (warned > kMaxWarnings) {

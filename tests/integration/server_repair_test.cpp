@@ -190,6 +190,13 @@ TEST(ServerRepair, KillNineDuringAScheduledSafeModeBackupIsRepairedAtRestart) {
   ASSERT_EQ(left.size(), 1u);
   const std::string helpers_of_killed =
       "docker ps -aq --filter label=stacksnap.helper.pid=" + std::to_string(project.server_pids[0]);
+  // The Engine is on this host, so the volume was read where its files are, through no
+  // helper container. A capture through the Engine's stream (a remote Engine) leaves one:
+  // planted as it would be, for the repair to remove.
+  EXPECT_EQ(trimmed(run_script(helpers_of_killed).output), "");
+  auto planted = run_script("docker create --label stacksnap.helper=capture --label stacksnap.helper.pid=" +
+                            std::to_string(project.server_pids[0]) + " stacksnap-fixture/app:test true");
+  ASSERT_EQ(planted.exit_code, 0) << planted.output;
   EXPECT_NE(trimmed(run_script(helpers_of_killed).output), "");
   ASSERT_TRUE(hc.wait_for(1, 5s));
   EXPECT_EQ(hc.requests()[0].path, "/ping/repair/start");
