@@ -164,8 +164,9 @@ struct Walker {
   EntrySink& sink;
   TreeOptions opts;
   std::string root_path;
-  std::map<std::pair<dev_t, ino_t>, std::string> links;  // first archive path per inode
+  std::map<std::pair<dev_t, ino_t>, std::string> links;  // first archive path stored per inode
   TreeSummary sum;
+  bool replaced_ = false;  // filtered_away() stored a replacement (true) or dropped the file
 
   void changed(const std::string& what) {
     ++sum.changed;
@@ -195,9 +196,12 @@ struct Walker {
       return std::move(meta).error();
     }
     EntryMeta& m = *meta;
-    if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
-      auto [it, fresh] = links.try_emplace({st.st_dev, st.st_ino}, archive_path);
-      if (!fresh) {
+    // Further names of an inode become hard links to the first name that was stored (a
+    // first name that vanished or a filter dropped is not one: the next name is stored).
+    const bool multi = !S_ISDIR(st.st_mode) && st.st_nlink > 1;
+    const std::pair<dev_t, ino_t> inode{st.st_dev, st.st_ino};
+    if (multi) {
+      if (auto it = links.find(inode); it != links.end()) {
         m.type = EntryType::kHardlink;
         m.link = it->second;
         m.size = 0;
@@ -206,10 +210,13 @@ struct Walker {
       }
     }
     switch (m.type) {
-      case EntryType::kFile:
-        return add_file(fs_path, m, FileIdentity{.inode = static_cast<uint64_t>(st.st_ino),
-                                                 .ctime_sec = st.st_ctim.tv_sec,
-                                                 .ctime_nsec = static_cast<uint32_t>(st.st_ctim.tv_nsec)});
+      case EntryType::kFile: {
+        const bool stored = TRY(add_file(fs_path, m, FileIdentity{.inode = static_cast<uint64_t>(st.st_ino),
+                                                                  .ctime_sec = st.st_ctim.tv_sec,
+                                                                  .ctime_nsec = static_cast<uint32_t>(st.st_ctim.tv_nsec)}));
+        if (multi && stored) links.emplace(inode, archive_path);
+        return {};
+      }
       case EntryType::kDirectory: {
         TRY(sink.add_entry(m));
         DIR* d = ::opendir(fs_path.c_str());
@@ -234,13 +241,16 @@ struct Walker {
         return {};
       }
       default:
-        return sink.add_entry(m);
+        TRY(sink.add_entry(m));
+        if (multi) links.emplace(inode, archive_path);
+        return {};
     }
   }
 
   // The filter's decision for a file whose first bytes are `head`; kReplace stores the
   // replacement here (true: the caller stores nothing more).
   Result<bool> filtered_away(const std::string& fs_path, EntryMeta& m, Bytes head) {
+    replaced_ = false;
     if (opts.filter == nullptr) return false;
     auto d = TRY(opts.filter->on_file(relative(fs_path), m, head));
     switch (d.action) {
@@ -254,6 +264,7 @@ struct Walker {
         r.size = d.size;
         r.sparse.clear();
         TRY(sink.add_file(r, *d.content));
+        replaced_ = true;
         ++sum.files;
         sum.bytes += r.size;
         if (opts.on_bytes) opts.on_bytes(m.size);
@@ -263,22 +274,23 @@ struct Walker {
     return false;
   }
 
-  Status add_file(const std::string& fs_path, EntryMeta& m, const FileIdentity& id) {
+  // Whether the file was stored (false: it vanished, or the filter dropped it).
+  Result<bool> add_file(const std::string& fs_path, EntryMeta& m, const FileIdentity& id) {
     if (auto head = TRY(sink.unchanged_head(m, id))) {
-      if (TRY(filtered_away(fs_path, m, as_bytes(*head)))) return {};
+      if (TRY(filtered_away(fs_path, m, as_bytes(*head)))) return replaced_;
       TRY(sink.add_unchanged(m, id));
       ++sum.files;
       sum.bytes += m.size;
       ++sum.unchanged_files;
       sum.unchanged_bytes += m.size;
       if (opts.on_bytes) opts.on_bytes(m.size);
-      return {};
+      return true;
     }
     auto fd = open_file(fs_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (!fd.ok()) {
       if (vanished(fd.error()) && fs_path != root_path) {
         changed(fs_path + " disappeared while the tree was read: left out");
-        return {};
+        return false;
       }
       return std::move(fd).error();
     }
@@ -292,7 +304,7 @@ struct Walker {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(m.size, head.size()));
     if (opts.filter != nullptr) {
       TRY(read_exact(exact, MutableBytes(head.data(), want)));
-      if (TRY(filtered_away(fs_path, m, Bytes(head.data(), want)))) return {};
+      if (TRY(filtered_away(fs_path, m, Bytes(head.data(), want)))) return replaced_;
     }
     HeadThenRest content(Bytes(head.data(), opts.filter != nullptr ? want : 0), exact);
     TRY(sink.add_local_file(m, content, id));
@@ -305,7 +317,7 @@ struct Walker {
       changed(fs_path + " grew while it was read: stored with the " + std::to_string(m.size) +
               " bytes it had when listed (a live file; Safe Mode pauses its app)");
     }
-    return {};
+    return true;
   }
 };
 

@@ -437,10 +437,11 @@ Status SnapshotWriter::flush_pack() {
   return {};
 }
 
-Status SnapshotWriter::verify_uploaded() {
+Status SnapshotWriter::verify_uploaded(const StopToken& stop) {
   TRY(drain());
   TRY(flush_pack());
   for (const auto& [pack_id, entries] : written_.packs()) {
+    TRY(check_cancel(stop, "verify the stored packs"));
     const std::string name = pack_name(pack_id);
     auto in = TRY_CTX(repo_.target().get(name), "read back " + name);
     const std::string bytes = TRY_CTX(read_all(*in, kPackTarget * 4 + (64u << 20)), "read back " + name);

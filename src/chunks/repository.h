@@ -30,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/cancel.h"
 #include "chunks/chunker.h"
 #include "chunks/index.h"
 #include "seal/key.h"
@@ -132,7 +133,7 @@ class SnapshotWriter {
   // `repo check`'s: a blob that authenticates is the blob that was sealed). The backup's verify of what
   // it stored (the chunks it reused were checked when they were written, and by
   // `repo check`). DataLoss names the pack.
-  Status verify_uploaded();
+  Status verify_uploaded(const StopToken& stop = {});
   // Chunks a stream and stores its chunks; returns their ids in order.
   Result<std::vector<ChunkId>> add_stream(Reader& in);
   // Uploads what is pending, the index of this writer's packs, then the snapshot.

@@ -527,6 +527,9 @@ struct SnapshotSink::Impl {
   std::vector<archive::StreamRecord> streams;
   Json sections = Json::object();
   std::string last_tree;
+  // Files changed at or after this (unix seconds: a second before the sink was made) are
+  // not given a files-cache identity.
+  int64_t racy_cutoff = unix_seconds(std::chrono::system_clock::now()) - 1;
   IngestStats stats;
   std::optional<Error> failed;
 
@@ -592,7 +595,10 @@ struct SnapshotSink::Impl {
     }
     Json line = entry_line(meta, stream);
     line["sha256"] = hashed.hex();
-    if (id != nullptr) {
+    // The files cache only for a file last changed well before this backup began: within one
+    // timestamp tick a later write could leave size, mtime and ctime as recorded ("racy"
+    // timestamps, as git's index has them); such a file is simply read again next time.
+    if (id != nullptr && id->ctime_sec < racy_cutoff && m.mtime_sec < racy_cutoff) {
       line["ino"] = id->inode;
       line["ctime"] = id->ctime_sec;
       line["ctime_ns"] = id->ctime_nsec;
@@ -736,7 +742,14 @@ Result<std::optional<std::string>> SnapshotSink::unchanged_head(const archive::E
     return std::optional<std::string>();
   }
   const ParentTree::Entry* e = *hit;
-  if (e == nullptr || !same_file(e->line, meta, id)) return std::optional<std::string>();
+  bool same = false;
+  try {
+    same = e != nullptr && same_file(e->line, meta, id) && e->line.at("head").is_string() &&
+           e->line.at("sha256").is_string();
+  } catch (const std::exception&) {
+    same = false;  // a line not of the expected shape: the file is read
+  }
+  if (!same) return std::optional<std::string>();
   for (const auto& c : e->ids) {
     if (!s.repo.has(c)) return std::optional<std::string>();
   }
@@ -800,7 +813,7 @@ Status SnapshotSink::verify_uploaded() {
   Impl& s = *impl_;
   TRY(s.usable(false));
   TRY(s.poison(s.lists.cut()));
-  return s.poison(s.writer->verify_uploaded());
+  return s.poison(s.writer->verify_uploaded(s.stop));
 }
 
 Result<chunks::SnapshotInfo> SnapshotSink::commit(Json doc, const std::string& created,
@@ -982,6 +995,13 @@ class SnapshotSourceImpl final : public archive::EntrySource {
   }
   const Json& plan() const override { return plan_; }
   Result<const archive::Entry*> next() override {
+    try {
+      return next_entry();
+    } catch (const std::exception& e) {
+      return data_loss("snapshot " + snap_.id + ": an entry line is not of the expected shape: " + e.what());
+    }
+  }
+  Result<const archive::Entry*> next_entry() {
     TRY(check_cancel(stop_, "read the snapshot"));
     content_.reset();
     block_offset_ = 0;
@@ -1151,6 +1171,7 @@ Result<archive::VerifyReport> OpenSnapshot::verify(archive::VerifyDepth depth, c
       for (auto& t : pool) t.join();
     };
     Status walked = [&]() -> Status {
+      try {
       for (;;) {
         TRY(check_cancel(stop, "verify the snapshot"));
         Json line;
@@ -1169,6 +1190,9 @@ Result<archive::VerifyReport> OpenSnapshot::verify(archive::VerifyDepth depth, c
           lock.unlock();
           cv.notify_all();
         }
+      }
+      } catch (const std::exception& e) {
+        return data_loss("snapshot " + snap_.id + ": an entry line is not of the expected shape: " + e.what());
       }
     }();
     finish();

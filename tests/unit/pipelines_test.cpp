@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "archive/reader.h"
 #include "archive_testutil.h"
@@ -364,6 +365,8 @@ TEST_F(BackupPipeline, ALocalEngineIsReadDirectlyAndARepositoryTakesUnchangedFil
   // cache. The app keeps one file changing between backups.
   ASSERT_TRUE(cat_->add_target({"vault", "local", {{"path", dir_->path() + "/vault"}, {"format", "repository"}}, 2}).ok());
   const std::string uploads = docker_->inspect_volume("shop-floor_uploads")->mountpoint;
+  // Files changed less than a second before a backup get no files-cache identity.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   auto first = backup({.targets = {"vault"}, .options = {.safe_mode = true}});
   ASSERT_TRUE(first.ok()) << first.error().message();
   EXPECT_THAT(docker_->calls_starting("create helper capture"), ::testing::IsEmpty());

@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "archive/extract.h"
 #include "archive/fs_source.h"
@@ -122,6 +123,9 @@ TEST_F(RepoDirect, ATreeReadIntoASnapshotExportsAsTheArchiveOfTheSameTree) {
 }
 
 TEST_F(RepoDirect, TheFilesCacheTakesUnchangedFilesUnreadAndRereadsWhatMayDiffer) {
+  // A file changed less than a second before a backup began gets no files-cache identity
+  // (racy timestamps): the tree must be older than that.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   auto first = snapshot(std::nullopt);
   ASSERT_TRUE(first.ok()) << first.error().message();
 
@@ -166,6 +170,17 @@ TEST_F(RepoDirect, TheFilesCacheTakesUnchangedFilesUnreadAndRereadsWhatMayDiffer
   ASSERT_TRUE(lo.ok());
   EXPECT_EQ(lo->lines.size(), 12u);
   EXPECT_NE(lo->lines, lb->lines);
+}
+
+TEST_F(RepoDirect, AFileChangedJustBeforeTheBackupIsReadAgainNextTime) {
+  // Written just now: within one timestamp tick another write could leave size, mtime and
+  // ctime as they are, so the first snapshot gives it no identity and the next reads it.
+  auto first = snapshot(std::nullopt);
+  ASSERT_TRUE(first.ok());
+  archive::TreeSummary tree;
+  auto second = snapshot(*first, &tree);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(tree.unchanged_files, 0u);
 }
 
 TEST_F(RepoDirect, AParentThatCannotBeReadCostsTheCacheNotTheBackup) {
@@ -276,6 +291,35 @@ TEST_F(RepoDirect, ADamagedIndexFileIsSkippedByBackupsAndStopsGarbageCollection)
               }).ok());
   EXPECT_GE(packs.size(), 2u);  // nothing was deleted
 }
+
+// Drops the file it is told to (as the SQLite filter drops a -wal whose database it copied).
+class Dropper final : public archive::TarEntryFilter {
+ public:
+  explicit Dropper(std::string name) : name_(std::move(name)) {}
+  Result<Decision> on_file(std::string_view relative, const archive::EntryMeta&, Bytes) override {
+    return Decision{.action = relative == name_ ? Action::kDrop : Action::kKeep};
+  }
+
+ private:
+  std::string name_;
+};
+
+TEST_F(RepoDirect, AHardLinkToADroppedNameIsStoredAsTheFileItself) {
+  Dropper drop("big.bin");  // "hard" (the same inode, listed after it) must not point at it
+  auto snap = snapshot(std::nullopt, nullptr, {.filter = &drop});
+  ASSERT_TRUE(snap.ok()) << snap.error().message();
+  auto b = exported(*snap);
+  ASSERT_TRUE(b.ok()) << b.error().message();
+  auto lb = list_archive(*b, key);
+  ASSERT_TRUE(lb.ok());
+  bool hard_is_file = false;
+  for (const auto& line : lb->lines) {
+    EXPECT_EQ(line.find(seal::hex_encode(as_bytes(std::string("volumes/shop data/big.bin"))) + " "), std::string::npos);
+    if (line.rfind(seal::hex_encode(as_bytes(std::string("volumes/shop data/hard"))) + " file ", 0) == 0) hard_is_file = true;
+  }
+  EXPECT_TRUE(hard_is_file);
+}
+
 
 // Shrinks the file it is offered once its first bytes were read (an app truncating its
 // log while the backup reads it).
