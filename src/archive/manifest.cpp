@@ -435,4 +435,80 @@ Result<Manifest> parse_manifest(Reader& in, const std::function<Status(const Man
   return Manifest::from_head_json(sax.head);
 }
 
+namespace {
+
+// "volumes/<name>/..." → name (also for the directory "volumes/<name>" itself).
+std::optional<std::string> tree_name(std::string_view path, std::string_view root) {
+  if (path.substr(0, root.size()) != root) return std::nullopt;
+  std::string_view rest = path.substr(root.size());
+  std::string_view name = rest.substr(0, rest.find('/'));
+  if (name.empty()) return std::nullopt;
+  return std::string(name);
+}
+
+// Facts about one volume or bind tree: a JSON object that serialises.
+Status check_tree_info(std::string_view kind, const std::string& name, const json& extra) {
+  if (!extra.is_object()) return invalid_argument(std::string(kind) + " info for " + name + " must be a JSON object");
+  try {
+    (void)extra.dump();
+  } catch (const json::exception& e) {
+    return invalid_argument(std::string(kind) + " info for " + name + ": " + e.what());
+  }
+  return {};
+}
+
+void tree_records(const std::map<std::string, TreeStats>& stats, const std::map<std::string, json>& extra,
+                  std::map<std::string, json>& out) {
+  for (const auto& [name, facts] : extra) out[name] = facts;
+  for (const auto& [name, t] : stats) out.try_emplace(name, json::object());
+  for (auto& [name, j] : out) {
+    auto it = stats.find(name);
+    j["files"] = it == stats.end() ? 0 : it->second.files;
+    j["bytes"] = it == stats.end() ? 0 : it->second.bytes;
+  }
+}
+
+}  // namespace
+
+void ManifestFacts::count(const EntryMeta& m) {
+  if (m.type != EntryType::kFile) return;
+  for (auto [root, stats] : {std::pair{std::string_view("volumes/"), &volume_stats_},
+                             std::pair{std::string_view("binds/"), &bind_stats_}}) {
+    if (auto name = tree_name(m.path, root)) {
+      TreeStats& t = (*stats)[*name];
+      ++t.files;
+      t.bytes += m.size;
+    }
+  }
+}
+
+Status ManifestFacts::set_dump_info(const std::string& service, const DumpInfo& info) {
+  try {
+    json j = to_json(info);
+    (void)j.dump();  // must serialise (valid UTF-8)
+    dumps_[service] = std::move(j);
+  } catch (const json::exception& e) {
+    return invalid_argument("dump info for " + service + ": " + e.what());
+  }
+  return {};
+}
+
+Status ManifestFacts::set_volume_info(const std::string& volume, const json& extra) {
+  TRY(check_tree_info("volume", volume, extra));
+  volume_extra_[volume] = extra;
+  return {};
+}
+
+Status ManifestFacts::set_bind_info(const std::string& bind, const json& extra) {
+  TRY(check_tree_info("bind", bind, extra));
+  bind_extra_[bind] = extra;
+  return {};
+}
+
+void ManifestFacts::fill(Manifest& m) const {
+  m.dumps = dumps_;
+  tree_records(volume_stats_, volume_extra_, m.volumes);
+  tree_records(bind_stats_, bind_extra_, m.binds);
+}
+
 }  // namespace stacksnap::archive

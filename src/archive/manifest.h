@@ -87,6 +87,25 @@ struct Manifest {
   static Result<Manifest> from_head_json(const nlohmann::json& j);
 };
 
+// The manifest's facts a sink gathers as a backup's entries pass (ArchiveWriter and
+// repo::SnapshotSink keep one each): the dumps' records, each volume's and bind's facts,
+// and the regular files and bytes counted under volumes/<name>/ and binds/<name>/.
+class ManifestFacts {
+ public:
+  // Counts `m` when it is a regular file inside a tree.
+  void count(const EntryMeta& m);
+  // InvalidArgument when the record does not serialise (not valid UTF-8, not an object).
+  Status set_dump_info(const std::string& service, const DumpInfo& info);
+  Status set_volume_info(const std::string& volume, const nlohmann::json& extra);
+  Status set_bind_info(const std::string& bind, const nlohmann::json& extra);
+  // m.dumps, m.volumes and m.binds: each tree's facts with its "files" and "bytes".
+  void fill(Manifest& m) const;
+
+ private:
+  std::map<std::string, nlohmann::json> dumps_, volume_extra_, bind_extra_;
+  std::map<std::string, TreeStats> volume_stats_, bind_stats_;
+};
+
 // Append-only list of lines kept zstd-compressed in memory.
 class LineLog {
  public:

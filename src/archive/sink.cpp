@@ -71,6 +71,17 @@ Status check_user_path(const EntryMeta& m) {
   return {};
 }
 
+Status check_link(const EntryMeta& m) {
+  if ((m.type == EntryType::kSymlink || m.type == EntryType::kHardlink) && m.link.empty()) {
+    return invalid_argument(m.path + ": link without a target");
+  }
+  if (m.type == EntryType::kHardlink) {
+    auto t = normalize_archive_path(m.link);
+    if (!t.ok() || *t != m.link || t->empty()) return invalid_argument(m.path + ": bad hardlink target " + m.link);
+  }
+  return {};
+}
+
 Status replay_tar_stream(EntrySink& sink, std::string_view prefix_in, Reader& in, const TarStreamOptions& o) {
   auto prefix = normalize_archive_path(prefix_in);
   if (!prefix.ok() || prefix->empty()) return invalid_argument("bad tar stream prefix \"" + std::string(prefix_in) + "\"");

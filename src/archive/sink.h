@@ -121,6 +121,10 @@ class HeadThenRest final : public Reader {
 // backup's own records and dump parts do not reserve (the checks of every sink).
 Status check_user_path(const EntryMeta& m);
 
+// Fails with InvalidArgument when a symlink or hardlink has no target, or a hardlink's
+// target is not a normalised path (the checks of every sink's add_entry).
+Status check_link(const EntryMeta& m);
+
 // The paths written so far, as 64-bit keyed hashes (SHA-256 of a random per-set salt and
 // the path, so that crafted file names cannot collide on purpose) in an open-addressing
 // table: 16 bytes per entry at most. A repeated path is refused; a false alarm needs a

@@ -18,16 +18,6 @@ constexpr uint32_t kMaxParts = 999999;
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-// "volumes/<name>/..." → name (also for the directory "volumes/<name>" itself).
-std::optional<std::string> tree_name(std::string_view path, std::string_view root) {
-  if (!starts_with(path, root)) return std::nullopt;
-  std::string_view rest = path.substr(root.size());
-  size_t slash = rest.find('/');
-  std::string_view name = rest.substr(0, slash);
-  if (name.empty()) return std::nullopt;
-  return std::string(name);
-}
-
 std::string part_name(std::string_view path, uint32_t index) {
   char suffix[16];
   std::snprintf(suffix, sizeof suffix, ".part%06u", index);
@@ -61,8 +51,7 @@ struct ArchiveWriter::Impl {
   LineLog entries;
   PathSet paths;
   Manifest manifest;
-  std::map<std::string, TreeStats> volume_stats, bind_stats;
-  std::map<std::string, nlohmann::json> volume_extra, bind_extra;
+  ManifestFacts facts;
   enum class State { kNeedPlan, kOpen, kDone } state = State::kNeedPlan;
   std::optional<Error> failed;
   std::vector<std::byte> buf;
@@ -89,16 +78,7 @@ struct ArchiveWriter::Impl {
       ++files;
       content_bytes += m.size;
     }
-    for (auto [root, stats] : {std::pair{std::string_view("volumes/"), &volume_stats},
-                               std::pair{std::string_view("binds/"), &bind_stats}}) {
-      if (auto name = tree_name(m.path, root)) {
-        TreeStats& t = (*stats)[*name];
-        if (m.type == EntryType::kFile) {
-          ++t.files;
-          t.bytes += m.size;
-        }
-      }
-    }
+    facts.count(m);
   }
 
   // Writes one entry; for regular files exactly m.size bytes from `content`.
@@ -225,13 +205,7 @@ Status ArchiveWriter::add_entry(const EntryMeta& meta) {
   TRY(impl_->check_usable(false));
   TRY(check_user_path(meta));
   if (meta.type == EntryType::kFile) return invalid_argument(meta.path + ": regular files go through add_file");
-  if ((meta.type == EntryType::kSymlink || meta.type == EntryType::kHardlink) && meta.link.empty()) {
-    return invalid_argument(meta.path + ": link without a target");
-  }
-  if (meta.type == EntryType::kHardlink) {
-    auto t = normalize_archive_path(meta.link);
-    if (!t.ok() || *t != meta.link || t->empty()) return invalid_argument(meta.path + ": bad hardlink target " + meta.link);
-  }
+  TRY(check_link(meta));
   return impl_->poison(impl_->emit(meta, nullptr, nullptr));
 }
 
@@ -248,57 +222,17 @@ Status ArchiveWriter::add_stream(const EntryMeta& meta, Reader& data) {
 
 Status ArchiveWriter::set_dump_info(const std::string& service, const DumpInfo& info) {
   TRY(impl_->check_usable(false));
-  try {
-    nlohmann::json j = to_json(info);
-    (void)j.dump();  // must serialise (valid UTF-8)
-    impl_->manifest.dumps[service] = std::move(j);
-  } catch (const nlohmann::json::exception& e) {
-    return invalid_argument("dump info for " + service + ": " + e.what());
-  }
-  return {};
+  return impl_->facts.set_dump_info(service, info);
 }
-
-namespace {
-
-// Facts about one volume or bind tree for the manifest: a JSON object that serialises.
-Status check_tree_info(std::string_view kind, const std::string& name, const nlohmann::json& extra) {
-  if (!extra.is_object()) return invalid_argument(std::string(kind) + " info for " + name + " must be a JSON object");
-  try {
-    (void)extra.dump();
-  } catch (const nlohmann::json::exception& e) {
-    return invalid_argument(std::string(kind) + " info for " + name + ": " + e.what());
-  }
-  return {};
-}
-
-// Each tree's record: its facts (set_*_info) with the files and bytes written under it.
-template <class Stats, class Records>
-void tree_records(std::map<std::string, Stats>& stats, const std::map<std::string, nlohmann::json>& extra,
-                  Records& out) {
-  for (const auto& [name, facts] : extra) stats.try_emplace(name);
-  for (const auto& [name, t] : stats) {
-    auto it = extra.find(name);
-    nlohmann::json j = it != extra.end() ? it->second : nlohmann::json::object();
-    j["files"] = t.files;
-    j["bytes"] = t.bytes;
-    out[name] = std::move(j);
-  }
-}
-
-}  // namespace
 
 Status ArchiveWriter::set_volume_info(const std::string& volume, const nlohmann::json& extra) {
   TRY(impl_->check_usable(false));
-  TRY(check_tree_info("volume", volume, extra));
-  impl_->volume_extra[volume] = extra;
-  return {};
+  return impl_->facts.set_volume_info(volume, extra);
 }
 
 Status ArchiveWriter::set_bind_info(const std::string& bind, const nlohmann::json& extra) {
   TRY(impl_->check_usable(false));
-  TRY(check_tree_info("bind", bind, extra));
-  impl_->bind_extra[bind] = extra;
-  return {};
+  return impl_->facts.set_bind_info(bind, extra);
 }
 
 Result<WriteSummary> ArchiveWriter::finish() {
@@ -309,8 +243,7 @@ Result<WriteSummary> ArchiveWriter::finish() {
   m.entry_count = s.entries.count();
   m.file_count = s.files;
   m.total_bytes = s.content_bytes;
-  tree_records(s.volume_stats, s.volume_extra, m.volumes);
-  tree_records(s.bind_stats, s.bind_extra, m.binds);
+  s.facts.fill(m);
   auto run = [&]() -> Status {
     ManifestSerializer ser(m, s.entries);
     EntryMeta mm{.path = std::string(kManifestPath), .type = EntryType::kFile, .mode = 0644,

@@ -460,17 +460,10 @@ Result<BackupSummary> run_snapshot_backup(const BackupEnv& env, const BackupRequ
   }
   step.end(snap.ok(), snap.ok() ? "" : snap.error().message());
   if (!snap.ok()) return fail(std::move(snap).error());
-  ctx.info("stored as snapshot " + snap->id.substr(0, 12) + ": " + std::to_string(stats.files) + " files, " +
-               human_bytes(stats.content_bytes) + " in " + std::to_string(stats.chunks) + " chunks, " +
-               std::to_string(stats.new_chunks) + " new (" + human_bytes(stats.new_bytes) + "); uploaded " +
-               human_bytes(stats.uploaded_bytes),
-           step_id);
   rec.stored_bytes = stats.uploaded_bytes;
   rec.sha256 = snap->id;
   Promotion stored;
-  stored.copies.push_back(catalog::CopyRecord{.target = trec.name, .key = repo::snapshot_key(snap->id),
-                                              .size = stats.uploaded_bytes, .sha256 = snap->id,
-                                              .uploaded_at = unix_seconds(std::chrono::system_clock::now())});
+  stored.copies.push_back(snapshot_copy(trec.name, *snap, stats, ctx, step_id));
   TRY(record_backup(env.cat, rec, stored, t0));
   return BackupSummary{.backup_id = id,
                        .project = plan.project,

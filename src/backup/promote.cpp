@@ -73,13 +73,7 @@ Result<catalog::CopyRecord> store_in_repository(const catalog::TargetRecord& tre
        .on_init = [&] { ctx.info("no repository on " + trec.name + " yet: creating one", step); },
        .on_warning = [&](const std::string& w) { ctx.warn(w, step); }},
       ctx.stop(), &stats));
-  ctx.info("stored as snapshot " + snap.id.substr(0, 12) + ": " + std::to_string(stats.files) + " files, " +
-               human_bytes(stats.content_bytes) + " in " + std::to_string(stats.chunks) + " chunks, " +
-               std::to_string(stats.new_chunks) + " new (" + human_bytes(stats.new_bytes) + "); uploaded " +
-               human_bytes(stats.uploaded_bytes),
-           step);
-  return catalog::CopyRecord{.target = trec.name, .key = repo::snapshot_key(snap.id), .size = stats.uploaded_bytes,
-                             .sha256 = snap.id, .uploaded_at = unix_seconds(std::chrono::system_clock::now())};
+  return snapshot_copy(trec.name, snap, stats, ctx, step);
 }
 
 // One target: the blob (named if it followed the writer, else uploaded), then its sidecar.
@@ -115,6 +109,17 @@ Result<catalog::CopyRecord> store_on(const catalog::TargetRecord& trec, size_t i
 }
 
 }  // namespace
+
+catalog::CopyRecord snapshot_copy(const std::string& target, const chunks::SnapshotInfo& snap,
+                                  const repo::IngestStats& stats, job::Context& ctx, const std::string& step) {
+  ctx.info("stored as snapshot " + snap.id.substr(0, 12) + ": " + std::to_string(stats.files) + " files, " +
+               human_bytes(stats.content_bytes) + " in " + std::to_string(stats.chunks) + " chunks, " +
+               std::to_string(stats.new_chunks) + " new (" + human_bytes(stats.new_bytes) + "); uploaded " +
+               human_bytes(stats.uploaded_bytes),
+           step);
+  return catalog::CopyRecord{.target = target, .key = repo::snapshot_key(snap.id), .size = stats.uploaded_bytes,
+                             .sha256 = snap.id, .uploaded_at = unix_seconds(std::chrono::system_clock::now())};
+}
 
 Result<catalog::CopyRecord> stored_copy(storage::Target& target, const std::string& key, uint64_t size,
                                         const std::string& sha256) {

@@ -8,6 +8,7 @@
 #include "backup/spool.h"
 #include "catalog/catalog.h"
 #include "job/context.h"
+#include "repo/snapshot.h"
 #include "seal/key.h"
 
 namespace stacksnap::backup {
@@ -36,6 +37,11 @@ Result<Promotion> promote(const std::vector<catalog::TargetRecord>& targets, con
 
 // The copy's record once the target reports the blob's full size (else DataLoss, and the
 // blob is removed).
+// The catalog copy of a snapshot committed on `target` (key snapshots/<id>, SHA-256 the
+// id, size the bytes this backup uploaded), said in the job log under `step`.
+catalog::CopyRecord snapshot_copy(const std::string& target, const chunks::SnapshotInfo& snap,
+                                  const repo::IngestStats& stats, job::Context& ctx, const std::string& step);
+
 Result<catalog::CopyRecord> stored_copy(storage::Target& target, const std::string& key, uint64_t size,
                                         const std::string& sha256);
 

@@ -522,8 +522,7 @@ struct SnapshotSink::Impl {
   Json plan;
   bool have_plan = false;
   std::optional<Json> manifest_head;
-  std::map<std::string, Json> dumps, volume_extra, bind_extra;
-  std::map<std::string, archive::TreeStats> volume_stats, bind_stats;
+  archive::ManifestFacts facts;
   std::vector<archive::StreamRecord> streams;
   Json sections = Json::object();
   std::string last_tree;
@@ -570,15 +569,8 @@ struct SnapshotSink::Impl {
     if (file) {
       ++stats.files;
       stats.content_bytes += m.size;
-      for (auto [root, tree_stats] : {std::pair{std::string_view("volumes/"), &volume_stats},
-                                      std::pair{std::string_view("binds/"), &bind_stats}}) {
-        if (m.path.substr(0, root.size()) != root) continue;
-        const std::string name = m.path.substr(root.size(), m.path.find('/', root.size()) - root.size());
-        auto& t = (*tree_stats)[name];
-        ++t.files;
-        t.bytes += m.size;
-      }
     }
+    facts.count(m);
     return {};
   }
 
@@ -654,13 +646,7 @@ Status SnapshotSink::add_entry(const archive::EntryMeta& meta) {
   auto run = [&]() -> Status {
     TRY(s.check_new(meta));
     if (meta.type == archive::EntryType::kFile) return invalid_argument(meta.path + ": regular files go through add_file");
-    if ((meta.type == archive::EntryType::kSymlink || meta.type == archive::EntryType::kHardlink) && meta.link.empty()) {
-      return invalid_argument(meta.path + ": link without a target");
-    }
-    if (meta.type == archive::EntryType::kHardlink) {
-      auto t = archive::normalize_archive_path(meta.link);
-      if (!t.ok() || *t != meta.link || t->empty()) return invalid_argument(meta.path + ": bad hardlink target " + meta.link);
-    }
+    TRY(archive::check_link(meta));
     return s.put(meta, entry_line(meta, false), {});
   };
   return s.poison(run());
@@ -687,37 +673,17 @@ Status SnapshotSink::add_stream(const archive::EntryMeta& meta, Reader& data) {
 
 Status SnapshotSink::set_dump_info(const std::string& service, const archive::DumpInfo& info) {
   TRY(impl_->usable(false));
-  Json j;
-  try {
-    j = archive::to_json(info);
-    (void)j.dump();
-  } catch (const std::exception& e) {
-    return invalid_argument("dump info for " + service + ": " + e.what());
-  }
-  impl_->dumps[service] = std::move(j);
-  return {};
+  return impl_->facts.set_dump_info(service, info);
 }
-
-namespace {
-Status check_tree_facts(const char* kind, const std::string& name, const Json& extra) {
-  if (!extra.is_object()) return invalid_argument(std::string(kind) + " info for " + name + " must be a JSON object");
-  TRY(dump_json(extra, std::string(kind) + " info for " + name));
-  return {};
-}
-}  // namespace
 
 Status SnapshotSink::set_volume_info(const std::string& volume, const Json& extra) {
   TRY(impl_->usable(false));
-  TRY(check_tree_facts("volume", volume, extra));
-  impl_->volume_extra[volume] = extra;
-  return {};
+  return impl_->facts.set_volume_info(volume, extra);
 }
 
 Status SnapshotSink::set_bind_info(const std::string& bind, const Json& extra) {
   TRY(impl_->usable(false));
-  TRY(check_tree_facts("bind", bind, extra));
-  impl_->bind_extra[bind] = extra;
-  return {};
+  return impl_->facts.set_bind_info(bind, extra);
 }
 
 Result<std::optional<std::string>> SnapshotSink::unchanged_head(const archive::EntryMeta& meta,
@@ -791,19 +757,7 @@ archive::Manifest SnapshotSink::manifest(const std::string& created) const {
   m.file_count = s.stats.files;
   m.total_bytes = s.stats.content_bytes;
   m.streams = s.streams;
-  m.dumps = s.dumps;
-  auto records = [](const std::map<std::string, archive::TreeStats>& stats, const std::map<std::string, Json>& extra,
-                    std::map<std::string, Json>& out) {
-    for (const auto& [name, facts] : extra) out[name] = facts;
-    for (const auto& [name, t] : stats) out.try_emplace(name, Json::object());
-    for (auto& [name, j] : out) {
-      auto it = stats.find(name);
-      j["files"] = it == stats.end() ? 0 : it->second.files;
-      j["bytes"] = it == stats.end() ? 0 : it->second.bytes;
-    }
-  };
-  records(s.volume_stats, s.volume_extra, m.volumes);
-  records(s.bind_stats, s.bind_extra, m.binds);
+  s.facts.fill(m);
   return m;
 }
 
@@ -931,18 +885,15 @@ namespace {
 
 class ExportReaderImpl final : public SnapshotExportReader {
  public:
-  ExportReaderImpl(std::shared_ptr<storage::Target> target, std::unique_ptr<chunks::RepoLock> lock,
-                   std::unique_ptr<chunks::Repository> repo, chunks::SnapshotInfo snap, seal::MasterKey key,
-                   const StopToken& stop, int zstd_level)
-      : target_(std::move(target)), lock_(std::move(lock)), repo_(std::move(repo)), snap_(std::move(snap)),
-        key_(std::move(key)), stop_(stop), pipe_(4u << 20), from_(pipe_) {
+  ExportReaderImpl(std::shared_ptr<const OpenSnapshot> snap, const StopToken& stop, int zstd_level)
+      : snap_(std::move(snap)), stop_(stop), pipe_(4u << 20), from_(pipe_) {
     thread_ = std::thread([this, zstd_level] {
       Status st;
       try {
         Pipe::WriterEnd out(pipe_);
-        st = export_snapshot(*repo_, snap_, key_, out, stop_, {.zstd_level = zstd_level});
+        st = snap_->export_to(out, stop_, {.zstd_level = zstd_level});
       } catch (const std::exception& e) {
-        st = internal_error(std::string("export of snapshot ") + snap_.id + ": " + e.what());
+        st = internal_error(std::string("export of snapshot ") + snap_->snapshot().id + ": " + e.what());
       }
       if (st.ok()) pipe_.close_write();
       else pipe_.fail(st.error());
@@ -953,14 +904,10 @@ class ExportReaderImpl final : public SnapshotExportReader {
     if (thread_.joinable()) thread_.join();
   }
   Result<size_t> read(MutableBytes buf) override { return from_.read(buf); }
-  Status lock_held() const override { return lock_->check(); }
+  Status lock_held() const override { return snap_->lock_held(); }
 
  private:
-  std::shared_ptr<storage::Target> target_;
-  std::unique_ptr<chunks::RepoLock> lock_;
-  std::unique_ptr<chunks::Repository> repo_;
-  chunks::SnapshotInfo snap_;
-  seal::MasterKey key_;
+  std::shared_ptr<const OpenSnapshot> snap_;
   StopToken stop_;
   Pipe pipe_;
   Pipe::ReaderEnd from_;
@@ -972,19 +919,19 @@ class ExportReaderImpl final : public SnapshotExportReader {
 Result<std::unique_ptr<SnapshotExportReader>> open_export(std::shared_ptr<storage::Target> target,
                                                           const std::string& snapshot_id, const seal::KeySource& keys,
                                                           const StopToken& stop, int zstd_level) {
-  auto key = TRY(chunks::Repository::master_key(*target, keys));
-  // Shared, like a backup: a prune cannot repack or delete a pack while it is read.
-  auto lock = TRY(chunks::acquire_shared(*target, key, {.owner = "read " + snapshot_id.substr(0, 12),
-                                                       .wait = std::chrono::minutes(10)},
-                                         stop));
-  auto repository = TRY(chunks::Repository::open(*target, key));
-  auto snap = TRY(load_snapshot(*repository, snapshot_id));
-  return std::unique_ptr<SnapshotExportReader>(new ExportReaderImpl(std::move(target), std::move(lock),
-                                                                    std::move(repository), std::move(snap),
-                                                                    std::move(key), stop, zstd_level));
+  auto snap = TRY(OpenSnapshot::open(std::move(target), snapshot_id, keys, stop));
+  return std::unique_ptr<SnapshotExportReader>(new ExportReaderImpl(std::move(snap), stop, zstd_level));
 }
 
 namespace {
+
+// The manifest's head a snapshot carries, with the original archive's "created".
+Result<archive::Manifest> manifest_of(const chunks::SnapshotInfo& snap) {
+  auto m = archive::Manifest::from_head_json(snap.doc.value("manifest", Json::object()));
+  if (!m.ok()) return std::move(m).error().with_context("snapshot " + snap.id + ": manifest");
+  m->created = snap.doc.value("archive_created", "");
+  return m;
+}
 
 // A snapshot's entries as an archive source (OpenSnapshot::source).
 class SnapshotSourceImpl final : public archive::EntrySource {
@@ -1008,12 +955,7 @@ class SnapshotSourceImpl final : public archive::EntrySource {
     Json line;
     std::vector<ChunkId> ids;
     if (!TRY(cursor_.next(line, ids))) {
-      if (!manifest_) {
-        auto m = archive::Manifest::from_head_json(snap_.doc.value("manifest", Json::object()));
-        if (!m.ok()) return std::move(m).error().with_context("snapshot " + snap_.id + ": manifest");
-        manifest_ = std::move(*m);
-        manifest_->created = snap_.doc.value("archive_created", "");
-      }
+      if (!manifest_) manifest_ = TRY(manifest_of(snap_));
       return static_cast<const archive::Entry*>(nullptr);
     }
     entry_.meta = TRY(entry_meta(line));
@@ -1105,14 +1047,12 @@ Result<archive::VerifyReport> OpenSnapshot::verify(archive::VerifyDepth depth, c
   archive::VerifyReport rep;
   rep.deep = depth == archive::VerifyDepth::kDeep;
   rep.sealed_sha256 = snap_.id;
-  auto src = TRY(source(stop));
-  std::unordered_set<ChunkId, chunks::ChunkIdHash> seen;
-  EntryCursor cursor(*repo_, snap_.doc, 0);
   auto fail = [&](Error e) -> Error {
     if (auto held = lock_->check(); !held.ok()) return std::move(held).error().with_context("snapshot " + snap_.id);
     return e;
   };
   if (rep.deep) {
+    auto src = TRY(source(stop));
     for (;;) {
       auto e = src->next();
       if (!e.ok()) return fail(std::move(e).error());
@@ -1129,6 +1069,8 @@ Result<archive::VerifyReport> OpenSnapshot::verify(archive::VerifyDepth depth, c
   } else {
     // Distinct chunks read and authenticated on worker threads while the entry lists are
     // walked (a bounded queue: memory does not grow with the snapshot).
+    std::unordered_set<ChunkId, chunks::ChunkIdHash> seen;
+    EntryCursor cursor(*repo_, snap_.doc, 0);
     struct Work {
       ChunkId id;
       std::string path;
@@ -1198,11 +1140,8 @@ Result<archive::VerifyReport> OpenSnapshot::verify(archive::VerifyDepth depth, c
     finish();
     if (!walked.ok()) return fail(std::move(walked).error());
     if (first_error) return fail(std::move(*first_error));
-    auto m = archive::Manifest::from_head_json(snap_.doc.value("manifest", Json::object()));
-    if (!m.ok()) return std::move(m).error().with_context("snapshot " + snap_.id + ": manifest");
-    rep.manifest = std::move(*m);
+    rep.manifest = TRY(manifest_of(snap_));
   }
-  rep.manifest.created = snap_.doc.value("archive_created", "");
   rep.plan = plan();
   return rep;
 }

@@ -19,6 +19,7 @@
 #include "archive/writer.h"
 #include "archive_listing.h"
 #include "archive_testutil.h"
+#include "common/damage.h"
 #include "base/temp_dir.h"
 #include "repo/gc.h"
 #include "repo/snapshot.h"
@@ -234,17 +235,7 @@ TEST_F(RepoDirect, ASnapshotReadInPlaceRestoresTheTreeAndDamageIsFoundBeforeAnyt
   open->reset();  // the lock goes with the last reference
 
   // One flipped byte in the largest pack: the check before a restore finds it.
-  std::string biggest;
-  uint64_t size = 0;
-  ASSERT_TRUE(target.list("data/", [&](const storage::ObjectInfo& o) -> Status {
-                if (o.size > size) biggest = o.key, size = o.size;
-                return {};
-              }).ok());
-  auto bytes = storage::get_small(target, biggest, 1u << 30);
-  ASSERT_TRUE(bytes.ok());
-  std::string damaged = *bytes;
-  damaged[damaged.size() / 3] ^= 0x5a;
-  ASSERT_TRUE(storage::put_small(target, biggest, damaged).ok());
+  ASSERT_NE(testing_damage::flip_byte_of_largest(target, "data/", 3, 0x5a), "");
   auto again = OpenSnapshot::open(shared, snap->id, keys, StopToken{});
   ASSERT_TRUE(again.ok());
   auto bad = (*again)->verify(archive::VerifyDepth::kAuthenticate, StopToken{});
@@ -255,23 +246,14 @@ TEST_F(RepoDirect, ASnapshotReadInPlaceRestoresTheTreeAndDamageIsFoundBeforeAnyt
 TEST_F(RepoDirect, ADamagedIndexFileIsSkippedByBackupsAndStopsGarbageCollection) {
   auto first = snapshot(std::nullopt);
   ASSERT_TRUE(first.ok()) << first.error().message();
-  std::vector<std::string> indexes;
-  ASSERT_TRUE(target.list("index/", [&](const storage::ObjectInfo& o) -> Status {
-                indexes.push_back(o.key);
-                return {};
-              }).ok());
-  ASSERT_EQ(indexes.size(), 1u);
-  auto bytes = storage::get_small(target, indexes[0], 1u << 30);
-  ASSERT_TRUE(bytes.ok());
-  std::string damaged = *bytes;
-  damaged[damaged.size() / 2] ^= 0x01;
-  ASSERT_TRUE(storage::put_small(target, indexes[0], damaged).ok());
+  const std::string index = testing_damage::flip_byte_of_largest(target, "index/", 2, 0x01);  // the only one
+  ASSERT_NE(index, "");
 
   // A backup still runs: the index is skipped and said so; the chunks it named are stored again.
   auto reopened = chunks::Repository::open(target, key);
   ASSERT_TRUE(reopened.ok()) << reopened.error().message();
   ASSERT_EQ((*reopened)->damaged_indexes().size(), 1u);
-  EXPECT_NE((*reopened)->damaged_indexes()[0].find(indexes[0]), std::string::npos);
+  EXPECT_NE((*reopened)->damaged_indexes()[0].find(index), std::string::npos);
   repo = std::move(*reopened);
   auto second = snapshot(std::nullopt);
   ASSERT_TRUE(second.ok()) << second.error().message();

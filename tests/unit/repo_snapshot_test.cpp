@@ -7,6 +7,7 @@
 #include "archive/writer.h"
 #include "archive_listing.h"
 #include "archive_testutil.h"
+#include "common/damage.h"
 #include "repo/snapshot.h"
 #include "storage/memory/memory_target.h"
 
@@ -138,18 +139,8 @@ TEST_F(RepoSnapshot, ADamagedChunkFailsTheExportNamingTheFile) {
   ASSERT_TRUE(sealed.ok());
   auto snap = ingest(**repo, *sealed, key, nullptr);
   ASSERT_TRUE(snap.ok());
-  // Damage the middle of the largest pack.
-  std::string biggest;
-  uint64_t size = 0;
-  ASSERT_TRUE(target.list("data/", [&](const storage::ObjectInfo& o) -> Status {
-                if (o.size > size) biggest = o.key, size = o.size;
-                return {};
-              }).ok());
-  auto bytes = storage::get_small(target, biggest, 1u << 30);
-  ASSERT_TRUE(bytes.ok());
-  std::string damaged = *bytes;
-  damaged[damaged.size() / 3] ^= 0x5a;
-  ASSERT_TRUE(storage::put_small(target, biggest, damaged).ok());
+  // Damage a third into the largest pack.
+  ASSERT_NE(testing_damage::flip_byte_of_largest(target, "data/", 3, 0x5a), "");
   auto again = chunks::Repository::open(target, key);
   ASSERT_TRUE(again.ok());
   StringWriter exported;
