@@ -53,6 +53,7 @@ struct BlobCodec::Impl {
   ZSTD_DCtx* dctx = nullptr;
   int level = 3;
   std::string scratch;
+  std::string plain;  // check()'s decompressed blob
   ~Impl() {
     EVP_CIPHER_CTX_free(enc);
     EVP_CIPHER_CTX_free(dec);
@@ -81,19 +82,29 @@ Result<std::unique_ptr<BlobCodec>> BlobCodec::create(const Key32& data_key, int 
 }
 
 Result<size_t> BlobCodec::seal(BlobType type, const ChunkId& id, Bytes plaintext, std::string& out) {
-  Impl& m = *impl_;
-  // Compress into scratch; keep it when it saves at least 3 %.
-  m.scratch.resize(ZSTD_compressBound(plaintext.size()));
-  size_t z = ZSTD_compressCCtx(m.cctx, m.scratch.data(), m.scratch.size(), plaintext.data(), plaintext.size(), m.level);
-  const bool compressed = !ZSTD_isError(z) && z < plaintext.size() - plaintext.size() / 33;
-  const uint8_t flag = compressed ? kZstd : kRaw;
-  const auto* payload = reinterpret_cast<const unsigned char*>(compressed ? m.scratch.data() : static_cast<const void*>(plaintext.data()));
-  const size_t payload_size = compressed ? z : plaintext.size();
-
   const size_t start = out.size();
+  out.resize(start + plaintext.size() + kBlobOverhead);
+  auto n = seal_into(type, id, plaintext, reinterpret_cast<unsigned char*>(out.data() + start));
+  out.resize(n.ok() ? start + *n : start);
+  return n;
+}
+
+Result<size_t> BlobCodec::seal_into(BlobType type, const ChunkId& id, Bytes plaintext, unsigned char* p) {
+  Impl& m = *impl_;
+  // Compressed straight into place; kept when it saves at least 3 % (a frame that would not
+  // fit in that is a zstd error: the plaintext goes in raw). Then encrypted in place.
+  unsigned char* payload = p + kNonceSize + 1;
+  const size_t room = plaintext.size() - plaintext.size() / 33;
+  size_t z = room == 0 ? 0 : ZSTD_compressCCtx(m.cctx, payload, room - 1, plaintext.data(), plaintext.size(), m.level);
+  const bool compressed = room != 0 && !ZSTD_isError(z);
+  if (!compressed) {
+    std::memcpy(payload, plaintext.data(), plaintext.size());
+    z = plaintext.size();
+  }
+  const uint8_t flag = compressed ? kZstd : kRaw;
+  const size_t payload_size = z;
+
   const size_t total = kBlobOverhead + payload_size;
-  out.resize(start + total);
-  auto* p = reinterpret_cast<unsigned char*>(out.data() + start);
   TRY(seal::random_bytes(seal::byte_view_mut(p, kNonceSize)));
   const std::string aad = aad_of(type, id);
   int len = 0;
@@ -101,10 +112,9 @@ Result<size_t> BlobCodec::seal(BlobType type, const ChunkId& id, Bytes plaintext
       EVP_EncryptUpdate(m.enc, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
                         static_cast<int>(aad.size())) != 1 ||
       EVP_EncryptUpdate(m.enc, p + kNonceSize, &len, &flag, 1) != 1 ||
-      EVP_EncryptUpdate(m.enc, p + kNonceSize + 1, &len, payload, static_cast<int>(payload_size)) != 1 ||
-      EVP_EncryptFinal_ex(m.enc, p + kNonceSize + 1 + payload_size, &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl(m.enc, EVP_CTRL_GCM_GET_TAG, kTagSize, p + kNonceSize + 1 + payload_size) != 1) {
-    out.resize(start);
+      EVP_EncryptUpdate(m.enc, payload, &len, payload, static_cast<int>(payload_size)) != 1 ||
+      EVP_EncryptFinal_ex(m.enc, payload + payload_size, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(m.enc, EVP_CTRL_GCM_GET_TAG, kTagSize, payload + payload_size) != 1) {
     return internal_error("blob codec: AES-256-GCM failed");
   }
   return total;
@@ -143,6 +153,50 @@ Result<std::string> BlobCodec::open(BlobType type, const ChunkId& id, Bytes seal
   const size_t got = ZSTD_decompressDCtx(m.dctx, out.data(), out.size(), m.scratch.data() + 1, body - 1);
   if (ZSTD_isError(got) || got != n) return data_loss("blob " + to_hex(id) + ": zstd frame does not decompress");
   return out;
+}
+
+Status BlobCodec::check(BlobType type, const ChunkId& id, MutableBytes sealed, size_t raw_length) {
+  Impl& m = *impl_;
+  if (sealed.size() < kBlobOverhead) return data_loss("blob " + to_hex(id) + ": too short to be a sealed blob");
+  auto* p = reinterpret_cast<unsigned char*>(sealed.data());
+  const size_t body = sealed.size() - kNonceSize - kTagSize;
+  unsigned char* plain = p + kNonceSize;  // decrypted in place
+  const std::string aad = aad_of(type, id);
+  int len = 0;
+  if (EVP_DecryptInit_ex2(m.dec, nullptr, nullptr, p, nullptr) != 1 ||
+      EVP_DecryptUpdate(m.dec, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+                        static_cast<int>(aad.size())) != 1 ||
+      EVP_DecryptUpdate(m.dec, plain, &len, plain, static_cast<int>(body)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(m.dec, EVP_CTRL_GCM_SET_TAG, kTagSize, p + sealed.size() - kTagSize) != 1 ||
+      EVP_DecryptFinal_ex(m.dec, plain + len, &len) != 1) {
+    return data_loss("blob " + to_hex(id) + ": does not authenticate (damaged, or not this blob)");
+  }
+  const uint8_t flag = plain[0];
+  if (flag == kRaw) {
+    if (body - 1 != raw_length) return data_loss("blob " + to_hex(id) + ": holds " + std::to_string(body - 1) + " bytes, not " + std::to_string(raw_length));
+    return {};
+  }
+  if (flag != kZstd) return data_loss("blob " + to_hex(id) + ": unknown encoding " + std::to_string(flag));
+  if (ZSTD_getFrameContentSize(plain + 1, body - 1) != raw_length) {
+    return data_loss("blob " + to_hex(id) + ": not a zstd frame of " + std::to_string(raw_length) + " bytes");
+  }
+  // Decoded in slices into a small buffer: only that it decodes, and to how many bytes, matters.
+  constexpr size_t kSlice = 256u << 10;
+  m.plain.resize(kSlice);
+  ZSTD_DCtx_reset(m.dctx, ZSTD_reset_session_only);
+  ZSTD_inBuffer in{plain + 1, body - 1, 0};
+  size_t produced = 0, left = 1;
+  while (left != 0) {
+    ZSTD_outBuffer out{m.plain.data(), m.plain.size(), 0};
+    left = ZSTD_decompressStream(m.dctx, &out, &in);
+    if (ZSTD_isError(left) || (out.pos == 0 && left != 0 && in.pos == in.size)) {
+      return data_loss("blob " + to_hex(id) + ": zstd frame does not decompress");
+    }
+    produced += out.pos;
+    if (produced > raw_length) break;
+  }
+  if (produced != raw_length || in.pos != in.size) return data_loss("blob " + to_hex(id) + ": zstd frame does not decode to its length");
+  return {};
 }
 
 }  // namespace stacksnap::chunks

@@ -49,9 +49,16 @@ class BlobCodec {
 
   // Appends the sealed blob to `out`; returns its length.
   Result<size_t> seal(BlobType type, const ChunkId& id, Bytes plaintext, std::string& out);
+  // Seals into `out`, which has room for plaintext.size() + kBlobOverhead bytes (a blob
+  // stored raw when compressing saves too little never needs more); returns its length.
+  Result<size_t> seal_into(BlobType type, const ChunkId& id, Bytes plaintext, unsigned char* out);
   // The plaintext of a sealed blob (DataLoss when it does not authenticate as `type`/`id`
   // or does not decompress to at most `max_size` bytes).
   Result<std::string> open(BlobType type, const ChunkId& id, Bytes sealed, size_t max_size);
+  // DataLoss unless the blob authenticates as `type`/`id` and decodes to exactly
+  // `raw_length` bytes. Decrypts in place (`sealed` is garbage afterwards) and decodes in
+  // slices: no buffer of the blob's size.
+  Status check(BlobType type, const ChunkId& id, MutableBytes sealed, size_t raw_length);
 
  private:
   BlobCodec() = default;

@@ -11,11 +11,14 @@ namespace {
 
 constexpr ChunkId kHeaderId{};
 
-// A pack's bytes in one allocation: a pack closes once it holds kPackTarget, so it ends
-// below kPackTarget + one sealed chunk (≤ 8 MiB + overhead) + its header. Growing a
-// string by doubling instead would hold 16 + 32 MiB at the moment it crosses 16 MiB.
+// A pack's bytes in one allocation: a writer that asks fits() first ends a pack at
+// kPackTarget + its header (≤ kPackMaxEntries entries); one that only asks full() may go a
+// sealed chunk over (the string then grows once). Growing a string by doubling instead
+// would hold 16 + 32 MiB at the moment it crosses 16 MiB.
+// (An empty std::string has the capacity of its inline buffer, never 0.)
+constexpr size_t kPackCapacity = kPackTarget + kPackMaxEntries * kPackEntrySize + 4 + kBlobOverhead + 4 + 4096;
 void reserve_pack(std::string& bytes) {
-  if (bytes.capacity() == 0) bytes.reserve(kPackTarget + (8u << 20) + (256u << 10));
+  if (bytes.capacity() < kPackCapacity) bytes.reserve(kPackCapacity);
 }
 
 }  // namespace
@@ -47,7 +50,7 @@ Result<PackEntry> entry_from(const unsigned char* p) {
 Result<PackEntry> PackWriter::add(BlobType type, const ChunkId& id, Bytes plaintext) {
   if (plaintext.size() > UINT32_MAX / 2) return invalid_argument("blob too large for a pack");
   if (type != BlobType::kData && type != BlobType::kTree) return invalid_argument("packs hold data and tree blobs only");
-  reserve_pack(bytes_);
+  reserve();
   PackEntry e{.type = type, .id = id, .offset = bytes_.size(), .raw_length = static_cast<uint32_t>(plaintext.size())};
   e.length = static_cast<uint32_t>(TRY(codec_.seal(type, id, plaintext, bytes_)));
   entries_.push_back(e);
@@ -57,7 +60,7 @@ Result<PackEntry> PackWriter::add(BlobType type, const ChunkId& id, Bytes plaint
 Result<PackEntry> PackWriter::add_sealed(BlobType type, const ChunkId& id, Bytes sealed, uint32_t raw_length) {
   if (sealed.size() > UINT32_MAX / 2) return invalid_argument("blob too large for a pack");
   if (type != BlobType::kData && type != BlobType::kTree) return invalid_argument("packs hold data and tree blobs only");
-  reserve_pack(bytes_);
+  reserve();
   PackEntry e{.type = type, .id = id, .offset = bytes_.size(), .length = static_cast<uint32_t>(sealed.size()),
               .raw_length = raw_length};
   bytes_.append(reinterpret_cast<const char*>(sealed.data()), sealed.size());
@@ -66,13 +69,35 @@ Result<PackEntry> PackWriter::add_sealed(BlobType type, const ChunkId& id, Bytes
 }
 
 Result<FinishedPack> PackWriter::finish() {
+  FinishedPack out = TRY(take());
+  out.id = seal::Sha256::of(as_bytes(out.bytes));
+  return out;
+}
+
+void PackWriter::recycle(std::string bytes) {
+  if (bytes.capacity() >= kPackCapacity && spare_.capacity() < kPackCapacity) {
+    bytes.clear();
+    spare_ = std::move(bytes);
+  }
+}
+
+void PackWriter::reserve() {
+  if (bytes_.capacity() >= kPackCapacity) return;
+  if (bytes_.empty() && spare_.capacity() >= kPackCapacity) {
+    bytes_ = std::move(spare_);
+    spare_ = std::string();
+    bytes_.clear();
+  }
+  reserve_pack(bytes_);
+}
+
+Result<FinishedPack> PackWriter::take() {
   std::string header;
   put_le<uint32_t>(header, static_cast<uint32_t>(entries_.size()));
   for (const auto& e : entries_) append_entry(header, e);
   const size_t sealed = TRY(codec_.seal(BlobType::kPackHeader, kHeaderId, as_bytes(header), bytes_));
   put_le<uint32_t>(bytes_, static_cast<uint32_t>(sealed));
   FinishedPack out;
-  out.id = seal::Sha256::of(as_bytes(bytes_));
   out.bytes = std::move(bytes_);
   out.entries = std::move(entries_);
   bytes_.clear();

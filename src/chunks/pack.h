@@ -25,6 +25,7 @@ namespace stacksnap::chunks {
 
 inline constexpr size_t kPackTarget = 16 * 1024 * 1024;  // a pack is closed once it holds this much
 inline constexpr size_t kPackEntrySize = 1 + kIdSize + 8 + 4 + 4;
+inline constexpr size_t kPackMaxEntries = 4096;  // PackWriter::fits(): a header of at most ~200 KiB
 
 using PackId = std::array<uint8_t, 32>;
 std::string pack_name(const PackId& id);  // "data/ab/ab12…"
@@ -60,12 +61,24 @@ class PackWriter {
   size_t size() const { return bytes_.size(); }
   size_t count() const { return entries_.size(); }
   bool full() const { return bytes_.size() >= kPackTarget; }
+  // Whether a sealed blob of `length` bytes still goes into this pack: an empty pack takes
+  // any; otherwise the pack stays within kPackTarget and kPackMaxEntries (so a pack and its
+  // header fit the buffer reserved for it: one allocation per writer, reused).
+  bool fits(size_t length) const {
+    return entries_.empty() || (bytes_.size() + length <= kPackTarget && entries_.size() < kPackMaxEntries);
+  }
   // Appends the header; the writer is empty again afterwards.
   Result<FinishedPack> finish();
+  // As finish(), the id left for the caller to compute (the pack's SHA-256, on another thread).
+  Result<FinishedPack> take();
+  // A finished pack's buffer back, its storage kept for the next pack (no new allocation).
+  void recycle(std::string bytes);
 
  private:
+  void reserve();  // bytes_ ready for a whole pack: the spare buffer, or one allocation
   BlobCodec& codec_;
   std::string bytes_;
+  std::string spare_;  // a finished pack's buffer, back from its upload
   std::vector<PackEntry> entries_;
 };
 

@@ -4,6 +4,8 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <memory>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -283,21 +285,49 @@ Result<std::vector<SnapshotInfo>> Repository::snapshots() const {
 
 // ---- parallel sealing ------------------------------------------------------------------
 
+// Bytes kept from use to use: grows (contents kept, nothing zeroed), never shrinks. The
+// batches and packs of a writer are recycled, so after the first few MiB a backup
+// allocates nothing per chunk (per-chunk buffers of up to 8 MiB left glibc's arenas
+// holding tens of MiB of freed memory).
+struct ByteBuffer {
+  std::unique_ptr<unsigned char[]> data;
+  size_t size = 0, capacity = 0;
+  void reserve(size_t n) {
+    if (n <= capacity) return;
+    const size_t c = std::max(n, capacity + capacity / 2);
+    auto d = std::make_unique_for_overwrite<unsigned char[]>(c);
+    if (size != 0) std::memcpy(d.get(), data.get(), size);
+    data = std::move(d);
+    capacity = c;
+  }
+  void append(Bytes b) {
+    reserve(size + b.size());
+    std::memcpy(data.get() + size, b.data(), b.size());
+    size += b.size();
+  }
+};
+
 struct SealJob {
   BlobType type = BlobType::kData;
   ChunkId id{};
   uint32_t raw_length = 0;
-  std::string plain;
-  std::string sealed;
+  size_t plain_at = 0;   // in the batch's plain buffer
+  size_t sealed_at = 0;  // in its sealed buffer (room for raw_length + kBlobOverhead)
+  size_t sealed_length = 0;
   Status status;
 };
 
 struct SealBatch {
   std::vector<SealJob> jobs;
-  size_t bytes = 0;
+  ByteBuffer plain, sealed;
   std::mutex mu;
   std::condition_variable cv;
   size_t done = 0;
+  void reset() {
+    jobs.clear();
+    plain.size = sealed.size = 0;
+    done = 0;
+  }
 };
 
 // Worker threads, each with its own BlobCodec, sealing the jobs of submitted batches.
@@ -327,6 +357,12 @@ struct SealPipeline {
     std::unique_lock lock(b.mu);
     b.cv.wait(lock, [&] { return b.done == b.jobs.size(); });
   }
+  std::shared_ptr<SealBatch> fresh() {
+    if (spare.empty()) return std::make_shared<SealBatch>();
+    auto b = std::move(spare.back());
+    spare.pop_back();
+    return b;
+  }
   void run(const Key32& key) {
     auto codec = BlobCodec::create(key);
     for (;;) {
@@ -338,16 +374,21 @@ struct SealPipeline {
         task = std::move(tasks.front());
         tasks.pop_front();
       }
-      SealJob& j = task.first->jobs[task.second];
+      SealBatch& b = *task.first;
+      SealJob& j = b.jobs[task.second];
       if (!codec.ok()) {
         j.status = codec.error();
       } else {
-        auto n = (*codec)->seal(j.type, j.id, as_bytes(j.plain), j.sealed);
-        if (!n.ok()) j.status = std::move(n).error();
-        std::string().swap(j.plain);
+        auto n = (*codec)->seal_into(j.type, j.id, Bytes(reinterpret_cast<const std::byte*>(b.plain.data.get() + j.plain_at), j.raw_length),
+                                     b.sealed.data.get() + j.sealed_at);
+        if (n.ok()) {
+          j.sealed_length = *n;
+        } else {
+          j.status = std::move(n).error();
+        }
       }
-      std::lock_guard lock(task.first->mu);
-      if (++task.first->done == task.first->jobs.size()) task.first->cv.notify_all();
+      std::lock_guard lock(b.mu);
+      if (++b.done == b.jobs.size()) b.cv.notify_all();
     }
   }
 
@@ -358,12 +399,124 @@ struct SealPipeline {
   std::vector<std::thread> workers;
   std::shared_ptr<SealBatch> gathering = std::make_shared<SealBatch>();
   std::deque<std::shared_ptr<SealBatch>> in_flight;
+  std::vector<std::shared_ptr<SealBatch>> spare;  // consumed batches, their buffers kept
 };
+
+// ---- uploading packs -------------------------------------------------------------------
+
+// One thread that names a finished pack (its SHA-256), uploads it, reads it back into the
+// same buffer and checks it (its header lists what was written, every blob authenticates
+// and decodes to its length), while the writer fills the next pack. One pack at a time:
+// the writer collects the result before it hands over the next.
+struct PackUploader {
+  struct Result_ {
+    PackId id{};
+    std::vector<PackEntry> entries;
+    std::string bytes;  // the buffer, for the next pack
+    uint64_t size = 0;
+    Status status;
+  };
+
+  PackUploader(storage::Target& target, std::unique_ptr<BlobCodec> codec)
+      : target_(target), codec_(std::move(codec)), thread_([this] { run(); }) {}
+  ~PackUploader() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  bool busy() const { return busy_; }  // the writer's thread only
+  void start(FinishedPack pack) {
+    {
+      std::lock_guard lock(mu_);
+      job_ = std::move(pack);
+      busy_ = true;
+    }
+    cv_.notify_all();
+  }
+  Result_ wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return result_.has_value(); });
+    Result_ r = std::move(*result_);
+    result_.reset();
+    busy_ = false;
+    return r;
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      FinishedPack pack;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || job_.has_value(); });
+        if (!job_) return;
+        pack = std::move(*job_);
+        job_.reset();
+      }
+      Result_ r;
+      r.entries = std::move(pack.entries);
+      r.bytes = std::move(pack.bytes);
+      r.status = upload_and_check(r);
+      {
+        std::lock_guard lock(mu_);
+        result_ = std::move(r);
+      }
+      cv_.notify_all();
+    }
+  }
+  Status upload_and_check(Result_& r) {
+    r.id = seal::Sha256::of(as_bytes(r.bytes));
+    r.size = r.bytes.size();
+    const std::string name = pack_name(r.id);
+    TRY_CTX(storage::put_small(target_, name, r.bytes), "upload " + name);
+    // Read back over the bytes just uploaded: only what the target returns is checked.
+    auto in = TRY_CTX(target_.get(name), "read back " + name);
+    size_t got = 0;
+    while (got < r.bytes.size()) {
+      const size_t n = TRY_CTX(in->read(MutableBytes(reinterpret_cast<std::byte*>(r.bytes.data() + got), r.bytes.size() - got)),
+                               "read back " + name);
+      if (n == 0) break;
+      got += n;
+    }
+    std::byte extra[1];
+    if (got != r.bytes.size() || TRY_CTX(in->read(MutableBytes(extra, 1)), "read back " + name) != 0) {
+      return data_loss("pack " + name + ": the target returned " + (got != r.bytes.size() ? "fewer" : "more") +
+                       " bytes than were uploaded");
+    }
+    auto header = TRY_CTX(read_pack_header(*codec_, as_bytes(r.bytes), r.bytes.size()), "pack " + name);
+    if (header != r.entries) return data_loss("pack " + name + ": its header does not list what was written");
+    const MutableBytes bytes(reinterpret_cast<std::byte*>(r.bytes.data()), r.bytes.size());
+    for (const auto& e : r.entries) {
+      if (e.offset + e.length > bytes.size()) return data_loss("pack " + name + ": a blob lies beyond its end");
+      TRY_CTX(codec_->check(e.type, e.id, bytes.subspan(e.offset, e.length), e.raw_length),
+              "pack " + name + ", blob " + to_hex(e.id));
+    }
+    return {};
+  }
+
+  storage::Target& target_;
+  std::unique_ptr<BlobCodec> codec_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<FinishedPack> job_;
+  std::optional<Result_> result_;
+  bool busy_ = false;
+  bool stop_ = false;
+  std::thread thread_;  // last: started once everything it uses exists
+};
+
+// ---- SnapshotWriter ----------------------------------------------------------------------
 
 SnapshotWriter::SnapshotWriter(Repository& repo, std::unique_ptr<BlobCodec> codec)
     : repo_(repo), codec_(std::move(codec)), pack_(*codec_) {}
 
-SnapshotWriter::~SnapshotWriter() = default;
+SnapshotWriter::~SnapshotWriter() {
+  seal_.reset();      // workers joined
+  uploader_.reset();  // the pack in hand finished (uploaded or failed), thread joined
+}
 
 Result<ChunkId> SnapshotWriter::add(BlobType type, Bytes plaintext) {
   const ChunkId id = repo_.id_of(plaintext);
@@ -379,16 +532,23 @@ Result<ChunkId> SnapshotWriter::add(BlobType type, Bytes plaintext) {
   ++stats_.new_chunks;
   stats_.new_bytes += plaintext.size();
   SealBatch& b = *seal_->gathering;
-  b.jobs.push_back({.type = type, .id = id, .raw_length = static_cast<uint32_t>(plaintext.size()),
-                    .plain = std::string(reinterpret_cast<const char*>(plaintext.data()), plaintext.size())});
-  b.bytes += plaintext.size();
-  if (b.bytes >= SealPipeline::kBatchBytes) TRY(dispatch());
+  b.jobs.push_back({.type = type, .id = id, .raw_length = static_cast<uint32_t>(plaintext.size()), .plain_at = b.plain.size});
+  b.plain.append(plaintext);
+  if (b.plain.size >= SealPipeline::kBatchBytes) TRY(dispatch());
   return id;
 }
 
 Status SnapshotWriter::dispatch() {
   if (!seal_ || seal_->gathering->jobs.empty()) return {};
-  auto batch = std::exchange(seal_->gathering, std::make_shared<SealBatch>());
+  auto batch = std::exchange(seal_->gathering, seal_->fresh());
+  // Each job's room in the sealed buffer: its plaintext and the blob's overhead.
+  size_t at = 0;
+  for (auto& j : batch->jobs) {
+    j.sealed_at = at;
+    at += j.raw_length + kBlobOverhead;
+  }
+  batch->sealed.reserve(at);
+  batch->sealed.size = at;
   seal_->submit(batch);
   seal_->in_flight.push_back(std::move(batch));
   while (seal_->in_flight.size() > SealPipeline::kInFlight) TRY(take_oldest());
@@ -401,17 +561,20 @@ Status SnapshotWriter::take_oldest() {
   SealPipeline::wait(*batch);
   for (auto& j : batch->jobs) {
     TRY(j.status);
-    TRY(pack_.add_sealed(j.type, j.id, as_bytes(j.sealed), j.raw_length));
-    std::string().swap(j.sealed);
+    const Bytes sealed(reinterpret_cast<const std::byte*>(batch->sealed.data.get() + j.sealed_at), j.sealed_length);
+    if (!pack_.fits(sealed.size())) TRY(flush_pack());
+    TRY(pack_.add_sealed(j.type, j.id, sealed, j.raw_length));
     if (pack_.full()) TRY(flush_pack());
   }
+  batch->reset();
+  seal_->spare.push_back(std::move(batch));
   return {};
 }
 
 Status SnapshotWriter::drain() {
   TRY(dispatch());
   while (seal_ && !seal_->in_flight.empty()) TRY(take_oldest());
-  return {};
+  return collect_upload();
 }
 
 Result<std::vector<ChunkId>> SnapshotWriter::add_stream(Reader& in) {
@@ -427,40 +590,45 @@ Result<std::vector<ChunkId>> SnapshotWriter::add_stream(Reader& in) {
 
 Status SnapshotWriter::flush_pack() {
   if (pack_.count() == 0) return {};
-  auto pack = TRY(pack_.finish());
-  const std::string name = pack_name(pack.id);
-  TRY_CTX(storage::put_small(repo_.target(), name, pack.bytes), "upload " + name);
-  stats_.uploaded_bytes += pack.bytes.size();
+  TRY(collect_upload());
+  auto pack = TRY(pack_.take());
+  if (!uploader_) {
+    auto codec = TRY(BlobCodec::create(repo_.data_key_));
+    uploader_ = std::make_unique<PackUploader>(repo_.target(), std::move(codec));
+  }
+  uploader_->start(std::move(pack));
+  return {};
+}
+
+Status SnapshotWriter::collect_upload() {
+  TRY(upload_failed_);  // a pack that did not go up or read back fails the writer for good
+  if (!uploader_ || !uploader_->busy()) return {};
+  auto r = uploader_->wait();
+  if (!r.status.ok()) {
+    upload_failed_ = r.status;
+    return r.status;
+  }
+  stats_.uploaded_bytes += r.size;
   ++stats_.packs;
-  written_.add_pack(pack.id, pack.entries);
-  for (const auto& e : pack.entries) pending_.erase(e.id);  // known through written_ now
+  written_.add_pack(r.id, r.entries);
+  for (const auto& e : r.entries) pending_.erase(e.id);  // known through written_ now
+  pack_.recycle(std::move(r.bytes));
   return {};
 }
 
 Status SnapshotWriter::verify_uploaded(const StopToken& stop) {
+  TRY(check_cancel(stop, "verify the stored packs"));
   TRY(drain());
   TRY(flush_pack());
-  for (const auto& [pack_id, entries] : written_.packs()) {
-    TRY(check_cancel(stop, "verify the stored packs"));
-    const std::string name = pack_name(pack_id);
-    auto in = TRY_CTX(repo_.target().get(name), "read back " + name);
-    const std::string bytes = TRY_CTX(read_all(*in, kPackTarget * 4 + (64u << 20)), "read back " + name);
-    auto header = TRY_CTX(read_pack_header(*codec_, as_bytes(bytes), bytes.size()), "pack " + name);
-    if (header != entries) return data_loss("pack " + name + ": its header does not list what was written");
-    for (const auto& e : entries) {
-      if (e.offset + e.length > bytes.size()) return data_loss("pack " + name + ": a blob lies beyond its end");
-      TRY_CTX(codec_->open(e.type, e.id, Bytes(reinterpret_cast<const std::byte*>(bytes.data()) + e.offset, e.length),
-                           e.raw_length),
-              "pack " + name + ", blob " + to_hex(e.id));
-    }
-  }
-  return {};
+  TRY(collect_upload());
+  return check_cancel(stop, "verify the stored packs");
 }
 
 Result<SnapshotInfo> SnapshotWriter::commit(const nlohmann::json& snapshot) {
   if (committed_) return failed_precondition("snapshot already committed");
   TRY(drain());
   TRY(flush_pack());
+  TRY(collect_upload());
   auto meta = TRY(BlobCodec::create(repo_.meta_key_));
   if (!written_.packs().empty()) {
     const std::string sealed = TRY(written_.seal(*meta));

@@ -47,6 +47,7 @@ struct SnapshotInfo {
 
 class SnapshotWriter;
 struct SealPipeline;
+struct PackUploader;
 
 // HKDF-SHA-256(master key, salt = repository id, info = "stacksnap repo v2 " + purpose): the
 // key scheme of FORMAT.md §v2.2 ("config", "data", "meta", "lock"), for the Repository
@@ -122,17 +123,19 @@ class SnapshotWriter {
   // Stores one blob (deduplicated against the repository and this writer); returns its id.
   // New blobs are compressed and sealed on worker threads (one per core, at most 4), in
   // batches of a few MiB, while the caller goes on chunking; they enter packs in the
-  // order they were added.
+  // order they were added. A full pack goes to an uploader thread, which names it, uploads
+  // it, reads it back and checks it (its header against what was written, every blob
+  // authenticated and decoded to its length) while the next pack fills: one pack at a
+  // time, so a writer holds at most two packs.
   Result<ChunkId> add(BlobType type, Bytes plaintext);
   // Waits until every blob added so far is sealed and in a pack; full packs are uploaded
   // (what a crash after this point leaves on the target: tests, and a caller about to wait).
   Status settle() { return drain(); }
-  // Uploads every blob added so far (the last pack too, however small), then reads back
-  // every pack this writer uploaded and checks it: its header against what was written,
-  // every blob authenticated and decompressed (the pack's SHA-256 against its name is
-  // `repo check`'s: a blob that authenticates is the blob that was sealed). The backup's verify of what
-  // it stored (the chunks it reused were checked when they were written, and by
-  // `repo check`). DataLoss names the pack.
+  // Uploads every blob added so far (the last pack too, however small) and waits until
+  // every pack this writer uploaded was read back and checked (the pack's SHA-256 against
+  // its name is `repo check`'s: a blob that authenticates is the blob that was sealed).
+  // The backup's verify of what it stored (the chunks it reused were checked when they
+  // were written, and by `repo check`). DataLoss names the pack.
   Status verify_uploaded(const StopToken& stop = {});
   // Chunks a stream and stores its chunks; returns their ids in order.
   Result<std::vector<ChunkId>> add_stream(Reader& in);
@@ -146,7 +149,8 @@ class SnapshotWriter {
   Status flush_pack();
   Status dispatch();                // the batch being gathered goes to the workers
   Status take_oldest();             // the oldest batch in flight, waited for, into packs
-  Status drain();                   // every batch in flight, into packs
+  Status drain();                   // every batch in flight, into packs; the pack uploading, done
+  Status collect_upload();          // the pack the uploader has, waited for and recorded
 
   Repository& repo_;
   std::unique_ptr<BlobCodec> codec_;
@@ -154,6 +158,8 @@ class SnapshotWriter {
   Index written_;                                   // packs uploaded by this writer
   std::unordered_map<ChunkId, bool, ChunkIdHash> pending_;  // added, not yet in an uploaded pack
   std::unique_ptr<SealPipeline> seal_;
+  std::unique_ptr<PackUploader> uploader_;
+  Status upload_failed_;  // the first pack that failed to upload or read back
   std::vector<std::byte> chunk_buffer_;  // ChunkReader's, kept from stream to stream
   WriteStats stats_;
   bool committed_ = false;

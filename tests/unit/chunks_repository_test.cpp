@@ -201,5 +201,79 @@ TEST(ChunkRepository, ADamagedPackIsDataLossNotWrongData) {
   EXPECT_TRUE(data_loss);
 }
 
+
+// A target that stores faithfully but returns packs other than they were stored: one byte
+// flipped, the last byte missing, or one byte more (a disk, a proxy or a bucket that lies).
+class LyingTarget final : public storage::Target {
+ public:
+  enum class Lie { kNone, kFlip, kShort, kLong };
+  explicit LyingTarget(Lie lie) : lie_(lie) {}
+  std::string describe() const override { return "lying memory"; }
+  Result<std::unique_ptr<storage::Upload>> put(const std::string& key, uint64_t hint) override { return inner_.put(key, hint); }
+  Result<std::unique_ptr<Reader>> get(const std::string& key, storage::GetRange range) override {
+    if (key.rfind("data/", 0) != 0) return inner_.get(key, range);
+    served_.push_back(key);
+    if (lie_ == Lie::kNone) return inner_.get(key, range);
+    std::string bytes = TRY(storage::get_small(inner_, key, 64 << 20));
+    if (lie_ == Lie::kFlip) bytes[bytes.size() / 3] ^= 0x20;
+    if (lie_ == Lie::kShort) bytes.pop_back();
+    if (lie_ == Lie::kLong) bytes.push_back('\0');
+    return std::unique_ptr<Reader>(new OwningReader(std::move(bytes)));
+  }
+  Result<storage::ObjectInfo> stat(const std::string& key) override { return inner_.stat(key); }
+  Status list(const std::string& prefix, const std::function<Status(const storage::ObjectInfo&)>& fn) override {
+    return inner_.list(prefix, fn);
+  }
+  Status remove(const std::string& key) override { return inner_.remove(key); }
+  Result<int> cleanup_stale(std::chrono::seconds s) override { return inner_.cleanup_stale(s); }
+  const std::vector<std::string>& served() const { return served_; }
+
+ private:
+  struct OwningReader final : Reader {
+    explicit OwningReader(std::string s) : data(std::move(s)), in(data) {}
+    Result<size_t> read(MutableBytes buf) override { return in.read(buf); }
+    std::string data;
+    MemoryReader in;
+  };
+  Lie lie_;
+  storage::MemoryTarget inner_;
+  std::vector<std::string> served_;
+};
+
+// Every pack a backup uploads is read back and checked before it may commit: a target that
+// returns anything else than what was stored fails the backup (DataLoss naming the pack)
+// and no snapshot appears; a faithful one passes with every pack read back.
+TEST(ChunkRepository, EveryUploadedPackIsReadBackBeforeTheSnapshotCommits) {
+  auto key = testutil::test_key(6);
+  const std::string data = testutil::random_text(40 << 20, 7) + log_text(20000);
+  for (auto lie : {LyingTarget::Lie::kNone, LyingTarget::Lie::kFlip, LyingTarget::Lie::kShort, LyingTarget::Lie::kLong}) {
+    SCOPED_TRACE(static_cast<int>(lie));
+    LyingTarget target(lie);
+    auto repo = Repository::init(target, key);
+    ASSERT_TRUE(repo.ok()) << repo.error().message();
+    auto w = (*repo)->write_snapshot();
+    ASSERT_TRUE(w.ok());
+    MemoryReader in(data);
+    auto ids = (*w)->add_stream(in);
+    Status st = ids.ok() ? (*w)->verify_uploaded() : ids.error();
+    if (lie == LyingTarget::Lie::kNone) {
+      ASSERT_TRUE(st.ok()) << st.error().message();
+      EXPECT_GE((*w)->stats().packs, 3u);
+      EXPECT_EQ(target.served().size(), (*w)->stats().packs) << "each pack read back once";
+      auto info = (*w)->commit(Json{{"files", Json::object()}});
+      ASSERT_TRUE(info.ok()) << info.error().message();
+      continue;
+    }
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code(), Code::kDataLoss) << st.error().message();
+    EXPECT_NE(st.error().message().find("pack data/"), std::string::npos) << st.error().message();
+    auto info = (*w)->commit(Json{{"files", Json::object()}});
+    EXPECT_FALSE(info.ok()) << "a writer whose pack did not read back must not commit";
+    auto snaps = (*repo)->snapshots();
+    ASSERT_TRUE(snaps.ok());
+    EXPECT_TRUE(snaps->empty());
+  }
+}
+
 }  // namespace
 }  // namespace stacksnap::chunks
