@@ -12,7 +12,7 @@ namespace {
 
 constexpr uint64_t kMaskSmall = ~uint64_t{0} << (64 - kBitsSmall);
 constexpr uint64_t kMaskLarge = ~uint64_t{0} << (64 - kBitsLarge);
-constexpr size_t kReadAhead = 4 * 1024 * 1024;  // bytes read past a chunk at once
+constexpr size_t kReadAhead = 1024 * 1024;  // room past the longest chunk: at least this much is read at once
 
 }  // namespace
 
@@ -58,11 +58,13 @@ size_t Chunker::cut(Bytes data, bool at_end) const {
 
 ChunkReader::ChunkReader(const Chunker& chunker, Reader& in, std::vector<std::byte>* buffer)
     : chunker_(chunker), in_(in), buf_(buffer ? *buffer : own_) {
-  if (buf_.size() < 2 * kMaxSize + kReadAhead) buf_.resize(2 * kMaxSize + kReadAhead);
+  if (buf_.size() < kMaxSize + kReadAhead) buf_.resize(kMaxSize + kReadAhead);
 }
 
+// Called only when the bytes after begin_ hold no cut point (fewer than kMaxSize of them):
+// those go to the front of the buffer, the rest of it is filled.
 Status ChunkReader::fill() {
-  if (begin_ > 0 && buf_.size() - begin_ < kMaxSize + kReadAhead) {  // too little room after begin_
+  if (begin_ > 0) {
     std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
@@ -75,15 +77,20 @@ Status ChunkReader::fill() {
   return {};
 }
 
+// A cut point depends only on the bytes before it (cut() scans from the chunk's start),
+// so cutting what is in the buffer first and reading only when no cut point is there
+// gives the chunks a buffer of any size would.
 Result<Bytes> ChunkReader::next() {
-  if (end_ - begin_ < kMaxSize && !eof_) TRY(fill());
-  if (begin_ == end_) return Bytes();
-  const Bytes avail(buf_.data() + begin_, end_ - begin_);
-  size_t len = chunker_.cut(avail, eof_);
-  if (len == 0) len = avail.size();  // cannot happen: fill() left kMaxSize bytes or the end
-  const Bytes chunk = avail.first(len);
-  begin_ += len;
-  return chunk;
+  for (;;) {
+    const Bytes avail(buf_.data() + begin_, end_ - begin_);
+    if (avail.empty() && eof_) return Bytes();
+    const size_t len = chunker_.cut(avail, eof_);
+    if (len > 0) {
+      begin_ += len;
+      return avail.first(len);
+    }
+    TRY(fill());  // fewer than kMaxSize bytes left, none a cut point, more to come
+  }
 }
 
 }  // namespace stacksnap::chunks

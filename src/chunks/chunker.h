@@ -52,9 +52,10 @@ class Chunker {
   std::array<uint64_t, 256> gear_{};
 };
 
-// Splits a stream into chunks: read() fills a buffer of twice kMaxSize (plus a read-ahead;
-// the bytes left are moved to its front about once per kMaxSize consumed), next() hands
-// out one chunk at a time (a view valid until the next call). `buffer` (optional) is the
+// Splits a stream into chunks: a buffer of kMaxSize plus a read-ahead of 1 MiB is filled;
+// next() cuts what is there and reads only when the bytes left hold no cut point (they
+// move to the buffer's front: about one chunk per 8 MiB), handing out one chunk at a
+// time (a view valid until the next call). `buffer` (optional) is the
 // caller's, kept from stream to stream: a writer of many small files allocates it once.
 class ChunkReader {
  public:

@@ -23,9 +23,9 @@
 
 namespace stacksnap::chunks {
 
-inline constexpr size_t kPackTarget = 16 * 1024 * 1024;  // a pack is closed once it holds this much
+inline constexpr size_t kPackTarget = 16 * 1024 * 1024;  // a pack holds at most this much (fits()), or one blob
 inline constexpr size_t kPackEntrySize = 1 + kIdSize + 8 + 4 + 4;
-inline constexpr size_t kPackMaxEntries = 4096;  // PackWriter::fits(): a header of at most ~200 KiB
+inline constexpr size_t kPackMaxEntries = 16384;  // PackWriter::fits(): a header of at most ~800 KiB
 
 using PackId = std::array<uint8_t, 32>;
 std::string pack_name(const PackId& id);  // "data/ab/ab12…"

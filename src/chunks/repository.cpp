@@ -452,7 +452,7 @@ struct PackUploader {
       {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return stop_ || job_.has_value(); });
-        if (!job_) return;
+        if (stop_) return;  // a pack handed over but not started is garbage now: not uploaded
         pack = std::move(*job_);
         job_.reset();
       }
@@ -518,7 +518,13 @@ SnapshotWriter::~SnapshotWriter() {
   uploader_.reset();  // the pack in hand finished (uploaded or failed), thread joined
 }
 
+Status SnapshotWriter::sticky(Status st) {
+  if (!st.ok() && failed_.ok()) failed_ = st;
+  return st;
+}
+
 Result<ChunkId> SnapshotWriter::add(BlobType type, Bytes plaintext) {
+  if (!failed_.ok()) return failed_.error();
   const ChunkId id = repo_.id_of(plaintext);
   ++stats_.chunks;
   stats_.bytes += plaintext.size();
@@ -534,13 +540,13 @@ Result<ChunkId> SnapshotWriter::add(BlobType type, Bytes plaintext) {
   SealBatch& b = *seal_->gathering;
   b.jobs.push_back({.type = type, .id = id, .raw_length = static_cast<uint32_t>(plaintext.size()), .plain_at = b.plain.size});
   b.plain.append(plaintext);
-  if (b.plain.size >= SealPipeline::kBatchBytes) TRY(dispatch());
+  if (b.plain.size >= SealPipeline::kBatchBytes) TRY(sticky(dispatch()));
   return id;
 }
 
 Status SnapshotWriter::dispatch() {
   if (!seal_ || seal_->gathering->jobs.empty()) return {};
-  auto batch = std::exchange(seal_->gathering, seal_->fresh());
+  auto batch = std::move(seal_->gathering);
   // Each job's room in the sealed buffer: its plaintext and the blob's overhead.
   size_t at = 0;
   for (auto& j : batch->jobs) {
@@ -551,8 +557,12 @@ Status SnapshotWriter::dispatch() {
   batch->sealed.size = at;
   seal_->submit(batch);
   seal_->in_flight.push_back(std::move(batch));
-  while (seal_->in_flight.size() > SealPipeline::kInFlight) TRY(take_oldest());
-  return {};
+  // The oldest batch is taken before a batch to gather into is picked: the one taken is
+  // that batch (two batches in all, one sealing while the other gathers).
+  Status st;
+  while (st.ok() && seal_->in_flight.size() > SealPipeline::kInFlight) st = take_oldest();
+  seal_->gathering = seal_->fresh();
+  return st;
 }
 
 Status SnapshotWriter::take_oldest() {
@@ -591,23 +601,19 @@ Result<std::vector<ChunkId>> SnapshotWriter::add_stream(Reader& in) {
 Status SnapshotWriter::flush_pack() {
   if (pack_.count() == 0) return {};
   TRY(collect_upload());
-  auto pack = TRY(pack_.take());
   if (!uploader_) {
     auto codec = TRY(BlobCodec::create(repo_.data_key_));
     uploader_ = std::make_unique<PackUploader>(repo_.target(), std::move(codec));
   }
+  auto pack = TRY(pack_.take());
   uploader_->start(std::move(pack));
   return {};
 }
 
 Status SnapshotWriter::collect_upload() {
-  TRY(upload_failed_);  // a pack that did not go up or read back fails the writer for good
   if (!uploader_ || !uploader_->busy()) return {};
   auto r = uploader_->wait();
-  if (!r.status.ok()) {
-    upload_failed_ = r.status;
-    return r.status;
-  }
+  if (!r.status.ok()) return std::move(r.status).error().with_context("the read-back of what this backup stored");
   stats_.uploaded_bytes += r.size;
   ++stats_.packs;
   written_.add_pack(r.id, r.entries);
@@ -616,19 +622,26 @@ Status SnapshotWriter::collect_upload() {
   return {};
 }
 
+Status SnapshotWriter::settle() {
+  if (!failed_.ok()) return failed_;
+  return sticky(drain());
+}
+
 Status SnapshotWriter::verify_uploaded(const StopToken& stop) {
+  if (!failed_.ok()) return failed_;
   TRY(check_cancel(stop, "verify the stored packs"));
-  TRY(drain());
-  TRY(flush_pack());
-  TRY(collect_upload());
+  TRY(sticky(drain()));
+  TRY(sticky(flush_pack()));
+  TRY(sticky(collect_upload()));
   return check_cancel(stop, "verify the stored packs");
 }
 
 Result<SnapshotInfo> SnapshotWriter::commit(const nlohmann::json& snapshot) {
   if (committed_) return failed_precondition("snapshot already committed");
-  TRY(drain());
-  TRY(flush_pack());
-  TRY(collect_upload());
+  if (!failed_.ok()) return failed_.error();
+  TRY(sticky(drain()));
+  TRY(sticky(flush_pack()));
+  TRY(sticky(collect_upload()));
   auto meta = TRY(BlobCodec::create(repo_.meta_key_));
   if (!written_.packs().empty()) {
     const std::string sealed = TRY(written_.seal(*meta));

@@ -128,9 +128,10 @@ class SnapshotWriter {
   // authenticated and decoded to its length) while the next pack fills: one pack at a
   // time, so a writer holds at most two packs.
   Result<ChunkId> add(BlobType type, Bytes plaintext);
-  // Waits until every blob added so far is sealed and in a pack; full packs are uploaded
-  // (what a crash after this point leaves on the target: tests, and a caller about to wait).
-  Status settle() { return drain(); }
+  // Waits until every blob added so far is sealed and in a pack; every pack closed so far
+  // (one that a later blob did not fit into) is uploaded and checked (what a crash after
+  // this point leaves on the target: tests, and a caller about to wait).
+  Status settle();
   // Uploads every blob added so far (the last pack too, however small) and waits until
   // every pack this writer uploaded was read back and checked (the pack's SHA-256 against
   // its name is `repo check`'s: a blob that authenticates is the blob that was sealed).
@@ -151,6 +152,7 @@ class SnapshotWriter {
   Status take_oldest();             // the oldest batch in flight, waited for, into packs
   Status drain();                   // every batch in flight, into packs; the pack uploading, done
   Status collect_upload();          // the pack the uploader has, waited for and recorded
+  Status sticky(Status st);         // st, kept in failed_ when it is the first failure
 
   Repository& repo_;
   std::unique_ptr<BlobCodec> codec_;
@@ -159,7 +161,9 @@ class SnapshotWriter {
   std::unordered_map<ChunkId, bool, ChunkIdHash> pending_;  // added, not yet in an uploaded pack
   std::unique_ptr<SealPipeline> seal_;
   std::unique_ptr<PackUploader> uploader_;
-  Status upload_failed_;  // the first pack that failed to upload or read back
+  // The first failure of sealing, packing, uploading or reading back: the writer has
+  // dropped blobs it had accepted, so every later call returns it (never a commit).
+  Status failed_;
   std::vector<std::byte> chunk_buffer_;  // ChunkReader's, kept from stream to stream
   WriteStats stats_;
   bool committed_ = false;

@@ -267,8 +267,11 @@ TEST(ChunkRepository, EveryUploadedPackIsReadBackBeforeTheSnapshotCommits) {
     ASSERT_FALSE(st.ok());
     EXPECT_EQ(st.error().code(), Code::kDataLoss) << st.error().message();
     EXPECT_NE(st.error().message().find("pack data/"), std::string::npos) << st.error().message();
-    auto info = (*w)->commit(Json{{"files", Json::object()}});
-    EXPECT_FALSE(info.ok()) << "a writer whose pack did not read back must not commit";
+    for (int again = 0; again < 2; ++again) {  // and says why each time
+      auto info = (*w)->commit(Json{{"files", Json::object()}});
+      ASSERT_FALSE(info.ok()) << "a writer whose pack did not read back must not commit";
+      EXPECT_NE(info.error().message().find("pack data/"), std::string::npos) << info.error().message();
+    }
     auto snaps = (*repo)->snapshots();
     ASSERT_TRUE(snaps.ok());
     EXPECT_TRUE(snaps->empty());

@@ -1,6 +1,8 @@
 // Repository format v2 building blocks (src/chunks): content-defined chunking, sealed
 // blobs, packs and the index.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <zstd.h>
 
 #include <map>
 #include <set>
@@ -82,13 +84,15 @@ TEST(Chunker, SmallInputsAndTheStreamReaderAgreeWithCut) {
   EXPECT_EQ(c->cut(as_bytes(small), true), small.size());
   EXPECT_EQ(c->cut(as_bytes(small), false), 0u);  // more may follow
 
-  // A stream read in odd pieces gives the chunks the whole buffer gives.
-  const std::string data = testutil::random_text(40 << 20, 9);
+  // A stream read in odd pieces gives the chunks the whole buffer gives: text, and a run
+  // of zeros with no cut point (chunks forced at kMaxSize, longer than the reader's
+  // read-ahead past a chunk).
+  const std::string data = testutil::random_text(40 << 20, 9) + std::string(21u << 20, '\0') + testutil::random_text(3u << 20, 10);
   class Dribble final : public Reader {
    public:
-    explicit Dribble(const std::string& s) : s_(s) {}
+    Dribble(const std::string& s, size_t cap) : s_(s), cap_(cap) {}
     Result<size_t> read(MutableBytes buf) override {
-      size_t n = std::min({buf.size(), s_.size() - pos_, size_t{777777}});
+      size_t n = std::min({buf.size(), s_.size() - pos_, cap_});
       std::memcpy(buf.data(), s_.data() + pos_, n);
       pos_ += n;
       return n;
@@ -96,17 +100,25 @@ TEST(Chunker, SmallInputsAndTheStreamReaderAgreeWithCut) {
 
    private:
     const std::string& s_;
+    size_t cap_;
     size_t pos_ = 0;
-  } in(data);
-  ChunkReader reader(*c, in);
-  std::vector<std::string> streamed;
-  for (;;) {
-    auto ch = reader.next();
-    ASSERT_TRUE(ch.ok());
-    if (ch->empty()) break;
-    streamed.emplace_back(reinterpret_cast<const char*>(ch->data()), ch->size());
+  };
+  const auto whole = chunks_of(*c, data);
+  // Reads of 1 KiB, of odd sizes, of just under and over the longest chunk, of the reader's
+  // whole buffer (kMaxSize + 1 MiB) and more.
+  for (size_t cap : {size_t{1024}, size_t{777777}, kMaxSize - 1, kMaxSize + 1, kMaxSize + (1u << 20), size_t{64} << 20}) {
+    SCOPED_TRACE(cap);
+    Dribble in(data, cap);
+    ChunkReader reader(*c, in);
+    std::vector<std::string> streamed;
+    for (;;) {
+      auto ch = reader.next();
+      ASSERT_TRUE(ch.ok());
+      if (ch->empty()) break;
+      streamed.emplace_back(reinterpret_cast<const char*>(ch->data()), ch->size());
+    }
+    EXPECT_EQ(streamed, whole);
   }
-  EXPECT_EQ(streamed, chunks_of(*c, data));
 }
 
 Key32 key32(uint8_t b) {
@@ -151,6 +163,72 @@ TEST(Blob, SealedCompressedOrRawAndBoundToItsIdAndType) {
   }
   // The id is keyed: the same content under another id key has another id.
   EXPECT_NE(chunk_id(key32(1), as_bytes(text)), chunk_id(key32(2), as_bytes(text)));
+}
+
+// A blob as the format defines it (docs/FORMAT.md §v2.4), sealed by hand: nonce ‖
+// AES-256-GCM(flag ‖ payload) ‖ tag, the AAD binding type and id. For blobs BlobCodec
+// would never write: a zstd frame cut short, one with bytes after it, an unknown flag.
+std::string seal_by_hand(const Key32& key, BlobType type, const ChunkId& id, uint8_t flag, const std::string& payload) {
+  std::string aad = "stacksnap blob v2";
+  aad.push_back(static_cast<char>(type));
+  aad.append(reinterpret_cast<const char*>(id.data()), id.size());
+  std::string out(kNonceSize, '\x5a');
+  std::string body(1, static_cast<char>(flag));
+  body += payload;
+  std::string enc(body.size(), '\0');
+  unsigned char tag[kTagSize];
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  int len = 0;
+  const bool ok =
+      EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), key.data(), reinterpret_cast<const unsigned char*>(out.data()), nullptr) == 1 &&
+      EVP_EncryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()), static_cast<int>(aad.size())) == 1 &&
+      EVP_EncryptUpdate(ctx, reinterpret_cast<unsigned char*>(enc.data()), &len, reinterpret_cast<const unsigned char*>(body.data()),
+                        static_cast<int>(body.size())) == 1 &&
+      EVP_EncryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(enc.data()) + len, &len) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagSize, tag) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  if (!ok) return {};
+  return out + enc + std::string(reinterpret_cast<const char*>(tag), kTagSize);
+}
+
+// The read-back of an uploaded pack (BlobCodec::check): a blob passes only when it
+// authenticates and decodes to exactly the length its entry gives.
+TEST(Blob, CheckAuthenticatesAndDecodesToExactlyItsLength) {
+  const Key32 key = key32(11);
+  auto codec = BlobCodec::create(key);
+  ASSERT_TRUE(codec.ok());
+  const std::string text = testutil::random_text(3u << 20, 4) + std::string(1u << 20, 'a');
+  const ChunkId id = chunk_id(key32(12), as_bytes(text));
+  auto check = [&](std::string sealed, size_t raw_length, BlobType type = BlobType::kData) {
+    return (*codec)->check(type, id, MutableBytes(reinterpret_cast<std::byte*>(sealed.data()), sealed.size()), raw_length);
+  };
+  // What seal() writes passes, compressed and raw; the wrong length, type or a flipped bit does not.
+  for (const std::string& plain : {text, testutil::random_text(100000, 5)}) {
+    std::string sealed;
+    ASSERT_TRUE((*codec)->seal(BlobType::kData, id, as_bytes(plain), sealed).ok());
+    EXPECT_TRUE(check(sealed, plain.size()).ok());
+    EXPECT_EQ(check(sealed, plain.size() - 1).error().code(), Code::kDataLoss);
+    EXPECT_EQ(check(sealed, plain.size() + 1).error().code(), Code::kDataLoss);
+    EXPECT_EQ(check(sealed, plain.size(), BlobType::kTree).error().code(), Code::kDataLoss);
+    std::string flipped = sealed;
+    flipped[sealed.size() / 2] ^= 0x04;
+    EXPECT_EQ(check(flipped, plain.size()).error().code(), Code::kDataLoss);
+  }
+  // Authentic blobs with bad content: a frame cut short, bytes after the frame, two frames,
+  // not a frame, an unknown encoding, raw of the wrong length, too short to be a blob.
+  std::string frame(ZSTD_compressBound(text.size()), '\0');
+  frame.resize(ZSTD_compress(frame.data(), frame.size(), text.data(), text.size(), 3));
+  ASSERT_GT(frame.size(), 100u);
+  EXPECT_TRUE(check(seal_by_hand(key, BlobType::kData, id, 1, frame), text.size()).ok()) << "the hand-sealed control passes";
+  EXPECT_EQ(check(seal_by_hand(key, BlobType::kData, id, 1, frame.substr(0, frame.size() - 40)), text.size()).error().code(),
+            Code::kDataLoss);
+  EXPECT_EQ(check(seal_by_hand(key, BlobType::kData, id, 1, frame + "xyz"), text.size()).error().code(), Code::kDataLoss);
+  EXPECT_EQ(check(seal_by_hand(key, BlobType::kData, id, 1, frame + frame), text.size()).error().code(), Code::kDataLoss);
+  EXPECT_EQ(check(seal_by_hand(key, BlobType::kData, id, 1, "not zstd at all"), 15).error().code(), Code::kDataLoss);
+  EXPECT_EQ(check(seal_by_hand(key, BlobType::kData, id, 7, text), text.size()).error().code(), Code::kDataLoss);
+  EXPECT_TRUE(check(seal_by_hand(key, BlobType::kData, id, 0, text), text.size()).ok()) << "raw of the right length";
+  EXPECT_EQ(check(seal_by_hand(key, BlobType::kData, id, 0, text), text.size() + 1).error().code(), Code::kDataLoss);
+  EXPECT_EQ(check(std::string(kBlobOverhead - 1, 'x'), 0).error().code(), Code::kDataLoss);
 }
 
 TEST(Pack, HeaderListsEveryBlobAndTheNameIsTheHashOfTheBytes) {
