@@ -332,7 +332,7 @@ struct SealBatch {
 
 // Worker threads, each with its own BlobCodec, sealing the jobs of submitted batches.
 struct SealPipeline {
-  static constexpr size_t kBatchBytes = 2u << 20;  // a batch is dispatched at this size
+  static constexpr size_t kBatchBytes = 1u << 20;  // a batch is dispatched at this size
   static constexpr size_t kInFlight = 1;           // batches sealed while the caller chunks on
 
   SealPipeline(const Key32& key, size_t threads) {
