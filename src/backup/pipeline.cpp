@@ -427,7 +427,8 @@ Result<BackupSummary> run_snapshot_backup(const BackupEnv& env, const BackupRequ
   });
   if (!session.ok()) return fail(std::move(session).error());
   auto parent = parent_snapshot(env.cat, plan.project, trec.name, *session->repository, ctx, "open");
-  auto sink = repo::SnapshotSink::create(*session->repository, std::move(parent), ctx.stop());
+  auto sink = repo::SnapshotSink::create(*session->repository, std::move(parent), ctx.stop(),
+                                         {.spool_dir = repo::spool_dir(env.data_dir)});
   if (!sink.ok()) return fail(std::move(sink).error());
   const std::string created_text = format_rfc3339(created);
   const int64_t pause_ms = TRY(capture_all(env, req, plan, id, created_text, est, **sink, ctx, job_id));

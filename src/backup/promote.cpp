@@ -71,7 +71,8 @@ Result<catalog::CopyRecord> store_in_repository(const catalog::TargetRecord& tre
       *target, key, *reader, std::move(doc),
       {.owner = "backup " + rec.project + " " + rec.id,
        .on_init = [&] { ctx.info("no repository on " + trec.name + " yet: creating one", step); },
-       .on_warning = [&](const std::string& w) { ctx.warn(w, step); }},
+       .on_warning = [&](const std::string& w) { ctx.warn(w, step); },
+       .spool_dir = spool.dir()},
       ctx.stop(), &stats));
   return snapshot_copy(trec.name, snap, stats, ctx, step);
 }

@@ -65,6 +65,8 @@ class Spool {
   Result<archive::VerifyReport> verified(uint64_t written_bytes);
   // The file, for uploads read from it.
   int fd() const { return fd_.get(); }
+  // The directory it is in (where a backup's other scratch files go too).
+  std::string dir() const { return path_.substr(0, path_.rfind('/')); }
 
   // Whether the copy for target `index` followed the writer.
   bool follows(size_t index) const { return follower_.has_value() && follower_->target_index == index; }

@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "seal/crypto.h"
@@ -196,6 +197,107 @@ Status BlobCodec::check(BlobType type, const ChunkId& id, MutableBytes sealed, s
     if (produced > raw_length) break;
   }
   if (produced != raw_length || in.pos != in.size) return data_loss("blob " + to_hex(id) + ": zstd frame does not decode to its length");
+  return {};
+}
+
+namespace {
+
+Status read_exact(Reader& in, unsigned char* p, size_t n, const ChunkId& id) {
+  size_t got = 0;
+  while (got < n) {
+    const size_t k = TRY(in.read(MutableBytes(reinterpret_cast<std::byte*>(p + got), n - got)));
+    if (k == 0) return data_loss("blob " + to_hex(id) + ": ends early");
+    got += k;
+  }
+  return {};
+}
+
+}  // namespace
+
+Status BlobCodec::check_stream(BlobType type, const ChunkId& id, Reader& in, size_t length, size_t raw_length) {
+  Impl& m = *impl_;
+  if (length < kBlobOverhead) return data_loss("blob " + to_hex(id) + ": too short to be a sealed blob");
+  unsigned char nonce[kNonceSize];
+  TRY(read_exact(in, nonce, kNonceSize, id));
+  const std::string aad = aad_of(type, id);
+  int len = 0;
+  if (EVP_DecryptInit_ex2(m.dec, nullptr, nullptr, nonce, nullptr) != 1 ||
+      EVP_DecryptUpdate(m.dec, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+                        static_cast<int>(aad.size())) != 1) {
+    return internal_error("blob codec: AES-256-GCM init failed");
+  }
+  constexpr size_t kSlice = 256u << 10;
+  m.scratch.resize(kSlice);
+  m.plain.resize(kSlice);
+  ZSTD_DCtx_reset(m.dctx, ZSTD_reset_session_only);
+  // The content is judged as it is decrypted; the verdict on it waits for the tag (a damaged
+  // blob says "does not authenticate", not whatever its garbage decoded to).
+  std::string bad;
+  int flag = -1;
+  size_t produced = 0;
+  bool frame_done = false;
+  auto decode = [&](const unsigned char* p, size_t k) {
+    ZSTD_inBuffer zin{p, k, 0};
+    while (bad.empty() && zin.pos < zin.size) {
+      if (frame_done) {
+        bad = "bytes after its zstd frame";
+        break;
+      }
+      ZSTD_outBuffer out{m.plain.data(), m.plain.size(), 0};
+      const size_t ret = ZSTD_decompressStream(m.dctx, &out, &zin);
+      if (ZSTD_isError(ret)) bad = "zstd frame does not decompress";
+      produced += out.pos;
+      if (ret == 0) frame_done = true;
+    }
+  };
+  const size_t body = length - kNonceSize - kTagSize;
+  for (size_t done = 0; done < body;) {
+    const size_t n = std::min(kSlice, body - done);
+    auto* buf = reinterpret_cast<unsigned char*>(m.scratch.data());
+    TRY(read_exact(in, buf, n, id));
+    if (EVP_DecryptUpdate(m.dec, buf, &len, buf, static_cast<int>(n)) != 1 || static_cast<size_t>(len) != n) {
+      return internal_error("blob codec: AES-256-GCM failed");
+    }
+    done += n;
+    const unsigned char* p = buf;
+    size_t k = n;
+    if (flag < 0) {
+      flag = p[0];
+      ++p;
+      --k;
+      if (flag != kRaw && flag != kZstd) bad = "unknown encoding " + std::to_string(flag);
+    }
+    if (!bad.empty()) continue;
+    if (flag == kRaw) {
+      produced += k;
+    } else {
+      decode(p, k);
+    }
+  }
+  unsigned char tag[kTagSize];
+  TRY(read_exact(in, tag, kTagSize, id));
+  if (EVP_CIPHER_CTX_ctrl(m.dec, EVP_CTRL_GCM_SET_TAG, kTagSize, tag) != 1 || EVP_DecryptFinal_ex(m.dec, tag, &len) != 1) {
+    return data_loss("blob " + to_hex(id) + ": does not authenticate (damaged, or not this blob)");
+  }
+  if (flag < 0) return data_loss("blob " + to_hex(id) + ": empty");
+  // What the decoder still holds once the input is in.
+  while (bad.empty() && flag == kZstd && !frame_done) {
+    ZSTD_inBuffer zin{nullptr, 0, 0};
+    ZSTD_outBuffer out{m.plain.data(), m.plain.size(), 0};
+    const size_t ret = ZSTD_decompressStream(m.dctx, &out, &zin);
+    if (ZSTD_isError(ret)) {
+      bad = "zstd frame does not decompress";
+    } else if (ret == 0) {
+      frame_done = true;
+    } else if (out.pos == 0) {
+      bad = "zstd frame cut short";
+    }
+    produced += out.pos;
+  }
+  if (!bad.empty()) return data_loss("blob " + to_hex(id) + ": " + bad);
+  if (produced != raw_length) {
+    return data_loss("blob " + to_hex(id) + ": decodes to " + std::to_string(produced) + " bytes, not " + std::to_string(raw_length));
+  }
   return {};
 }
 

@@ -59,6 +59,10 @@ class BlobCodec {
   // `raw_length` bytes. Decrypts in place (`sealed` is garbage afterwards) and decodes in
   // slices: no buffer of the blob's size.
   Status check(BlobType type, const ChunkId& id, MutableBytes sealed, size_t raw_length);
+  // As check(), the sealed blob (`length` bytes) read from `in` in slices of 256 KiB:
+  // memory of a slice, whatever the blob's size. Reads exactly `length` bytes unless it
+  // fails.
+  Status check_stream(BlobType type, const ChunkId& id, Reader& in, size_t length, size_t raw_length);
 
  private:
   BlobCodec() = default;

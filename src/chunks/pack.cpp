@@ -91,12 +91,17 @@ void PackWriter::reserve() {
   reserve_pack(bytes_);
 }
 
-Result<FinishedPack> PackWriter::take() {
+Status append_pack_header(BlobCodec& codec, const std::vector<PackEntry>& entries, std::string& out) {
   std::string header;
-  put_le<uint32_t>(header, static_cast<uint32_t>(entries_.size()));
-  for (const auto& e : entries_) append_entry(header, e);
-  const size_t sealed = TRY(codec_.seal(BlobType::kPackHeader, kHeaderId, as_bytes(header), bytes_));
-  put_le<uint32_t>(bytes_, static_cast<uint32_t>(sealed));
+  put_le<uint32_t>(header, static_cast<uint32_t>(entries.size()));
+  for (const auto& e : entries) append_entry(header, e);
+  const size_t sealed = TRY(codec.seal(BlobType::kPackHeader, kHeaderId, as_bytes(header), out));
+  put_le<uint32_t>(out, static_cast<uint32_t>(sealed));
+  return {};
+}
+
+Result<FinishedPack> PackWriter::take() {
+  TRY(append_pack_header(codec_, entries_, bytes_));
   FinishedPack out;
   out.bytes = std::move(bytes_);
   out.entries = std::move(entries_);

@@ -82,6 +82,10 @@ class PackWriter {
   std::vector<PackEntry> entries_;
 };
 
+// A pack's end: its header (the sealed list of `entries`) and the header's length, appended
+// to `out` (PackWriter::take, and a writer that spools its packs to a file).
+Status append_pack_header(BlobCodec& codec, const std::vector<PackEntry>& entries, std::string& out);
+
 // The entries of a pack, from its last bytes (at least the header and its length; the
 // whole pack will do). DataLoss when the header is damaged or names bytes outside the pack
 // (`pack_size`: the pack's full size).

@@ -1,5 +1,7 @@
 #include "chunks/repository.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
@@ -9,6 +11,7 @@
 #include <thread>
 #include <utility>
 
+#include "base/fd.h"
 #include "seal/crypto.h"
 
 namespace stacksnap::chunks {
@@ -251,9 +254,9 @@ Result<std::string> Repository::read(BlobType type, const ChunkId& id) const {
   return plain;
 }
 
-Result<std::unique_ptr<SnapshotWriter>> Repository::write_snapshot() {
+Result<std::unique_ptr<SnapshotWriter>> Repository::write_snapshot(const WriteOptions& options) {
   auto codec = TRY(BlobCodec::create(data_key_));
-  return std::unique_ptr<SnapshotWriter>(new SnapshotWriter(*this, std::move(codec)));
+  return std::unique_ptr<SnapshotWriter>(new SnapshotWriter(*this, std::move(codec), options));
 }
 
 Result<SnapshotInfo> Repository::snapshot(const std::string& id) const {
@@ -404,6 +407,14 @@ struct SealPipeline {
 
 // ---- uploading packs -------------------------------------------------------------------
 
+// A pack put together in an unnamed file (WriteOptions::spool_dir): sealed blobs, then the
+// header. Reused from pack to pack (truncated once uploaded).
+struct SpoolPack {
+  UniqueFd fd;
+  uint64_t size = 0;
+  std::vector<PackEntry> entries;
+};
+
 // One thread that names a finished pack (its SHA-256), uploads it, reads it back into the
 // same buffer and checks it (its header lists what was written, every blob authenticates
 // and decodes to its length), while the writer fills the next pack. One pack at a time:
@@ -412,7 +423,8 @@ struct PackUploader {
   struct Result_ {
     PackId id{};
     std::vector<PackEntry> entries;
-    std::string bytes;  // the buffer, for the next pack
+    std::string bytes;                 // the buffer, for the next pack
+    std::unique_ptr<SpoolPack> spool;  // or the spool file, for the next pack
     uint64_t size = 0;
     Status status;
   };
@@ -436,6 +448,14 @@ struct PackUploader {
     }
     cv_.notify_all();
   }
+  void start(std::unique_ptr<SpoolPack> pack) {
+    {
+      std::lock_guard lock(mu_);
+      spool_job_ = std::move(pack);
+      busy_ = true;
+    }
+    cv_.notify_all();
+  }
   Result_ wait() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return result_.has_value(); });
@@ -449,17 +469,26 @@ struct PackUploader {
   void run() {
     for (;;) {
       FinishedPack pack;
+      Result_ r;
       {
         std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || job_.has_value(); });
+        cv_.wait(lock, [&] { return stop_ || job_.has_value() || spool_job_ != nullptr; });
         if (stop_) return;  // a pack handed over but not started is garbage now: not uploaded
-        pack = std::move(*job_);
-        job_.reset();
+        if (job_) {
+          pack = std::move(*job_);
+          job_.reset();
+        } else {
+          r.spool = std::move(spool_job_);
+        }
       }
-      Result_ r;
-      r.entries = std::move(pack.entries);
-      r.bytes = std::move(pack.bytes);
-      r.status = upload_and_check(r);
+      if (r.spool) {
+        r.entries = r.spool->entries;
+        r.status = upload_and_check_spool(r);
+      } else {
+        r.entries = std::move(pack.entries);
+        r.bytes = std::move(pack.bytes);
+        r.status = upload_and_check(r);
+      }
       {
         std::lock_guard lock(mu_);
         result_ = std::move(r);
@@ -497,10 +526,59 @@ struct PackUploader {
     return {};
   }
 
+  // The spool file named (its SHA-256, read in slices), stored (from the file: in the
+  // kernel to a local target), then read back from the target blob by blob in slices.
+  Status upload_and_check_spool(Result_& r) {
+    SpoolPack& p = *r.spool;
+    r.size = p.size;
+    slice_.resize(1u << 20);
+    seal::Sha256 hash;
+    for (uint64_t off = 0; off < p.size;) {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(slice_.size(), p.size - off));
+      const ssize_t n = ::pread(p.fd.get(), slice_.data(), want, static_cast<off_t>(off));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_error("read the spooled pack", errno);
+      if (n == 0) return data_loss("the spooled pack ends at " + std::to_string(off) + " of " + std::to_string(p.size) + " bytes");
+      hash.update(Bytes(slice_.data(), static_cast<size_t>(n)));
+      off += static_cast<uint64_t>(n);
+    }
+    r.id = hash.finish();
+    const std::string name = pack_name(r.id);
+    TRY_CTX(target_.put_file(name, p.fd.get(), p.size, {.sha256 = seal::hex_encode(r.id)}), "upload " + name);
+    auto in = TRY_CTX(target_.get(name), "read back " + name);
+    uint64_t at = 0;
+    for (const auto& e : p.entries) {
+      if (e.offset != at) return internal_error("spooled pack " + name + ": blobs not one after another");
+      TRY_CTX(codec_->check_stream(e.type, e.id, *in, e.length, e.raw_length), "pack " + name + ", blob " + to_hex(e.id));
+      at += e.length;
+    }
+    // The header and its length: the rest, exactly.
+    const uint64_t rest = p.size - at;
+    if (rest > (64u << 20)) return data_loss("pack " + name + ": header too large");
+    std::string tail(static_cast<size_t>(rest) + 1, '\0');
+    size_t got = 0;
+    for (;;) {
+      const size_t n = TRY_CTX(in->read(MutableBytes(reinterpret_cast<std::byte*>(tail.data() + got), tail.size() - got)),
+                               "read back " + name);
+      if (n == 0) break;
+      got += n;
+      if (got == tail.size()) break;
+    }
+    if (got != rest) {
+      return data_loss("pack " + name + ": the target returned " + (got < rest ? "fewer" : "more") + " bytes than were uploaded");
+    }
+    tail.resize(got);
+    auto header = TRY_CTX(read_pack_header(*codec_, as_bytes(tail), p.size), "pack " + name);
+    if (header != p.entries) return data_loss("pack " + name + ": its header does not list what was written");
+    return {};
+  }
+
   storage::Target& target_;
   std::unique_ptr<BlobCodec> codec_;
+  std::vector<std::byte> slice_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::unique_ptr<SpoolPack> spool_job_;
   std::optional<FinishedPack> job_;
   std::optional<Result_> result_;
   bool busy_ = false;
@@ -510,8 +588,8 @@ struct PackUploader {
 
 // ---- SnapshotWriter ----------------------------------------------------------------------
 
-SnapshotWriter::SnapshotWriter(Repository& repo, std::unique_ptr<BlobCodec> codec)
-    : repo_(repo), codec_(std::move(codec)), pack_(*codec_) {}
+SnapshotWriter::SnapshotWriter(Repository& repo, std::unique_ptr<BlobCodec> codec, WriteOptions options)
+    : repo_(repo), codec_(std::move(codec)), pack_(*codec_), options_(std::move(options)) {}
 
 SnapshotWriter::~SnapshotWriter() {
   seal_.reset();      // workers joined
@@ -572,9 +650,7 @@ Status SnapshotWriter::take_oldest() {
   for (auto& j : batch->jobs) {
     TRY(j.status);
     const Bytes sealed(reinterpret_cast<const std::byte*>(batch->sealed.data.get() + j.sealed_at), j.sealed_length);
-    if (!pack_.fits(sealed.size())) TRY(flush_pack());
-    TRY(pack_.add_sealed(j.type, j.id, sealed, j.raw_length));
-    if (pack_.full()) TRY(flush_pack());
+    TRY(add_to_pack(j.type, j.id, sealed, j.raw_length));
   }
   batch->reset();
   seal_->spare.push_back(std::move(batch));
@@ -598,12 +674,55 @@ Result<std::vector<ChunkId>> SnapshotWriter::add_stream(Reader& in) {
   return ids;
 }
 
+Status SnapshotWriter::add_to_pack(BlobType type, const ChunkId& id, Bytes sealed, uint32_t raw_length) {
+  if (options_.spool_dir.empty()) {
+    if (!pack_.fits(sealed.size())) TRY(flush_pack());
+    TRY(pack_.add_sealed(type, id, sealed, raw_length));
+    if (pack_.full()) TRY(flush_pack());
+    return {};
+  }
+  if (spool_ && !spool_->entries.empty() &&
+      (spool_->size + sealed.size() > kPackTarget || spool_->entries.size() >= kPackMaxEntries)) {
+    TRY(flush_pack());
+  }
+  if (!spool_) {
+    if (!spool_spare_.empty()) {
+      spool_ = std::move(spool_spare_.back());
+      spool_spare_.pop_back();
+    } else {
+      auto p = std::make_unique<SpoolPack>();
+      std::string named;
+      p->fd = TRY_CTX(create_scratch_file(options_.spool_dir, options_.spool_dir + "/.pack-XXXXXX", 0600, &named),
+                      "create a pack spool file in " + options_.spool_dir);
+      if (!named.empty()) ::unlink(named.c_str());  // the descriptor is all that is needed
+      spool_ = std::move(p);
+    }
+  }
+  SpoolPack& p = *spool_;
+  PackEntry e{.type = type, .id = id, .offset = p.size, .length = static_cast<uint32_t>(sealed.size()), .raw_length = raw_length};
+  FdWriter out(p.fd.get(), "pack spool");
+  TRY(out.write(sealed));
+  p.size += sealed.size();
+  p.entries.push_back(e);
+  return {};
+}
+
 Status SnapshotWriter::flush_pack() {
-  if (pack_.count() == 0) return {};
+  const bool spooling = !options_.spool_dir.empty();
+  if (spooling ? (!spool_ || spool_->entries.empty()) : pack_.count() == 0) return {};
   TRY(collect_upload());
   if (!uploader_) {
     auto codec = TRY(BlobCodec::create(repo_.data_key_));
     uploader_ = std::make_unique<PackUploader>(repo_.target(), std::move(codec));
+  }
+  if (spooling) {
+    std::string tail;
+    TRY(append_pack_header(*codec_, spool_->entries, tail));
+    FdWriter out(spool_->fd.get(), "pack spool");
+    TRY(out.write(as_bytes(tail)));
+    spool_->size += tail.size();
+    uploader_->start(std::move(spool_));
+    return {};
   }
   auto pack = TRY(pack_.take());
   uploader_->start(std::move(pack));
@@ -618,7 +737,16 @@ Status SnapshotWriter::collect_upload() {
   ++stats_.packs;
   written_.add_pack(r.id, r.entries);
   for (const auto& e : r.entries) pending_.erase(e.id);  // known through written_ now
-  pack_.recycle(std::move(r.bytes));
+  if (r.spool) {
+    // Emptied at once: pages of a truncated file are dropped, never written to the disk.
+    if (::ftruncate(r.spool->fd.get(), 0) != 0) return errno_error("empty the pack spool", errno);
+    if (::lseek(r.spool->fd.get(), 0, SEEK_SET) != 0) return errno_error("rewind the pack spool", errno);
+    r.spool->size = 0;
+    r.spool->entries.clear();
+    spool_spare_.push_back(std::move(r.spool));
+  } else {
+    pack_.recycle(std::move(r.bytes));
+  }
   return {};
 }
 

@@ -48,6 +48,15 @@ struct SnapshotInfo {
 class SnapshotWriter;
 struct SealPipeline;
 struct PackUploader;
+struct SpoolPack;
+
+struct WriteOptions {
+  // Where packs are put together while they fill: unnamed files in this directory (on
+  // disk: their pages are the page cache's, and a pack is gone from it, truncated, right
+  // after its upload), uploaded from there (in the kernel, to a local target). Empty: in
+  // memory (two buffers of 16 MiB).
+  std::string spool_dir;
+};
 
 // HKDF-SHA-256(master key, salt = repository id, info = "stacksnap repo v2 " + purpose): the
 // key scheme of FORMAT.md §v2.2 ("config", "data", "meta", "lock"), for the Repository
@@ -84,7 +93,7 @@ class Repository {
   // DataLoss when it does not authenticate.
   Result<std::string> read(BlobType type, const ChunkId& id) const;
 
-  Result<std::unique_ptr<SnapshotWriter>> write_snapshot();
+  Result<std::unique_ptr<SnapshotWriter>> write_snapshot(const WriteOptions& options = {});
   Result<std::vector<SnapshotInfo>> snapshots() const;
   // One snapshot by id (hex SHA-256 of its sealed object): NotFound when absent, DataLoss
   // when its bytes do not match its name or do not authenticate.
@@ -146,7 +155,8 @@ class SnapshotWriter {
 
  private:
   friend class Repository;
-  SnapshotWriter(Repository& repo, std::unique_ptr<BlobCodec> codec);
+  SnapshotWriter(Repository& repo, std::unique_ptr<BlobCodec> codec, WriteOptions options);
+  Status add_to_pack(BlobType type, const ChunkId& id, Bytes sealed, uint32_t raw_length);
   Status flush_pack();
   Status dispatch();                // the batch being gathered goes to the workers
   Status take_oldest();             // the oldest batch in flight, waited for, into packs
@@ -161,6 +171,9 @@ class SnapshotWriter {
   std::unordered_map<ChunkId, bool, ChunkIdHash> pending_;  // added, not yet in an uploaded pack
   std::unique_ptr<SealPipeline> seal_;
   std::unique_ptr<PackUploader> uploader_;
+  WriteOptions options_;
+  std::unique_ptr<SpoolPack> spool_;                     // the pack filling, when spooling
+  std::vector<std::unique_ptr<SpoolPack>> spool_spare_;  // uploaded ones, emptied, for reuse
   // The first failure of sealing, packing, uploading or reading back: the writer has
   // dropped blobs it had accepted, so every later call returns it (never a commit).
   Status failed_;

@@ -5,6 +5,7 @@
 // stacksnap snapshot DIR --repo REPO          (hidden) pack DIR into a spool, store it as a v2 snapshot
 // stacksnap snapshot-restore REPO ID --out DIR (hidden) restore a snapshot as a restore reads it
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -261,7 +262,9 @@ Status run_snapshot(const Globals& g, const SnapshotArgs& a) {
       parent = std::move(snap);
     }
   }
-  auto sink = TRY(repo::SnapshotSink::create(*session.repository, std::move(parent), {}));
+  const std::string spool = repo::spool_dir(g.data_dir);  // as a backup puts its packs together
+  ::mkdir(spool.c_str(), 0700);
+  auto sink = TRY(repo::SnapshotSink::create(*session.repository, std::move(parent), {}, {.spool_dir = spool}));
   const std::string created = format_rfc3339(SystemClock().now());
   TRY(sink->add_plan({{"tool", "stacksnap snapshot"},
                       {"source", std::filesystem::absolute(a.dir).string()},

@@ -481,8 +481,9 @@ Json IngestStats::to_json() const {
 
 Result<chunks::SnapshotInfo> ingest_archive(chunks::Repository& repo, archive::ArchiveReader& reader, Json doc,
                                             const StopToken& stop, IngestStats* stats,
-                                            const std::function<Status()>& before_commit) {
-  auto sink = TRY(SnapshotSink::create(repo, std::nullopt, stop));
+                                            const std::function<Status()>& before_commit,
+                                            const chunks::WriteOptions& write) {
+  auto sink = TRY(SnapshotSink::create(repo, std::nullopt, stop, write));
   TRY(sink->add_plan(reader.plan()));
   for (;;) {
     TRY(check_cancel(stop, "store the snapshot"));
@@ -503,7 +504,7 @@ Result<chunks::SnapshotInfo> store_archive(storage::Target& target, const seal::
                                            const StopToken& stop, IngestStats* stats) {
   auto session = TRY(open_for_backup(target, key, options, stop));
   return ingest_archive(*session.repository, reader, std::move(doc), stop, stats,
-                        [&] { return session.still_locked(); });
+                        [&] { return session.still_locked(); }, {.spool_dir = options.spool_dir});
 }
 
 struct SnapshotSink::Impl {
@@ -617,8 +618,8 @@ SnapshotSink::~SnapshotSink() = default;
 
 Result<std::unique_ptr<SnapshotSink>> SnapshotSink::create(chunks::Repository& repo,
                                                            std::optional<chunks::SnapshotInfo> parent,
-                                                           const StopToken& stop) {
-  auto writer = TRY(repo.write_snapshot());
+                                                           const StopToken& stop, const chunks::WriteOptions& write) {
+  auto writer = TRY(repo.write_snapshot(write));
   return std::unique_ptr<SnapshotSink>(
       new SnapshotSink(std::make_unique<Impl>(repo, std::move(writer), std::move(parent), stop)));
 }

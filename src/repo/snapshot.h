@@ -72,8 +72,10 @@ struct IngestStats {
 // path once, exact content size), so a snapshot that commits always exports.
 class SnapshotSink final : public archive::EntrySink {
  public:
+  // `write`: where packs are put together (chunks::WriteOptions; a backup: its spool dir).
   static Result<std::unique_ptr<SnapshotSink>> create(chunks::Repository& repo,
-                                                      std::optional<chunks::SnapshotInfo> parent, const StopToken& stop);
+                                                      std::optional<chunks::SnapshotInfo> parent, const StopToken& stop,
+                                                      const chunks::WriteOptions& write = {});
   ~SnapshotSink() override;
 
   Status add_plan(const nlohmann::json& plan) override;
@@ -117,7 +119,8 @@ class SnapshotSink final : public archive::EntrySink {
 // the commit (the caller checks it still holds the repository's lock).
 Result<chunks::SnapshotInfo> ingest_archive(chunks::Repository& repo, archive::ArchiveReader& reader,
                                             nlohmann::json doc, const StopToken& stop, IngestStats* stats = nullptr,
-                                            const std::function<Status()>& before_commit = {});
+                                            const std::function<Status()>& before_commit = {},
+                                            const chunks::WriteOptions& write = {});
 
 // What a backup does with a repository target: `reader`'s archive (from its first entry)
 // stored by ingest_archive in the repository at `target`, which is created when the
@@ -131,6 +134,8 @@ struct StoreOptions {
   std::function<void()> on_init;
   // Hears what is wrong but does not stop the backup (an index file skipped as damaged).
   std::function<void(const std::string&)> on_warning;
+  // Where the packs of the snapshot are put together (chunks::WriteOptions::spool_dir).
+  std::string spool_dir;
 };
 // The repository at `target` opened for a backup as store_archive() opens it (created when
 // absent, shared lock taken); still_locked() is the check before a commit.

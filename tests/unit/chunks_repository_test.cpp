@@ -7,6 +7,9 @@
 #include "archive_testutil.h"
 #include "chunks/repository.h"
 #include "storage/memory/memory_target.h"
+#include "base/temp_dir.h"
+
+#include <filesystem>
 
 namespace stacksnap::chunks {
 namespace {
@@ -243,15 +246,20 @@ class LyingTarget final : public storage::Target {
 // Every pack a backup uploads is read back and checked before it may commit: a target that
 // returns anything else than what was stored fails the backup (DataLoss naming the pack)
 // and no snapshot appears; a faithful one passes with every pack read back.
+// Packs put together in memory, and in spool files (WriteOptions::spool_dir, as backups do).
 TEST(ChunkRepository, EveryUploadedPackIsReadBackBeforeTheSnapshotCommits) {
   auto key = testutil::test_key(6);
   const std::string data = testutil::random_text(40 << 20, 7) + log_text(20000);
+  auto spool = TempDir::create("/tmp", "stacksnap-pack-spool-");
+  ASSERT_TRUE(spool.ok());
+  for (const WriteOptions& write : {WriteOptions{}, WriteOptions{.spool_dir = spool->path()}})
   for (auto lie : {LyingTarget::Lie::kNone, LyingTarget::Lie::kFlip, LyingTarget::Lie::kShort, LyingTarget::Lie::kLong}) {
     SCOPED_TRACE(static_cast<int>(lie));
+    SCOPED_TRACE(write.spool_dir.empty() ? "packs in memory" : "packs spooled");
     LyingTarget target(lie);
     auto repo = Repository::init(target, key);
     ASSERT_TRUE(repo.ok()) << repo.error().message();
-    auto w = (*repo)->write_snapshot();
+    auto w = (*repo)->write_snapshot(write);
     ASSERT_TRUE(w.ok());
     MemoryReader in(data);
     auto ids = (*w)->add_stream(in);
@@ -262,6 +270,14 @@ TEST(ChunkRepository, EveryUploadedPackIsReadBackBeforeTheSnapshotCommits) {
       EXPECT_EQ(target.served().size(), (*w)->stats().packs) << "each pack read back once";
       auto info = (*w)->commit(Json{{"files", Json::object()}});
       ASSERT_TRUE(info.ok()) << info.error().message();
+      auto back = restore(**repo, [&] {
+        Json list = Json::array();
+        for (const auto& id : *ids) list.push_back(to_hex(id));
+        return list;
+      }());
+      ASSERT_TRUE(back.ok()) << back.error().message();
+      EXPECT_TRUE(*back == data) << "what was stored reads back as it was";
+      EXPECT_TRUE(std::filesystem::is_empty(spool->path())) << "spool files are unnamed: nothing left in the directory";
       continue;
     }
     ASSERT_FALSE(st.ok());

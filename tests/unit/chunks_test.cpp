@@ -199,8 +199,24 @@ TEST(Blob, CheckAuthenticatesAndDecodesToExactlyItsLength) {
   ASSERT_TRUE(codec.ok());
   const std::string text = testutil::random_text(3u << 20, 4) + std::string(1u << 20, 'a');
   const ChunkId id = chunk_id(key32(12), as_bytes(text));
+  // Both ways of checking (the blob in memory, decrypted in place; the blob read from a
+  // stream in slices, as a spooled pack is read back) must agree on every blob.
   auto check = [&](std::string sealed, size_t raw_length, BlobType type = BlobType::kData) {
-    return (*codec)->check(type, id, MutableBytes(reinterpret_cast<std::byte*>(sealed.data()), sealed.size()), raw_length);
+    const std::string trailer = "NEXT BLOB";
+    const std::string framed = sealed + trailer;
+    MemoryReader in(framed);
+    Status streamed = (*codec)->check_stream(type, id, in, sealed.size(), raw_length);
+    Status whole = (*codec)->check(type, id, MutableBytes(reinterpret_cast<std::byte*>(sealed.data()), sealed.size()), raw_length);
+    EXPECT_EQ(streamed.ok(), whole.ok()) << (streamed.ok() ? whole.error().message() : streamed.error().message());
+    if (!streamed.ok()) {
+      EXPECT_EQ(streamed.error().code(), Code::kDataLoss) << streamed.error().message();
+    }
+    if (streamed.ok()) {  // exactly the blob was read: the next one starts where it ended
+      std::string rest(trailer.size() + 1, '\0');
+      auto n = in.read(MutableBytes(reinterpret_cast<std::byte*>(rest.data()), rest.size()));
+      EXPECT_TRUE(n.ok() && rest.substr(0, *n) == trailer);
+    }
+    return whole;
   };
   // What seal() writes passes, compressed and raw; the wrong length, type or a flipped bit does not.
   for (const std::string& plain : {text, testutil::random_text(100000, 5)}) {
