@@ -75,6 +75,11 @@ Result<std::unique_ptr<BlobCodec>> BlobCodec::create(const Key32& data_key, int 
   m.cctx = ZSTD_createCCtx();
   m.dctx = ZSTD_createDCtx();
   if (!m.enc || !m.dec || !m.cctx || !m.dctx) return resource_exhausted("blob codec: out of memory");
+  // No blob is larger than 16 MiB (chunks 8 MiB, entry lists less): a frame that asks for a
+  // larger window (a damaged one, decoded before its tag is checked) is refused, not obeyed.
+  if (ZSTD_isError(ZSTD_DCtx_setParameter(m.dctx, ZSTD_d_windowLogMax, 24))) {
+    return internal_error("blob codec: zstd window limit");
+  }
   if (EVP_EncryptInit_ex2(m.enc, EVP_aes_256_gcm(), data_key.data(), nullptr, nullptr) != 1 ||
       EVP_DecryptInit_ex2(m.dec, EVP_aes_256_gcm(), data_key.data(), nullptr, nullptr) != 1) {
     return internal_error("blob codec: AES-256-GCM init failed");
@@ -236,7 +241,15 @@ Status BlobCodec::check_stream(BlobType type, const ChunkId& id, Reader& in, siz
   int flag = -1;
   size_t produced = 0;
   bool frame_done = false;
+  bool header_seen = false;
   auto decode = [&](const unsigned char* p, size_t k) {
+    if (!header_seen) {  // as check(): a frame that says it holds exactly raw_length bytes
+      header_seen = true;
+      if (ZSTD_getFrameContentSize(p, k) != raw_length) {  // the header is in the first slice
+        bad = "not a zstd frame of " + std::to_string(raw_length) + " bytes";
+        return;
+      }
+    }
     ZSTD_inBuffer zin{p, k, 0};
     while (bad.empty() && zin.pos < zin.size) {
       if (frame_done) {
@@ -247,6 +260,7 @@ Status BlobCodec::check_stream(BlobType type, const ChunkId& id, Reader& in, siz
       const size_t ret = ZSTD_decompressStream(m.dctx, &out, &zin);
       if (ZSTD_isError(ret)) bad = "zstd frame does not decompress";
       produced += out.pos;
+      if (produced > raw_length) bad = "zstd frame decodes to more than " + std::to_string(raw_length) + " bytes";
       if (ret == 0) frame_done = true;
     }
   };

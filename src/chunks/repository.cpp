@@ -698,12 +698,15 @@ Status SnapshotWriter::add_to_pack(BlobType type, const ChunkId& id, Bytes seale
       spool_ = std::move(p);
     }
   }
+  if (sealed.size() > UINT32_MAX / 2) return invalid_argument("blob too large for a pack");
+  if (type != BlobType::kData && type != BlobType::kTree) return invalid_argument("packs hold data and tree blobs only");
   SpoolPack& p = *spool_;
   PackEntry e{.type = type, .id = id, .offset = p.size, .length = static_cast<uint32_t>(sealed.size()), .raw_length = raw_length};
   FdWriter out(p.fd.get(), "pack spool");
   TRY(out.write(sealed));
   p.size += sealed.size();
   p.entries.push_back(e);
+  if (p.size >= kPackTarget) TRY(flush_pack());  // as full() for packs in memory
   return {};
 }
 

@@ -125,8 +125,13 @@ TEST_F(RepoSnapshot, AnUnchangedBackupUploadsAlmostNothingAndOneChangedFileLittl
   auto third = sample_archive(key, big2, log + std::string(5000, 'y'));
   ASSERT_TRUE(third.ok());
   ASSERT_TRUE(ingest(**repo, *third, key, &s3).ok());
+  // New: the chunk(s) around the changed byte, the log's chunk and the entry list. Not a
+  // fraction of the bytes: chunk sizes depend on the repository's chunker key, and the
+  // chunk holding the byte was up to half of the 6 MiB file in 1 of ~30 runs.
   EXPECT_GT(s3.new_chunks, 0u);
-  EXPECT_LT(s3.uploaded_bytes, s1.uploaded_bytes / 3) << s3.uploaded_bytes << " of " << s1.uploaded_bytes;
+  EXPECT_LE(s3.new_chunks, 5u) << "of " << s1.new_chunks;
+  EXPECT_LT(s3.new_bytes, s1.new_bytes - (2u << 20)) << "at least 2 MiB of the big file reused";
+  EXPECT_LT(s3.uploaded_bytes, s1.uploaded_bytes) << s3.uploaded_bytes << " of " << s1.uploaded_bytes;
   auto snaps = (*repo)->snapshots();
   ASSERT_TRUE(snaps.ok());
   EXPECT_EQ(snaps->size(), 3u);

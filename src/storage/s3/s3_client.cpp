@@ -180,10 +180,11 @@ Status S3Client::prepare(CURL* h, const S3Request& req, CurlSlist& headers) cons
       s, SigningCredentials{config_.access_key, config_.secret_key, config_.session_token}, config_.region);
   for (const auto& [k, v] : s.headers) TRY(headers.append(k + ": " + v));
   TRY(headers.append("Authorization: " + auth));
-  // No 100-continue round trip for bodies in memory (parts, small objects). A file body
+  // No 100-continue round trip for bodies in memory (parts, small objects) or small files
+  // (a repository's packs, 16 MiB: one round trip each would add up). A large file body
   // (up to 5 GiB) waits for it, as aws-cli does: a refused request (wrong key, missing
   // bucket) is answered before the body is sent.
-  if (req.body_fd < 0) TRY(headers.append("Expect:"));
+  if (req.body_fd < 0 || req.body_size <= (64u << 20)) TRY(headers.append("Expect:"));
   if (req.method == "POST" && std::none_of(req.headers.begin(), req.headers.end(), [](const auto& kv) {
         return lower(kv.first) == "content-type";
       })) {
